@@ -1,0 +1,181 @@
+import Foundation
+import Yams
+
+/// Where a resolved value came from, in precedence order.
+public enum SettingSource: String, Sendable, Codable, Comparable {
+    case flag, environment, dotEnv = ".env", configFile = "recette.yml", defaultValue = "default"
+
+    private var rank: Int {
+        switch self {
+        case .flag: 0
+        case .environment: 1
+        case .dotEnv: 2
+        case .configFile: 3
+        case .defaultValue: 4
+        }
+    }
+    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
+}
+
+public struct ResolvedValue: Sendable, Equatable {
+    public var value: String
+    public var source: SettingSource
+}
+
+public enum ConfigurationError: Error, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case invalidConfigFile(path: String, reason: String)
+    case invalidValue(setting: String, value: String, expected: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason):
+            "cannot read \(path): \(reason)"
+        case .invalidConfigFile(let path, let reason):
+            "\(path) is not valid: \(reason); fix the file or move it aside"
+        case .invalidValue(let setting, let value, let expected):
+            "\(setting)='\(value)' is not valid: expected \(expected)"
+        }
+    }
+}
+
+/// The project's configuration: flags > environment > `.env` > `recette.yml` > defaults.
+public struct Configuration: Sendable {
+    public let projectDirectory: URL
+    private var values: [Setting: ResolvedValue]
+    /// Files that were found and read, for `doctor`.
+    public let filesRead: [String]
+
+    public init(values: [Setting: ResolvedValue], projectDirectory: URL, filesRead: [String] = []) {
+        self.values = values
+        self.projectDirectory = projectDirectory
+        self.filesRead = filesRead
+    }
+
+    /// Resolves every known setting from the four layers.
+    /// - Parameters:
+    ///   - flags: values given on the command line, keyed by setting.
+    ///   - environment: the process environment.
+    ///   - projectDirectory: where `.env` and `recette.yml` are looked for.
+    public static func load(
+        flags: [Setting: String] = [:],
+        environment: [String: String],
+        projectDirectory: URL,
+        fileSystem: FileManager = .default
+    ) throws -> Configuration {
+        var filesRead: [String] = []
+        let dotEnvURL = projectDirectory.appendingPathComponent(".env")
+        var dotEnv: [String: String] = [:]
+        if fileSystem.fileExists(atPath: dotEnvURL.path) {
+            let text = try readText(dotEnvURL)
+            for (key, value) in try DotEnv.parse(text, file: dotEnvURL.path) { dotEnv[key] = value }
+            filesRead.append(".env")
+        }
+        let configURL = projectDirectory.appendingPathComponent("recette.yml")
+        var fileValues: [String: String] = [:]
+        if fileSystem.fileExists(atPath: configURL.path) {
+            fileValues = try ProjectConfigFile.flatten(yaml: readText(configURL), path: configURL.path)
+            filesRead.append("recette.yml")
+        }
+
+        var values: [Setting: ResolvedValue] = [:]
+        for setting in Setting.all {
+            if let value = flags[setting] {
+                values[setting] = ResolvedValue(value: value, source: .flag)
+            } else if let value = environment[setting.environmentName], !value.isEmpty {
+                values[setting] = ResolvedValue(value: value, source: .environment)
+            } else if let value = dotEnv[setting.environmentName], !value.isEmpty {
+                values[setting] = ResolvedValue(value: value, source: .dotEnv)
+            } else if let path = setting.configPath, let value = fileValues[path] {
+                values[setting] = ResolvedValue(value: value, source: .configFile)
+            } else if let value = setting.defaultValue {
+                values[setting] = ResolvedValue(value: value, source: .defaultValue)
+            }
+        }
+        return Configuration(values: values, projectDirectory: projectDirectory, filesRead: filesRead)
+    }
+
+    public func resolved(_ setting: Setting) -> ResolvedValue? { values[setting] }
+
+    /// A non-secret value. Asking for a secret this way is a programming error.
+    public subscript(_ setting: Setting) -> String? {
+        precondition(!setting.isSecret, "read \(setting.environmentName) with secret(_:)")
+        return values[setting]?.value
+    }
+
+    public func secret(_ setting: Setting) -> Secret? {
+        values[setting].map { Secret($0.value) }
+    }
+
+    /// Every secret value, to scrub from anything printed.
+    public var secrets: [Secret] {
+        Setting.all.filter(\.isSecret).compactMap { secret($0) }
+    }
+
+    /// A path setting resolved against the project directory.
+    public func path(_ setting: Setting) -> URL? {
+        guard let value = self[setting] else { return nil }
+        if value.hasPrefix("/") { return URL(fileURLWithPath: value) }
+        return projectDirectory.appendingPathComponent(value)
+    }
+
+    /// The value as shown to people: secrets as `***`, URL passwords hidden.
+    public func displayValue(_ setting: Setting) -> String? {
+        guard let resolved = values[setting] else { return nil }
+        if setting == .databaseURL { return Redaction.redactingURLPasswords(in: resolved.value) }
+        return setting.isSecret ? "*** (set)" : resolved.value
+    }
+
+    private static func readText(_ url: URL) throws -> String {
+        do {
+            return try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw ConfigurationError.unreadable(path: url.path, reason: "not readable as UTF-8 text")
+        }
+    }
+}
+
+/// `recette.yml`: the committed, non-secret part of a project's configuration.
+///
+/// ```yaml
+/// scalingo:
+///   app: my-app
+///   region: osc-fr1
+/// target: local
+/// compose:
+///   db_service: db
+/// ```
+public enum ProjectConfigFile {
+    public static func flatten(yaml: String, path: String) throws -> [String: String] {
+        let node: Any?
+        do {
+            node = try Yams.load(yaml: yaml)
+        } catch {
+            throw ConfigurationError.invalidConfigFile(path: path, reason: "\(error)".split(separator: "\n").first.map(String.init) ?? "YAML error")
+        }
+        guard let node else { return [:] }
+        guard let mapping = node as? [String: Any] else {
+            throw ConfigurationError.invalidConfigFile(path: path, reason: "the top level must be a mapping of keys to values")
+        }
+        var flat: [String: String] = [:]
+        func walk(_ mapping: [String: Any], prefix: String) {
+            for (key, value) in mapping {
+                let path = prefix.isEmpty ? key : "\(prefix).\(key)"
+                switch value {
+                case let nested as [String: Any]: walk(nested, prefix: path)
+                case let scalar as String: flat[path] = scalar
+                case let scalar as Int: flat[path] = String(scalar)
+                case let scalar as Bool: flat[path] = String(scalar)
+                case let scalar as Double: flat[path] = String(scalar)
+                default: break  // lists (e.g. indexes) are read by the features that own them
+                }
+            }
+        }
+        walk(mapping, prefix: "")
+        let secretNames = Setting.all.filter(\.isSecret).map(\.environmentName)
+        for key in flat.keys where secretNames.contains(where: { $0.lowercased() == key.lowercased() || key.hasSuffix("token") || key.hasSuffix("api_key") || key.hasSuffix("password") }) {
+            throw ConfigurationError.invalidConfigFile(path: path, reason: "'\(key)' looks like a secret; secrets go in the environment or .env, never in a committed file")
+        }
+        return flat
+    }
+}

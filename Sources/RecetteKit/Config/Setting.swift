@@ -1,0 +1,44 @@
+/// One configuration value recette understands: the environment variable teams already use,
+/// its place in `recette.yml`, whether it is a secret, and its default.
+public struct Setting: Sendable, Hashable {
+    public let environmentName: String
+    /// Dotted path in `recette.yml`, e.g. `scalingo.app`. Secrets have none: they do not
+    /// belong in a committed file.
+    public let configPath: String?
+    public let isSecret: Bool
+    public let defaultValue: String?
+    public let summary: String
+
+    public init(_ environmentName: String, config configPath: String?, secret: Bool = false, default defaultValue: String? = nil, _ summary: String) {
+        self.environmentName = environmentName
+        self.configPath = configPath
+        self.isSecret = secret
+        self.defaultValue = defaultValue
+        self.summary = summary
+    }
+}
+
+extension Setting {
+    public static let scalingoAPIToken = Setting("SCALINGO_API_TOKEN", config: nil, secret: true, "Scalingo API token (account settings → API tokens)")
+    public static let scalingoApp = Setting("SCALINGO_APP", config: "scalingo.app", "Scalingo app holding the recette database")
+    public static let scalingoRegion = Setting("SCALINGO_REGION", config: "scalingo.region", default: "osc-fr1", "Scalingo region: osc-fr1 or osc-secnum-fr1")
+    public static let addonName = Setting("ADDON_NAME", config: "scalingo.addon", default: "postgresql", "PostgreSQL addon: id (ad-…), provider (postgresql) or alias (psql, pgsql, postgres)")
+    public static let scalingoDBUser = Setting("SCALINGO_DB_USER", config: "scalingo.db_user", "owner role created on the target before restoring (optional)")
+    public static let databaseURL = Setting("DATABASE_URL", config: nil, secret: true, "PostgreSQL URL of the url target")
+    public static let meilisearchURL = Setting("PLUGIN_MEILISEARCH_URL", config: "meilisearch.url", default: "http://127.0.0.1:7700", "Meilisearch URL")
+    public static let meilisearchAPIKey = Setting("PLUGIN_MEILISEARCH_API_KEY", config: nil, secret: true, "Meilisearch API key")
+    public static let target = Setting("RECETTE_TARGET", config: "target", default: "local", "where the database is restored: local, compose or url")
+    public static let localDirectory = Setting("RECETTE_LOCAL_DIR", config: "local.directory", default: ".recette/local", "directory of the local target's PostgreSQL cluster")
+    public static let localDatabase = Setting("RECETTE_DATABASE", config: "database", default: "recette", "name of the restored database (local and compose targets)")
+    public static let postgresBinDirectory = Setting("RECETTE_PG_BINDIR", config: "postgres.bindir", "directory holding pg_restore, pg_dump, initdb and pg_ctl (default: found automatically)")
+    public static let composeFile = Setting("RECETTE_COMPOSE_FILE", config: "compose.file", default: "compose/compose.yaml", "compose file of the project")
+    public static let composeDBService = Setting("RECETTE_DB_SERVICE", config: "compose.db_service", default: "db", "compose service running PostgreSQL")
+    public static let composeDBVolume = Setting("RECETTE_DB_VOLUME", config: "compose.db_volume", default: "db-data", "compose volume holding the database files")
+
+    public static let all: [Setting] = [
+        .scalingoAPIToken, .scalingoApp, .scalingoRegion, .addonName, .scalingoDBUser,
+        .databaseURL, .meilisearchURL, .meilisearchAPIKey,
+        .target, .localDirectory, .localDatabase, .postgresBinDirectory,
+        .composeFile, .composeDBService, .composeDBVolume,
+    ]
+}

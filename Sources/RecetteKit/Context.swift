@@ -1,0 +1,63 @@
+import Foundation
+import Logging
+
+/// Everything a command needs from the outside world, in one value, so tests can give their
+/// own (a recording output, a fake process runner, another project directory).
+public struct RecetteContext: Sendable {
+    public var configuration: Configuration
+    public var runner: any ProcessRunning
+    public var output: any OutputSink
+    public var logger: Logger
+    public var terminal: Terminal
+    public var environment: [String: String]
+    /// Show progress bars (TTY and not `--no-progress`).
+    public var showsProgress: Bool
+    public var assumeYes: Bool
+    public var dryRun: Bool
+
+    public init(configuration: Configuration, runner: any ProcessRunning, output: any OutputSink, logger: Logger,
+                terminal: Terminal, environment: [String: String], showsProgress: Bool = false, assumeYes: Bool = false, dryRun: Bool = false) {
+        self.configuration = configuration
+        self.runner = runner
+        self.output = output
+        self.logger = logger
+        self.terminal = terminal
+        self.environment = environment
+        self.showsProgress = showsProgress
+        self.assumeYes = assumeYes
+        self.dryRun = dryRun
+    }
+
+    public var postgresTools: PostgresTools {
+        PostgresTools(binDirectory: configuration[.postgresBinDirectory], environment: environment)
+    }
+
+    public var localCluster: LocalCluster {
+        LocalCluster(directory: configuration.path(.localDirectory)!, tools: postgresTools, runner: runner)
+    }
+
+    /// The project directory (where `.recette/` lives).
+    public var projectDirectory: URL { configuration.projectDirectory }
+
+    /// `.recette/` of the project: caches, work files, run reports.
+    public var stateDirectory: URL { projectDirectory.appendingPathComponent(".recette") }
+}
+
+/// A failure explained for a person: one line saying what happened and what to do.
+public struct RecetteFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A subcommand that exists in the plan but is not built yet.
+public struct NotImplemented: Error, CustomStringConvertible {
+    public var command: String
+    public var issue: String
+    public init(command: String, issue: String) {
+        self.command = command
+        self.issue = issue
+    }
+    public var description: String {
+        "'recette \(command)' is not implemented yet (planned: \(issue)); see README.md, section 'What works today'"
+    }
+}

@@ -1,0 +1,193 @@
+import CLibPQ
+import Foundation
+
+/// An error from libpq or the server, with the server's SQLSTATE when there is one.
+public struct PostgresError: Error, CustomStringConvertible, Sendable {
+    /// Five-character SQLSTATE (`42P01` undefined_table…), nil for client-side failures.
+    public var sqlState: String?
+    /// The server's primary message (or libpq's, for connection failures).
+    public var message: String
+    public var detail: String?
+    /// What recette was doing: `connect to 127.0.0.1:5432/recette`, `query`…
+    public var context: String
+
+    public var description: String {
+        var text = "\(context): \(message)"
+        if let sqlState { text += " (SQLSTATE \(sqlState))" }
+        if let detail { text += "; \(detail)" }
+        return text
+    }
+}
+
+/// The rows of a query, as text (libpq's text format), with column names.
+public struct QueryResult: Sendable {
+    public var columns: [String]
+    public var rows: [[String?]]
+    /// Rows affected, for INSERT/UPDATE/DELETE/COPY.
+    public var affectedRows: Int
+
+    public func column(_ name: String) -> [String?] {
+        guard let index = columns.firstIndex(of: name) else { return [] }
+        return rows.map { $0[index] }
+    }
+
+    /// The single value of a one-row, one-column result.
+    public var scalar: String? { rows.first?.first ?? nil }
+}
+
+/// One libpq connection. Not safe to share between tasks running at the same time: give each
+/// task its own connection.
+///
+/// Calls block the calling thread while the server works, like libpq itself.
+public final class PostgresConnection: @unchecked Sendable {
+    private let handle: OpaquePointer
+    /// Host/port/database, for messages; never the password.
+    public let displayTarget: String
+
+    /// Connects with a `postgresql://` URL or a `key=value` connection string.
+    /// Passwords may also come from `PGPASSWORD` in the environment.
+    public init(url: String) throws {
+        guard let handle = PQconnectdb(url) else {
+            throw PostgresError(sqlState: nil, message: "out of memory", detail: nil, context: "connect")
+        }
+        self.handle = handle
+        let host = PQhost(handle).map { String(cString: $0) } ?? "?"
+        let port = PQport(handle).map { String(cString: $0) } ?? "?"
+        let database = PQdb(handle).map { String(cString: $0) } ?? "?"
+        self.displayTarget = "\(host):\(port)/\(database)"
+        // Server notices ("… does not exist, skipping") are not errors; libpq's default
+        // processor would print them on our standard error.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let message = Self.trimmed(PQerrorMessage(handle))
+            PQfinish(handle)
+            throw PostgresError(sqlState: nil, message: Redaction.redactingURLPasswords(in: message), detail: nil, context: "cannot connect to \(displayTarget)")
+        }
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// Major.minor version of the server, e.g. 150018 → 15.
+    public var serverMajorVersion: Int { Int(PQserverVersion(handle)) / 10000 }
+
+    /// Runs one statement with `$1…$n` parameters sent separately from the SQL text, so values
+    /// never need quoting.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) throws -> QueryResult {
+        let result = withCStringArray(parameters) { values in
+            PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        }
+        return try consume(result, context: "query failed")
+    }
+
+    /// Runs one or more statements without parameters (e.g. DDL scripts).
+    public func execute(_ sql: String) throws {
+        _ = try consume(PQexec(handle, sql), context: "statement failed")
+    }
+
+    /// Runs `COPY (…) TO STDOUT` and hands each chunk to `receive` as it arrives: memory stays
+    /// flat however many rows come out. Returns the number of rows copied.
+    @discardableResult
+    public func copyOut(_ sql: String, receive: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        let start = PQexec(handle, sql)
+        defer { PQclear(start) }
+        guard PQresultStatus(start) == PGRES_COPY_OUT else {
+            throw error(from: start, context: "COPY failed")
+        }
+        var receiveError: (any Error)?
+        while true {
+            var buffer: UnsafeMutablePointer<CChar>?
+            let length = PQgetCopyData(handle, &buffer, 0)
+            if length > 0, let buffer {
+                if receiveError == nil {
+                    do { try receive(UnsafeRawBufferPointer(start: buffer, count: Int(length))) } catch { receiveError = error }
+                }
+                PQfreemem(buffer)
+            } else if length == -1 {
+                break
+            } else {
+                let message = Self.trimmed(PQerrorMessage(handle))
+                throw PostgresError(sqlState: nil, message: message, detail: nil, context: "COPY failed")
+            }
+        }
+        // The final result carries the outcome (and the row count) of the COPY.
+        var rows = 0
+        var failure: PostgresError?
+        while let result = PQgetResult(handle) {
+            if PQresultStatus(result) == PGRES_COMMAND_OK {
+                rows = Int(String(cString: PQcmdTuples(result))) ?? 0
+            } else if failure == nil {
+                failure = error(from: result, context: "COPY failed")
+            }
+            PQclear(result)
+        }
+        if let failure { throw failure }
+        if let receiveError { throw receiveError }
+        return rows
+    }
+
+    /// Quotes an identifier (table, role, database name) for SQL text.
+    public static func quoteIdentifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Quotes a string literal for SQL text (only where parameters cannot be used, e.g. DDL).
+    public static func quoteLiteral(_ value: String) -> String {
+        "'" + value.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    // MARK: - Private
+
+    private func consume(_ result: OpaquePointer?, context: String) throws -> QueryResult {
+        guard let result else {
+            throw PostgresError(sqlState: nil, message: Self.trimmed(PQerrorMessage(handle)), detail: nil, context: context)
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            break
+        default:
+            throw error(from: result, context: context)
+        }
+        let columnCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        let columns = (0..<columnCount).map { String(cString: PQfname(result, Int32($0))) }
+        var rows: [[String?]] = []
+        rows.reserveCapacity(rowCount)
+        for row in 0..<rowCount {
+            rows.append((0..<columnCount).map { column in
+                PQgetisnull(result, Int32(row), Int32(column)) == 1
+                    ? nil
+                    : String(cString: PQgetvalue(result, Int32(row), Int32(column)))
+            })
+        }
+        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return QueryResult(columns: columns, rows: rows, affectedRows: affected)
+    }
+
+    private func error(from result: OpaquePointer?, context: String) -> PostgresError {
+        func field(_ code: Int32) -> String? {
+            guard let result, let value = PQresultErrorField(result, code) else { return nil }
+            return String(cString: value)
+        }
+        let message = field(Int32(UInt8(ascii: "M"))) ?? Self.trimmed(PQerrorMessage(handle))
+        return PostgresError(
+            sqlState: field(Int32(UInt8(ascii: "C"))),
+            message: message,
+            detail: field(Int32(UInt8(ascii: "D"))),
+            context: context
+        )
+    }
+
+    private static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
+        guard let message else { return "unknown error" }
+        return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
+            .replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+private func withCStringArray<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0)! } }
+    defer { pointers.forEach { free($0) } }
+    return body(pointers.map { $0.map { UnsafePointer($0) } })
+}

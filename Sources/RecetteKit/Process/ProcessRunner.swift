@@ -1,0 +1,216 @@
+import Foundation
+import Subprocess
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
+
+/// What happens to a child's standard output.
+public enum StandardOutputHandling: Sendable {
+    /// Keep it, up to `limit` bytes (more is an error: pick `lines` or `discard`).
+    case collect(limit: Int = 16 << 20)
+    /// Hand each line to the closure as it arrives.
+    case lines(@Sendable (String) -> Void)
+    case discard
+}
+
+public struct ProcessResult: Sendable {
+    public var exitStatus: Int32
+    public var standardOutput: Data
+    /// The last lines the child wrote to standard error.
+    public var standardErrorTail: [String]
+
+    public var outputText: String { String(decoding: standardOutput, as: UTF8.self) }
+}
+
+public enum ProcessError: Error, CustomStringConvertible {
+    case notFound(command: String)
+    case failed(command: String, status: Int32, standardErrorTail: [String])
+    case killedBySignal(command: String, signal: Int32, standardErrorTail: [String])
+    case outputTooLarge(command: String, limit: Int)
+    case launchFailed(command: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let command):
+            return "\(command): command not found; install it or put it on PATH (see 'recette doctor')"
+        case .failed(let command, let status, let tail):
+            let last = tail.last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
+            return "`\(command)` exited with status \(status)" + (last.map { ": \($0)" } ?? "")
+        case .killedBySignal(let command, let signal, _):
+            return "`\(command)` was killed by signal \(signal)"
+        case .outputTooLarge(let command, let limit):
+            return "`\(command)` wrote more than \(limit) bytes to standard output"
+        case .launchFailed(let command, let reason):
+            return "could not start `\(command)`: \(reason)"
+        }
+    }
+
+    public var standardErrorTail: [String] {
+        switch self {
+        case .failed(_, _, let tail), .killedBySignal(_, _, let tail): tail
+        default: []
+        }
+    }
+}
+
+/// Runs child processes. Injected everywhere so tests can drive the outside world.
+public protocol ProcessRunning: Sendable {
+    /// Runs `command` to completion. A non-zero exit status throws `ProcessError.failed`
+    /// unless it is listed in `acceptedExitStatuses`. Cancelling the calling task terminates
+    /// the child (SIGTERM, then SIGKILL after a grace period).
+    func run(
+        _ command: Command,
+        input: Data?,
+        output: StandardOutputHandling,
+        onStandardErrorLine: (@Sendable (String) -> Void)?,
+        acceptedExitStatuses: Set<Int32>
+    ) async throws -> ProcessResult
+}
+
+extension ProcessRunning {
+    /// Runs and collects standard output; any non-zero exit status throws.
+    @discardableResult
+    public func run(_ command: Command, input: Data? = nil) async throws -> ProcessResult {
+        try await run(command, input: input, output: .collect(), onStandardErrorLine: nil, acceptedExitStatuses: [0])
+    }
+
+    /// Standard output as trimmed text.
+    public func output(of command: Command) async throws -> String {
+        try await run(command).outputText.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// The real thing, on swift-subprocess.
+public struct SubprocessRunner: ProcessRunning {
+    /// Lines of standard error kept for error messages.
+    public var standardErrorTailLength = 20
+    /// How long a child gets between SIGTERM and SIGKILL when its task is cancelled.
+    public var terminationGracePeriod: Duration = .seconds(5)
+
+    public init() {}
+
+    public func run(
+        _ command: Command,
+        input: Data?,
+        output: StandardOutputHandling,
+        onStandardErrorLine: (@Sendable (String) -> Void)?,
+        acceptedExitStatuses: Set<Int32>
+    ) async throws -> ProcessResult {
+        var command = command
+        var environment = command.environment
+        if let user = command.user, user.uid != geteuid() {
+            // Switching user inside swift-subprocess's spawn (PlatformOptions.userID/groupID)
+            // calls setgroups()/setuid() in a child created without glibc's fork bookkeeping;
+            // glibc then waits for the parent's other threads and the child hangs for ever
+            // (seen here). setpriv switches identity in a fresh single-threaded process instead.
+            command.arguments = ["--reuid=\(user.uid)", "--regid=\(user.gid)", "--init-groups", "--", command.executable] + command.arguments
+            command.executable = "setpriv"
+            environment["HOME"] = user.home
+            environment["USER"] = user.name
+            environment["LOGNAME"] = user.name
+        }
+        let commandLine = command.description
+        let executable: Executable = command.executable.contains("/")
+            ? .path(FilePath(command.executable))
+            : .name(command.executable)
+        var platformOptions = PlatformOptions()
+        platformOptions.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: terminationGracePeriod)]
+        let configuration = Subprocess.Configuration(
+            executable: executable,
+            arguments: Arguments(command.arguments),
+            environment: Subprocess.Environment.inherit.updating(Dictionary(uniqueKeysWithValues: environment.map { (Subprocess.Environment.Key(stringLiteral: $0.key), Optional($0.value)) })),
+            workingDirectory: command.workingDirectory.map { FilePath($0) },
+            platformOptions: platformOptions
+        )
+        let tail = LineTail(capacity: standardErrorTailLength)
+        let collected = OutputCollector()
+        let status: TerminationStatus
+        do {
+            // Standard input is always a writer: it carries `input` when there is some, and
+            // is closed at once otherwise, so the child sees end-of-file instead of a terminal.
+            status = try await Subprocess.run(configuration, input: .inputWriter, output: .sequence, error: .sequence) { execution in
+                let writer = execution.standardInputWriter
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        if let input { _ = try await writer.write(Array(input)) }
+                        try await writer.finish()
+                    }
+                    group.addTask {
+                        for try await line in execution.standardError.strings() {
+                            tail.append(line)
+                            onStandardErrorLine?(line)
+                        }
+                    }
+                    group.addTask {
+                        switch output {
+                        case .discard:
+                            for try await _ in execution.standardOutput {}
+                        case .lines(let handler):
+                            for try await line in execution.standardOutput.strings() { handler(line) }
+                        case .collect(let limit):
+                            for try await buffer in execution.standardOutput {
+                                try buffer.withUnsafeBytes { bytes in
+                                    guard collected.append(bytes, limit: limit) else {
+                                        throw ProcessError.outputTooLarge(command: commandLine, limit: limit)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }.terminationStatus
+        } catch let error as SubprocessError {
+            if error.code == .executableNotFound {
+                throw ProcessError.notFound(command: command.name)
+            }
+            throw ProcessError.launchFailed(command: command.description, reason: "\(error)")
+        }
+        try Task.checkCancellation()
+        switch status {
+        case .exited(let code):
+            guard acceptedExitStatuses.contains(code) else {
+                throw ProcessError.failed(command: command.description, status: code, standardErrorTail: tail.lines)
+            }
+            return ProcessResult(exitStatus: code, standardOutput: collected.data, standardErrorTail: tail.lines)
+        case .signaled(let signal):
+            throw ProcessError.killedBySignal(command: command.description, signal: signal, standardErrorTail: tail.lines)
+        }
+    }
+
+}
+
+/// Keeps the last `capacity` lines; shared between the reading task and the caller.
+final class LineTail: @unchecked Sendable {
+    private let lock = NSLock()
+    private var buffer: [String] = []
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func append(_ line: String) {
+        lock.withLock {
+            buffer.append(line)
+            if buffer.count > capacity { buffer.removeFirst(buffer.count - capacity) }
+        }
+    }
+
+    var lines: [String] { lock.withLock { buffer } }
+}
+
+final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage = Data()
+
+    func append(_ bytes: UnsafeRawBufferPointer, limit: Int) -> Bool {
+        lock.withLock {
+            guard storage.count + bytes.count <= limit else { return false }
+            storage.append(contentsOf: bytes)
+            return true
+        }
+    }
+
+    var data: Data { lock.withLock { storage } }
+}

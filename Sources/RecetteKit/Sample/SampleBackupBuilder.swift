@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+
+/// A backup built by `SampleBackupBuilder`, and the counts a restore of it must show.
+public struct SampleBackup: Sendable {
+    public var archive: URL
+    public var expectedRowCounts: [String: Int]
+    public var expectedPublishedCounts: [String: Int]
+    public var ownerRole: String
+}
+
+/// Builds a Strapi-v4-shaped "recette" database, dumps it with `pg_dump -Fc`, and packs it
+/// the way Scalingo does: `<timestamp>_<app>_<n>.tar.gz` holding one `*.pgsql`.
+///
+/// The database is built in the local cluster with every object owned by a role that is
+/// dropped once the dump is written, so restoring the sample meets the same missing-owner
+/// situation as restoring a real Scalingo backup.
+public struct SampleBackupBuilder: Sendable {
+    public var context: RecetteContext
+    public var sql: SampleDatabaseSQL
+    public var appName: String
+    public var backupNumber: Int
+
+    public init(context: RecetteContext, offers: Int = 25_000, housingAds: Int = 12_000, appName: String = "recette-sample", backupNumber: Int = 1) {
+        self.context = context
+        let owner = appName.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.map(String.init).joined() + "_owner"
+        self.sql = SampleDatabaseSQL(offers: offers, housingAds: housingAds, owner: owner)
+        self.appName = appName
+        self.backupNumber = backupNumber
+    }
+
+    public func build(into outputDirectory: URL, now: Date = Date()) async throws -> SampleBackup {
+        let logger = context.logger
+        let runner = context.runner
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMddHHmmss"
+        let baseName = "\(formatter.string(from: now))_\(appName)_\(backupNumber)"
+        let archive = outputDirectory.appendingPathComponent(baseName + ".tar.gz")
+
+        let cluster = context.localCluster
+        let status = try await cluster.start()
+        guard let port = status.port else { throw RecetteFailure("the local PostgreSQL server has no known port; run 'recette local stop' and retry") }
+        let buildDatabase = "recette_sample_build"
+        let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
+        let owner = PostgresConnection.quoteIdentifier(sql.owner)
+        let quotedBuild = PostgresConnection.quoteIdentifier(buildDatabase)
+        func cleanUp() {
+            try? admin.execute("DROP DATABASE IF EXISTS \(quotedBuild) WITH (FORCE)")
+            try? admin.execute("DROP ROLE IF EXISTS \(owner)")
+        }
+        cleanUp()
+        defer { cleanUp() }
+        try admin.execute("CREATE ROLE \(owner) NOLOGIN")
+        try admin.execute("CREATE DATABASE \(quotedBuild)")
+
+        logger.info("building a sample database: \(sql.offers) offers, \(sql.housingAds) housing ads")
+        let connection = try PostgresConnection(url: cluster.url(database: buildDatabase, port: port))
+        try connection.execute("BEGIN")
+        for statement in sql.statements { try connection.execute(statement) }
+        try connection.execute("COMMIT")
+
+        let workDirectory = context.stateDirectory.appendingPathComponent("work").appendingPathComponent("sample-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workDirectory) }
+        let dumpName = baseName + ".pgsql"
+        logger.info("dumping it with pg_dump -Fc")
+        try await runner.run(Command(try context.postgresTools.require(.pgDump),
+                                     ["--format=custom", "--file=\(workDirectory.appendingPathComponent(dumpName).path)"],
+                                     environment: cluster.clientEnvironment(database: buildDatabase, port: port)))
+
+        try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        let partial = archive.appendingPathExtension("part")
+        try await runner.run(Command("tar", ["--create", "--gzip", "--file", partial.path, "--directory", workDirectory.path, "./" + dumpName]))
+        _ = try? FileManager.default.removeItem(at: archive)
+        try FileManager.default.moveItem(at: partial, to: archive)
+        return SampleBackup(archive: archive, expectedRowCounts: sql.expectedRowCounts,
+                            expectedPublishedCounts: sql.expectedPublishedCounts, ownerRole: sql.owner)
+    }
+}

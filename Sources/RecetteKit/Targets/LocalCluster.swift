@@ -1,0 +1,241 @@
+import Foundation
+
+/// The `local` target: a PostgreSQL cluster recette runs itself, under the project's
+/// `.recette/local/`, with the machine's initdb and pg_ctl, listening on a free loopback port.
+///
+/// Authentication is scram-sha-256 with a generated password kept in `pgpass` (mode 0600)
+/// next to the cluster; URLs name that file with libpq's `passfile` parameter, so the URL
+/// printed for people carries no secret. When recette runs as root the server runs as the
+/// `postgres` user, because initdb and postgres refuse to run as root.
+public struct LocalCluster: Sendable {
+    public struct Status: Sendable, Equatable {
+        public var initialized: Bool
+        public var running: Bool
+        public var port: Int?
+        public var serverVersion: String?
+    }
+
+    public let directory: URL
+    private let tools: PostgresTools
+    private let runner: any ProcessRunning
+    public let superuser = "postgres"
+
+    public init(directory: URL, tools: PostgresTools, runner: any ProcessRunning) {
+        self.directory = directory.standardizedFileURL
+        self.tools = tools
+        self.runner = runner
+    }
+
+    public var dataDirectory: URL { directory.appendingPathComponent("data") }
+    public var logFile: URL { directory.appendingPathComponent("postgres.log") }
+    public var passwordFile: URL { directory.appendingPathComponent("pgpass") }
+    private var settingsFile: URL { dataDirectory.appendingPathComponent("recette.conf") }
+
+    /// The account the server runs as: `postgres` when we are root, ourselves otherwise.
+    var serverUser: SystemUser? { SystemUser.isRoot ? SystemUser.lookup("postgres") : nil }
+
+    // MARK: - Lifecycle
+
+    /// Creates the cluster if it does not exist yet. Returns true when it was created.
+    @discardableResult
+    public func initializeIfNeeded() async throws -> Bool {
+        if FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path) { return false }
+        let initdb = try tools.require(.initdb)
+        if SystemUser.isRoot && serverUser == nil {
+            throw LocalClusterError.noPostgresUser
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try giveToServerUser(directory)
+        try await checkServerUserCanWrite(directory)
+
+        let password = Self.generatePassword()
+        let initialPasswordFile = directory.appendingPathComponent(".initdb-password")
+        try writePrivateFile(initialPasswordFile, contents: password + "\n", owner: serverUser)
+        defer { try? FileManager.default.removeItem(at: initialPasswordFile) }
+        try await runner.run(Command(initdb, [
+            "--pgdata=\(dataDirectory.path)", "--username=\(superuser)",
+            "--pwfile=\(initialPasswordFile.path)",
+            "--auth-host=scram-sha-256", "--auth-local=peer",
+            "--encoding=UTF8", "--no-locale", "--no-instructions",
+        ], user: serverUser))
+        // Written only once initdb succeeded: a pgpass without a cluster would lie.
+        try writePrivateFile(passwordFile, contents: "127.0.0.1:*:*:\(superuser):\(password)\n", owner: nil)
+
+        let postgresqlConf = dataDirectory.appendingPathComponent("postgresql.conf")
+        let handle = try FileHandle(forWritingTo: postgresqlConf)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("\n# Added by recette: port and listen address live here.\ninclude_if_exists = 'recette.conf'\n".utf8))
+        try handle.close()
+        try writeSettings(port: Self.freeLoopbackPort())
+        return true
+    }
+
+    /// Starts the server (initialising it first if needed) and returns its status.
+    /// Already running: nothing to do.
+    @discardableResult
+    public func start() async throws -> Status {
+        try await initializeIfNeeded()
+        let current = try await status()
+        if current.running { return current }
+        var port = configuredPort() ?? Self.freeLoopbackPort()
+        if !Self.isLoopbackPortFree(port) { port = Self.freeLoopbackPort() }
+        try writeSettings(port: port)
+        let pgCtl = try tools.require(.pgCtl)
+        do {
+            try await runner.run(Command(pgCtl, ["--pgdata=\(dataDirectory.path)", "--log=\(logFile.path)", "--wait", "--timeout=60", "start"], user: serverUser))
+        } catch let error as ProcessError {
+            throw LocalClusterError.startFailed(logTail: Self.tail(of: logFile, lines: 5), underlying: error.description)
+        }
+        return try await status()
+    }
+
+    public func stop() async throws {
+        guard try await status().running else { return }
+        try await runner.run(Command(try tools.require(.pgCtl), ["--pgdata=\(dataDirectory.path)", "--mode=fast", "--wait", "stop"], user: serverUser))
+    }
+
+    public func status() async throws -> Status {
+        guard FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path) else {
+            return Status(initialized: false, running: false, port: nil, serverVersion: nil)
+        }
+        let version = (try? String(contentsOf: dataDirectory.appendingPathComponent("PG_VERSION"), encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        // pg_ctl status: 0 running, 3 not running, 4 no data directory.
+        let result = try await runner.run(
+            Command(try tools.require(.pgCtl), ["--pgdata=\(dataDirectory.path)", "status"], user: serverUser),
+            input: nil, output: .discard, onStandardErrorLine: nil, acceptedExitStatuses: [0, 3, 4]
+        )
+        let running = result.exitStatus == 0
+        return Status(initialized: true, running: running, port: running ? runningPort() ?? configuredPort() : configuredPort(), serverVersion: version)
+    }
+
+    // MARK: - Connecting
+
+    /// A libpq URL for `database`. It holds no secret: the password comes from `passfile`.
+    public func url(database: String, port: Int) -> String {
+        let escapedDatabase = database.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? database
+        let passfile = passwordFile.path.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? passwordFile.path
+        return "postgresql://\(superuser)@127.0.0.1:\(port)/\(escapedDatabase)?passfile=\(passfile)"
+    }
+
+    /// Environment for client programs (pg_restore, pg_dump, psql) to reach `database`.
+    public func clientEnvironment(database: String, port: Int) -> [String: String] {
+        ["PGHOST": "127.0.0.1", "PGPORT": String(port), "PGUSER": superuser, "PGDATABASE": database, "PGPASSFILE": passwordFile.path]
+    }
+
+    // MARK: - Private
+
+    private func writeSettings(port: Int) throws {
+        let text = """
+        # Written by recette at each start. The cluster listens on loopback only.
+        port = \(port)
+        listen_addresses = '127.0.0.1'
+        unix_socket_directories = ''
+
+        """
+        try Data(text.utf8).write(to: settingsFile)
+        try giveToServerUser(settingsFile)
+    }
+
+    private func configuredPort() -> Int? {
+        guard let text = try? String(contentsOf: settingsFile, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("port") {
+            return Int(line.split(separator: "=").last?.trimmingCharacters(in: .whitespaces) ?? "")
+        }
+        return nil
+    }
+
+    /// The fourth line of postmaster.pid is the port the running server listens on.
+    private func runningPort() -> Int? {
+        guard let text = try? String(contentsOf: dataDirectory.appendingPathComponent("postmaster.pid"), encoding: .utf8) else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        return lines.count > 3 ? Int(lines[3].trimmingCharacters(in: .whitespaces)) : nil
+    }
+
+    private func giveToServerUser(_ url: URL) throws {
+        guard let user = serverUser else { return }
+        guard chown(url.path, user.uid, user.gid) == 0 else {
+            throw LocalClusterError.cannotPrepare(path: url.path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    /// initdb fails obscurely when the postgres user cannot reach the project (e.g. under /root).
+    private func checkServerUserCanWrite(_ url: URL) async throws {
+        guard let user = serverUser else { return }
+        do {
+            try await runner.run(Command("test", ["-w", url.path, "-a", "-x", url.path], user: user))
+        } catch is ProcessError {
+            throw LocalClusterError.unreachableByServerUser(path: url.path)
+        }
+    }
+
+    private func writePrivateFile(_ url: URL, contents: String, owner: SystemUser?) throws {
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        try Data(contents.utf8).write(to: url)
+        chmod(url.path, 0o600)
+        if let owner { chown(url.path, owner.uid, owner.gid) }
+    }
+
+    static func generatePassword() -> String {
+        let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<32).map { _ in alphabet.randomElement(using: &generator)! })
+    }
+
+    static func tail(of url: URL, lines: Int) -> [String] {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").suffix(lines).map(String.init)
+    }
+
+    /// Asks the kernel for a free port on 127.0.0.1.
+    static func freeLoopbackPort() -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = loopbackAddress(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func isLoopbackPortFree(_ port: Int) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = loopbackAddress(port: port)
+        return withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    private static func loopbackAddress(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+}
+
+public enum LocalClusterError: Error, CustomStringConvertible {
+    case noPostgresUser
+    case unreachableByServerUser(path: String)
+    case cannotPrepare(path: String, reason: String)
+    case startFailed(logTail: [String], underlying: String)
+
+    public var description: String {
+        switch self {
+        case .noPostgresUser:
+            "running as root, but there is no 'postgres' user to run the local PostgreSQL server; install PostgreSQL's server package or run recette as a normal user"
+        case .unreachableByServerUser(let path):
+            "the postgres user cannot write to \(path) (a parent directory is private?); set RECETTE_LOCAL_DIR to a directory it can reach, e.g. /var/tmp/recette"
+        case .cannotPrepare(let path, let reason):
+            "cannot prepare \(path): \(reason)"
+        case .startFailed(let logTail, let underlying):
+            "the local PostgreSQL server did not start (\(underlying))" + (logTail.last.map { "; its log says: \($0)" } ?? "")
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Logging
+import RecetteKit
+
+/// Builds the context from the common options, runs the work, and turns what happens into
+/// an exit status: 0 ok, 1 failure (one line on standard error), 130 interrupted.
+enum CommandRunner {
+    static func run(_ common: CommonOptions, flags: [Setting: String] = [:], _ work: @escaping @Sendable (RecetteContext) async throws -> Void) async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let terminal = Terminal.detect(environment: environment)
+        let projectDirectory = URL(fileURLWithPath: common.projectDirectory ?? FileManager.default.currentDirectoryPath).standardizedFileURL
+        let configuration: Configuration
+        do {
+            configuration = try Configuration.load(flags: flags, environment: environment, projectDirectory: projectDirectory)
+        } catch {
+            fail("\(error)", terminal: terminal)
+        }
+        let level: Logger.Level = common.verbose ? .debug : common.quiet ? .warning : .info
+        let secrets = configuration.secrets
+        let format = common.logFormat
+        let logger = Logger(label: "recette") { label in
+            RecetteLogHandler(label: label, format: format, level: level, terminal: terminal, secrets: secrets)
+        }
+        let context = RecetteContext(
+            configuration: configuration, runner: SubprocessRunner(), output: StandardOutputSink(), logger: logger,
+            terminal: terminal, environment: environment,
+            showsProgress: terminal.standardErrorIsTTY && !common.noProgress,
+            assumeYes: common.yes, dryRun: common.dryRun
+        )
+
+        let task = Task { try await work(context) }
+        let interrupts = InterruptHandler { task.cancel() }
+        let result = await task.result
+        if interrupts.wasInterrupted {
+            logger.error("interrupted; running commands were stopped")
+            throw ExitCode(130)
+        }
+        switch result {
+        case .success:
+            return
+        case .failure(let error as ExitCode):
+            throw error
+        case .failure(is CancellationError):
+            throw ExitCode(130)
+        case .failure(let error):
+            logger.error("\(Redaction.redacting(secrets, in: String(describing: error)))")
+            throw ExitCode.failure
+        }
+    }
+
+    static func fail(_ message: String, terminal: Terminal) -> Never {
+        FileHandle.standardError.write(Data((terminal.paint("error: ", .red) + message + "\n").utf8))
+        exit(1)
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import RecetteKit
+
+struct Doctor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check prerequisites and print the resolved configuration (secrets redacted).",
+        discussion: """
+        Each prerequisite is reported ok, missing (with how to get it) or warning (not needed by
+        the configured target). Exits 1 when something the configured target needs is missing.
+
+        Example:
+          recette doctor
+        """
+    )
+
+    @OptionGroup(title: "Common options") var common: CommonOptions
+
+    func run() async throws {
+        try await CommandRunner.run(common) { context in
+            let output = context.output
+            let configuration = context.configuration
+            output.write("Configuration (project: \(configuration.projectDirectory.path); read: \(configuration.filesRead.isEmpty ? "no .env, no recette.yml" : configuration.filesRead.joined(separator: ", ")))")
+            let rows = Setting.all.map { setting -> [String] in
+                let resolved = configuration.resolved(setting)
+                return [setting.environmentName, configuration.displayValue(setting) ?? "(not set)", resolved.map { "\($0.source.rawValue)" } ?? ""]
+            }
+            TextTable.render(header: ["setting", "value", "from"], rows: rows).forEach { output.write("  " + $0) }
+            output.write("")
+            output.write("Prerequisites (target: \(configuration[.target] ?? "local"))")
+            let checks = await RecetteKit.Doctor(context: context).run()
+            for check in checks {
+                let mark: String
+                switch check.outcome {
+                case .ok: mark = context.terminal.paint("ok     ", .green)
+                case .missing: mark = context.terminal.paint("missing", .red)
+                case .warning: mark = context.terminal.paint("warning", .yellow)
+                }
+                output.write("  \(mark)  \(check.name): \(check.detail)" + (check.fix.map { " — fix: \($0)" } ?? ""))
+            }
+            if checks.contains(where: { $0.required && $0.outcome == .missing }) {
+                throw RecetteFailure("some prerequisites of the '\(configuration[.target] ?? "local")' target are missing (see above)")
+            }
+        }
+    }
+}

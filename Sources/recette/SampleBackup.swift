@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import RecetteKit
+
+struct SampleBackup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample-backup",
+        abstract: "Build a sample recette backup: a Strapi-v4-shaped database packed like a Scalingo backup.",
+        discussion: """
+        The database has the collections offres_de_stage and annonces_de_logement (about 10%
+        drafts), their components and link tables, and Strapi's admin tables. It is built in
+        the local cluster, dumped with pg_dump -Fc with every object owned by a role that is
+        dropped afterwards (as on a real restore, the owner does not exist on the target), and
+        packed as <timestamp>_<app>_<n>.tar.gz holding one .pgsql file. Prints the archive path.
+
+        Example:
+          recette sample-backup --output tmp/backups --offers 25000 --housing 12000
+        """
+    )
+
+    @OptionGroup(title: "Common options") var common: CommonOptions
+
+    @Option(help: ArgumentHelp("Directory the archive is written to.", valueName: "dir"))
+    var output = "tmp/backups"
+
+    @Option(help: "Rows in offres_de_stage.")
+    var offers = 25_000
+
+    @Option(help: "Rows in annonces_de_logement.")
+    var housing = 12_000
+
+    @Option(help: "App name used in the archive's name.")
+    var app = "recette-sample"
+
+    func validate() throws {
+        guard offers >= 0, housing >= 0 else { throw ValidationError("--offers and --housing must be zero or more") }
+        guard !app.isEmpty, app.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw ValidationError("--app '\(app)' may hold only letters, digits, - and _")
+        }
+    }
+
+    func run() async throws {
+        let (output, offers, housing, app) = (output, offers, housing, app)
+        try await CommandRunner.run(common) { context in
+            let directory = output.hasPrefix("/") ? URL(fileURLWithPath: output) : context.projectDirectory.appendingPathComponent(output)
+            if context.dryRun {
+                context.output.write("would build a sample database (\(offers) offers, \(housing) housing ads) in the local cluster and write <timestamp>_\(app)_1.tar.gz into \(directory.path)")
+                return
+            }
+            let builder = SampleBackupBuilder(context: context, offers: offers, housingAds: housing, appName: app)
+            let backup = try await builder.build(into: directory)
+            let expected = backup.expectedRowCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            context.logger.info("expected rows: \(expected)")
+            context.output.write(backup.archive.path)
+        }
+    }
+}
