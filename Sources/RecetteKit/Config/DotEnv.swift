@@ -12,9 +12,9 @@ public enum DotEnv {
 
     public static func parse(_ text: String, file: String = ".env") throws(ParseError) -> [(key: String, value: String)] {
         var entries: [(key: String, value: String)] = []
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? $0.dropLast() : $0
-        }
+        // "\r\n" is one Character in Swift: normalise before splitting on "\n".
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n")
+            .split(separator: "\n", omittingEmptySubsequences: false)
         var index = 0
         while index < lines.count {
             let lineNumber = index + 1

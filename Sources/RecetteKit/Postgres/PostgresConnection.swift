@@ -60,7 +60,7 @@ public final class PostgresConnection: @unchecked Sendable {
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
         guard PQstatus(handle) == CONNECTION_OK else {
             let message = Self.trimmed(PQerrorMessage(handle))
-            PQfinish(handle)
+            // Every stored property is set, so deinit runs and calls PQfinish.
             throw PostgresError(sqlState: nil, message: Redaction.redactingURLPasswords(in: message), detail: nil, context: "cannot connect to \(displayTarget)")
         }
     }
@@ -126,6 +126,24 @@ public final class PostgresConnection: @unchecked Sendable {
         return rows
     }
 
+    /// Runs blocking libpq work so that cancelling the task cancels the statement on the
+    /// server (PQcancel), instead of waiting for it to finish; then throws CancellationError.
+    public func cancellable<T>(_ work: (PostgresConnection) throws -> T) async throws -> T {
+        try Task.checkCancellation()
+        guard let cancel = PQgetCancel(handle) else { return try work(self) }
+        let token = CancelToken(cancel)
+        defer { PQfreeCancel(cancel) }
+        return try await withTaskCancellationHandler {
+            do {
+                return try work(self)
+            } catch let error as PostgresError where error.sqlState == "57014" && Task.isCancelled {
+                throw CancellationError()
+            }
+        } onCancel: {
+            token.send()
+        }
+    }
+
     /// Quotes an identifier (table, role, database name) for SQL text.
     public static func quoteIdentifier(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
@@ -183,6 +201,16 @@ public final class PostgresConnection: @unchecked Sendable {
         guard let message else { return "unknown error" }
         return String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
             .replacingOccurrences(of: "\n", with: " ")
+    }
+}
+
+/// PQcancel is documented as safe to call from another thread (even a signal handler).
+private final class CancelToken: @unchecked Sendable {
+    private let cancel: OpaquePointer
+    init(_ cancel: OpaquePointer) { self.cancel = cancel }
+    func send() {
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancel, &buffer, Int32(buffer.count))
     }
 }
 

@@ -116,7 +116,10 @@ public struct SubprocessRunner: ProcessRunning {
             ? .path(FilePath(command.executable))
             : .name(command.executable)
         var platformOptions = PlatformOptions()
-        platformOptions.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: terminationGracePeriod)]
+        // Each child leads its own process group, so termination reaches what it started too
+        // (pg_restore's parallel workers, the members of a pipeline).
+        platformOptions.createSession = true
+        platformOptions.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: terminationGracePeriod)]
         let configuration = Subprocess.Configuration(
             executable: executable,
             arguments: Arguments(command.arguments),
@@ -138,17 +141,26 @@ public struct SubprocessRunner: ProcessRunning {
                         try await writer.finish()
                     }
                     group.addTask {
-                        for try await line in execution.standardError.strings() {
+                        let splitter = LineSplitter()
+                        let emit: (String) -> Void = { line in
                             tail.append(line)
                             onStandardErrorLine?(line)
                         }
+                        for try await buffer in execution.standardError {
+                            buffer.withUnsafeBytes { splitter.feed($0, emit: emit) }
+                        }
+                        splitter.finish(emit: emit)
                     }
                     group.addTask {
                         switch output {
                         case .discard:
                             for try await _ in execution.standardOutput {}
                         case .lines(let handler):
-                            for try await line in execution.standardOutput.strings() { handler(line) }
+                            let splitter = LineSplitter()
+                            for try await buffer in execution.standardOutput {
+                                buffer.withUnsafeBytes { splitter.feed($0, emit: handler) }
+                            }
+                            splitter.finish(emit: handler)
                         case .collect(let limit):
                             for try await buffer in execution.standardOutput {
                                 try buffer.withUnsafeBytes { bytes in
@@ -180,6 +192,37 @@ public struct SubprocessRunner: ProcessRunning {
         }
     }
 
+}
+
+/// Cuts a byte stream into lines. Unlike swift-subprocess's `strings()`, a very long line is
+/// not an error (which would stop the reading and leave the child blocked on a full pipe):
+/// it is handed over in pieces of at most `maximumLineLength` bytes.
+final class LineSplitter {
+    private var pending: [UInt8] = []
+    private let maximumLineLength: Int
+
+    init(maximumLineLength: Int = 64 * 1024) { self.maximumLineLength = maximumLineLength }
+
+    func feed(_ bytes: UnsafeRawBufferPointer, emit: (String) -> Void) {
+        for byte in bytes {
+            if byte == UInt8(ascii: "\n") {
+                flush(emit)
+            } else {
+                pending.append(byte)
+                if pending.count >= maximumLineLength { flush(emit) }
+            }
+        }
+    }
+
+    func finish(emit: (String) -> Void) {
+        if !pending.isEmpty { flush(emit) }
+    }
+
+    private func flush(_ emit: (String) -> Void) {
+        if pending.last == UInt8(ascii: "\r") { pending.removeLast() }
+        emit(String(decoding: pending, as: UTF8.self))
+        pending.removeAll(keepingCapacity: true)
+    }
 }
 
 /// Keeps the last `capacity` lines; shared between the reading task and the caller.

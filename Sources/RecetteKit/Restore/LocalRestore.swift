@@ -76,7 +76,10 @@ public struct LocalRestore: Sendable {
             // The half-restored copy goes; the previous database was never touched.
             try? admin.execute("DROP DATABASE IF EXISTS \(PostgresConnection.quoteIdentifier(incoming)) WITH (FORCE)")
             if let error = error as? ProcessError {
-                let line = error.standardErrorTail.last(where: { $0.contains("error") }) ?? error.description
+                // pg_restore names the cause first; later lines are consequences
+                // ("a worker process died unexpectedly").
+                let line = error.standardErrorTail.first(where: { $0.contains("error:") })?
+                    .replacingOccurrences(of: "pg_restore: error: ", with: "") ?? error.description
                 throw RecetteFailure("pg_restore failed on '\(archiveFile.lastPathComponent)': \(line); the existing '\(database)' database was left as it was")
             }
             throw error

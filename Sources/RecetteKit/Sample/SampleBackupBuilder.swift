@@ -42,7 +42,8 @@ public struct SampleBackupBuilder: Sendable {
         let cluster = context.localCluster
         let status = try await cluster.start()
         guard let port = status.port else { throw RecetteFailure("the local PostgreSQL server has no known port; run 'recette local stop' and retry") }
-        let buildDatabase = "recette_sample_build"
+        // Named after this process: builds running side by side never share a database.
+        let buildDatabase = "recette_sample_build_\(getpid())"
         let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
         let owner = PostgresConnection.quoteIdentifier(sql.owner)
         let quotedBuild = PostgresConnection.quoteIdentifier(buildDatabase)
@@ -57,9 +58,15 @@ public struct SampleBackupBuilder: Sendable {
 
         logger.info("building a sample database: \(sql.offers) offers, \(sql.housingAds) housing ads")
         let connection = try PostgresConnection(url: cluster.url(database: buildDatabase, port: port))
-        try connection.execute("BEGIN")
-        for statement in sql.statements { try connection.execute(statement) }
-        try connection.execute("COMMIT")
+        let statements = sql.statements
+        try await connection.cancellable { connection in
+            try connection.execute("BEGIN")
+            for statement in statements {
+                try Task.checkCancellation()
+                try connection.execute(statement)
+            }
+            try connection.execute("COMMIT")
+        }
 
         let workDirectory = context.stateDirectory.appendingPathComponent("work").appendingPathComponent("sample-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)

@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+@testable import RecetteKit
+
+/// The built `recette` binary, as a user runs it.
+@Suite struct CLITests {
+    static let subcommands: [[String]] = [
+        ["populate"], ["backups"], ["download"], ["restore"], ["reset"], ["reindex"], ["search"], ["search", "status"],
+        ["search", "verify"], ["generate"], ["doctor"], ["local"], ["local", "start"], ["local", "stop"], ["local", "status"], ["sample-backup"],
+    ]
+
+    @Test func topLevelHelpListsEverySubcommand() async throws {
+        let result = try await CLI.run(["--help"])
+        #expect(result.status == 0)
+        for name in ["populate", "backups", "download", "restore", "reset", "reindex", "search", "generate", "doctor", "local", "sample-backup"] {
+            #expect(result.standardOutput.contains("  \(name) "), "missing \(name)")
+        }
+    }
+
+    @Test(arguments: subcommands)
+    func everySubcommandHasHelp(_ words: [String]) async throws {
+        let result = try await CLI.run(words + ["--help"])
+        #expect(result.status == 0)
+        #expect(result.standardOutput.contains("OVERVIEW:"))
+        #expect(result.standardOutput.contains("USAGE: recette \(words.joined(separator: " "))"))
+    }
+
+    @Test(arguments: [
+        (["restore", "x.tar.gz", "--bogus"], "Unknown option '--bogus'"),
+        (["restore", "x.tar.gz", "--jobs", "many"], "The value 'many' is invalid for '--jobs"),
+        (["restore", "x.tar.gz", "--target", "prod"], "The value 'prod' is invalid for '--target"),
+        (["restore"], "Missing expected argument"),
+        (["doctor", "--log-format", "xml"], "The value 'xml' is invalid"),
+        (["nonsense"], "Unexpected argument 'nonsense'"),
+        (["restore", "x", "--jobs", "0"], "--jobs must be at least 1"),
+    ])
+    func usageErrorsAreOneLineWithStatus2(_ arguments: [String], _ expected: String) async throws {
+        let result = try await CLI.run(arguments)
+        #expect(result.status == 2)
+        #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
+        #expect(result.standardError.contains(expected), "\(result.standardError)")
+    }
+
+    @Test(arguments: [["populate"], ["backups"], ["download"], ["reset"], ["reindex"], ["search", "status"], ["generate"], ["restore", "x.tar.gz", "--target", "compose"]])
+    func unbuiltCommandsSaySoAndExit1(_ arguments: [String]) async throws {
+        let result = try await CLI.run(arguments)
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("is not implemented yet"), "\(result.standardError)")
+    }
+
+    @Test func doctorShowsTheConfigurationWithSecretsRedacted() async throws {
+        var environment = TestEnvironment.cliEnvironment
+        environment["SCALINGO_API_TOKEN"] = "tk-us-doctor-must-not-print-this"
+        environment["DATABASE_URL"] = "postgresql://app:db-password-xyz@127.0.0.1:10000/app"
+        environment["SCALINGO_APP"] = "my-recette-app"
+        let result = try await CLI.run(["doctor"], environment: environment)
+        let everything = result.standardOutput + result.standardError
+        #expect(!everything.contains("tk-us-doctor-must-not-print-this"))
+        #expect(!everything.contains("db-password-xyz"))
+        #expect(result.standardOutput.contains("my-recette-app"))
+        #expect(result.standardOutput.contains("postgresql://app:***@127.0.0.1:10000/app"))
+        #expect(result.standardOutput.contains("ok       pg_restore"))
+        #expect(result.status == 0, "\(result.standardOutput)")
+    }
+
+    @Test func restoreOfAMissingFileIsOneLineAndStatus1() async throws {
+        let result = try await CLI.run(["restore", "/nonexistent/backup.tar.gz"])
+        #expect(result.status == 1)
+        #expect(result.standardError.split(separator: "\n").last == "error: backup file '/nonexistent/backup.tar.gz' does not exist; check the path, or run 'recette download' to fetch one")
+    }
+
+    @Test func sampleBackupThenRestoreThroughTheCLI() async throws {
+        _ = try await TestEnvironment.startedCluster()
+        let output = TestEnvironment.clusterDirectory.appendingPathComponent("cli-backups")
+        let built = try await CLI.run(["sample-backup", "--offers", "300", "--housing", "120", "--app", "cli-app", "--output", output.path, "--quiet"])
+        #expect(built.status == 0, "\(built.standardError)")
+        let archive = built.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(archive.hasSuffix("_cli-app_1.tar.gz"))
+
+        var environment = TestEnvironment.cliEnvironment
+        environment["RECETTE_DATABASE"] = "cli_restore"
+        let restored = try await CLI.run(["restore", archive, "--quiet"], environment: environment)
+        #expect(restored.status == 0, "\(restored.standardError)")
+        #expect(restored.standardOutput.contains("offres_de_stage                           300") || restored.standardOutput.range(of: #"offres_de_stage\s+300\n"#, options: .regularExpression) != nil, "\(restored.standardOutput)")
+        #expect(restored.standardOutput.range(of: #"annonces_de_logement\s+120\n"#, options: .regularExpression) != nil)
+        #expect(restored.standardOutput.contains("DATABASE_URL=postgresql://postgres@127.0.0.1:"))
+    }
+
+    @Test func interruptStopsTheWorkAndExits130() async throws {
+        _ = try await TestEnvironment.startedCluster()
+        let binary = TestEnvironment.binary
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["sample-backup", "--offers", "5000000", "--housing", "0", "--app", "interrupted", "--output", TestEnvironment.clusterDirectory.appendingPathComponent("never").path]
+        process.environment = TestEnvironment.cliEnvironment
+        process.currentDirectoryURL = TestEnvironment.projectDirectory
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait until the build is under way (a long INSERT on the server), then Ctrl-C.
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
+        var busy = false
+        for _ in 0..<400 where !busy {
+            try await Task.sleep(for: .milliseconds(50))
+            busy = try !admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = 'recette_sample_build_\(process.processIdentifier)' AND state = 'active'").rows.isEmpty
+        }
+        #expect(busy)
+        let start = ContinuousClock.now
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(ContinuousClock.now - start < .seconds(15))
+        #expect(process.terminationStatus == 130)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("interrupted"))
+        // The half-built database was dropped on the way out.
+        #expect(try admin.query("SELECT 1 FROM pg_database WHERE datname = 'recette_sample_build_\(process.processIdentifier)'").rows.isEmpty)
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+@testable import RecetteKit
+
+/// The walking skeleton on real PostgreSQL and real pg_dump/pg_restore: a sample backup built
+/// like Scalingo's, restored into the local target, counted; bad inputs leave the database alone.
+@Suite(.serialized) struct RestoreIntegrationTests {
+    static let offers = 1_200
+    static let housing = 500
+
+    /// Built once per test run (pg_dump + tar), shared by the tests of this suite.
+    static func sample() async throws -> SampleBackup {
+        try await SampleCache.shared.sample()
+    }
+
+    private func countOffers(database: String) async throws -> Int {
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let connection = try PostgresConnection(url: cluster.url(database: database, port: port))
+        return Int(try connection.query("SELECT count(*) FROM offres_de_stage").scalar ?? "") ?? -1
+    }
+
+    @Test func theSampleLooksLikeAScalingoBackup() async throws {
+        let sample = try await Self.sample()
+        #expect(sample.archive.lastPathComponent.range(of: #"^\d{14}_recette-tests_1\.tar\.gz$"#, options: .regularExpression) != nil)
+        let listing = try await SubprocessRunner().output(of: Command("tar", ["--list", "--gzip", "--file", sample.archive.path]))
+        #expect(listing.split(separator: "\n").count == 1)
+        #expect(listing.hasPrefix("./") && listing.hasSuffix(".pgsql"))
+        // Its objects belong to a role that no longer exists, as on a real target.
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
+        #expect(try admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [sample.ownerRole]).rows.isEmpty)
+        let context = try TestEnvironment.context()
+        let archive = try await BackupArchive.inspect(sample.archive, runner: context.runner)
+        let dump = try await archive.dumpFile(extractingInto: FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString), runner: context.runner)
+        let toc = try await DumpReader(pgRestore: context.postgresTools.require(.pgRestore), runner: context.runner).tableOfContents(of: dump, describedAs: "sample")
+        #expect(toc.ownerRoles == [sample.ownerRole])
+        #expect(toc.entries.contains { $0.type == "TABLE DATA" && $0.name == "offres_de_stage" })
+    }
+
+    @Test func restoresTheSampleWithTheGeneratorsRowCounts() async throws {
+        let sample = try await Self.sample()
+        let context = try TestEnvironment.context()
+        let outcome = try await LocalRestore(context: context, database: "restore_counts").restore(archiveFile: sample.archive)
+        let counts = Dictionary(uniqueKeysWithValues: outcome.rowCounts.map { ($0.table, $0.rows) })
+        #expect(counts == sample.expectedRowCounts)
+        #expect(counts["offres_de_stage"] == Self.offers)
+        #expect(counts["annonces_de_logement"] == Self.housing)
+
+        // Published rows are what the search index will hold later.
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let connection = try PostgresConnection(url: cluster.url(database: "restore_counts", port: port))
+        let published = try connection.query("SELECT count(*) FROM offres_de_stage WHERE published_at IS NOT NULL").scalar
+        #expect(Int(published ?? "") == sample.expectedPublishedCounts["offres_de_stage"])
+        #expect(sample.expectedPublishedCounts["offres_de_stage"]! < Self.offers)
+
+        // A second restore replaces the first one (no duplicate rows, same counts).
+        let again = try await LocalRestore(context: context, database: "restore_counts").restore(archiveFile: sample.archive)
+        #expect(Dictionary(uniqueKeysWithValues: again.rowCounts.map { ($0.table, $0.rows) }) == sample.expectedRowCounts)
+    }
+
+    @Test(arguments: BadInput.allCases)
+    func badInputFailsClearlyAndLeavesTheDatabaseAlone(_ input: BadInput) async throws {
+        let sample = try await Self.sample()
+        let context = try TestEnvironment.context()
+        let database = "restore_bad_\(input.rawValue)"
+        _ = try await LocalRestore(context: context, database: database).restore(archiveFile: sample.archive)
+        #expect(try await countOffers(database: database) == Self.offers)
+
+        let file = try await input.make(from: sample.archive)
+        do {
+            _ = try await LocalRestore(context: context, database: database).restore(archiveFile: file)
+            Issue.record("restoring \(input) should fail")
+        } catch {
+            let message = "\(error)"
+            #expect(!message.contains("\n"), "one line: \(message)")
+            #expect(message.contains(input.expectedWords), "\(message)")
+            #expect(message.contains(file.lastPathComponent) || message.contains(file.path))
+        }
+        #expect(try await countOffers(database: database) == Self.offers, "the existing database must be untouched")
+    }
+}
+
+enum BadInput: String, CaseIterable, CustomTestStringConvertible {
+    case missingFile, notGzip, tarWithoutDump, truncatedArchive, unreadableDump, dumpTruncatedInData
+
+    var testDescription: String { rawValue }
+
+    var expectedWords: String {
+        switch self {
+        case .missingFile: "does not exist"
+        case .notGzip: "is not a gzip archive"
+        case .tarWithoutDump: "holds no PostgreSQL dump"
+        case .truncatedArchive: "corrupt or truncated"
+        case .unreadableDump: "pg_restore cannot read the dump"
+        case .dumpTruncatedInData: "pg_restore failed"
+        }
+    }
+
+    func make(from archive: URL) async throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recette-bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let runner = SubprocessRunner()
+        let file = directory.appendingPathComponent("20261120030000_my-app_1.tar.gz")
+        func pack(_ name: String, _ contents: Data) async throws {
+            let staging = directory.appendingPathComponent("staging")
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+            try contents.write(to: staging.appendingPathComponent(name))
+            try await runner.run(Command("tar", ["--create", "--gzip", "--file", file.path, "--directory", staging.path, "./" + name]))
+        }
+        switch self {
+        case .missingFile:
+            break
+        case .notGzip:
+            try Data("<html>403 Forbidden</html>".utf8).write(to: file)
+        case .tarWithoutDump:
+            try await pack("README.txt", Data("nothing here".utf8))
+        case .truncatedArchive:
+            let bytes = try Data(contentsOf: archive)
+            try bytes.prefix(bytes.count / 2).write(to: file)
+        case .unreadableDump:
+            try await pack("20261120030000_my-app_1.pgsql", Data("PGDMP but not really a dump at all".utf8))
+        case .dumpTruncatedInData:
+            // The table of contents is intact (pg_restore --list succeeds) but table data is cut.
+            let extracted = directory.appendingPathComponent("extracted")
+            try FileManager.default.createDirectory(at: extracted, withIntermediateDirectories: true)
+            try await runner.run(Command("tar", ["--extract", "--gzip", "--file", archive.path, "--directory", extracted.path]))
+            let dump = try FileManager.default.contentsOfDirectory(at: extracted, includingPropertiesForKeys: nil).first { $0.pathExtension == "pgsql" }!
+            let bytes = try Data(contentsOf: dump)
+            try await pack("20261120030000_my-app_1.pgsql", bytes.prefix(bytes.count * 6 / 10))
+        }
+        return file
+    }
+}
+
+private actor SampleCache {
+    static let shared = SampleCache()
+    private var built: SampleBackup?
+
+    func sample() async throws -> SampleBackup {
+        if let built { return built }
+        _ = try await TestEnvironment.startedCluster()
+        let context = try TestEnvironment.context()
+        let builder = SampleBackupBuilder(context: context, offers: RestoreIntegrationTests.offers, housingAds: RestoreIntegrationTests.housing, appName: "recette-tests")
+        let sample = try await builder.build(into: TestEnvironment.clusterDirectory.appendingPathComponent("backups"))
+        built = sample
+        return sample
+    }
+}

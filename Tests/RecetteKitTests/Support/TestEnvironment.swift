@@ -1,0 +1,134 @@
+import Foundation
+import Logging
+@testable import RecetteKit
+
+/// What the integration tests share: one throwaway PostgreSQL cluster per test run (recette's
+/// own `local` target, in a temporary directory), the package root, the built binary.
+enum TestEnvironment {
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The directory of this run's cluster, removed at exit.
+    static let clusterDirectory: URL = {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recette-tests-\(getpid())")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // World-traversable so the postgres user can reach its data directory when we are root.
+        chmod(directory.path, 0o755)
+        return directory
+    }()
+
+    static let projectDirectory: URL = {
+        let directory = clusterDirectory.appendingPathComponent("project")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }()
+
+    static func context(
+        projectDirectory: URL = TestEnvironment.projectDirectory,
+        environment extra: [String: String] = [:],
+        output: any OutputSink = RecordingOutputSink(),
+        runner: any ProcessRunning = SubprocessRunner()
+    ) throws -> RecetteContext {
+        var environment = ProcessInfo.processInfo.environment
+        environment["RECETTE_LOCAL_DIR"] = clusterDirectory.appendingPathComponent("local").path
+        for (key, value) in extra { environment[key] = value }
+        let configuration = try Configuration.load(environment: environment, projectDirectory: projectDirectory)
+        var logger = Logger(label: "recette-tests")
+        logger.logLevel = .warning
+        return RecetteContext(configuration: configuration, runner: runner, output: output, logger: logger,
+                              terminal: Terminal(standardOutputIsTTY: false, standardErrorIsTTY: false, colorEnabled: false),
+                              environment: environment)
+    }
+
+    /// Starts this run's cluster once; stops it and removes its files when the test process ends.
+    static func startedCluster() async throws -> (LocalCluster, port: Int) {
+        try await ClusterStarter.shared.start()
+    }
+
+    /// The environment the `recette` binary gets in CLI tests: the shared cluster.
+    static var cliEnvironment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["RECETTE_LOCAL_DIR"] = clusterDirectory.appendingPathComponent("local").path
+        environment["NO_COLOR"] = "1"
+        return environment
+    }
+
+    static var binary: URL {
+        packageRoot.appendingPathComponent(".build/debug/recette")
+    }
+}
+
+private actor ClusterStarter {
+    static let shared = ClusterStarter()
+    /// A task, not a value: the actor is re-entered while the first start is awaited, and a
+    /// second caller must wait for that start rather than begin another.
+    private var starting: Task<(LocalCluster, Int), any Error>?
+
+    func start() async throws -> (LocalCluster, port: Int) {
+        if starting == nil {
+            starting = Task {
+                let context = try TestEnvironment.context()
+                let cluster = context.localCluster
+                let status = try await cluster.start()
+                guard let port = status.port else { throw RecetteFailure("test cluster has no port") }
+                registerStopAtExit(cluster: cluster)
+                return (cluster, port)
+            }
+        }
+        return try await starting!.value
+    }
+}
+
+nonisolated(unsafe) private var clusterToStopAtExit: LocalCluster?
+
+private func registerStopAtExit(cluster: LocalCluster) {
+    clusterToStopAtExit = cluster
+    atexit {
+        guard let cluster = clusterToStopAtExit else { return }
+        // Synchronous on purpose: the process is exiting.
+        let stop = Process()
+        var arguments = [PostgresTools(binDirectory: nil).path(of: .pgCtl) ?? "pg_ctl", "--pgdata=\(cluster.dataDirectory.path)", "--mode=immediate", "--wait", "stop"]
+        if geteuid() == 0 {
+            arguments = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"] + arguments
+        }
+        stop.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        stop.arguments = arguments
+        stop.standardOutput = FileHandle.nullDevice
+        stop.standardError = FileHandle.nullDevice
+        try? stop.run()
+        stop.waitUntilExit()
+        try? FileManager.default.removeItem(at: TestEnvironment.clusterDirectory)
+    }
+}
+
+/// Runs the built `recette` binary.
+struct CLIResult {
+    var status: Int32
+    var standardOutput: String
+    var standardError: String
+}
+
+enum CLI {
+    static func run(_ arguments: [String], environment: [String: String] = TestEnvironment.cliEnvironment,
+                    currentDirectory: URL = TestEnvironment.projectDirectory) async throws -> CLIResult {
+        let binary = TestEnvironment.binary
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            throw RecetteFailure("\(binary.path) is missing: run 'swift build' before 'swift test' (scripts/test.sh does)")
+        }
+        let runner = SubprocessRunner()
+        var command = Command(binary.path, arguments, environment: environment)
+        command.workingDirectory = currentDirectory.path
+        let errors = LineCollector()
+        let result = try await runner.run(command, input: nil, output: .collect(), onStandardErrorLine: { errors.append($0) },
+                                          acceptedExitStatuses: Set(0...255))
+        return CLIResult(status: result.exitStatus, standardOutput: result.outputText, standardError: errors.text)
+    }
+}
+
+final class LineCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var text: String { lock.withLock { lines.joined(separator: "\n") } }
+    var all: [String] { lock.withLock { lines } }
+}
