@@ -38,9 +38,14 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
+        // Loopback HTTP stand-ins for the services that cannot run here (Scalingo first).
+        .target(
+            name: "StandIns",
+            path: "Tests/StandIns"
+        ),
         .testTarget(
             name: "RecetteKitTests",
-            dependencies: ["RecetteKit"]
+            dependencies: ["RecetteKit", "StandIns"]
         ),
     ]
 )

@@ -10,7 +10,7 @@ struct Backups: AsyncParsableCommand {
 
         Example (once built):
           recette backups --json
-        """
+        """.reflowed
     )
     @OptionGroup(title: "Common options") var common: CommonOptions
     @Flag(help: "Print JSON instead of a table.") var json = false

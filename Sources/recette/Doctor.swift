@@ -10,7 +10,7 @@ struct Doctor: AsyncParsableCommand {
 
         Example:
           recette doctor
-        """
+        """.reflowed
     )
 
     @OptionGroup(title: "Common options") var common: CommonOptions

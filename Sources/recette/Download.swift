@@ -9,7 +9,7 @@ struct Download: AsyncParsableCommand {
 
         Example (once built):
           recette download --backup 5f2b…
-        """
+        """.reflowed
     )
     @OptionGroup(title: "Common options") var common: CommonOptions
     @Option(help: "Backup id (default: the newest backup whose status is 'done').") var backup: String?

@@ -9,7 +9,7 @@ struct Generate: AsyncParsableCommand {
 
         Example (once built):
           recette generate --check
-        """
+        """.reflowed
     )
     @OptionGroup(title: "Common options") var common: CommonOptions
     @Flag(help: "Exit 1 with a diff when the committed files differ from what would be generated.") var check = false

@@ -13,7 +13,7 @@ struct Local: AsyncParsableCommand {
         Examples:
           recette local start
           psql "$(recette local status --url)"
-        """,
+        """.reflowed,
         subcommands: [Start.self, Stop.self, Status.self]
     )
 
@@ -31,7 +31,10 @@ struct Local: AsyncParsableCommand {
                 let created = try await cluster.initializeIfNeeded()
                 if created { context.logger.info("initialised a new cluster in \(cluster.dataDirectory.path)") }
                 let status = try await cluster.start()
-                context.output.write("DATABASE_URL=\(cluster.url(database: context.configuration[.localDatabase] ?? "recette", port: status.port ?? 0))")
+                guard let port = status.port else { throw RecetteFailure("the local PostgreSQL server started but its port is unknown; see \(cluster.logFile.path)") }
+                let database = context.configuration[.localDatabase] ?? "recette"
+                try cluster.createDatabaseIfMissing(database, port: port)
+                context.output.write("DATABASE_URL=\(cluster.url(database: database, port: port))")
             }
         }
     }

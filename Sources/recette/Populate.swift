@@ -11,7 +11,7 @@ struct Populate: AsyncParsableCommand {
 
         Example (once built):
           recette populate --yes
-        """
+        """.reflowed
     )
     @OptionGroup(title: "Common options") var common: CommonOptions
     @Option(help: ArgumentHelp("Use this backup file instead of downloading one.", valueName: "file"))

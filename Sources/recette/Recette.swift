@@ -14,7 +14,7 @@ struct Recette: AsyncParsableCommand {
         then defaults. 'recette doctor' shows what is resolved and what is missing.
 
         Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted.
-        """,
+        """.reflowed,
         version: RecetteVersion.current,
         subcommands: [
             Populate.self, Backups.self, Download.self, Restore.self, Reset.self, Reindex.self, Search.self,

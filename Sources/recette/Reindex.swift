@@ -14,7 +14,7 @@ struct Reindex: AsyncParsableCommand {
 
         Example (once built):
           recette reindex --via direct
-        """
+        """.reflowed
     )
     @OptionGroup(title: "Common options") var common: CommonOptions
     @Option(help: "plugin or direct.") var via: ReindexRoute = .direct

@@ -10,7 +10,7 @@ struct Reset: AsyncParsableCommand {
 
         Example (once built):
           recette reset --target compose --yes
-        """
+        """.reflowed
     )
     @OptionGroup(title: "Common options") var common: CommonOptions
 

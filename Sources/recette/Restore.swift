@@ -20,7 +20,7 @@ struct Restore: AsyncParsableCommand {
 
         Example:
           recette restore tmp/backups/20261122101500_my-app_1.tar.gz --target local
-        """
+        """.reflowed
     )
 
     @OptionGroup(title: "Common options") var common: CommonOptions

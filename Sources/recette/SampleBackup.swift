@@ -15,7 +15,7 @@ struct SampleBackup: AsyncParsableCommand {
 
         Example:
           recette sample-backup --output tmp/backups --offers 25000 --housing 12000
-        """
+        """.reflowed
     )
 
     @OptionGroup(title: "Common options") var common: CommonOptions

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Subprocess
 #if canImport(System)
 import System
@@ -84,12 +85,14 @@ extension ProcessRunning {
 
 /// The real thing, on swift-subprocess.
 public struct SubprocessRunner: ProcessRunning {
+    /// Receives each command line (secrets are never in it) at debug level: `--verbose`.
+    public var logger: Logger?
     /// Lines of standard error kept for error messages.
     public var standardErrorTailLength = 20
     /// How long a child gets between SIGTERM and SIGKILL when its task is cancelled.
     public var terminationGracePeriod: Duration = .seconds(5)
 
-    public init() {}
+    public init(logger: Logger? = nil) { self.logger = logger }
 
     public func run(
         _ command: Command,
@@ -112,6 +115,7 @@ public struct SubprocessRunner: ProcessRunning {
             environment["LOGNAME"] = user.name
         }
         let commandLine = command.description
+        logger?.debug("run: \(commandLine)")
         let executable: Executable = command.executable.contains("/")
             ? .path(FilePath(command.executable))
             : .name(command.executable)

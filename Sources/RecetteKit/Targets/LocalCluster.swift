@@ -109,6 +109,14 @@ public struct LocalCluster: Sendable {
         return Status(initialized: true, running: running, port: running ? runningPort() ?? configuredPort() : configuredPort(), serverVersion: version)
     }
 
+    /// Creates `database` (empty) unless it exists, so the printed URL works at once.
+    public func createDatabaseIfMissing(_ database: String, port: Int) throws {
+        let admin = try PostgresConnection(url: url(database: "postgres", port: port))
+        if try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]).rows.isEmpty {
+            try admin.execute("CREATE DATABASE \(PostgresConnection.quoteIdentifier(database))")
+        }
+    }
+
     // MARK: - Connecting
 
     /// A libpq URL for `database`. It holds no secret: the password comes from `passfile`.
