@@ -6,6 +6,7 @@ import Logging
 public struct RecetteContext: Sendable {
     public var configuration: Configuration
     public var runner: any ProcessRunning
+    public var http: any HTTPTransport
     public var output: any OutputSink
     public var logger: Logger
     public var terminal: Terminal
@@ -15,10 +16,11 @@ public struct RecetteContext: Sendable {
     public var assumeYes: Bool
     public var dryRun: Bool
 
-    public init(configuration: Configuration, runner: any ProcessRunning, output: any OutputSink, logger: Logger,
+    public init(configuration: Configuration, runner: any ProcessRunning, http: any HTTPTransport, output: any OutputSink, logger: Logger,
                 terminal: Terminal, environment: [String: String], showsProgress: Bool = false, assumeYes: Bool = false, dryRun: Bool = false) {
         self.configuration = configuration
         self.runner = runner
+        self.http = http
         self.output = output
         self.logger = logger
         self.terminal = terminal

@@ -23,7 +23,7 @@ enum CommandRunner {
             RecetteLogHandler(label: label, format: format, level: level, terminal: terminal, secrets: secrets)
         }
         let context = RecetteContext(
-            configuration: configuration, runner: SubprocessRunner(logger: logger), output: StandardOutputSink(), logger: logger,
+            configuration: configuration, runner: SubprocessRunner(logger: logger), http: URLSessionTransport(), output: StandardOutputSink(), logger: logger,
             terminal: terminal, environment: environment,
             showsProgress: terminal.standardErrorIsTTY && !common.noProgress,
             assumeYes: common.yes, dryRun: common.dryRun

@@ -1,20 +1,41 @@
 import ArgumentParser
+import Foundation
 import RecetteKit
 
 struct Download: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Download a backup (the newest 'done' one, or --backup ID) with progress, resume and size check.",
+        abstract: "Download a backup (the newest 'done' one, or --backup ID / --date DAY) with progress, resume and size check.",
         discussion: """
-        NOT BUILT YET (issue "Scalingo backups without the Scalingo CLI").
+        The archive goes to .recette/backups/<backup id>/<name>.tar.gz (a cache: a second run
+        for the same backup downloads nothing). It is written to <name>.tar.gz.part and renamed
+        only when complete and of the size Scalingo announced; an interrupted download resumes
+        where it stopped. Prints the archive's path.
 
-        Example (once built):
-          recette download --backup 5f2b…
+        Examples:
+          recette download
+          recette download --date 2026-11-20
+          recette restore "$(recette download -q)"
         """.reflowed
     )
     @OptionGroup(title: "Common options") var common: CommonOptions
     @Option(help: "Backup id (default: the newest backup whose status is 'done').") var backup: String?
+    @Option(help: ArgumentHelp("The newest 'done' backup created that day (UTC).", valueName: "YYYY-MM-DD")) var date: String?
+
+    func validate() throws {
+        if backup != nil && date != nil { throw ValidationError("give --backup or --date, not both") }
+        if let date, !BackupChoice.isValidDay(date) { throw ValidationError("--date '\(date)' is not a date like 2026-11-20") }
+    }
 
     func run() async throws {
-        try await CommandRunner.run(common) { _ in throw NotImplemented(command: "download", issue: "issue 'Scalingo backups without the Scalingo CLI'") }
+        let choice: BackupChoice = backup.map { .id($0) } ?? date.map { .day($0) } ?? .newest
+        try await CommandRunner.run(common) { context in
+            let source = try ScalingoBackupSource(context: context)
+            if context.dryRun {
+                context.output.write("would download the \(choice) backup of app \(source.app) (addon \(source.addonName)) into \(context.stateDirectory.appendingPathComponent("backups").path)")
+                return
+            }
+            let downloaded = try await source.download(choice)
+            context.output.write(downloaded.file.path)
+        }
     }
 }

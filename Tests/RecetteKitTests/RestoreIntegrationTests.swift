@@ -132,7 +132,7 @@ enum BadInput: String, CaseIterable, CustomTestStringConvertible {
     }
 }
 
-private actor SampleCache {
+actor SampleCache {
     static let shared = SampleCache()
     private var built: SampleBackup?
 

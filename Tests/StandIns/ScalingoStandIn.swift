@@ -252,8 +252,9 @@ public final class ScalingoStandIn: Sendable {
     public var dbEndpoint: URL { baseURL.appendingPathComponent("dbapi") }
     /// Environment for a client: SCALINGO_AUTH_URL, SCALINGO_API_URL, SCALINGO_DB_URL.
     public var environment: [String: String] {
-        ["SCALINGO_AUTH_URL": authURL.absoluteString, "SCALINGO_API_URL": apiURL.absoluteString,
-         "SCALINGO_DB_URL": dbURL.absoluteString]
+        // As the official CLI reads them: hosts without the /v1 and /api prefixes.
+        ["SCALINGO_AUTH_URL": authURL.absoluteString, "SCALINGO_API_URL": apiEndpoint.absoluteString,
+         "SCALINGO_DB_URL": dbEndpoint.absoluteString]
     }
 
     // MARK: Configuration (thread-safe, may change between requests)

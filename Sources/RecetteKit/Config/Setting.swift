@@ -23,6 +23,9 @@ extension Setting {
     public static let scalingoApp = Setting("SCALINGO_APP", config: "scalingo.app", "Scalingo app holding the recette database")
     public static let scalingoRegion = Setting("SCALINGO_REGION", config: "scalingo.region", default: "osc-fr1", "Scalingo region: osc-fr1 or osc-secnum-fr1")
     public static let addonName = Setting("ADDON_NAME", config: "scalingo.addon", default: "postgresql", "PostgreSQL addon: id (ad-…), provider (postgresql) or alias (psql, pgsql, postgres)")
+    public static let scalingoAuthURL = Setting("SCALINGO_AUTH_URL", config: "scalingo.auth_url", "Scalingo auth host (default https://auth.scalingo.com)")
+    public static let scalingoAPIURL = Setting("SCALINGO_API_URL", config: "scalingo.api_url", "Scalingo API host (default https://api.<region>.scalingo.com)")
+    public static let scalingoDBURL = Setting("SCALINGO_DB_URL", config: "scalingo.db_url", "Scalingo database API host (default https://db-api.<region>.scalingo.com)")
     public static let scalingoDBUser = Setting("SCALINGO_DB_USER", config: "scalingo.db_user", "owner role created on the target before restoring (optional)")
     public static let databaseURL = Setting("DATABASE_URL", config: nil, secret: true, "PostgreSQL URL of the url target")
     public static let meilisearchURL = Setting("PLUGIN_MEILISEARCH_URL", config: "meilisearch.url", default: "http://127.0.0.1:7700", "Meilisearch URL")
@@ -37,6 +40,7 @@ extension Setting {
 
     public static let all: [Setting] = [
         .scalingoAPIToken, .scalingoApp, .scalingoRegion, .addonName, .scalingoDBUser,
+        .scalingoAuthURL, .scalingoAPIURL, .scalingoDBURL,
         .databaseURL, .meilisearchURL, .meilisearchAPIKey,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
         .composeFile, .composeDBService, .composeDBVolume,

@@ -35,7 +35,7 @@ enum TestEnvironment {
         let configuration = try Configuration.load(environment: environment, projectDirectory: projectDirectory)
         var logger = Logger(label: "recette-tests")
         logger.logLevel = .warning
-        return RecetteContext(configuration: configuration, runner: runner, output: output, logger: logger,
+        return RecetteContext(configuration: configuration, runner: runner, http: URLSessionTransport(), output: output, logger: logger,
                               terminal: Terminal(standardOutputIsTTY: false, standardErrorIsTTY: false, colorEnabled: false),
                               environment: environment)
     }

@@ -1,0 +1,153 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The HTTP the tool speaks, injected so tests can drive it (the real one is URLSession).
+public protocol HTTPTransport: Sendable {
+    /// Sends a request and collects the (small) reply body.
+    func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse)
+
+    /// Sends a request and hands the reply body over chunk by chunk, as it arrives, so memory
+    /// stays flat however large it is. `onResponse` sees the status and headers first and may
+    /// throw to refuse the body. Cancelling the task cancels the transfer.
+    func stream(
+        _ request: URLRequest,
+        onResponse: @escaping @Sendable (HTTPURLResponse) throws -> Void,
+        onChunk: @escaping @Sendable (Data) throws -> Void
+    ) async throws -> HTTPURLResponse
+}
+
+public enum HTTPTransportError: Error, CustomStringConvertible {
+    case notHTTP(URL)
+    case network(host: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notHTTP(let url): "\(url.host ?? "?") did not answer with HTTP"
+        case .network(let host, let reason): "cannot reach \(host): \(reason)"
+        }
+    }
+}
+
+/// URLSession (FoundationNetworking, on libcurl). One session per transport; bodies streamed
+/// through a data delegate, never buffered whole.
+public final class URLSessionTransport: NSObject, HTTPTransport, @unchecked Sendable {
+    private let configuration: URLSessionConfiguration
+    private let streams = StreamTable()
+    private let delegateQueue: OperationQueue
+    private lazy var streamingSession: URLSession = URLSession(configuration: configuration, delegate: self, delegateQueue: delegateQueue)
+    private lazy var plainSession: URLSession = URLSession(configuration: configuration)
+    private let lock = NSLock()
+
+    public init(timeout: TimeInterval = 60) {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.timeoutIntervalForRequest = timeout
+        configuration.httpCookieStorage = nil
+        configuration.urlCache = nil
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        self.configuration = configuration
+        let queue = OperationQueue()
+        queue.maxConcurrentOperationCount = 1
+        self.delegateQueue = queue
+    }
+
+    public func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
+        let session = lock.withLock { plainSession }
+        let (data, response): (Data, URLResponse)
+        do {
+            (data, response) = try await session.data(for: request)
+        } catch let error as URLError {
+            throw HTTPTransportError.network(host: request.url?.host ?? "?", reason: error.localizedDescription)
+        }
+        guard let http = response as? HTTPURLResponse else { throw HTTPTransportError.notHTTP(request.url!) }
+        return (data, http)
+    }
+
+    public func stream(
+        _ request: URLRequest,
+        onResponse: @escaping @Sendable (HTTPURLResponse) throws -> Void,
+        onChunk: @escaping @Sendable (Data) throws -> Void
+    ) async throws -> HTTPURLResponse {
+        let session = lock.withLock { streamingSession }
+        let task = session.dataTask(with: request)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                streams.insert(task.taskIdentifier, StreamState(onResponse: onResponse, onChunk: onChunk, continuation: continuation))
+                task.resume()
+            }
+        } onCancel: {
+            task.cancel()
+        }
+    }
+}
+
+extension URLSessionTransport: URLSessionDataDelegate {
+    public func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                           completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+        guard let state = streams.get(dataTask.taskIdentifier) else { return completionHandler(.cancel) }
+        guard let http = response as? HTTPURLResponse else {
+            state.failure = HTTPTransportError.notHTTP(dataTask.originalRequest?.url ?? URL(fileURLWithPath: "/"))
+            return completionHandler(.cancel)
+        }
+        state.response = http
+        do {
+            try state.onResponse(http)
+            completionHandler(.allow)
+        } catch {
+            state.failure = error
+            completionHandler(.cancel)
+        }
+    }
+
+    public func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        guard let state = streams.get(dataTask.taskIdentifier), state.failure == nil else { return }
+        do {
+            try state.onChunk(data)
+        } catch {
+            state.failure = error
+            dataTask.cancel()
+        }
+    }
+
+    public func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        guard let state = streams.remove(task.taskIdentifier) else { return }
+        if let failure = state.failure {
+            state.continuation.resume(throwing: failure)
+        } else if let error {
+            if (error as? URLError)?.code == .cancelled {
+                state.continuation.resume(throwing: CancellationError())
+            } else {
+                state.continuation.resume(throwing: HTTPTransportError.network(host: task.originalRequest?.url?.host ?? "?", reason: error.localizedDescription))
+            }
+        } else if let response = state.response {
+            state.continuation.resume(returning: response)
+        } else {
+            state.continuation.resume(throwing: HTTPTransportError.notHTTP(task.originalRequest?.url ?? URL(fileURLWithPath: "/")))
+        }
+    }
+}
+
+/// Per-transfer state; touched only on the session's serial delegate queue after insertion.
+private final class StreamState: @unchecked Sendable {
+    let onResponse: @Sendable (HTTPURLResponse) throws -> Void
+    let onChunk: @Sendable (Data) throws -> Void
+    let continuation: CheckedContinuation<HTTPURLResponse, any Error>
+    var response: HTTPURLResponse?
+    var failure: (any Error)?
+
+    init(onResponse: @escaping @Sendable (HTTPURLResponse) throws -> Void, onChunk: @escaping @Sendable (Data) throws -> Void,
+         continuation: CheckedContinuation<HTTPURLResponse, any Error>) {
+        self.onResponse = onResponse
+        self.onChunk = onChunk
+        self.continuation = continuation
+    }
+}
+
+private final class StreamTable: @unchecked Sendable {
+    private let lock = NSLock()
+    private var states: [Int: StreamState] = [:]
+    func insert(_ id: Int, _ state: StreamState) { lock.withLock { states[id] = state } }
+    func get(_ id: Int) -> StreamState? { lock.withLock { states[id] } }
+    func remove(_ id: Int) -> StreamState? { lock.withLock { states.removeValue(forKey: id) } }
+}

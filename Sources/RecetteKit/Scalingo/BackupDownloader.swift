@@ -1,0 +1,238 @@
+import Foundation
+import Logging
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+public struct DownloadedBackup: Sendable {
+    public var file: URL
+    public var backup: ScalingoBackup
+    /// Already complete in the cache: nothing was downloaded.
+    public var fromCache: Bool
+    public var bytesTransferred: Int64
+    public var seconds: Double
+}
+
+/// Downloads a backup's archive into the cache (`.recette/backups/<backup id>/<name>.tar.gz`):
+/// streamed to `<name>.tar.gz.part` with constant memory, resumed with a Range request after
+/// an interruption (restarted when the server ignores Range), checked against the backup's
+/// size, then renamed. A complete file under the final name is never re-downloaded.
+public struct BackupDownloader: Sendable {
+    public var client: ScalingoClient
+    public var transport: any HTTPTransport
+    public var cacheDirectory: URL
+    public var logger: Logger
+    public var progress: ProgressBar
+    public var retry: RetryPolicy
+
+    public init(client: ScalingoClient, transport: any HTTPTransport, cacheDirectory: URL, logger: Logger,
+                progress: ProgressBar, retry: RetryPolicy = RetryPolicy()) {
+        self.client = client
+        self.transport = transport
+        self.cacheDirectory = cacheDirectory
+        self.logger = logger
+        self.progress = progress
+        self.retry = retry
+    }
+
+    /// Where a backup's archive lives in the cache.
+    public func cachedFile(for backup: ScalingoBackup) -> URL {
+        let safeName = backup.name.map { $0 == "/" || $0 == "\\" ? "_" : $0 }.map(String.init).joined()
+        let safeID = backup.id.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.map(String.init).joined()
+        return cacheDirectory.appendingPathComponent(safeID).appendingPathComponent(safeName.hasSuffix(".tar.gz") ? safeName : safeName + ".tar.gz")
+    }
+
+    public func download(app: String, addonID: String, backup: ScalingoBackup) async throws -> DownloadedBackup {
+        let final = cachedFile(for: backup)
+        let part = URL(fileURLWithPath: final.path + ".part")
+        let expected = (backup.size ?? 0) > 0 ? backup.size : nil
+        let clock = ContinuousClock()
+        let started = clock.now
+
+        if let size = Self.fileSize(final), expected == nil || size == expected {
+            logger.info("backup \(backup.id) is already downloaded: \(final.path)")
+            return DownloadedBackup(file: final, backup: backup, fromCache: true, bytesTransferred: 0, seconds: 0)
+        }
+        try FileManager.default.createDirectory(at: final.deletingLastPathComponent(), withIntermediateDirectories: true)
+        logger.info("downloading backup \(backup.id) (\(expected.map(ByteCount.human) ?? "size unknown")) to \(final.path)")
+
+        var transferred: Int64 = 0
+        var failures = 0
+        var lastFailure = ""
+        defer { progress.finish() }
+        while true {
+            try Task.checkCancellation()
+            let offset = Self.fileSize(part) ?? 0
+            if let expected, offset > expected {
+                try? FileManager.default.removeItem(at: part)
+                throw RecetteFailure("received \(offset) bytes for backup \(backup.id) but Scalingo says it is \(expected) bytes; the partial file was deleted: run again, and if it repeats the backup is damaged on Scalingo's side")
+            }
+            if let expected, offset == expected { break }
+
+            let writer = try PartFileWriter(part, progress: progress)
+            progress.begin(total: expected, from: offset)
+            let outcome: AttemptOutcome
+            do {
+                let url = try await client.archiveURL(app: app, addonID: addonID, backupID: backup.id)
+                outcome = try await attempt(url: url, offset: offset, writer: writer)
+            } catch let error as HTTPTransportError {
+                outcome = .interrupted(error.description)
+            } catch {
+                try? writer.close()
+                throw error
+            }
+            try writer.close()
+            transferred += writer.bytesWritten
+
+            switch outcome {
+            case .complete(let contentLength):
+                let size = Self.fileSize(part) ?? 0
+                if let expected, size < expected {
+                    // The body ended early without an error: resume like after a reset.
+                    lastFailure = "the connection closed after \(size) of \(expected) bytes"
+                } else if expected == nil, let contentLength, size != contentLength {
+                    lastFailure = "received \(size) of \(contentLength) bytes"
+                } else {
+                    break
+                }
+                failures = writer.bytesWritten > 0 ? 0 : failures + 1
+            case .rangeNotSatisfiable(let serverSize):
+                try? FileManager.default.removeItem(at: part)
+                if let serverSize, let expected, serverSize != expected {
+                    throw RecetteFailure("backup \(backup.id)'s archive is \(serverSize) bytes but Scalingo says the backup is \(expected) bytes; nothing was kept: the backup may be damaged, pick another with --backup ID")
+                }
+                failures += 1
+                lastFailure = "the server refused to resume at byte \(offset)"
+            case .interrupted(let reason):
+                lastFailure = reason
+                // Progress made: a reset mid-body is not a strike, the next attempt resumes.
+                failures = writer.bytesWritten > 0 ? 0 : failures + 1
+            case .retryableStatus(let status):
+                lastFailure = "HTTP \(status)"
+                failures += 1
+            }
+            if case .complete = outcome, lastFailure.isEmpty { break }
+            if failures >= retry.maximumAttempts {
+                throw RecetteFailure("downloading backup \(backup.id) failed \(failures) times in a row (\(lastFailure)); what was received is kept in \(part.lastPathComponent) and the next run resumes from it")
+            }
+            logger.warning("download interrupted (\(lastFailure)); resuming")
+            lastFailure = ""
+            if failures > 0 { try await retry.sleep(retry.delay(afterAttempt: failures)) }
+        }
+
+        let size = Self.fileSize(part) ?? 0
+        if let expected, size != expected {
+            try? FileManager.default.removeItem(at: part)
+            throw RecetteFailure("downloaded \(size) bytes for backup \(backup.id) but Scalingo says it is \(expected) bytes; the file was deleted: run again")
+        }
+        _ = try? FileManager.default.removeItem(at: final)
+        try FileManager.default.moveItem(at: part, to: final)
+        let seconds = (clock.now - started).seconds
+        logger.info("downloaded \(ByteCount.human(size)) in \(String(format: "%.1f", seconds))s: \(final.path)")
+        return DownloadedBackup(file: final, backup: backup, fromCache: false, bytesTransferred: transferred, seconds: seconds)
+    }
+
+    private enum AttemptOutcome {
+        case complete(contentLength: Int64?)
+        case rangeNotSatisfiable(serverSize: Int64?)
+        case interrupted(String)
+        case retryableStatus(Int)
+    }
+
+    private struct StatusFailure: Error { var status: Int; var contentRange: String? }
+
+    private func attempt(url: URL, offset: Int64, writer: PartFileWriter) async throws -> AttemptOutcome {
+        var request = URLRequest(url: url)
+        // A pre-signed URL carries its own authorization: no Authorization header.
+        request.setValue(ScalingoClient.userAgent, forHTTPHeaderField: "User-Agent")
+        if offset > 0 { request.setValue("bytes=\(offset)-", forHTTPHeaderField: "Range") }
+        let contentLength = LockedValue<Int64?>(nil)
+        do {
+            _ = try await transport.stream(request, onResponse: { response in
+                switch response.statusCode {
+                case 206:
+                    // Content-Range: bytes START-END/TOTAL must start where we are.
+                    let range = response.value(forHTTPHeaderField: "Content-Range") ?? ""
+                    let start = range.split(separator: " ").last?.split(separator: "-").first.flatMap { Int64($0) }
+                    if start != offset { try writer.restart() }
+                case 200:
+                    if offset > 0 { try writer.restart() }  // Range ignored: the whole file comes again
+                default:
+                    throw StatusFailure(status: response.statusCode, contentRange: response.value(forHTTPHeaderField: "Content-Range"))
+                }
+                let length = response.value(forHTTPHeaderField: "Content-Length").flatMap { Int64($0) }
+                contentLength.set(length.map { $0 + writer.startOffset })
+            }, onChunk: { chunk in
+                try writer.write(chunk)
+            })
+        } catch let failure as StatusFailure {
+            switch failure.status {
+            case 416:
+                let total = failure.contentRange?.split(separator: "/").last.flatMap { Int64($0) }
+                return .rangeNotSatisfiable(serverSize: total)
+            case 403, 408, 429, 500...599:
+                // 403: the pre-signed link expired; a new one is asked for on the next attempt.
+                return .retryableStatus(failure.status)
+            default:
+                throw RecetteFailure("the backup download answered HTTP \(failure.status); try again, or download it from Scalingo's dashboard and pass --backup FILE")
+            }
+        } catch let error as HTTPTransportError {
+            return .interrupted(error.description)
+        }
+        return .complete(contentLength: contentLength.get())
+    }
+
+    static func fileSize(_ url: URL) -> Int64? {
+        (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.int64Value
+    }
+}
+
+/// Appends to the `.part` file; shared with URLSession's delegate queue.
+final class PartFileWriter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let handle: FileHandle
+    private let progress: ProgressBar
+    private(set) var startOffset: Int64
+    private var written: Int64 = 0
+
+    init(_ url: URL, progress: ProgressBar) throws {
+        if !FileManager.default.fileExists(atPath: url.path) {
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw RecetteFailure("cannot create \(url.path); check free space and permissions")
+            }
+        }
+        handle = try FileHandle(forWritingTo: url)
+        startOffset = Int64(try handle.seekToEnd())
+        self.progress = progress
+    }
+
+    var bytesWritten: Int64 { lock.withLock { written } }
+
+    func write(_ data: Data) throws {
+        let total: Int64 = try lock.withLock {
+            try handle.write(contentsOf: data)
+            written += Int64(data.count)
+            return startOffset + written
+        }
+        progress.update(total)
+    }
+
+    /// The server sends the file from its start: drop what we had.
+    func restart() throws {
+        try lock.withLock {
+            try handle.truncate(atOffset: 0)
+            startOffset = 0
+            written = 0
+        }
+    }
+
+    func close() throws { try lock.withLock { try handle.close() } }
+}
+
+final class LockedValue<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ value: T) { self.value = value }
+    func get() -> T { lock.withLock { value } }
+    func set(_ newValue: T) { lock.withLock { value = newValue } }
+}

@@ -1,0 +1,268 @@
+import Foundation
+import Logging
+import StandIns
+import Testing
+@testable import RecetteKit
+
+/// recette's Scalingo client and downloader against the loopback stand-in, which speaks the
+/// documented API (token exchange, addons, addon token, backups, pre-signed archive URL) with
+/// its error bodies, and injects faults.
+@Suite struct ScalingoStandInTests {
+    static let app = "recette-app"
+    static let addonID = "ad-0123456789abcdef"
+
+    /// A stand-in with one app, one PostgreSQL addon (and a MongoDB one) and three backups of
+    /// `file`: the newest done one is "b-newest".
+    struct Fixture {
+        let standIn: ScalingoStandIn
+        let project: URL
+        let archive: URL
+        let logs = LogCapture()
+        let sleeps = LineCollector()
+
+        init(archiveBytes: Int = 3 << 20, archive: URL? = nil) throws {
+            standIn = try ScalingoStandIn()
+            project = FileManager.default.temporaryDirectory.appendingPathComponent("recette-scalingo-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: project, withIntermediateDirectories: true)
+            if let archive {
+                self.archive = archive
+            } else {
+                self.archive = project.appendingPathComponent("source.tar.gz")
+                let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
+                try random.read(upToCount: archiveBytes)!.write(to: self.archive)
+                try random.close()
+            }
+            standIn.addApp(ScalingoUnitTestsNames.app, addons: [.postgresql(id: ScalingoStandInTests.addonID), .mongodb()])
+            standIn.setBackups([
+                .init(id: "b-old", createdAt: "2026-11-18T03:00:00Z", name: "20261118030000_recette-app_1", archive: self.archive),
+                .init(id: "b-newest", createdAt: "2026-11-20T03:00:00.654321+01:00", name: "20261120020000_recette-app_3", archive: self.archive),
+                .init(id: "b-middle", createdAt: "2026-11-19T03:00:00Z", name: "20261119030000_recette-app_2", archive: self.archive),
+                .init(id: "b-running", createdAt: "2026-11-21T03:00:00Z", name: "20261121030000_recette-app_4", status: "running", archive: self.archive),
+            ], forAddon: ScalingoStandInTests.addonID)
+        }
+
+        var environment: [String: String] {
+            standIn.environment.merging(["SCALINGO_API_TOKEN": ScalingoStandIn.defaultAPIToken, "SCALINGO_APP": ScalingoStandInTests.app]) { $1 }
+        }
+
+        var fastRetry: RetryPolicy {
+            RetryPolicy(maximumAttempts: 4, baseDelay: .milliseconds(20), maximumDelay: .milliseconds(100)) { [sleeps] duration in
+                sleeps.append("\(duration)")
+                try await Task.sleep(for: .milliseconds(1))
+            }
+        }
+
+        func context(extra: [String: String] = [:]) throws -> RecetteContext {
+            var context = try TestEnvironment.context(projectDirectory: project, environment: environment.merging(extra) { $1 })
+            context.logger = logs.logger()
+            return context
+        }
+
+        func source(extra: [String: String] = [:]) throws -> ScalingoBackupSource {
+            try ScalingoBackupSource(context: context(extra: extra), retry: fastRetry)
+        }
+
+        var cached: URL {
+            project.appendingPathComponent(".recette/backups/b-newest/20261120020000_recette-app_3.tar.gz")
+        }
+
+        func expectIdentical(_ file: URL) throws {
+            #expect(try Data(contentsOf: file) == Data(contentsOf: archive), "the download must be byte-identical")
+        }
+    }
+
+    @Test func listsBackupsNewestFirstWhateverTheAPIOrder() async throws {
+        let fixture = try Fixture()
+        fixture.standIn.listOrder = .unfinishedFirstThenOldest
+        let (addon, backups) = try await fixture.source().backups()
+        #expect(addon.id == Self.addonID)
+        #expect(backups.map(\.id) == ["b-running", "b-newest", "b-middle", "b-old"])
+        #expect(backups[1].size == Int64(3 << 20))
+    }
+
+    @Test func reusesTheJWTUntilCloseToExpiry() async throws {
+        let fixture = try Fixture()
+        let source = try fixture.source()
+        _ = try await source.backups()
+        _ = try await source.backups()
+        #expect(fixture.standIn.tokenExchangeCount == 1)
+        #expect(fixture.standIn.addonTokenCount == 1)
+        #expect(fixture.standIn.requestLog.allSatisfy { $0.userAgent == "recette/\(RecetteVersion.current)" })
+
+        // A JWT that lives 4 minutes is under the 5-minute margin: exchanged every time.
+        fixture.standIn.jwtLifetime = 240
+        let shortLived = try fixture.source()
+        _ = try await shortLived.addon()
+        _ = try await shortLived.addon()
+        #expect(fixture.standIn.tokenExchangeCount == 3)
+    }
+
+    @Test func revokedBearerIsRenewedOnce() async throws {
+        let fixture = try Fixture()
+        let source = try fixture.source()
+        _ = try await source.addon()
+        fixture.standIn.revokeAllTokens()
+        _ = try await source.addon()
+        #expect(fixture.standIn.tokenExchangeCount == 2)
+    }
+
+    @Test func anInvalidTokenIsExplainedAndNotRetried() async throws {
+        let fixture = try Fixture()
+        let source = try fixture.source(extra: ["SCALINGO_API_TOKEN": "tk-us-wrong-token-value"])
+        do {
+            _ = try await source.backups()
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)" == "invalid API token: create one in your Scalingo account settings and put it in SCALINGO_API_TOKEN")
+        }
+        #expect(fixture.standIn.count(.tokenExchange) == 1)
+        #expect(fixture.sleeps.all.isEmpty)
+    }
+
+    @Test func anUnknownAppIsExplained() async throws {
+        let fixture = try Fixture()
+        do {
+            _ = try await fixture.source(extra: ["SCALINGO_APP": "no-such-app"]).backups()
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasPrefix("app 'no-such-app' not found in region osc-fr1"))
+        }
+    }
+
+    @Test func retries429And5xxWithBackoffThenSucceeds() async throws {
+        let fixture = try Fixture()
+        fixture.standIn.failNext(.addons, status: 429, body: "Retry later")
+        fixture.standIn.failNext(.backups, status: 502, count: 2)
+        let (_, backups) = try await fixture.source().backups()
+        #expect(backups.count == 4)
+        #expect(fixture.standIn.count(.addons) == 2)
+        #expect(fixture.standIn.count(.backups) == 3)
+        #expect(fixture.sleeps.all.count == 3)
+    }
+
+    @Test func givesUpAfterABoundedNumberOfAttempts() async throws {
+        let fixture = try Fixture()
+        fixture.standIn.failNext(.addons, status: 503, body: #"{"error":"maintenance"}"#, count: 100)
+        do {
+            _ = try await fixture.source().backups()
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("after 4 attempts (HTTP 503, maintenance)"))
+        }
+        #expect(fixture.standIn.count(.addons) == 4)
+    }
+
+    @Test func downloadsTheNewestDoneBackupByteIdenticalThenCachesIt() async throws {
+        let fixture = try Fixture()
+        let first = try await fixture.source().download(.newest)
+        #expect(first.file == fixture.cached)
+        #expect(!first.fromCache)
+        try fixture.expectIdentical(first.file)
+        #expect(!FileManager.default.fileExists(atPath: first.file.path + ".part"))
+        // The pre-signed URL is fetched without our bearer token.
+        #expect(fixture.standIn.requests(.download).allSatisfy { !$0.hadAuthorization })
+
+        let second = try await fixture.source().download(.newest)
+        #expect(second.fromCache)
+        #expect(fixture.standIn.downloadCount == 1)
+        #expect(fixture.standIn.count(.archiveURL) == 1)
+    }
+
+    @Test func aConnectionDroppedMidBodyIsResumedWithRange() async throws {
+        let fixture = try Fixture()
+        fixture.standIn.dropDownloadAfter(bytes: 1 << 20)
+        let result = try await fixture.source().download(.newest)
+        try fixture.expectIdentical(result.file)
+        let downloads = fixture.standIn.requests(.download)
+        #expect(downloads.count == 2)
+        #expect(downloads[0].range == nil)
+        #expect(downloads[1].range == "bytes=\(1 << 20)-")
+        #expect(result.bytesTransferred == Int64(3 << 20))
+    }
+
+    @Test func repeatedResetsStillFinishWhileEachAttemptMakesProgress() async throws {
+        let fixture = try Fixture()
+        fixture.standIn.dropDownloadAfter(bytes: 700_000, always: true, reset: true)
+        let result = try await fixture.source().download(.newest)
+        try fixture.expectIdentical(result.file)
+        #expect(fixture.standIn.downloadCount >= 5)
+    }
+
+    @Test func aServerThatIgnoresRangeMakesUsRestartFromZero() async throws {
+        let fixture = try Fixture()
+        fixture.standIn.dropDownloadAfter(bytes: 1 << 20)
+        fixture.standIn.ignoreRange = true
+        let result = try await fixture.source().download(.newest)
+        try fixture.expectIdentical(result.file)
+        #expect(result.bytesTransferred == Int64(1 << 20) + Int64(3 << 20))
+    }
+
+    @Test func worksWithoutContentLength() async throws {
+        let fixture = try Fixture()
+        fixture.standIn.omitContentLength = true
+        try fixture.expectIdentical(try await fixture.source().download(.newest).file)
+    }
+
+    @Test func aResumedPartialFileFromAnEarlierRunIsContinued() async throws {
+        let fixture = try Fixture()
+        try FileManager.default.createDirectory(at: fixture.cached.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(contentsOf: fixture.archive).prefix(123_457).write(to: URL(fileURLWithPath: fixture.cached.path + ".part"))
+        let result = try await fixture.source().download(.newest)
+        try fixture.expectIdentical(result.file)
+        #expect(fixture.standIn.requests(.download).first?.range == "bytes=123457-")
+    }
+
+    @Test(arguments: [Int64(1 << 20), Int64(5 << 20)])
+    func aWrongSizeIsRefusedAndNothingIsLeftUnderTheFinalName(_ advertised: Int64) async throws {
+        let fixture = try Fixture()
+        fixture.standIn.setAdvertisedSizeOverride(advertised, forBackup: "b-newest")
+        do {
+            _ = try await fixture.source().download(.newest)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("Scalingo says"), "\(error)")
+            #expect(!"\(error)".contains("\n"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: fixture.cached.path))
+    }
+
+    @Test func aDownloadThatKeepsFailingEndsClearlyWithoutAFinalFile() async throws {
+        let fixture = try Fixture()
+        fixture.standIn.failNext(.download, status: 500, count: 100)
+        do {
+            _ = try await fixture.source().download(.newest)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("failed 4 times in a row (HTTP 500)"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: fixture.cached.path))
+    }
+
+    @Test func aChosenBackupThatIsNotDoneIsRefused() async throws {
+        let fixture = try Fixture()
+        await #expect(throws: RecetteFailure.self) { try await fixture.source().download(.id("b-running")) }
+        #expect(fixture.standIn.downloadCount == 0)
+    }
+
+    @Test func secretsNeverReachLogsOrErrors() async throws {
+        let fixture = try Fixture()
+        fixture.standIn.dropDownloadAfter(bytes: 1 << 20)
+        fixture.standIn.failNext(.addons, status: 429, body: "Retry later")
+        _ = try await fixture.source().download(.newest)
+        do {
+            _ = try await fixture.source(extra: ["SCALINGO_API_TOKEN": "tk-us-another-secret-value"]).backups()
+        } catch {
+            fixture.logs.logger().error("\(error)")
+        }
+        let everything = fixture.logs.text
+        #expect(!everything.isEmpty)
+        #expect(!everything.contains(ScalingoStandIn.defaultAPIToken))
+        #expect(!everything.contains("tk-us-another-secret-value"))
+        #expect(!everything.contains("eyJ"), "no JWT (they start with eyJ) in logs")
+        #expect(!everything.contains("Bearer"))
+    }
+}
+
+enum ScalingoUnitTestsNames {
+    static let app = ScalingoStandInTests.app
+}
