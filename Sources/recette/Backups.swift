@@ -17,10 +17,19 @@ struct Backups: AsyncParsableCommand {
     )
     @OptionGroup(title: "Common options") var common: CommonOptions
     @Flag(help: "Print JSON (an array of backups, newest first) instead of a table.") var json = false
+    @Flag(help: "Ask the installed 'scalingo' CLI instead of the API, and print its table as it is.") var scalingoCli = false
+
+    func validate() throws {
+        if json && scalingoCli { throw ValidationError("--json needs the API route; drop --scalingo-cli") }
+    }
 
     func run() async throws {
-        let json = json
+        let (json, viaCLI) = (json, scalingoCli)
         try await CommandRunner.run(common) { context in
+            if viaCLI {
+                context.output.write(try await ScalingoCLI(context: context).backupsTable())
+                return
+            }
             let source = try ScalingoBackupSource(context: context)
             let (addon, backups) = try await source.backups()
             if json {

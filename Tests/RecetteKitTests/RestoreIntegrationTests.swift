@@ -134,15 +134,18 @@ enum BadInput: String, CaseIterable, CustomTestStringConvertible {
 
 actor SampleCache {
     static let shared = SampleCache()
-    private var built: SampleBackup?
+    /// A task, so concurrent callers (the actor is re-entered while building) share one build.
+    private var building: Task<SampleBackup, any Error>?
 
     func sample() async throws -> SampleBackup {
-        if let built { return built }
-        _ = try await TestEnvironment.startedCluster()
-        let context = try TestEnvironment.context()
-        let builder = SampleBackupBuilder(context: context, offers: RestoreIntegrationTests.offers, housingAds: RestoreIntegrationTests.housing, appName: "recette-tests")
-        let sample = try await builder.build(into: TestEnvironment.clusterDirectory.appendingPathComponent("backups"))
-        built = sample
-        return sample
+        if building == nil {
+            building = Task {
+                _ = try await TestEnvironment.startedCluster()
+                let context = try TestEnvironment.context()
+                let builder = SampleBackupBuilder(context: context, offers: RestoreIntegrationTests.offers, housingAds: RestoreIntegrationTests.housing, appName: "recette-tests")
+                return try await builder.build(into: TestEnvironment.clusterDirectory.appendingPathComponent("backups"))
+            }
+        }
+        return try await building!.value
     }
 }
