@@ -34,12 +34,31 @@ struct Restore: AsyncParsableCommand {
     @Option(help: "Parallel pg_restore jobs (default: number of cores).")
     var jobs: Int?
 
+    @Flag(help: "Keep the dump's owners and privileges (their roles must exist on the target).")
+    var keepOwners = false
+
+    @Flag(help: "Restore foreign keys fully validated (slower) instead of adding them NOT VALID.")
+    var validateForeignKeys = false
+
+    @Option(help: ArgumentHelp("Do not restore the rows of matching tables (`*` wildcard, optional schema.); repeatable.", valueName: "pattern"))
+    var excludeTableData: [String] = []
+
+    @Flag(help: "Restore the schema only, no rows.")
+    var schemaOnly = false
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
 
     func run() async throws {
-        let (archive, jobs) = (archive, jobs)
+        let archive = archive
+        var options = RestoreOptions()
+        if let jobs { options.jobs = jobs }
+        options.keepOwners = keepOwners
+        options.foreignKeysNotValid = !validateForeignKeys
+        options.excludedTableData = excludeTableData
+        options.schemaOnly = schemaOnly
+        let restoreOptions = options
         var flags: [Setting: String] = [:]
         if let target { flags[.target] = target.rawValue }
         try await CommandRunner.run(common, flags: flags) { context in
@@ -51,7 +70,7 @@ struct Restore: AsyncParsableCommand {
                 throw NotImplemented(command: "restore --target \(target.rawValue)", issue: "issue 'Restore engine'")
             }
             let file = archive.hasPrefix("/") ? URL(fileURLWithPath: archive) : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(archive)
-            let restore = LocalRestore(context: context, jobs: jobs)
+            let restore = LocalRestore(context: context, options: restoreOptions)
             if context.dryRun {
                 context.output.write("would check \(file.path), restore it into a new database of the local cluster (\(context.localCluster.directory.path)) with pg_restore --no-owner --no-privileges --jobs=\(restore.jobs), then replace '\(restore.database)' with it")
                 return
@@ -61,10 +80,8 @@ struct Restore: AsyncParsableCommand {
             TextTable.render(header: ["table", "rows"], rows: rows, rightAligned: [1]).forEach(context.output.write)
             let total = outcome.rowCounts.reduce(0) { $0 + $1.rows }
             context.output.write("\(outcome.rowCounts.count) tables, \(total) rows restored into '\(outcome.database)'")
-            let phases = ["verify", "extract", "start", "restore", "swap", "count"].compactMap { phase in
-                outcome.seconds[phase].map { "\(phase) \(String(format: "%.1f", $0))s" }
-            }
-            context.output.write("timings: " + phases.joined(separator: ", "))
+            outcome.report.textLines().forEach(context.output.write)
+            if let file = outcome.reportFile { context.output.write("report: \(file.path)") }
             context.output.write("DATABASE_URL=\(outcome.url)")
         }
     }

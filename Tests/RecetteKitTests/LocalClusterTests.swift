@@ -29,6 +29,16 @@ import Testing
         let attributes = try FileManager.default.attributesOfItem(atPath: cluster.passwordFile.path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
 
+        // Bulk-load settings apply by reload (no restart: this connection survives) and revert.
+        let settings = LocalCluster.bulkLoadSettings(jobs: 2)
+        try cluster.applySettings(settings, port: port)
+        #expect(try connection.query("SHOW fsync").scalar == "off")
+        #expect(try connection.query("SHOW autovacuum").scalar == "off")
+        try cluster.resetSettings(settings.map(\.0), port: port)
+        #expect(try connection.query("SHOW fsync").scalar == "on")
+        #expect(try connection.query("SHOW autovacuum").scalar == "on")
+        #expect(try connection.query("SHOW wal_level").scalar == "minimal")
+
         try await cluster.stop()
         #expect(try await cluster.status().running == false)
         let again = try await cluster.start()

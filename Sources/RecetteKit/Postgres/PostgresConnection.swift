@@ -144,6 +144,20 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
+    /// A `key=value` connection string from libpq's environment variables (what child
+    /// programs get), so an in-process connection reaches the same server the same way.
+    public static func connectionString(libpqEnvironment environment: [String: String], database: String) -> String {
+        let keys = ["PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSFILE": "passfile", "PGPASSWORD": "password", "PGSSLMODE": "sslmode"]
+        func quoted(_ value: String) -> String {
+            "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        }
+        var parts = ["dbname=" + quoted(database)]
+        for (variable, key) in keys.sorted(by: { $0.key < $1.key }) {
+            if let value = environment[variable] { parts.append("\(key)=\(quoted(value))") }
+        }
+        return parts.joined(separator: " ")
+    }
+
     /// Quotes an identifier (table, role, database name) for SQL text.
     public static func quoteIdentifier(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""

@@ -117,6 +117,49 @@ public struct LocalCluster: Sendable {
         }
     }
 
+    /// Settings PostgreSQL's docs name for an initial load into a throwaway server, all of
+    /// them applied by a configuration reload (no restart that would cut other connections);
+    /// wal_level=minimal is set for good in recette.conf. Safe here: the cluster holds only a
+    /// copy, and a crash mid-restore means restoring again.
+    public static func bulkLoadSettings(jobs: Int) -> [(String, String)] {
+        [
+            ("fsync", "off"), ("synchronous_commit", "off"), ("full_page_writes", "off"),
+            ("max_wal_size", "8GB"), ("checkpoint_timeout", "30min"), ("autovacuum", "off"),
+            // Budget: each job may use this much while building an index.
+            ("maintenance_work_mem", "\(max(64, min(1024, 2048 / max(1, jobs))))MB"),
+            ("max_parallel_maintenance_workers", "\(max(1, jobs))"),
+        ]
+    }
+
+    /// Applies `settings` with ALTER SYSTEM and a configuration reload.
+    public func applySettings(_ settings: [(String, String)], port: Int) throws {
+        let admin = try PostgresConnection(url: url(database: "postgres", port: port))
+        for (name, value) in settings {
+            try admin.execute("ALTER SYSTEM SET \(name) = \(PostgresConnection.quoteLiteral(value))")
+        }
+        try admin.execute("SELECT pg_reload_conf()")
+        try awaitReload(port: port, setting: "fsync", expected: settings.first { $0.0 == "fsync" }?.1)
+    }
+
+    public func resetSettings(_ names: [String], port: Int) throws {
+        let admin = try PostgresConnection(url: url(database: "postgres", port: port))
+        for name in names { try admin.execute("ALTER SYSTEM RESET \(name)") }
+        try admin.execute("SELECT pg_reload_conf()")
+        try awaitReload(port: port, setting: "fsync", expected: names.contains("fsync") ? "on" : nil)
+    }
+
+    /// pg_reload_conf() only signals the server: new sessions (pg_restore's) see the values
+    /// once the postmaster has read the file. Wait for that, bounded.
+    private func awaitReload(port: Int, setting: String, expected: String?) throws {
+        guard let expected else { return }
+        for _ in 0..<200 {
+            let fresh = try PostgresConnection(url: url(database: "postgres", port: port))
+            if try fresh.query("SELECT current_setting($1)", [setting]).scalar == expected { return }
+            usleep(25_000)
+        }
+        throw RecetteFailure("the local server did not take the new \(setting) setting within 5 s; see \(logFile.path)")
+    }
+
     // MARK: - Connecting
 
     /// A libpq URL for `database`. It holds no secret: the password comes from `passfile`.
@@ -139,6 +182,10 @@ public struct LocalCluster: Sendable {
         port = \(port)
         listen_addresses = '127.0.0.1'
         unix_socket_directories = ''
+        # A throwaway copy with no replicas: COPY into a table created in the same
+        # transaction (parallel pg_restore does exactly that) then writes no WAL at all.
+        wal_level = minimal
+        max_wal_senders = 0
 
         """
         try Data(text.utf8).write(to: settingsFile)

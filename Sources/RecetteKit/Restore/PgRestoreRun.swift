@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+
+/// What to restore and how.
+public struct RestoreOptions: Sendable, Equatable {
+    /// Parallel pg_restore jobs.
+    public var jobs: Int
+    /// Keep the dump's owners (their roles must exist); default: `--no-owner --no-privileges`.
+    public var keepOwners = false
+    /// Add the dump's foreign keys as NOT VALID after the data: the rows were valid in the
+    /// source, new writes are still checked, and validation (often the longest part of a
+    /// restore) is skipped. `VALIDATE CONSTRAINT` can run later without blocking anyone.
+    public var foreignKeysNotValid = true
+    /// Table name patterns (`*` wildcard, optionally `schema.`) whose rows are not restored.
+    public var excludedTableData: [String] = []
+    public var schemaOnly = false
+
+    public init(jobs: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)) { self.jobs = jobs }
+}
+
+/// One run of pg_restore (plus the foreign keys step), timed item by item.
+public struct PgRestoreRun: Sendable {
+    public var pgRestore: String
+    public var runner: any ProcessRunning
+    public var logger: Logger
+    /// libpq environment (PGHOST, PGPORT, PGUSER, PGPASSFILE/PGPASSWORD…) of the target.
+    public var environment: [String: String]
+    public var database: String
+    public var options: RestoreOptions
+
+    public struct Outcome: Sendable {
+        public var items: [ItemTiming]
+        public var errors: [RestoreError]
+        public var foreignKeysAddedNotValid: Int
+        public var phases: [RestoreReport.Phase]
+    }
+
+    public init(pgRestore: String, runner: any ProcessRunning, logger: Logger, environment: [String: String], database: String, options: RestoreOptions) {
+        self.pgRestore = pgRestore
+        self.runner = runner
+        self.logger = logger
+        self.environment = environment
+        self.database = database
+        self.options = options
+    }
+
+    /// The `--use-list` lines for the main run: excluded data and (when added afterwards)
+    /// foreign keys are commented out with `;`.
+    public static func mainList(toc: TableOfContents, options: RestoreOptions) -> (list: [String], foreignKeys: [TableOfContents.Entry]) {
+        var foreignKeys: [TableOfContents.Entry] = []
+        let list = toc.entries.map { entry -> String in
+            if options.foreignKeysNotValid && entry.type == "FK CONSTRAINT" {
+                foreignKeys.append(entry)
+                return ";" + entry.line
+            }
+            if entry.type == "TABLE DATA" && options.excludedTableData.contains(where: { matches(pattern: $0, schema: entry.schema, table: entry.name) }) {
+                return ";" + entry.line
+            }
+            return entry.line
+        }
+        return (list, foreignKeys)
+    }
+
+    static func matches(pattern: String, schema: String, table: String) -> Bool {
+        let parts = pattern.split(separator: ".", maxSplits: 1).map(String.init)
+        let (schemaPattern, tablePattern) = parts.count == 2 ? (parts[0], parts[1]) : ("*", parts[0])
+        return glob(schemaPattern, schema) && glob(tablePattern, table)
+    }
+
+    static func glob(_ pattern: String, _ text: String) -> Bool {
+        let regex = "^" + NSRegularExpression.escapedPattern(for: pattern).replacingOccurrences(of: "\\*", with: ".*").replacingOccurrences(of: "\\?", with: ".") + "$"
+        return text.range(of: regex, options: .regularExpression) != nil
+    }
+
+    /// `ALTER TABLE ONLY … ADD CONSTRAINT … FOREIGN KEY (…) REFERENCES …;` → `… NOT VALID;`
+    static func notValid(_ sql: String) -> (String, Int) {
+        // Plain-text output of recent releases (15.14+, 16.10+, 17.6+) wraps the script in
+        // psql meta-commands (\restrict KEY … \unrestrict KEY) that only psql understands.
+        let sql = sql.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix("\\") }.joined(separator: "\n")
+        // An FK definition holds no ";": everything from ADD CONSTRAINT … FOREIGN KEY to the
+        // next ";" is one constraint.
+        let pattern = try! NSRegularExpression(pattern: #"(ADD CONSTRAINT\s+(?:"[^"]*"|\S+)\s+FOREIGN KEY[^;]*?)(\s+NOT VALID)?;"#)
+        let range = NSRange(sql.startIndex..., in: sql)
+        let count = pattern.numberOfMatches(in: sql, range: range)
+        let rewritten = pattern.stringByReplacingMatches(in: sql, range: range, withTemplate: "$1 NOT VALID;")
+        return (rewritten, count)
+    }
+
+    public func run(dump: URL, toc: TableOfContents, workDirectory: URL, onItemFinished: (@Sendable (ItemTiming) -> Void)? = nil) async throws -> Outcome {
+        let clock = ContinuousClock()
+        var phases: [RestoreReport.Phase] = []
+        let (list, foreignKeys) = Self.mainList(toc: toc, options: options)
+        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+        let listFile = workDirectory.appendingPathComponent("restore.list")
+        try (list.joined(separator: "\n") + "\n").write(to: listFile, atomically: true, encoding: .utf8)
+
+        var arguments = ["--verbose", "--exit-on-error", "--jobs=\(options.jobs)", "--dbname=\(database)", "--use-list=\(listFile.path)"]
+        if !options.keepOwners { arguments += ["--no-owner", "--no-privileges"] }
+        arguments.append("--no-comments")
+        if options.schemaOnly { arguments.append("--schema-only") }
+        arguments.append(dump.path)
+
+        let log = PgRestoreLog(toc: toc, onItemFinished: onItemFinished)
+        let logger = logger
+        let start = clock.now
+        do {
+            try await runner.run(Command(pgRestore, arguments, environment: environment), input: nil, output: .discard,
+                                 onStandardErrorLine: { line in
+                                     logger.debug("\(line)")
+                                     log.consume(line)
+                                 }, acceptedExitStatuses: [0])
+        } catch let error as ProcessError {
+            log.finish()
+            throw PgRestoreFailure(errors: log.restoreErrors, processError: error)
+        }
+        log.finish()
+        phases.append(.init(name: "pg_restore", seconds: (clock.now - start).seconds))
+
+        var added = 0
+        if !foreignKeys.isEmpty && !options.schemaOnly {
+            let fkStart = clock.now
+            let fkList = workDirectory.appendingPathComponent("foreign-keys.list")
+            try (foreignKeys.map(\.line).joined(separator: "\n") + "\n").write(to: fkList, atomically: true, encoding: .utf8)
+            var fkArguments = ["--use-list=\(fkList.path)", "--file=-", "--no-comments"]
+            if !options.keepOwners { fkArguments += ["--no-owner", "--no-privileges"] }
+            let sql = try await runner.run(Command(pgRestore, fkArguments + [dump.path], environment: environment)).outputText
+            let (rewritten, count) = Self.notValid(sql)
+            let connection = try PostgresConnection(url: PostgresConnection.connectionString(libpqEnvironment: environment, database: database))
+            try await connection.cancellable { try $0.execute(rewritten) }
+            added = count
+            phases.append(.init(name: "foreign keys (NOT VALID)", seconds: (clock.now - fkStart).seconds))
+            logger.info("added \(count) foreign keys as NOT VALID (rows came from a valid source; new writes are checked)")
+        }
+        return Outcome(items: log.itemTimings, errors: log.restoreErrors, foreignKeysAddedNotValid: added, phases: phases)
+    }
+}
+
+/// pg_restore stopped on an error: names the failing item and the server's message.
+public struct PgRestoreFailure: Error, CustomStringConvertible {
+    public var errors: [RestoreError]
+    public var processError: ProcessError
+
+    public var description: String {
+        if let first = errors.first {
+            let message = first.message.replacingOccurrences(of: "could not execute query: ", with: "")
+            return (first.tocEntry.map { "item \($0): " } ?? "") + message
+        }
+        let line = processError.standardErrorTail.first(where: { $0.contains("error:") })?
+            .replacingOccurrences(of: "pg_restore: error: ", with: "") ?? processError.description
+        return line
+    }
+}
+
