@@ -15,11 +15,14 @@ struct Restore: AsyncParsableCommand {
         with pg_restore --no-owner --no-privileges, which then replaces the previous one: a
         failed restore leaves the previous database as it was. Prints row counts per table.
 
-        Targets: local (built: recette's own cluster, see 'recette local'); compose and url are
-        not built yet.
+        Targets: local (recette's own cluster, see 'recette local'); url (any PostgreSQL URL, e.g. a
+        review app through 'scalingo db-tunnel': the replaced database is kept under a dated name
+        until the next run; a server that is not this machine needs --target-url and --yes or a
+        typed confirmation); compose is not built yet.
 
-        Example:
+        Examples:
           recette restore tmp/backups/20261122101500_my-app_1.tar.gz --target local
+          recette restore backup.tar.gz --target-url postgresql://app@127.0.0.1:10000/my_review_app
         """.reflowed
     )
 
@@ -30,6 +33,12 @@ struct Restore: AsyncParsableCommand {
 
     @Option(help: "Where to restore: local, compose or url (default: RECETTE_TARGET, else local).")
     var target: RestoreTarget?
+
+    @Option(help: ArgumentHelp("Restore into this PostgreSQL URL (the url target); needed, with a confirmation, for a server that is not this machine.", valueName: "url"))
+    var targetURL: String?
+
+    @Flag(help: "url target: drop the replaced database instead of keeping it (dated) until the next run.")
+    var dropPrevious = false
 
     @Option(help: "Parallel pg_restore jobs (default: number of cores).")
     var jobs: Int?
@@ -61,27 +70,53 @@ struct Restore: AsyncParsableCommand {
         let restoreOptions = options
         var flags: [Setting: String] = [:]
         if let target { flags[.target] = target.rawValue }
+        if let targetURL {
+            if let target, target != .url { throw ValidationError("--target-url goes with --target url") }
+            flags[.target] = RestoreTarget.url.rawValue
+            flags[.databaseURL] = targetURL
+        }
+        let (namedURL, dropPrevious) = (targetURL != nil, dropPrevious)
         try await CommandRunner.run(common, flags: flags) { context in
             let targetName = context.configuration[.target] ?? "local"
             guard let target = RestoreTarget(rawValue: targetName) else {
                 throw RecetteFailure("RECETTE_TARGET='\(targetName)' is not a target; use local, compose or url")
             }
-            guard target == .local else {
-                throw NotImplemented(command: "restore --target \(target.rawValue)", issue: "issue 'Restore engine'")
-            }
             let file = archive.hasPrefix("/") ? URL(fileURLWithPath: archive) : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(archive)
-            let restore = LocalRestore(context: context, options: restoreOptions)
+            let destination: any RestoreDestination
+            let database: String
+            switch target {
+            case .compose:
+                throw NotImplemented(command: "restore --target compose", issue: "issue 'Restore engine'")
+            case .local:
+                destination = LocalDestination(cluster: context.localCluster, jobs: restoreOptions.jobs)
+                database = context.configuration[.localDatabase] ?? "recette"
+            case .url:
+                guard let text = context.configuration.secret(.databaseURL)?.reveal() else {
+                    throw RecetteFailure("the url target needs DATABASE_URL (or --target-url): the database to replace, e.g. through 'scalingo db-tunnel' on 127.0.0.1:10000")
+                }
+                let url = try PostgresURL(text)
+                let source = try context.configuration.secret(.sourceDatabaseURL).map { try PostgresURL($0.reveal()) }
+                let confirmation: URLTargetGuard.Confirmation = context.assumeYes ? .assumeYes
+                    : context.terminal.standardErrorIsTTY && isatty(STDIN_FILENO) == 1 ? .ask { prompt in
+                        FileHandle.standardError.write(Data(prompt.utf8))
+                        return readLine()
+                    } : .impossible
+                try URLTargetGuard.check(target: url, namedOnCommandLine: namedURL, source: source, confirmation: confirmation)
+                destination = URLDestination(target: url, dropPrevious: dropPrevious)
+                database = url.database
+            }
             if context.dryRun {
-                context.output.write("would check \(file.path), restore it into a new database of the local cluster (\(context.localCluster.directory.path)) with pg_restore --no-owner --no-privileges --jobs=\(restore.jobs), then replace '\(restore.database)' with it")
+                context.output.write("would check \(file.path), restore it into a new database '\(database)__recette_incoming' on \(destination.serverDescription) with pg_restore --no-owner --no-privileges --jobs=\(restoreOptions.jobs), then rename it to '\(database)'" + (destination.keepsPreviousDatabase ? ", keeping the replaced one under a dated name" : ", dropping the replaced one"))
                 return
             }
-            let outcome = try await restore.restore(archiveFile: file)
+            let outcome = try await DatabaseRestore(context: context, destination: destination, database: database, options: restoreOptions).restore(archiveFile: file)
             let rows = outcome.rowCounts.map { [$0.qualifiedName, String($0.rows)] }
             TextTable.render(header: ["table", "rows"], rows: rows, rightAligned: [1]).forEach(context.output.write)
             let total = outcome.rowCounts.reduce(0) { $0 + $1.rows }
             context.output.write("\(outcome.rowCounts.count) tables, \(total) rows restored into '\(outcome.database)'")
             outcome.report.textLines().forEach(context.output.write)
             if let file = outcome.reportFile { context.output.write("report: \(file.path)") }
+            if let previous = outcome.previousDatabase { context.output.write("previous database kept as '\(previous)' (dropped by the next restore, or now with --drop-previous)") }
             context.output.write("DATABASE_URL=\(outcome.url)")
         }
     }

@@ -122,7 +122,7 @@ public struct Configuration: Sendable {
     /// The value as shown to people: secrets as `***`, URL passwords hidden.
     public func displayValue(_ setting: Setting) -> String? {
         guard let resolved = values[setting] else { return nil }
-        if setting == .databaseURL { return Redaction.redactingURLPasswords(in: resolved.value) }
+        if setting == .databaseURL || setting == .sourceDatabaseURL { return Redaction.redactingURLPasswords(in: resolved.value) }
         return setting.isSecret ? "*** (set)" : resolved.value
     }
 

@@ -28,6 +28,7 @@ extension Setting {
     public static let scalingoDBURL = Setting("SCALINGO_DB_URL", config: "scalingo.db_url", "Scalingo database API host (default https://db-api.<region>.scalingo.com)")
     public static let scalingoDBUser = Setting("SCALINGO_DB_USER", config: "scalingo.db_user", "owner role created on the target before restoring (optional)")
     public static let databaseURL = Setting("DATABASE_URL", config: nil, secret: true, "PostgreSQL URL of the url target")
+    public static let sourceDatabaseURL = Setting("SCALINGO_POSTGRESQL_URL", config: nil, secret: true, "the recette app's own database: the url target never restores over it")
     public static let meilisearchURL = Setting("PLUGIN_MEILISEARCH_URL", config: "meilisearch.url", default: "http://127.0.0.1:7700", "Meilisearch URL")
     public static let meilisearchAPIKey = Setting("PLUGIN_MEILISEARCH_API_KEY", config: nil, secret: true, "Meilisearch API key")
     public static let target = Setting("RECETTE_TARGET", config: "target", default: "local", "where the database is restored: local, compose or url")
@@ -41,7 +42,7 @@ extension Setting {
     public static let all: [Setting] = [
         .scalingoAPIToken, .scalingoApp, .scalingoRegion, .addonName, .scalingoDBUser,
         .scalingoAuthURL, .scalingoAPIURL, .scalingoDBURL,
-        .databaseURL, .meilisearchURL, .meilisearchAPIKey,
+        .databaseURL, .sourceDatabaseURL, .meilisearchURL, .meilisearchAPIKey,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
         .composeFile, .composeDBService, .composeDBVolume,
     ]

@@ -1,0 +1,186 @@
+import Foundation
+import Logging
+
+/// What a restore produced.
+public struct RestoreOutcome: Sendable {
+    public var database: String
+    /// URL of the restored database, without secrets.
+    public var url: String
+    public var tableOfContents: TableOfContents
+    public var rowCounts: [TableRowCount]
+    public var report: RestoreReport
+    /// `.recette/runs/restore-<timestamp>.json`
+    public var reportFile: URL?
+    /// Where the replaced database was kept (url target), if it existed.
+    public var previousDatabase: String?
+}
+
+/// Restores a backup into a database of a destination, losing nothing on the way:
+/// every check runs first, the dump goes into a fresh database, which takes the place of the
+/// old one by renaming only once complete. A bad archive, a failed or interrupted pg_restore
+/// leaves the previous database exactly as it was.
+public struct DatabaseRestore: Sendable {
+    public var context: RecetteContext
+    public var destination: any RestoreDestination
+    public var database: String
+    public var options: RestoreOptions
+    public var now: @Sendable () -> Date = { Date() }
+
+    public init(context: RecetteContext, destination: any RestoreDestination, database: String, options: RestoreOptions) {
+        self.context = context
+        self.destination = destination
+        self.database = database
+        self.options = options
+    }
+
+    public func restore(archiveFile: URL) async throws -> RestoreOutcome {
+        let logger = context.logger
+        let runner = context.runner
+        let clock = ContinuousClock()
+        let startedAt = now()
+        var phases: [RestoreReport.Phase] = []
+        func timed<T>(_ phase: String, _ work: () async throws -> T) async throws -> T {
+            let start = clock.now
+            defer { phases.append(.init(name: phase, seconds: (clock.now - start).seconds)) }
+            return try await work()
+        }
+        let quoted = PostgresConnection.quoteIdentifier
+
+        // 1. Everything about the input is checked before the target is touched.
+        logger.info("checking \(archiveFile.path)")
+        let workDirectory = context.stateDirectory.appendingPathComponent("work").appendingPathComponent(UUID().uuidString)
+        defer { try? FileManager.default.removeItem(at: workDirectory) }
+        let pgRestore = try context.postgresTools.require(.pgRestore)
+        let (dump, toc) = try await timed("verify") { () async throws -> (URL, TableOfContents) in
+            let archive = try await BackupArchive.inspect(archiveFile, runner: runner)
+            let dump = try await archive.dumpFile(extractingInto: workDirectory.appendingPathComponent("dump"), runner: runner)
+            let name = archive.kind == .customDump ? "'\(archiveFile.path)'" : "'\(dump.lastPathComponent)' in '\(archiveFile.path)'"
+            // The version first: an older pg_restore cannot even list a newer archive.
+            let version = try ArchiveVersion.read(from: dump)
+            let pgRestoreMajor = PostgresTools.majorVersion(fromVersionOutput: try await runner.output(of: Command(pgRestore, ["--version"]))) ?? 0
+            try RestorePreflight(pgRestoreMajor: pgRestoreMajor).checkArchiveVersion(version, dumpName: name)
+            let toc = try await DumpReader(pgRestore: pgRestore, runner: runner).tableOfContents(of: dump, describedAs: name)
+            return (dump, toc)
+        }
+        logger.info("dump: \(toc.entries.count) items, from PostgreSQL \(toc.sourceServerVersion ?? "?"), pg_dump \(toc.pgDumpVersion ?? "?")")
+
+        try await timed("prepare server") { try await destination.prepare() }
+        let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
+        try RestorePreflight(pgRestoreMajor: 0).checkExtensions(toc: toc, on: admin, serverDescription: destination.serverDescription)
+
+        // 2. Restore into a new database.
+        let incoming = "\(database)__recette_incoming"
+        try admin.execute("DROP DATABASE IF EXISTS \(quoted(incoming)) WITH (FORCE)")
+        do {
+            try admin.execute("CREATE DATABASE \(quoted(incoming))")
+        } catch let error as PostgresError where error.sqlState == "42501" {
+            throw RecetteFailure("\(destination.serverDescription) does not let this user create a database (\(error.message)); recette restores into a new database and swaps it in: use a role with CREATEDB")
+        }
+        let settings = destination.bulkLoadSettings
+        if !settings.isEmpty {
+            try await timed("bulk-load settings") { try destination.applySettings(settings) }
+        }
+        logger.info("restoring into a new database with \(options.jobs) job(s)")
+        let restoreRun = PgRestoreRun(pgRestore: pgRestore, runner: runner, logger: logger,
+                                      environment: try destination.clientEnvironment(database: incoming),
+                                      database: incoming, options: options)
+        let outcome: PgRestoreRun.Outcome
+        do {
+            outcome = try await timed("pg_restore") { try await restoreRun.run(dump: dump, toc: toc, workDirectory: workDirectory) }
+            if !settings.isEmpty {
+                try await timed("normal settings") { try destination.resetSettings(settings.map(\.0)) }
+            }
+            try await timed("analyze") {
+                let connection = try PostgresConnection(url: try destination.connectionString(database: incoming))
+                try await connection.cancellable { try $0.execute("ANALYZE") }
+            }
+        } catch {
+            // Runs even when the task was cancelled (Ctrl-C): a fresh task is not cancelled.
+            let destination = destination
+            await Task {
+                if !settings.isEmpty { try? destination.resetSettings(settings.map(\.0)) }
+                let admin = try? PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
+                try? admin?.execute("DROP DATABASE IF EXISTS \(quoted(incoming)) WITH (FORCE)")
+            }.value
+            if let failure = error as? PgRestoreFailure {
+                throw RecetteFailure("pg_restore failed on '\(archiveFile.lastPathComponent)': \(failure); the existing '\(database)' database was left as it was")
+            }
+            throw error
+        }
+
+        // 3. Swap: the old copy goes aside only once the new one is complete.
+        let previous = try await timed("swap") { try swap(incoming: incoming, startedAt: startedAt) }
+
+        let counts = try await timed("count rows") { try TableRowCount.all(in: PostgresConnection(url: try destination.connectionString(database: database))) }
+        let report = RestoreReport(
+            archive: archiveFile.lastPathComponent, target: destination.targetName, database: database, startedAt: startedAt, jobs: options.jobs,
+            settings: settings.map { "\($0.0)=\($0.1)" }, totalSeconds: now().timeIntervalSince(startedAt),
+            phases: phases, pgRestorePhases: outcome.phases,
+            kinds: RestoreReport.kinds(from: outcome.items), errors: outcome.errors,
+            foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts)
+        let reportFile = try? report.write(into: context.stateDirectory.appendingPathComponent("runs"))
+        return RestoreOutcome(database: database, url: try destination.displayURL(database: database), tableOfContents: toc,
+                              rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: previous)
+    }
+
+    /// Renames the new database into place. The replaced one is dropped (local) or kept as
+    /// `<name>__recette_previous_<timestamp>` until the next run (url), which drops older ones.
+    private func swap(incoming: String, startedAt: Date) throws -> String? {
+        let quoted = PostgresConnection.quoteIdentifier
+        let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss"
+        let prefix = "\(database)__recette_previous"
+        let previous = "\(prefix)_\(formatter.string(from: startedAt))"
+        let olderCopies = try admin.query("SELECT datname FROM pg_database WHERE datname LIKE $1 ESCAPE '\\'",
+                                          [prefix.replacingOccurrences(of: "_", with: "\\_") + "%"]).column("datname").compactMap { $0 }
+        for name in olderCopies {
+            try admin.execute("DROP DATABASE \(quoted(name)) WITH (FORCE)")
+        }
+        let exists = !(try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]).rows.isEmpty)
+        if exists {
+            try admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database])
+            try admin.execute("ALTER DATABASE \(quoted(database)) RENAME TO \(quoted(previous))")
+        }
+        try admin.execute("ALTER DATABASE \(quoted(incoming)) RENAME TO \(quoted(database))")
+        guard exists else { return nil }
+        if destination.keepsPreviousDatabase {
+            context.logger.info("the previous database is kept as '\(previous)' until the next restore")
+            return previous
+        }
+        try admin.execute("DROP DATABASE \(quoted(previous)) WITH (FORCE)")
+        return nil
+    }
+}
+
+/// Restores into the `local` target.
+public struct LocalRestore: Sendable {
+    public var context: RecetteContext
+    public var database: String
+    public var options: RestoreOptions
+    public var bulkLoad = true
+
+    public init(context: RecetteContext, database: String? = nil, jobs: Int? = nil, options: RestoreOptions? = nil) {
+        self.context = context
+        self.database = database ?? context.configuration[.localDatabase] ?? "recette"
+        var options = options ?? RestoreOptions()
+        if let jobs { options.jobs = jobs }
+        self.options = options
+    }
+
+    public var jobs: Int { options.jobs }
+
+    public func restore(archiveFile: URL) async throws -> RestoreOutcome {
+        let destination = LocalDestination(cluster: context.localCluster, jobs: options.jobs, bulkLoad: bulkLoad)
+        return try await DatabaseRestore(context: context, destination: destination, database: database, options: options).restore(archiveFile: archiveFile)
+    }
+}
+
+extension Duration {
+    public var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+
+/// A PostgreSQL server a restore goes to, and how it treats the database it replaces.
+public protocol RestoreDestination: Sendable {
+    /// `local`, `url`… for reports.
+    var targetName: String { get }
+    /// For messages: `the local server`, `127.0.0.1:10000`.
+    var serverDescription: String { get }
+    /// Makes the server reachable (starts the local cluster…).
+    func prepare() async throws
+    /// A libpq connection string for `database` (secrets stay in it, never printed).
+    func connectionString(database: String) throws -> String
+    /// libpq environment for child programs (pg_restore) to reach `database`.
+    func clientEnvironment(database: String) throws -> [String: String]
+    /// The database to connect to for CREATE/ALTER/DROP DATABASE.
+    var maintenanceDatabase: String { get }
+    /// Bulk-load settings to apply during the restore (empty: leave the server alone).
+    var bulkLoadSettings: [(String, String)] { get }
+    func applySettings(_ settings: [(String, String)]) throws
+    func resetSettings(_ names: [String]) throws
+    /// Keep the replaced database under a dated name (until the next run) instead of dropping it.
+    var keepsPreviousDatabase: Bool { get }
+    /// URL of the restored database, for people: no secret in it.
+    func displayURL(database: String) throws -> String
+}
+
+/// The `local` target: recette's own cluster.
+public struct LocalDestination: RestoreDestination {
+    public let cluster: LocalCluster
+    public let jobs: Int
+    public let bulkLoad: Bool
+    private let port: LockedValue<Int?> = LockedValue(nil)
+
+    public init(cluster: LocalCluster, jobs: Int, bulkLoad: Bool = true) {
+        self.cluster = cluster
+        self.jobs = jobs
+        self.bulkLoad = bulkLoad
+    }
+
+    public var targetName: String { "local" }
+    public var serverDescription: String { "the local server" }
+    public var maintenanceDatabase: String { "postgres" }
+    public var keepsPreviousDatabase: Bool { false }
+    public var bulkLoadSettings: [(String, String)] { bulkLoad ? LocalCluster.bulkLoadSettings(jobs: jobs) : [] }
+
+    public func prepare() async throws {
+        let status = try await cluster.start()
+        guard let port = status.port else { throw RecetteFailure("the local PostgreSQL server runs but its port is unknown; run 'recette local stop' then retry") }
+        self.port.set(port)
+    }
+
+    private func requirePort() throws -> Int {
+        guard let port = port.get() else { throw RecetteFailure("the local server was not prepared") }
+        return port
+    }
+
+    public func connectionString(database: String) throws -> String { cluster.url(database: database, port: try requirePort()) }
+    public func displayURL(database: String) throws -> String { cluster.url(database: database, port: try requirePort()) }
+    public func clientEnvironment(database: String) throws -> [String: String] { cluster.clientEnvironment(database: database, port: try requirePort()) }
+    public func applySettings(_ settings: [(String, String)]) throws { try cluster.applySettings(settings, port: try requirePort()) }
+    public func resetSettings(_ names: [String]) throws { try cluster.resetSettings(names, port: try requirePort()) }
+}
+
+/// The `url` target: any PostgreSQL server (a review app through `scalingo db-tunnel`…).
+/// Its settings are not touched; the replaced database is kept under a dated name.
+public struct URLDestination: RestoreDestination {
+    public let target: PostgresURL
+    public let dropPrevious: Bool
+
+    public init(target: PostgresURL, dropPrevious: Bool) {
+        self.target = target
+        self.dropPrevious = dropPrevious
+    }
+
+    public var targetName: String { "url" }
+    public var serverDescription: String { "\(target.host):\(target.port)" }
+    public var maintenanceDatabase: String { "postgres" }
+    public var keepsPreviousDatabase: Bool { !dropPrevious }
+    public var bulkLoadSettings: [(String, String)] { [] }
+    public func prepare() async throws {}
+    public func applySettings(_ settings: [(String, String)]) throws {}
+    public func resetSettings(_ names: [String]) throws {}
+
+    public func connectionString(database: String) throws -> String {
+        PostgresConnection.connectionString(libpqEnvironment: try clientEnvironment(database: database), database: database)
+    }
+
+    public func clientEnvironment(database: String) throws -> [String: String] {
+        var environment = ["PGHOST": target.host, "PGPORT": String(target.port), "PGDATABASE": database]
+        if let user = target.user { environment["PGUSER"] = user }
+        if let password = target.password { environment["PGPASSWORD"] = password.reveal() }
+        for (key, value) in target.parameters {
+            switch key {
+            case "sslmode": environment["PGSSLMODE"] = value
+            case "passfile": environment["PGPASSFILE"] = value
+            default: break
+            }
+        }
+        return environment
+    }
+
+    public func displayURL(database: String) throws -> String { target.display(database: database) }
+}
+
+/// A `postgresql://user:password@host:port/database?params` URL, password kept as a Secret.
+public struct PostgresURL: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var database: String
+    public var user: String?
+    public var password: Secret?
+    public var parameters: [String: String]
+
+    public init(_ text: String) throws {
+        guard let components = URLComponents(string: text), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+              let host = components.host, !host.isEmpty else {
+            throw RecetteFailure("'\(Redaction.redactingURLPasswords(in: text))' is not a PostgreSQL URL; expected postgresql://user:password@host:port/database")
+        }
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        guard !database.isEmpty else {
+            throw RecetteFailure("'\(Redaction.redactingURLPasswords(in: text))' names no database; add /DATABASE after the host")
+        }
+        self.host = host
+        self.port = components.port ?? 5432
+        self.database = database.removingPercentEncoding ?? database
+        self.user = components.user?.removingPercentEncoding
+        self.password = components.password.map { Secret($0.removingPercentEncoding ?? $0) }
+        self.parameters = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+    }
+
+    /// Loopback hosts are where `scalingo db-tunnel` listens, and where tests run.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    public func display(database: String) -> String {
+        "postgresql://\(user.map { "\($0)@" } ?? "")\(host):\(port)/\(database)"
+    }
+
+    /// Same server and database (the password does not matter).
+    public func isSameDatabase(as other: PostgresURL) -> Bool {
+        host.lowercased() == other.host.lowercased() && port == other.port && database == other.database
+    }
+}
+
+/// The url target's guard: a restore replaces a whole database, so a server that is not this
+/// machine needs the URL named on the command line and a confirmation, and the recette app's
+/// own database (the source of the backups) is never a target.
+public enum URLTargetGuard {
+    public enum Confirmation: Sendable {
+        case assumeYes
+        /// Ask on the terminal; the closure returns what the user typed.
+        case ask(@Sendable (String) -> String?)
+        case impossible
+    }
+
+    public static func check(target: PostgresURL, namedOnCommandLine: Bool, source: PostgresURL?, confirmation: Confirmation) throws {
+        if let source, target.isSameDatabase(as: source) {
+            throw RecetteFailure("the target \(target.display(database: target.database)) is the recette app's own database (SCALINGO_POSTGRESQL_URL); recette never restores over the source of its backups")
+        }
+        guard !target.isLoopback else { return }
+        guard namedOnCommandLine else {
+            throw RecetteFailure("DATABASE_URL points at \(target.host), which is not this machine; to replace database '\(target.database)' there, name it with --target-url and confirm (or reach it through 'scalingo db-tunnel', which listens on 127.0.0.1)")
+        }
+        switch confirmation {
+        case .assumeYes:
+            return
+        case .impossible:
+            throw RecetteFailure("replacing database '\(target.database)' on \(target.host):\(target.port) needs confirmation: pass --yes")
+        case .ask(let prompt):
+            let answer = prompt("This replaces database '\(target.database)' on \(target.host):\(target.port) with the backup. Type the database name to go on: ")
+            guard answer?.trimmingCharacters(in: .whitespaces) == target.database else {
+                throw RecetteFailure("not confirmed; nothing was changed on \(target.host)")
+            }
+        }
+    }
+}
