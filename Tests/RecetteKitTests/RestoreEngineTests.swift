@@ -182,3 +182,4 @@ import Testing
         }
     }
 }
+

@@ -58,6 +58,27 @@ import Testing
         #expect(Dictionary(uniqueKeysWithValues: again.rowCounts.map { ($0.table, $0.rows) }) == sample.expectedRowCounts)
     }
 
+    @Test func keepOwnersCreatesTheOwnerRolesAndKeepsOwnership() async throws {
+        let sample = try await Self.sample()
+        var options = RestoreOptions()
+        options.keepOwners = true
+        let context = try TestEnvironment.context(environment: ["SCALINGO_DB_USER": "recette_team_user"])
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
+        defer {
+            // Other tests of this suite expect the owner role not to exist.
+            try? admin.execute("DROP DATABASE IF EXISTS roles_kept WITH (FORCE)")
+            try? admin.execute("DROP ROLE IF EXISTS \(PostgresConnection.quoteIdentifier(sample.ownerRole))")
+            try? admin.execute("DROP ROLE IF EXISTS recette_team_user")
+        }
+        let outcome = try await LocalRestore(context: context, database: "roles_kept", options: options).restore(archiveFile: sample.archive)
+        #expect(outcome.rowCounts.first { $0.table == "offres_de_stage" }?.rows == Self.offers)
+        let connection = try PostgresConnection(url: cluster.url(database: "roles_kept", port: port))
+        #expect(try connection.query("SELECT tableowner FROM pg_tables WHERE tablename = 'offres_de_stage'").scalar == sample.ownerRole)
+        #expect(try connection.query("SELECT rolcanlogin, rolsuper FROM pg_roles WHERE rolname = $1", [sample.ownerRole]).rows == [["f", "f"]])
+        #expect(try connection.query("SELECT count(*) FROM pg_roles WHERE rolname = 'recette_team_user'").scalar == "1")
+    }
+
     @Test(arguments: BadInput.allCases)
     func badInputFailsClearlyAndLeavesTheDatabaseAlone(_ input: BadInput) async throws {
         let sample = try await Self.sample()

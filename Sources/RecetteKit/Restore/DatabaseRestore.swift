@@ -68,6 +68,14 @@ public struct DatabaseRestore: Sendable {
         let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
         try RestorePreflight(pgRestoreMajor: 0).checkExtensions(toc: toc, on: admin, serverDescription: destination.serverDescription)
 
+        // Roles: with --keep-owners every owner the dump names must exist; SCALINGO_DB_USER is
+        // created for teams whose code expects that role, whatever the owners.
+        var roles = options.keepOwners ? toc.ownerRoles : []
+        if let user = context.configuration[.scalingoDBUser], !user.isEmpty { roles.insert(user) }
+        for role in roles.sorted() {
+            try createRoleIfMissing(role, admin: admin)
+        }
+
         // 2. Restore into a new database.
         let incoming = "\(database)__recette_incoming"
         try admin.execute("DROP DATABASE IF EXISTS \(quoted(incoming)) WITH (FORCE)")
@@ -121,6 +129,17 @@ public struct DatabaseRestore: Sendable {
         let reportFile = try? report.write(into: context.stateDirectory.appendingPathComponent("runs"))
         return RestoreOutcome(database: database, url: try destination.displayURL(database: database), tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: previous)
+    }
+
+    /// NOLOGIN and not superuser: the role only owns objects.
+    private func createRoleIfMissing(_ role: String, admin: PostgresConnection) throws {
+        guard try admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]).rows.isEmpty else { return }
+        do {
+            try admin.execute("CREATE ROLE \(PostgresConnection.quoteIdentifier(role)) NOLOGIN NOSUPERUSER")
+            context.logger.info("created role '\(role)' (NOLOGIN) for the dump's objects")
+        } catch let error as PostgresError where error.sqlState == "42501" {
+            throw RecetteFailure("cannot create role '\(role)' on \(destination.serverDescription) (\(error.message)); restore without --keep-owners, or create the role first")
+        }
     }
 
     /// Renames the new database into place. The replaced one is dropped (local) or kept as
