@@ -199,6 +199,23 @@ struct ComposeResetTests {
         #expect(log.contains(where: { $0.contains("database system is ready to accept connections") }), "\(log)")
     }
 
+    @Test func aDatabaseThatCannotStartIsOneLineWithItsLogsCause() async throws {
+        let stack = ComposeTestStack()
+        defer { stack.down() }
+        // Something else already listens on the db's port.
+        let listener = try LoopbackListener(port: stack.port)
+        defer { listener.close() }
+        let reset = try ComposeDatabaseReset.configured(by: stack.context(), timeout: .seconds(120))
+        let error = await #expect(throws: ComposeError.self) { try await reset.run(reset.plan()) }
+        guard case .startFailed(let service, _, let log) = error else {
+            Issue.record("expected startFailed, got \(String(describing: error))")
+            return
+        }
+        #expect(service == "db")
+        #expect(log?.contains("could not create any TCP/IP sockets") == true, "\(String(describing: log))")
+        #expect(error?.description.contains("\n") == false)
+    }
+
     // MARK: copy, exec, engine checks
 
     @Test func copyAndExecReachTheServiceContainer() async throws {
@@ -360,4 +377,26 @@ struct ComposeTestStack {
         try? process.run()
         process.waitUntilExit()
     }
+}
+
+/// A socket listening on 127.0.0.1:port, to make a port busy.
+final class LoopbackListener {
+    private let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(descriptor, 1) == 0 else {
+            Glibc.close(descriptor)
+            throw RecetteFailure("cannot listen on 127.0.0.1:\(port)")
+        }
+    }
+
+    func close() { Glibc.close(descriptor) }
 }

@@ -57,11 +57,11 @@ public enum ComposeError: Error, CustomStringConvertible, Equatable {
                 ? "the db container was removed but volume \(name) is still used by \(holders); remove them (docker rm -f …) and run 'recette reset' again"
                 : "volume \(name) is also used by \(holders) outside the db service; nothing was changed; remove them (docker rm -f …) and retry"
         case .startFailed(let service, let reason, let log):
-            return "service '\(service)' did not start: \(reason)" + (log.map { "; its log ends with: \($0)" } ?? "") + "; see 'docker compose logs \(service)'"
+            return "service '\(service)' did not start: \(reason)" + (log.map { "; its log says: \($0)" } ?? "") + "; see 'docker compose logs \(service)'"
         case .notReady(let service, let seconds, let log):
-            return "PostgreSQL in service '\(service)' was not ready after \(seconds) s" + (log.map { "; its log ends with: \($0)" } ?? "") + "; see 'docker compose logs \(service)' or raise --wait-timeout"
+            return "PostgreSQL in service '\(service)' was not ready after \(seconds) s" + (log.map { "; its log says: \($0)" } ?? "") + "; see 'docker compose logs \(service)' or raise --wait-timeout"
         case .serviceStopped(let service, let log):
-            return "service '\(service)' stopped while PostgreSQL was starting" + (log.map { "; its log ends with: \($0)" } ?? "") + "; see 'docker compose logs \(service)'"
+            return "service '\(service)' stopped while PostgreSQL was starting" + (log.map { "; its log says: \($0)" } ?? "") + "; see 'docker compose logs \(service)'"
         case .probeUnavailable(let service, let program):
             return "\(program) is not in the image of service '\(service)', so recette cannot tell when PostgreSQL is ready; use a PostgreSQL image (it ships \(program))"
         }

@@ -261,8 +261,12 @@ public struct ComposeProject: Sendable {
         return { line in logger.debug("\(prefix): \(line)") }
     }
 
+    /// The line of the log tail most likely to say why: PostgreSQL's last FATAL/PANIC/ERROR
+    /// (a failed start ends with "database system is shut down", which says nothing), else
+    /// the last line.
     private func lastLogLine(service: String) async -> String? {
-        await logsTail(service: service, lines: 20).last(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
+        let lines = await logsTail(service: service, lines: 20).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        return lines.last(where: { $0.contains("FATAL:") || $0.contains("PANIC:") || $0.contains("ERROR:") }) ?? lines.last
     }
 
     static func wholeSeconds(_ duration: Duration) -> Int {
