@@ -1,20 +1,76 @@
 import ArgumentParser
+import Foundation
 import RecetteKit
 
 struct Reset: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reset only the database (the db service's container and its volume); other volumes stay.",
         discussion: """
-        NOT BUILT YET (issue "Restore engine"). Unlike 'docker compose down -v', it will keep
-        the search index and media volumes.
+        compose: stops and removes the containers of the db service (RECETTE_DB_SERVICE) and
+        deletes its named volume (RECETTE_DB_VOLUME, resolved to its real Docker name by
+        'docker compose config'), then starts the service again and waits until PostgreSQL
+        accepts connections. Unlike 'docker compose down -v', the other volumes (search index,
+        media) and the other services' containers stay.
 
-        Example (once built):
+        local: drops the database (RECETTE_DATABASE) of recette's own cluster and creates it
+        empty. url: not built yet.
+
+        Asks for confirmation on a terminal; elsewhere it needs --yes. --dry-run prints the
+        commands and what would be destroyed, and changes nothing.
+
+        Examples:
+          recette reset --target compose --dry-run
           recette reset --target compose --yes
         """.reflowed
     )
+
     @OptionGroup(title: "Common options") var common: CommonOptions
 
+    @Option(help: "Which database to reset: local, compose or url (default: RECETTE_TARGET, else local).")
+    var target: RestoreTarget?
+
+    @Option(help: ArgumentHelp("Seconds to wait for the database to be ready again (compose).", valueName: "seconds"))
+    var waitTimeout = 120
+
+    func validate() throws {
+        if waitTimeout < 1 { throw ValidationError("--wait-timeout must be at least 1 second") }
+    }
+
     func run() async throws {
-        try await CommandRunner.run(common) { _ in throw NotImplemented(command: "reset", issue: "issue 'Restore engine'") }
+        let waitTimeout = waitTimeout
+        var flags: [Setting: String] = [:]
+        if let target { flags[.target] = target.rawValue }
+        try await CommandRunner.run(common, flags: flags) { context in
+            let targetName = context.configuration[.target] ?? "local"
+            guard let target = RestoreTarget(rawValue: targetName) else {
+                throw RecetteFailure("RECETTE_TARGET='\(targetName)' is not a target; use local, compose or url")
+            }
+            let prompt = ConfirmationPrompt.standard()
+            switch target {
+            case .compose:
+                let reset = try ComposeDatabaseReset.configured(by: context, timeout: .seconds(waitTimeout))
+                let plan = try await reset.plan()
+                if context.dryRun {
+                    plan.lines.forEach(context.output.write)
+                    return
+                }
+                try prompt.confirm(plan.question, action: "delete volume \(plan.volume.dockerName)", assumeYes: context.assumeYes)
+                let outcome = try await reset.run(plan)
+                let seconds = { (phase: String) in String(format: "%.1f", outcome.seconds[phase] ?? 0) }
+                let what = outcome.removal == .removed ? "deleted and recreated" : "created (there was none)"
+                context.output.write("volume \(outcome.volume.dockerName) \(what); '\(outcome.volume.service)' ready in \(seconds("total")) s (remove \(seconds("remove")) s, start \(seconds("start")) s, ready \(seconds("ready")) s)")
+            case .local:
+                let reset = LocalDatabaseReset(context: context)
+                if context.dryRun {
+                    reset.lines.forEach(context.output.write)
+                    return
+                }
+                try prompt.confirm(reset.question, action: "drop database '\(reset.database)'", assumeYes: context.assumeYes)
+                let url = try await reset.run()
+                context.output.write("DATABASE_URL=\(url)")
+            case .url:
+                throw NotImplemented(command: "reset --target url", issue: "issue 'Restore engine'; recette does not drop databases it reaches by URL yet")
+            }
+        }
     }
 }

@@ -41,11 +41,21 @@ import Testing
         #expect(result.standardError.contains(expected), "\(result.standardError)")
     }
 
-    @Test(arguments: [["populate"], ["reset"], ["restore", "x.tar.gz", "--target", "compose"], ["reindex"], ["search", "status"], ["generate"]])
+    @Test(arguments: [["populate"], ["reset", "--target", "url"], ["reindex"], ["search", "status"], ["generate"], ["restore", "x.tar.gz", "--target", "compose"]])
     func unbuiltCommandsSaySoAndExit1(_ arguments: [String]) async throws {
         let result = try await CLI.run(arguments)
         #expect(result.status == 1)
         #expect(result.standardError.contains("is not implemented yet"), "\(result.standardError)")
+    }
+
+    @Test func resetWithoutYesAndWithoutATerminalRefusesInOneLine() async throws {
+        var environment = TestEnvironment.cliEnvironment
+        environment["RECETTE_DATABASE"] = "never_reset"
+        let result = try await CLI.run(["reset", "--target", "local"], environment: environment)
+        #expect(result.status == 1)
+        #expect(result.standardError == "error: refusing to drop database 'never_reset' without confirmation and there is no terminal to ask on; pass --yes to confirm (or --dry-run to see the plan)")
+        let usage = try await CLI.run(["reset", "--wait-timeout", "0"])
+        #expect(usage.status == 2)
     }
 
     @Test func doctorShowsTheConfigurationWithSecretsRedacted() async throws {

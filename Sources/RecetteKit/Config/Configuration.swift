@@ -167,6 +167,9 @@ public enum ProjectConfigFile {
                 case let scalar as Int: flat[path] = String(scalar)
                 case let scalar as Bool: flat[path] = String(scalar)
                 case let scalar as Double: flat[path] = String(scalar)
+                // A list of plain strings (e.g. compose.override_files) reads like PATH: the
+                // same setting can then come from the environment as `a.yaml:b.yaml`.
+                case let list as [String]: flat[path] = list.joined(separator: ":")
                 default: break  // lists (e.g. indexes) are read by the features that own them
                 }
             }

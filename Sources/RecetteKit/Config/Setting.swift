@@ -36,6 +36,8 @@ extension Setting {
     public static let localDatabase = Setting("RECETTE_DATABASE", config: "database", default: "recette", "name of the restored database (local and compose targets)")
     public static let postgresBinDirectory = Setting("RECETTE_PG_BINDIR", config: "postgres.bindir", "directory holding pg_restore, pg_dump, initdb and pg_ctl (default: found automatically)")
     public static let composeFile = Setting("RECETTE_COMPOSE_FILE", config: "compose.file", default: "compose/compose.yaml", "compose file of the project")
+    public static let composeOverrides = Setting("RECETTE_COMPOSE_OVERRIDES", config: "compose.override_files", "extra compose files applied after the compose file, separated by ':' (in recette.yml: a list or a ':'-separated string)")
+    public static let composeProjectName = Setting("RECETTE_COMPOSE_PROJECT", config: "compose.project_name", "compose project name (default: compose's own, e.g. COMPOSE_PROJECT_NAME, the file's name: or its directory)")
     public static let composeDBService = Setting("RECETTE_DB_SERVICE", config: "compose.db_service", default: "db", "compose service running PostgreSQL")
     public static let composeDBVolume = Setting("RECETTE_DB_VOLUME", config: "compose.db_volume", default: "db-data", "compose volume holding the database files")
 
@@ -44,6 +46,6 @@ extension Setting {
         .scalingoAuthURL, .scalingoAPIURL, .scalingoDBURL,
         .databaseURL, .sourceDatabaseURL, .meilisearchURL, .meilisearchAPIKey,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
-        .composeFile, .composeDBService, .composeDBVolume,
+        .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume,
     ]
 }
