@@ -15,10 +15,12 @@ struct Restore: AsyncParsableCommand {
         with pg_restore --no-owner --no-privileges, which then replaces the previous one: a
         failed restore leaves the previous database as it was. Prints row counts per table.
 
-        Targets: local (recette's own cluster, see 'recette local'); url (any PostgreSQL URL, e.g. a
-        review app through 'scalingo db-tunnel': the replaced database is kept under a dated name
-        until the next run; a server that is not this machine needs --target-url and --yes or a
-        typed confirmation); compose is not built yet.
+        Targets: local (recette's own cluster, see 'recette local'); compose (the project's db
+        service: once the backup is checked, only that service's container and volume are reset
+        — other volumes stay — and pg_restore runs inside the container); url (any PostgreSQL URL,
+        e.g. a review app through 'scalingo db-tunnel': the replaced database is kept under a
+        dated name until the next run; a server that is not this machine needs --target-url and
+        --yes or a typed confirmation).
 
         Examples:
           recette restore tmp/backups/20261122101500_my-app_1.tar.gz --target local
@@ -86,7 +88,21 @@ struct Restore: AsyncParsableCommand {
             let database: String
             switch target {
             case .compose:
-                throw NotImplemented(command: "restore --target compose", issue: "issue 'Restore engine'")
+                let reset = try ComposeDatabaseReset.configured(by: context)
+                let restore = ComposeRestore(context: context, reset: reset, options: restoreOptions)
+                if context.dryRun {
+                    let plan = try await reset.plan()
+                    context.output.write("would check \(file.path) (also against the pg_restore of the '\(reset.service)' image), then:")
+                    plan.lines.forEach(context.output.write)
+                    context.output.write("then copy the dump into the container and run pg_restore --no-owner --no-privileges --jobs=\(restoreOptions.jobs) there")
+                    return
+                }
+                let prompt = ConfirmationPrompt.standard()
+                let outcome = try await restore.restore(archiveFile: file) { plan in
+                    try prompt.confirm(plan.question, action: "delete volume \(plan.volume.dockerName)", assumeYes: context.assumeYes)
+                }
+                Self.print(outcome, to: context)
+                return
             case .local:
                 destination = LocalDestination(cluster: context.localCluster, jobs: restoreOptions.jobs)
                 database = context.configuration[.localDatabase] ?? "recette"
@@ -110,14 +126,18 @@ struct Restore: AsyncParsableCommand {
                 return
             }
             let outcome = try await DatabaseRestore(context: context, destination: destination, database: database, options: restoreOptions).restore(archiveFile: file)
-            let rows = outcome.rowCounts.map { [$0.qualifiedName, String($0.rows)] }
-            TextTable.render(header: ["table", "rows"], rows: rows, rightAligned: [1]).forEach(context.output.write)
-            let total = outcome.rowCounts.reduce(0) { $0 + $1.rows }
-            context.output.write("\(outcome.rowCounts.count) tables, \(total) rows restored into '\(outcome.database)'")
-            outcome.report.textLines().forEach(context.output.write)
-            if let file = outcome.reportFile { context.output.write("report: \(file.path)") }
-            if let previous = outcome.previousDatabase { context.output.write("previous database kept as '\(previous)' (dropped by the next restore, or now with --drop-previous)") }
-            context.output.write("DATABASE_URL=\(outcome.url)")
+            Self.print(outcome, to: context)
         }
+    }
+
+    static func print(_ outcome: RestoreOutcome, to context: RecetteContext) {
+        let rows = outcome.rowCounts.map { [$0.qualifiedName, String($0.rows)] }
+        TextTable.render(header: ["table", "rows"], rows: rows, rightAligned: [1]).forEach(context.output.write)
+        let total = outcome.rowCounts.reduce(0) { $0 + $1.rows }
+        context.output.write("\(outcome.rowCounts.count) tables, \(total) rows restored into '\(outcome.database)'")
+        outcome.report.textLines().forEach(context.output.write)
+        if let file = outcome.reportFile { context.output.write("report: \(file.path)") }
+        if let previous = outcome.previousDatabase { context.output.write("previous database kept as '\(previous)' (dropped by the next restore, or now with --drop-previous)") }
+        context.output.write(outcome.url.hasPrefix("postgres") ? "DATABASE_URL=\(outcome.url)" : "restored into \(outcome.url)")
     }
 }

@@ -51,16 +51,8 @@ public struct DatabaseRestore: Sendable {
         let workDirectory = context.stateDirectory.appendingPathComponent("work").appendingPathComponent(UUID().uuidString)
         defer { try? FileManager.default.removeItem(at: workDirectory) }
         let pgRestore = try context.postgresTools.require(.pgRestore)
-        let (dump, toc) = try await timed("verify") { () async throws -> (URL, TableOfContents) in
-            let archive = try await BackupArchive.inspect(archiveFile, runner: runner)
-            let dump = try await archive.dumpFile(extractingInto: workDirectory.appendingPathComponent("dump"), runner: runner)
-            let name = archive.kind == .customDump ? "'\(archiveFile.path)'" : "'\(dump.lastPathComponent)' in '\(archiveFile.path)'"
-            // The version first: an older pg_restore cannot even list a newer archive.
-            let version = try ArchiveVersion.read(from: dump)
-            let pgRestoreMajor = PostgresTools.majorVersion(fromVersionOutput: try await runner.output(of: Command(pgRestore, ["--version"]))) ?? 0
-            try RestorePreflight(pgRestoreMajor: pgRestoreMajor).checkArchiveVersion(version, dumpName: name)
-            let toc = try await DumpReader(pgRestore: pgRestore, runner: runner).tableOfContents(of: dump, describedAs: name)
-            return (dump, toc)
+        let (dump, toc) = try await timed("verify") {
+            try await BackupVerification(context: context).verify(archiveFile, workDirectory: workDirectory)
         }
         logger.info("dump: \(toc.entries.count) items, from PostgreSQL \(toc.sourceServerVersion ?? "?"), pg_dump \(toc.pgDumpVersion ?? "?")")
 
@@ -171,6 +163,32 @@ public struct DatabaseRestore: Sendable {
         }
         try admin.execute("DROP DATABASE \(quoted(previous)) WITH (FORCE)")
         return nil
+    }
+}
+
+/// The checks every target runs before anything is destroyed: the archive (gzip, tar, one
+/// dump), the archive format against a pg_restore, and pg_restore's reading of the TOC.
+public struct BackupVerification: Sendable {
+    public var context: RecetteContext
+
+    public init(context: RecetteContext) { self.context = context }
+
+    /// - Parameter restoringMajor: the major version of the pg_restore that will restore (a
+    ///   container's); defaults to this machine's.
+    public func verify(_ archiveFile: URL, workDirectory: URL, restoringMajor: Int? = nil) async throws -> (URL, TableOfContents) {
+        let runner = context.runner
+        let pgRestore = try context.postgresTools.require(.pgRestore)
+        let archive = try await BackupArchive.inspect(archiveFile, runner: runner)
+        let dump = try await archive.dumpFile(extractingInto: workDirectory.appendingPathComponent("dump"), runner: runner)
+        let name = archive.kind == .customDump ? "'\(archiveFile.path)'" : "'\(dump.lastPathComponent)' in '\(archiveFile.path)'"
+        // The version first: an older pg_restore cannot even list a newer archive.
+        let version = try ArchiveVersion.read(from: dump)
+        let hostMajor = PostgresTools.majorVersion(fromVersionOutput: try await runner.output(of: Command(pgRestore, ["--version"]))) ?? 0
+        for major in Set([hostMajor, restoringMajor ?? hostMajor]) {
+            try RestorePreflight(pgRestoreMajor: major).checkArchiveVersion(version, dumpName: name)
+        }
+        let toc = try await DumpReader(pgRestore: pgRestore, runner: runner).tableOfContents(of: dump, describedAs: name)
+        return (dump, toc)
     }
 }
 

@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+
+/// Restores into the `compose` target: the project's db service.
+///
+/// The backup is checked first (also against the pg_restore inside the service's image);
+/// only then is the db service's container and volume reset — other volumes stay — and the
+/// dump restored *inside* the container, so client and server match and no port needs to be
+/// published. Queries here go through `psql` in the container for the same reason.
+public struct ComposeRestore: Sendable {
+    public var context: RecetteContext
+    public var reset: ComposeDatabaseReset
+    public var options: RestoreOptions
+
+    static let dumpPathInContainer = "/tmp/recette-restore.pgsql"
+    static let listPathInContainer = "/tmp/recette-restore.list"
+
+    public init(context: RecetteContext, reset: ComposeDatabaseReset, options: RestoreOptions) {
+        self.context = context
+        self.reset = reset
+        self.options = options
+    }
+
+    /// The pg_restore major version of the service's image (a throwaway `run`, the running
+    /// container and its volume untouched).
+    func containerPgRestoreMajor() async throws -> Int? {
+        let command = reset.project.command(["run", "--rm", "--no-deps", "-T", "--entrypoint", "pg_restore", reset.service, "--version"])
+        let result = try? await context.runner.run(command)
+        return result.flatMap { PostgresTools.majorVersion(fromVersionOutput: $0.outputText) }
+    }
+
+    /// Checks everything that can be checked, then resets and restores. `confirm` is called
+    /// with the reset plan once the backup is known good, before anything is destroyed.
+    public func restore(archiveFile: URL, confirm: (ComposeResetPlan) throws -> Void) async throws -> RestoreOutcome {
+        let logger = context.logger
+        let clock = ContinuousClock()
+        let startedAt = Date()
+        var phases: [RestoreReport.Phase] = []
+        func timed<T>(_ phase: String, _ work: () async throws -> T) async throws -> T {
+            let start = clock.now
+            defer { phases.append(.init(name: phase, seconds: (clock.now - start).seconds)) }
+            return try await work()
+        }
+        let project = reset.project
+        let service = reset.service
+
+        // 1. Nothing is destroyed before the backup is known good.
+        let workDirectory = context.stateDirectory.appendingPathComponent("work").appendingPathComponent(UUID().uuidString)
+        defer { try? FileManager.default.removeItem(at: workDirectory) }
+        let plan = try await reset.plan()
+        let resolved = try await project.resolve()
+        let environment = resolved.services[service]?.environment ?? [:]
+        let user = plan.databaseUser
+        let database = (environment["POSTGRES_DB"] ?? nil).flatMap { $0.isEmpty ? nil : $0 } ?? user
+        let (dump, toc) = try await timed("verify") {
+            let major = try await containerPgRestoreMajor()
+            return try await BackupVerification(context: context).verify(archiveFile, workDirectory: workDirectory, restoringMajor: major)
+        }
+        try confirm(plan)
+
+        // 2. Reset only the db service's volume, then restore inside the container.
+        _ = try await timed("reset db volume") { try await reset.run(plan) }
+        let (list, foreignKeys) = PgRestoreRun.mainList(toc: toc, options: options)
+        let listFile = workDirectory.appendingPathComponent("restore.list")
+        try (list.joined(separator: "\n") + "\n").write(to: listFile, atomically: true, encoding: .utf8)
+        try await timed("copy dump") {
+            try await project.copy(file: dump, toService: service, path: Self.dumpPathInContainer)
+            try await project.copy(file: listFile, toService: service, path: Self.listPathInContainer)
+        }
+        var arguments = ["pg_restore", "--verbose", "--exit-on-error", "--jobs=\(options.jobs)", "--username=\(user)", "--dbname=\(database)",
+                         "--use-list=\(Self.listPathInContainer)", "--no-comments"]
+        if !options.keepOwners { arguments += ["--no-owner", "--no-privileges"] }
+        if options.schemaOnly { arguments.append("--schema-only") }
+        let log = PgRestoreLog(toc: toc)
+        logger.info("restoring inside the '\(service)' container with \(options.jobs) job(s)")
+        do {
+            try await timed("pg_restore") {
+                _ = try await context.runner.run(project.command(["exec", "-T", service] + arguments + [Self.dumpPathInContainer]), input: nil, output: .discard,
+                                                 onStandardErrorLine: { line in
+                                                     logger.debug("\(line)")
+                                                     log.consume(line)
+                                                 }, acceptedExitStatuses: [0])
+            }
+        } catch let error as ProcessError {
+            log.finish()
+            throw RecetteFailure("pg_restore failed in the '\(service)' container on '\(archiveFile.lastPathComponent)': \(PgRestoreFailure(errors: log.restoreErrors, processError: error)); the database is partial: run the restore again")
+        }
+        log.finish()
+
+        var addedNotValid = 0
+        if !foreignKeys.isEmpty && !options.schemaOnly {
+            try await timed("foreign keys (NOT VALID)") {
+                let fkList = workDirectory.appendingPathComponent("foreign-keys.list")
+                try (foreignKeys.map(\.line).joined(separator: "\n") + "\n").write(to: fkList, atomically: true, encoding: .utf8)
+                var fkArguments = ["--use-list=\(fkList.path)", "--file=-", "--no-comments"]
+                if !options.keepOwners { fkArguments += ["--no-owner", "--no-privileges"] }
+                let sql = try await context.runner.run(Command(try context.postgresTools.require(.pgRestore), fkArguments + [dump.path])).outputText
+                let (rewritten, count) = PgRestoreRun.notValid(sql)
+                try await psql(["-v", "ON_ERROR_STOP=1", "--quiet"], database: database, user: user, input: Data(rewritten.utf8))
+                addedNotValid = count
+            }
+        }
+        try await timed("analyze") { try await psql(["-c", "ANALYZE"], database: database, user: user) }
+        _ = try? await project.exec(service: service, argv: ["rm", "-f", Self.dumpPathInContainer, Self.listPathInContainer])
+
+        let counts = try await timed("count rows") { try await rowCounts(database: database, user: user) }
+        let report = RestoreReport(
+            archive: archiveFile.lastPathComponent, target: "compose", database: database, startedAt: startedAt, jobs: options.jobs,
+            settings: [], totalSeconds: Date().timeIntervalSince(startedAt), phases: phases, pgRestorePhases: [],
+            kinds: RestoreReport.kinds(from: log.itemTimings), errors: log.restoreErrors,
+            foreignKeysAddedNotValid: addedNotValid, rowCounts: counts)
+        let reportFile = try? report.write(into: context.stateDirectory.appendingPathComponent("runs"))
+        return RestoreOutcome(database: database, url: "compose service '\(service)', database '\(database)'", tableOfContents: toc,
+                              rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: nil)
+    }
+
+    @discardableResult
+    private func psql(_ arguments: [String], database: String, user: String, input: Data? = nil) async throws -> ProcessResult {
+        try await reset.project.exec(service: reset.service, argv: ["psql", "--no-psqlrc", "--username=\(user)", "--dbname=\(database)"] + arguments, input: input)
+    }
+
+    /// Exact counts of every table in one query (query_to_xml runs a count per table).
+    private func rowCounts(database: String, user: String) async throws -> [TableRowCount] {
+        let sql = """
+            SELECT n.nspname, c.relname,
+                   (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
+            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+            ORDER BY 1, 2
+            """
+        let output = try await psql(["--no-align", "--tuples-only", "--field-separator=\t", "-c", sql], database: database, user: user).outputText
+        return output.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 3, let rows = Int(fields[2]) else { return nil }
+            return TableRowCount(schema: fields[0], table: fields[1], rows: rows)
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+@testable import RecetteKit
+
+/// `recette restore --target compose` on a real engine: the backup lands in the db service,
+/// the search and media volumes survive, a corrupt archive destroys nothing.
+@Suite(.enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
+struct ComposeRestoreTests {
+    @Test func restoresTheSampleIntoTheDbServiceAndKeepsTheOtherVolumes() async throws {
+        let sample = try await SampleCache.shared.sample()
+        let stack = ComposeTestStack()
+        defer { stack.down() }
+        let project = try ComposeProject.configured(by: stack.context())
+        try await project.up(services: ["db", "search", "cms"], wait: true, timeout: .seconds(180))
+        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+        let others = try await stack.runningContainerIDs(["search", "cms"])
+        let marks = try await stack.writeMarkers(project: project, round: "restore")
+
+        let result = try await CLI.run(["restore", sample.archive.path, "--target", "compose", "--yes", "--project-dir", stack.directory.path],
+                                       environment: stack.cliEnvironment())
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.range(of: #"offres_de_stage\s+\#(RestoreIntegrationTests.offers)\n"#, options: .regularExpression) != nil, "\(result.standardOutput)")
+        #expect(result.standardOutput.contains("restored into compose service 'db', database 'app'"))
+
+        // Checked from the host, independently of recette's own counting.
+        let connection = try PostgresConnection(url: stack.url(database: "app"))
+        #expect(try connection.query("SELECT count(*) FROM offres_de_stage").scalar == String(RestoreIntegrationTests.offers))
+        #expect(try connection.query("SELECT to_regclass('public.reset_marker') IS NULL").scalar == "t", "the old database was replaced")
+        #expect(try connection.query("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated").scalar != "0")
+        for (service, path) in ComposeTestStack.markerFiles {
+            #expect(try await project.exec(service: service, argv: ["cat", path]).outputText == marks.token, "\(service):\(path)")
+        }
+        #expect(try await stack.runningContainerIDs(["search", "cms"]) == others)
+    }
+
+    @Test func aCorruptArchiveLeavesTheComposeDatabaseUntouched() async throws {
+        let sample = try await SampleCache.shared.sample()
+        let stack = ComposeTestStack()
+        defer { stack.down() }
+        let project = try ComposeProject.configured(by: stack.context())
+        try await project.up(services: ["db"], wait: true, timeout: .seconds(180))
+        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+        let before = try await stack.snapshot()
+
+        let corrupt = try await BadInput.truncatedArchive.make(from: sample.archive)
+        let result = try await CLI.run(["restore", corrupt.path, "--target", "compose", "--yes", "--project-dir", stack.directory.path],
+                                       environment: stack.cliEnvironment())
+        #expect(result.status == 1)
+        #expect(result.standardError.split(separator: "\n").last?.contains("is corrupt or truncated") == true, "\(result.standardError)")
+        #expect(try await stack.snapshot() == before, "same container, same volume, same row")
+    }
+}
