@@ -170,3 +170,46 @@ actor SampleCache {
         return try await building!.value
     }
 }
+
+/// Ctrl-C in the middle of a restore, through the binary.
+@Suite struct RestoreInterruptTests {
+    @Test func interruptingARestoreKeepsThePreviousDatabaseAndExits130() async throws {
+        let small = try await SampleCache.shared.sample()
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let context = try TestEnvironment.context()
+        // A restore long enough to be caught mid-COPY.
+        let big = try await SampleBackupBuilder(context: context, offers: 250_000, housingAds: 0, appName: "interrupt-big")
+            .build(into: TestEnvironment.clusterDirectory.appendingPathComponent("big"))
+        _ = try await LocalRestore(context: context, database: "interrupted").restore(archiveFile: small.archive)
+
+        let process = Process()
+        process.executableURL = TestEnvironment.binary
+        process.arguments = ["restore", big.archive.path, "--quiet"]
+        process.environment = TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": "interrupted"]) { $1 }
+        process.currentDirectoryURL = TestEnvironment.projectDirectory
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
+        var copying = false
+        for _ in 0..<600 where !copying {
+            try await Task.sleep(for: .milliseconds(50))
+            copying = try !admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = 'interrupted__recette_incoming' AND query LIKE 'COPY%'").rows.isEmpty
+        }
+        #expect(copying, "pg_restore never reached COPY")
+        let start = ContinuousClock.now
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(ContinuousClock.now - start < .seconds(15))
+        #expect(process.terminationStatus == 130)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("interrupted"), "\(stderr)")
+
+        // No pg_restore left, the previous database as it was, no half-restored copy.
+        #expect(try admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = 'interrupted__recette_incoming'").rows.isEmpty)
+        #expect(try admin.query("SELECT 1 FROM pg_database WHERE datname = 'interrupted__recette_incoming'").rows.isEmpty)
+        let connection = try PostgresConnection(url: cluster.url(database: "interrupted", port: port))
+        #expect(try connection.query("SELECT count(*) FROM offres_de_stage").scalar == String(RestoreIntegrationTests.offers))
+    }
+}
