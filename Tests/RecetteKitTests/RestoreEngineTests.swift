@@ -183,3 +183,32 @@ import Testing
     }
 }
 
+
+@Suite struct ArchiveDataSizesTests {
+    @Test func everyTableDataBlockOfARealDumpHasASize() async throws {
+        let sample = try await SampleCache.shared.sample()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recette-sizes-\(UUID().uuidString)")
+        let context = try TestEnvironment.context()
+        let archive = try await BackupArchive.inspect(sample.archive, runner: context.runner)
+        let dump = try await archive.dumpFile(extractingInto: directory, runner: context.runner)
+        let toc = try await DumpReader(pgRestore: context.postgresTools.require(.pgRestore), runner: context.runner).tableOfContents(of: dump, describedAs: "sample")
+        let sizes = try #require(ArchiveDataSizes.read(from: dump))
+        let dataIDs = Set(toc.entries.filter { $0.type == "TABLE DATA" }.map(\.id))
+        #expect(Set(sizes.keys) == dataIDs)
+        let fileSize = try #require(BackupDownloader.fileSize(dump))
+        #expect(sizes.values.reduce(0, +) < fileSize)
+        #expect(sizes.values.reduce(0, +) > fileSize / 2, "table data is most of the dump")
+        // The biggest blocks are the biggest tables.
+        let biggest = sizes.max { $0.value < $1.value }.map(\.key)
+        let name = toc.entries.first { $0.id == biggest }?.name
+        #expect(["offres_de_stage", "components_localisation_localisations", "offres_de_stage_components", "annonces_de_logement", "components_entreprise_entreprises"].contains(name ?? ""), "\(name ?? "none")")
+        let empty = toc.entries.first { $0.type == "TABLE DATA" && $0.name == "strapi_webhooks" }!.id
+        #expect(sizes[empty]! < 100)
+    }
+
+    @Test func anUnknownLayoutGivesNil() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("recette-sizes-\(UUID().uuidString).pgsql")
+        try Data("PGDMP\u{1}\u{10}\u{0}garbage".utf8).write(to: file)
+        #expect(ArchiveDataSizes.read(from: file) == nil)
+    }
+}
