@@ -43,6 +43,12 @@ let package = Package(
             name: "StandIns",
             path: "Tests/StandIns"
         ),
+        // The Scalingo stand-in as a process on 127.0.0.1, for scripts/bench-download.sh.
+        .executableTarget(
+            name: "scalingo-standin",
+            dependencies: ["StandIns"],
+            path: "Benchmarks/ScalingoStandInServer"
+        ),
         .testTarget(
             name: "RecetteKitTests",
             dependencies: ["RecetteKit", "StandIns"]
