@@ -18,7 +18,7 @@
 #
 # Env: BENCH_SIZE_MIB    archive size in MiB (default 1024)
 #      BENCH_ROUNDS      rounds, when no argument is given (default 3)
-#      BENCH_TRANSPORTS  recette transports to measure (default "urlsession")
+#      BENCH_TRANSPORTS  recette transports to measure (default "urlsession curl")
 #      BENCH_DIR         work directory (default tmp/bench in the repository)
 #      BENCH_TIMEOUT     seconds allowed for one download (default 600)
 #      BENCH_SKIP_BUILD  1: use the release binaries already built
@@ -29,7 +29,7 @@ cd "$repo_root"
 
 rounds="${1:-${BENCH_ROUNDS:-3}}"
 size_mib="${BENCH_SIZE_MIB:-1024}"
-read -r -a transports <<<"${BENCH_TRANSPORTS:-urlsession}"
+read -r -a transports <<<"${BENCH_TRANSPORTS:-urlsession curl}"
 bench_dir="${BENCH_DIR:-$repo_root/tmp/bench}"
 per_download_timeout="${BENCH_TIMEOUT:-600}"
 target_ratio=0.9

@@ -36,6 +36,7 @@ extension Setting {
     public static let postgresBinDirectory = Setting("RECETTE_PG_BINDIR", config: "postgres.bindir", "directory holding pg_restore, pg_dump, initdb and pg_ctl (default: found automatically)")
     public static let composeFile = Setting("RECETTE_COMPOSE_FILE", config: "compose.file", default: "compose/compose.yaml", "compose file of the project")
     public static let composeDBService = Setting("RECETTE_DB_SERVICE", config: "compose.db_service", default: "db", "compose service running PostgreSQL")
+    public static let downloadTransport = Setting("RECETTE_DOWNLOAD_TRANSPORT", config: "download.transport", default: "curl", "HTTP client for backup archives: curl (libcurl, streamed to disk) or urlsession")
     public static let composeDBVolume = Setting("RECETTE_DB_VOLUME", config: "compose.db_volume", default: "db-data", "compose volume holding the database files")
 
     public static let all: [Setting] = [
@@ -43,6 +44,6 @@ extension Setting {
         .scalingoAuthURL, .scalingoAPIURL, .scalingoDBURL,
         .databaseURL, .meilisearchURL, .meilisearchAPIKey,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
-        .composeFile, .composeDBService, .composeDBVolume,
+        .composeFile, .composeDBService, .composeDBVolume, .downloadTransport,
     ]
 }
