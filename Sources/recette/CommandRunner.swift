@@ -22,8 +22,15 @@ enum CommandRunner {
         let logger = Logger(label: "recette") { label in
             RecetteLogHandler(label: label, format: format, level: level, terminal: terminal, secrets: secrets)
         }
+        let archiveHTTP: any HTTPTransport
+        do {
+            archiveHTTP = try ArchiveTransport(configuration).make()
+        } catch {
+            fail("\(error)", terminal: terminal)
+        }
         let context = RecetteContext(
-            configuration: configuration, runner: SubprocessRunner(logger: logger), http: URLSessionTransport(), output: StandardOutputSink(), logger: logger,
+            configuration: configuration, runner: SubprocessRunner(logger: logger), http: URLSessionTransport(), archiveHTTP: archiveHTTP,
+            output: StandardOutputSink(), logger: logger,
             terminal: terminal, environment: environment,
             showsProgress: terminal.standardErrorIsTTY && !common.noProgress,
             assumeYes: common.yes, dryRun: common.dryRun

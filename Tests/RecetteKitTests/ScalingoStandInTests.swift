@@ -19,8 +19,11 @@ import Testing
         let archive: URL
         let logs = LogCapture()
         let sleeps = LineCollector()
+        /// What streams the archive (the API calls always go through URLSession).
+        let archiveTransport: ArchiveTransport
 
-        init(archiveBytes: Int = 3 << 20, archive: URL? = nil) throws {
+        init(archiveBytes: Int = 3 << 20, archive: URL? = nil, archiveTransport: ArchiveTransport = .urlsession) throws {
+            self.archiveTransport = archiveTransport
             standIn = try ScalingoStandIn()
             project = FileManager.default.temporaryDirectory.appendingPathComponent("recette-scalingo-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: project, withIntermediateDirectories: true)
@@ -55,6 +58,7 @@ import Testing
         func context(extra: [String: String] = [:]) throws -> RecetteContext {
             var context = try TestEnvironment.context(projectDirectory: project, environment: environment.merging(extra) { $1 })
             context.logger = logs.logger()
+            context.archiveHTTP = archiveTransport.make()
             return context
         }
 
@@ -152,8 +156,9 @@ import Testing
         #expect(fixture.standIn.count(.addons) == 4)
     }
 
-    @Test func downloadsTheNewestDoneBackupByteIdenticalThenCachesIt() async throws {
-        let fixture = try Fixture()
+    @Test(arguments: ArchiveTransport.allCases)
+    func downloadsTheNewestDoneBackupByteIdenticalThenCachesIt(_ transport: ArchiveTransport) async throws {
+        let fixture = try Fixture(archiveTransport: transport)
         let first = try await fixture.source().download(.newest)
         #expect(first.file == fixture.cached)
         #expect(!first.fromCache)
@@ -168,8 +173,9 @@ import Testing
         #expect(fixture.standIn.count(.archiveURL) == 1)
     }
 
-    @Test func aConnectionDroppedMidBodyIsResumedWithRange() async throws {
-        let fixture = try Fixture()
+    @Test(arguments: ArchiveTransport.allCases)
+    func aConnectionDroppedMidBodyIsResumedWithRange(_ transport: ArchiveTransport) async throws {
+        let fixture = try Fixture(archiveTransport: transport)
         fixture.standIn.dropDownloadAfter(bytes: 1 << 20)
         let result = try await fixture.source().download(.newest)
         try fixture.expectIdentical(result.file)
@@ -180,16 +186,18 @@ import Testing
         #expect(result.bytesTransferred == Int64(3 << 20))
     }
 
-    @Test func repeatedResetsStillFinishWhileEachAttemptMakesProgress() async throws {
-        let fixture = try Fixture()
+    @Test(arguments: ArchiveTransport.allCases)
+    func repeatedResetsStillFinishWhileEachAttemptMakesProgress(_ transport: ArchiveTransport) async throws {
+        let fixture = try Fixture(archiveTransport: transport)
         fixture.standIn.dropDownloadAfter(bytes: 700_000, always: true, reset: true)
         let result = try await fixture.source().download(.newest)
         try fixture.expectIdentical(result.file)
         #expect(fixture.standIn.downloadCount >= 5)
     }
 
-    @Test func aServerThatIgnoresRangeMakesUsRestartFromZero() async throws {
-        let fixture = try Fixture()
+    @Test(arguments: ArchiveTransport.allCases)
+    func aServerThatIgnoresRangeMakesUsRestartFromZero(_ transport: ArchiveTransport) async throws {
+        let fixture = try Fixture(archiveTransport: transport)
         fixture.standIn.dropDownloadAfter(bytes: 1 << 20)
         fixture.standIn.ignoreRange = true
         let result = try await fixture.source().download(.newest)
@@ -197,14 +205,31 @@ import Testing
         #expect(result.bytesTransferred == Int64(1 << 20) + Int64(3 << 20))
     }
 
-    @Test func worksWithoutContentLength() async throws {
-        let fixture = try Fixture()
+    @Test(arguments: ArchiveTransport.allCases)
+    func aServerThatAlwaysMakesUsStartOverEndsAfterBoundedAttempts(_ transport: ArchiveTransport) async throws {
+        let fixture = try Fixture(archiveTransport: transport)
+        fixture.standIn.dropDownloadAfter(bytes: 1 << 20, always: true)
+        fixture.standIn.ignoreRange = true
+        do {
+            _ = try await fixture.source().download(.newest)
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("failed 4 times in a row"), "\(error)")
+        }
+        // The first attempt got 1 MiB; each of the next four started over and got no further.
+        #expect(fixture.standIn.downloadCount == 5)
+    }
+
+    @Test(arguments: ArchiveTransport.allCases)
+    func worksWithoutContentLength(_ transport: ArchiveTransport) async throws {
+        let fixture = try Fixture(archiveTransport: transport)
         fixture.standIn.omitContentLength = true
         try fixture.expectIdentical(try await fixture.source().download(.newest).file)
     }
 
-    @Test func aResumedPartialFileFromAnEarlierRunIsContinued() async throws {
-        let fixture = try Fixture()
+    @Test(arguments: ArchiveTransport.allCases)
+    func aResumedPartialFileFromAnEarlierRunIsContinued(_ transport: ArchiveTransport) async throws {
+        let fixture = try Fixture(archiveTransport: transport)
         try FileManager.default.createDirectory(at: fixture.cached.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data(contentsOf: fixture.archive).prefix(123_457).write(to: URL(fileURLWithPath: fixture.cached.path + ".part"))
         let result = try await fixture.source().download(.newest)
@@ -212,9 +237,9 @@ import Testing
         #expect(fixture.standIn.requests(.download).first?.range == "bytes=123457-")
     }
 
-    @Test(arguments: [Int64(1 << 20), Int64(5 << 20)])
-    func aWrongSizeIsRefusedAndNothingIsLeftUnderTheFinalName(_ advertised: Int64) async throws {
-        let fixture = try Fixture()
+    @Test(arguments: [Int64(1 << 20), Int64(5 << 20)], ArchiveTransport.allCases)
+    func aWrongSizeIsRefusedAndNothingIsLeftUnderTheFinalName(_ advertised: Int64, _ transport: ArchiveTransport) async throws {
+        let fixture = try Fixture(archiveTransport: transport)
         fixture.standIn.setAdvertisedSizeOverride(advertised, forBackup: "b-newest")
         do {
             _ = try await fixture.source().download(.newest)
@@ -226,8 +251,9 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: fixture.cached.path))
     }
 
-    @Test func aDownloadThatKeepsFailingEndsClearlyWithoutAFinalFile() async throws {
-        let fixture = try Fixture()
+    @Test(arguments: ArchiveTransport.allCases)
+    func aDownloadThatKeepsFailingEndsClearlyWithoutAFinalFile(_ transport: ArchiveTransport) async throws {
+        let fixture = try Fixture(archiveTransport: transport)
         fixture.standIn.failNext(.download, status: 500, count: 100)
         do {
             _ = try await fixture.source().download(.newest)
@@ -238,14 +264,27 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: fixture.cached.path))
     }
 
+    @Test func theWholeClientWorksOverCurlToo() async throws {
+        let fixture = try Fixture(archiveTransport: .curl)
+        var context = try fixture.context()
+        context.http = CurlTransport()
+        let result = try await ScalingoBackupSource(context: context, retry: fixture.fastRetry).download(.newest)
+        try fixture.expectIdentical(result.file)
+        let calls = fixture.standIn.requestLog
+        #expect(calls.map(\.route) == [.tokenExchange, .addons, .addonToken, .backups, .archiveURL, .download])
+        #expect(calls.allSatisfy { $0.status == 200 })
+        #expect(calls.allSatisfy { $0.userAgent?.hasPrefix("recette/") == true })
+    }
+
     @Test func aChosenBackupThatIsNotDoneIsRefused() async throws {
         let fixture = try Fixture()
         await #expect(throws: RecetteFailure.self) { try await fixture.source().download(.id("b-running")) }
         #expect(fixture.standIn.downloadCount == 0)
     }
 
-    @Test func secretsNeverReachLogsOrErrors() async throws {
-        let fixture = try Fixture()
+    @Test(arguments: ArchiveTransport.allCases)
+    func secretsNeverReachLogsOrErrors(_ transport: ArchiveTransport) async throws {
+        let fixture = try Fixture(archiveTransport: transport)
         fixture.standIn.dropDownloadAfter(bytes: 1 << 20)
         fixture.standIn.failNext(.addons, status: 429, body: "Retry later")
         _ = try await fixture.source().download(.newest)

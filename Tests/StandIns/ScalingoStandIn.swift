@@ -377,6 +377,17 @@ public final class ScalingoStandIn: Sendable {
         }
     }
 
+    /// A fresh pre-signed URL for a `done` backup's archive, exactly as
+    /// `GET {db}/databases/{addon}/backups/{id}/archive` answers it (valid for
+    /// `downloadURLLifetime`), without the token dance: for tools outside the tests, e.g. a
+    /// benchmark that fetches the archive with curl. nil when the backup is unknown, not
+    /// `done`, or has no archive.
+    public func presignedDownloadURL(addonID: String, backupID: String) -> URL? {
+        let backup = state.withLock { s in s.backupSets[addonID]?.backups.first { $0.id == backupID } }
+        guard let backup, backup.status == "done", backup.archive != nil else { return nil }
+        return URL(string: Engine(state: state).presign(addonID: addonID, backup: backup))
+    }
+
     // MARK: Observation
 
     public var requestLog: [LoggedRequest] { state.withLock { $0.log } }
@@ -829,6 +840,12 @@ private struct Engine {
         guard backup.status == "done", backup.archive != nil else {
             return .json(422, ["errors": ["status": ["backup is not done (\(backup.status))"]]])
         }
+        return .json(200, ["download_url": presign(addonID: addonID, backup: backup)])
+    }
+
+    /// Issues a pre-signed URL for a backup's archive, valid for `downloadURLLifetime`.
+    func presign(addonID: String, backup: S.Backup) -> String {
+        let backupID = backup.id
         let key = S.randomHex(32)
         let fileName = "\(backup.name).tar.gz"
         let signature = S.randomHex(64)
@@ -850,7 +867,7 @@ private struct Engine {
             + "&X-Amz-Credential=STANDINACCESSKEY%2F\(dateOnly)%2Feu-west-3%2Fs3%2Faws4_request"
             + "&X-Amz-Date=\(amzDate)&X-Amz-Expires=\(lifetime)&X-Amz-SignedHeaders=host"
             + "&X-Amz-Signature=\(signature)"
-        return .json(200, ["download_url": url])
+        return url
     }
 
     private var downloadURLLifetime: TimeInterval { state.withLock { $0.downloadURLLifetime } }

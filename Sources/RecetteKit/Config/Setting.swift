@@ -39,6 +39,7 @@ extension Setting {
     public static let composeOverrides = Setting("RECETTE_COMPOSE_OVERRIDES", config: "compose.override_files", "extra compose files applied after the compose file, separated by ':' (in recette.yml: a list or a ':'-separated string)")
     public static let composeProjectName = Setting("RECETTE_COMPOSE_PROJECT", config: "compose.project_name", "compose project name (default: compose's own, e.g. COMPOSE_PROJECT_NAME, the file's name: or its directory)")
     public static let composeDBService = Setting("RECETTE_DB_SERVICE", config: "compose.db_service", default: "db", "compose service running PostgreSQL")
+    public static let downloadTransport = Setting("RECETTE_DOWNLOAD_TRANSPORT", config: "download.transport", default: "curl", "HTTP client for backup archives: curl (libcurl, streamed to disk) or urlsession")
     public static let composeDBVolume = Setting("RECETTE_DB_VOLUME", config: "compose.db_volume", default: "db-data", "compose volume holding the database files")
 
     public static let all: [Setting] = [
@@ -46,6 +47,6 @@ extension Setting {
         .scalingoAuthURL, .scalingoAPIURL, .scalingoDBURL,
         .databaseURL, .sourceDatabaseURL, .meilisearchURL, .meilisearchAPIKey,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
-        .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume,
+        .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume, .downloadTransport,
     ]
 }

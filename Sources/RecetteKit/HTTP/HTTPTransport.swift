@@ -11,6 +11,10 @@ public protocol HTTPTransport: Sendable {
     /// Sends a request and hands the reply body over chunk by chunk, as it arrives, so memory
     /// stays flat however large it is. `onResponse` sees the status and headers first and may
     /// throw to refuse the body. Cancelling the task cancels the transfer.
+    ///
+    /// Both callbacks run on the transport's own thread or queue, one call at a time. A chunk
+    /// may borrow the transport's receive buffer (`CurlTransport` does, to avoid a copy): use
+    /// it during the call (write it, append it somewhere) and never keep the `Data` itself.
     func stream(
         _ request: URLRequest,
         onResponse: @escaping @Sendable (HTTPURLResponse) throws -> Void,
@@ -150,4 +154,28 @@ private final class StreamTable: @unchecked Sendable {
     func insert(_ id: Int, _ state: StreamState) { lock.withLock { states[id] = state } }
     func get(_ id: Int) -> StreamState? { lock.withLock { states[id] } }
     func remove(_ id: Int) -> StreamState? { lock.withLock { states.removeValue(forKey: id) } }
+}
+
+/// Which HTTP client streams backup archives to disk (RECETTE_DOWNLOAD_TRANSPORT).
+/// `curl` by default: measured by scripts/bench-download.sh, URLSession on Linux delivers
+/// 16 KiB chunks through its delegate queue without back-pressure (slower than curl, and
+/// memory grows with the archive); libcurl writes straight from its buffer to the file.
+public enum ArchiveTransport: String, CaseIterable, Sendable {
+    case curl
+    case urlsession
+
+    public init(_ configuration: Configuration) throws {
+        let value = configuration[.downloadTransport] ?? Self.curl.rawValue
+        guard let kind = Self(rawValue: value.lowercased()) else {
+            throw RecetteFailure("\(Setting.downloadTransport.environmentName) is '\(value)'; use one of: \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self = kind
+    }
+
+    public func make(timeout: TimeInterval = 60) -> any HTTPTransport {
+        switch self {
+        case .curl: CurlTransport(timeout: timeout)
+        case .urlsession: URLSessionTransport(timeout: timeout)
+        }
+    }
 }

@@ -3,6 +3,11 @@ import Logging
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 public struct DownloadedBackup: Sendable {
     public var file: URL
@@ -59,6 +64,10 @@ public struct BackupDownloader: Sendable {
         var transferred: Int64 = 0
         var failures = 0
         var lastFailure = ""
+        // Only an attempt that takes the file further than ever is progress that forgives
+        // earlier failures: otherwise a server that makes us start over each time (416
+        // without a size, Range ignored and cut again) would keep us going round forever.
+        var furthest = Self.fileSize(part) ?? 0
         defer { progress.finish() }
         while true {
             try Task.checkCancellation()
@@ -83,6 +92,9 @@ public struct BackupDownloader: Sendable {
             }
             try writer.close()
             transferred += writer.bytesWritten
+            let reached = Self.fileSize(part) ?? 0
+            let madeProgress = reached > furthest
+            furthest = max(furthest, reached)
 
             switch outcome {
             case .complete(let contentLength):
@@ -95,7 +107,7 @@ public struct BackupDownloader: Sendable {
                 } else {
                     break
                 }
-                failures = writer.bytesWritten > 0 ? 0 : failures + 1
+                failures = madeProgress ? 0 : failures + 1
             case .rangeNotSatisfiable(let serverSize):
                 try? FileManager.default.removeItem(at: part)
                 if let serverSize, let expected, serverSize != expected {
@@ -106,7 +118,7 @@ public struct BackupDownloader: Sendable {
             case .interrupted(let reason):
                 lastFailure = reason
                 // Progress made: a reset mid-body is not a strike, the next attempt resumes.
-                failures = writer.bytesWritten > 0 ? 0 : failures + 1
+                failures = madeProgress ? 0 : failures + 1
             case .retryableStatus(let status):
                 lastFailure = "HTTP \(status)"
                 failures += 1
@@ -187,46 +199,135 @@ public struct BackupDownloader: Sendable {
     }
 }
 
-/// Appends to the `.part` file; shared with URLSession's delegate queue.
+/// Appends to the `.part` file, from whatever thread the transport delivers chunks on.
+///
+/// Small chunks (URLSession on Linux hands over 16 KiB at a time) are gathered in a 1 MiB
+/// buffer and written in one `write(2)`; chunks of 256 KiB or more go to the file directly.
+/// Memory stays at the one buffer. `close()` writes out what is gathered, so after an
+/// interruption the `.part` file holds every byte received and the next attempt resumes there.
 final class PartFileWriter: @unchecked Sendable {
+    static let bufferSize = 1 << 20
+    static let directWriteThreshold = 256 << 10
+
     private let lock = NSLock()
-    private let handle: FileHandle
+    private let path: String
+    private var fd: Int32
     private let progress: ProgressBar
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: PartFileWriter.bufferSize, alignment: 4096)
+    private var buffered = 0
     private(set) var startOffset: Int64
     private var written: Int64 = 0
 
     init(_ url: URL, progress: ProgressBar) throws {
-        if !FileManager.default.fileExists(atPath: url.path) {
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-                throw RecetteFailure("cannot create \(url.path); check free space and permissions")
-            }
+        path = url.path
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            let code = errno
+            buffer.deallocate()
+            throw RecetteFailure("cannot open \(url.path) for writing: \(String(cString: strerror(code))); check free space and permissions")
         }
-        handle = try FileHandle(forWritingTo: url)
-        startOffset = Int64(try handle.seekToEnd())
+        let end = lseek(fd, 0, SEEK_END)
+        guard end >= 0 else {
+            let code = errno
+            posixClose(fd)
+            buffer.deallocate()
+            throw RecetteFailure("cannot seek in \(url.path): \(String(cString: strerror(code)))")
+        }
+        startOffset = Int64(end)
         self.progress = progress
     }
 
+    deinit {
+        if fd >= 0 { posixClose(fd) }
+        buffer.deallocate()
+    }
+
+    /// Bytes received by this writer (written out or still gathered).
     var bytesWritten: Int64 { lock.withLock { written } }
 
     func write(_ data: Data) throws {
         let total: Int64 = try lock.withLock {
-            try handle.write(contentsOf: data)
+            try data.withUnsafeBytes { bytes in try append(bytes) }
             written += Int64(data.count)
             return startOffset + written
         }
         progress.update(total)
     }
 
+    private func append(_ bytes: UnsafeRawBufferPointer) throws {
+        guard bytes.count > 0 else { return }
+        if buffered + bytes.count > buffer.count { try flushBuffer() }
+        if bytes.count >= Self.directWriteThreshold {
+            try flushBuffer()
+            try writeAll(bytes)
+            return
+        }
+        UnsafeMutableRawBufferPointer(rebasing: buffer[buffered...]).copyMemory(from: bytes)
+        buffered += bytes.count
+    }
+
+    private func flushBuffer() throws {
+        guard buffered > 0 else { return }
+        let pending = buffered
+        buffered = 0
+        try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<pending]))
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        guard fd >= 0 else { throw RecetteFailure("\(path) is already closed") }
+        var offset = 0
+        while offset < bytes.count {
+            let n = posixWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n > 0 {
+                offset += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                let code = n < 0 ? errno : ENOSPC
+                throw RecetteFailure("cannot write to \(path): \(String(cString: strerror(code))); check free space")
+            }
+        }
+    }
+
     /// The server sends the file from its start: drop what we had.
     func restart() throws {
         try lock.withLock {
-            try handle.truncate(atOffset: 0)
+            buffered = 0
+            guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
+                throw RecetteFailure("cannot truncate \(path): \(String(cString: strerror(errno)))")
+            }
             startOffset = 0
             written = 0
         }
     }
 
-    func close() throws { try lock.withLock { try handle.close() } }
+    /// Writes out what is gathered and closes the file. Idempotent.
+    func close() throws {
+        try lock.withLock {
+            guard fd >= 0 else { return }
+            defer {
+                posixClose(fd)
+                fd = -1
+            }
+            try flushBuffer()
+        }
+    }
+}
+
+private func posixClose(_ fd: Int32) {
+    #if canImport(Glibc)
+    _ = Glibc.close(fd)
+    #else
+    _ = Darwin.close(fd)
+    #endif
+}
+
+private func posixWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(fd, bytes, count)
+    #else
+    Darwin.write(fd, bytes, count)
+    #endif
 }
 
 final class LockedValue<T>: @unchecked Sendable {
@@ -235,4 +336,5 @@ final class LockedValue<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
     func get() -> T { lock.withLock { value } }
     func set(_ newValue: T) { lock.withLock { value = newValue } }
+    func mutate(_ change: (inout T) -> Void) { lock.withLock { change(&value) } }
 }

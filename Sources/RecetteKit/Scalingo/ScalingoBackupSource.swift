@@ -34,7 +34,7 @@ public struct ScalingoBackupSource: Sendable {
         let (addon, backups) = try await backups()
         let backup = try choice.select(from: backups, addonID: addon.id)
         let downloader = BackupDownloader(
-            client: client, transport: context.http,
+            client: client, transport: context.archiveHTTP,
             cacheDirectory: context.stateDirectory.appendingPathComponent("backups"), logger: context.logger,
             progress: ProgressBar(label: "downloading", enabled: context.showsProgress), retry: retry)
         return try await downloader.download(app: app, addonID: addon.id, backup: backup)
