@@ -7,6 +7,22 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# Build prerequisites beyond the Swift toolchain: the libpq and libcurl headers (found
+# through pkg-config). Installed here when missing and we may (root with apt).
+missing=()
+pkg-config --exists libpq || missing+=(libpq-dev)
+pkg-config --exists libcurl || missing+=(libcurl4-openssl-dev)
+if ((${#missing[@]} > 0)); then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "== installing ${missing[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null \
+            || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+    else
+        echo "error: building recette needs ${missing[*]} (Debian/Ubuntu: sudo apt-get install ${missing[*]}; macOS: brew install libpq curl)" >&2
+        exit 1
+    fi
+fi
+
 echo "== building recette"
 swift build
 recette=.build/debug/recette
