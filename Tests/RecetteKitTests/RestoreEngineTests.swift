@@ -212,3 +212,25 @@ import Testing
         #expect(ArchiveDataSizes.read(from: file) == nil)
     }
 }
+
+@Suite struct RestoreProgressTests {
+    @Test func progressIsWeightedByDataSize() {
+        let toc = TableOfContents.parse("""
+            1; 1259 1 TABLE public big o
+            2; 1259 2 TABLE public small o
+            3; 0 1 TABLE DATA public big o
+            4; 0 2 TABLE DATA public small o
+            """)
+        let drawn = LineCollector()
+        let bar = ProgressBar(label: "restoring", enabled: true, showsBytes: false) { drawn.append($0) }
+        let progress = RestoreProgress(toc: toc, dataSizes: [3: 900, 4: 100], bar: bar)
+        // Two schema items share half the data weight: 250 each; total 1500.
+        #expect(progress.total == 1500)
+        progress.finished(ItemTiming(id: 3, type: "TABLE DATA", name: "big", seconds: 1))
+        #expect(drawn.all.last?.contains("restoring  60%") == true, "\(drawn.all)")
+        #expect(drawn.all.last?.contains("table data big") == true)
+
+        let unknown = RestoreProgress(toc: toc, dataSizes: nil, bar: ProgressBar(label: "r", enabled: false))
+        #expect(unknown.total == 4)
+    }
+}

@@ -71,7 +71,10 @@ public struct ComposeRestore: Sendable {
                          "--use-list=\(Self.listPathInContainer)", "--no-comments"]
         if !options.keepOwners { arguments += ["--no-owner", "--no-privileges"] }
         if options.schemaOnly { arguments.append("--schema-only") }
-        let log = PgRestoreLog(toc: toc)
+        let progress = RestoreProgress(toc: toc, dataSizes: ArchiveDataSizes.read(from: dump),
+                                       bar: ProgressBar(label: "restoring", enabled: context.showsProgress, showsBytes: false))
+        defer { progress.finish() }
+        let log = PgRestoreLog(toc: toc, onItemFinished: progress.finished)
         logger.info("restoring inside the '\(service)' container with \(options.jobs) job(s)")
         do {
             try await timed("pg_restore") {

@@ -84,9 +84,14 @@ public struct DatabaseRestore: Sendable {
         let restoreRun = PgRestoreRun(pgRestore: pgRestore, runner: runner, logger: logger,
                                       environment: try destination.clientEnvironment(database: incoming),
                                       database: incoming, options: options)
+        let progress = RestoreProgress(toc: toc, dataSizes: ArchiveDataSizes.read(from: dump),
+                                       bar: ProgressBar(label: "restoring", enabled: context.showsProgress, showsBytes: false))
+        defer { progress.finish() }
         let outcome: PgRestoreRun.Outcome
         do {
-            outcome = try await timed("pg_restore") { try await restoreRun.run(dump: dump, toc: toc, workDirectory: workDirectory) }
+            outcome = try await timed("pg_restore") {
+                try await restoreRun.run(dump: dump, toc: toc, workDirectory: workDirectory, onItemFinished: progress.finished)
+            }
             if !settings.isEmpty {
                 try await timed("normal settings") { try destination.resetSettings(settings.map(\.0)) }
             }

@@ -12,10 +12,14 @@ public final class ProgressBar: @unchecked Sendable {
     private var start = ContinuousClock.now
     private var startBytes: Int64 = 0
     private var drew = false
+    /// False: show a percentage only (the quantity is a weight, not bytes).
+    private let showsBytes: Bool
+    private var detail = ""
 
-    public init(label: String, enabled: Bool, write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+    public init(label: String, enabled: Bool, showsBytes: Bool = true, write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
         self.label = label
         self.enabled = enabled
+        self.showsBytes = showsBytes
         self.write = write
     }
 
@@ -28,9 +32,10 @@ public final class ProgressBar: @unchecked Sendable {
         }
     }
 
-    public func update(_ bytes: Int64) {
+    public func update(_ bytes: Int64, detail: String? = nil) {
         guard enabled else { return }
         lock.withLock {
+            if let detail { self.detail = detail }
             let now = ContinuousClock.now
             guard now - lastDraw >= .milliseconds(100) else { return }
             lastDraw = now
@@ -49,6 +54,12 @@ public final class ProgressBar: @unchecked Sendable {
     func line(bytes: Int64, now: ContinuousClock.Instant) -> String {
         let elapsed = max((now - start).seconds, 0.001)
         let rate = Double(bytes - startBytes) / elapsed
+        if !showsBytes, let total, total > 0 {
+            let percent = min(100, Int(Double(bytes) * 100 / Double(total)))
+            var text = "\(label) \(String(format: "%3d", percent))%"
+            if rate > 0 && bytes > startBytes { text += "  ETA \(Self.duration(Double(max(0, total - bytes)) / rate))" }
+            return detail.isEmpty ? text : text + "  " + String(detail.prefix(60))
+        }
         var text = "\(label) \(ByteCount.human(bytes))"
         if let total, total > 0 {
             let percent = min(100, Int(Double(bytes) * 100 / Double(total)))
