@@ -54,6 +54,9 @@ struct Restore: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Do not restore the rows of matching tables (`*` wildcard, optional schema.); repeatable.", valueName: "pattern"))
     var excludeTableData: [String] = []
 
+    @Option(help: ArgumentHelp("Leave out matching tables entirely, with what depends on them (indexes, constraints, foreign keys to them); repeatable.", valueName: "pattern"))
+    var excludeTable: [String] = []
+
     @Flag(help: "Restore the schema only, no rows.")
     var schemaOnly = false
 
@@ -68,6 +71,7 @@ struct Restore: AsyncParsableCommand {
         options.keepOwners = keepOwners
         options.foreignKeysNotValid = !validateForeignKeys
         options.excludedTableData = excludeTableData
+        options.excludedTables = excludeTable
         options.schemaOnly = schemaOnly
         let restoreOptions = options
         var flags: [Setting: String] = [:]

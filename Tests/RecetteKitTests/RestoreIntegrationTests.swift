@@ -213,3 +213,20 @@ actor SampleCache {
         #expect(try connection.query("SELECT count(*) FROM offres_de_stage").scalar == String(RestoreIntegrationTests.offers))
     }
 }
+
+@Suite struct ExcludeTableTests {
+    @Test func anExcludedTableGoesWithEverythingThatDependsOnIt() async throws {
+        let sample = try await SampleCache.shared.sample()
+        var options = RestoreOptions()
+        // The link table has indexes, a unique constraint, a sequence and a foreign key.
+        options.excludedTables = ["offres_de_stage_components"]
+        let outcome = try await LocalRestore(context: try TestEnvironment.context(), database: "exclude_table", options: options).restore(archiveFile: sample.archive)
+        #expect(!outcome.rowCounts.contains { $0.table == "offres_de_stage_components" })
+        #expect(outcome.rowCounts.first { $0.table == "offres_de_stage" }?.rows == RestoreIntegrationTests.offers)
+        #expect(outcome.report.errors.isEmpty)
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let connection = try PostgresConnection(url: cluster.url(database: "exclude_table", port: port))
+        #expect(try connection.query("SELECT count(*) FROM pg_class WHERE relname LIKE 'offres_de_stage_components%'").scalar == "0")
+        #expect(try connection.query("SELECT count(*) FROM pg_class WHERE relname = 'offres_de_stage'").scalar == "1")
+    }
+}

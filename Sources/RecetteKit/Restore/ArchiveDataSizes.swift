@@ -12,12 +12,23 @@ public enum ArchiveDataSizes {
     /// Data sizes by TOC id, or nil for an archive this reader does not know (then progress is
     /// counted in items instead).
     public static func read(from dump: URL) -> [Int: Int64]? {
+        readTOC(from: dump)?.dataSizes
+    }
+
+    /// What the binary TOC says beyond `pg_restore --list`: data sizes and dependencies.
+    public struct BinaryTOC: Sendable {
+        public var dataSizes: [Int: Int64]
+        /// Entry id → the ids it depends on (an index on its table, a sequence on its owner…).
+        public var dependencies: [Int: [Int]]
+    }
+
+    public static func readTOC(from dump: URL) -> BinaryTOC? {
         guard let handle = FileHandle(forReadingAtPath: dump.path) else { return nil }
         defer { try? handle.close() }
         // The TOC sits at the start; 64 MiB covers tens of thousands of entries.
         guard let data = try? handle.read(upToCount: 64 << 20), let fileSize = try? handle.seekToEnd() else { return nil }
         var reader = Reader(bytes: [UInt8](data))
-        return try? reader.dataSizes(fileSize: Int64(fileSize))
+        return try? reader.read(fileSize: Int64(fileSize))
     }
 
     struct Reader {
@@ -60,7 +71,7 @@ public enum ArchiveDataSizes {
             return (flag, value)
         }
 
-        mutating func dataSizes(fileSize: Int64) throws -> [Int: Int64] {
+        mutating func read(fileSize: Int64) throws -> BinaryTOC {
             guard bytes.count > 11, bytes[0..<5].elementsEqual("PGDMP".utf8), bytes[5] == 1 else { throw Unreadable() }
             minor = Int(bytes[6])
             guard (12...15).contains(minor) else { throw Unreadable() }
@@ -75,6 +86,7 @@ public enum ArchiveDataSizes {
             _ = try string()  // pg_dump version
 
             var starts: [(id: Int, isData: Bool, offset: Int64)] = []
+            var dependencies: [Int: [Int]] = [:]
             let count = try int()
             guard count > 0, count < 10_000_000 else { throw Unreadable() }
             for _ in 0..<count {
@@ -93,7 +105,9 @@ public enum ArchiveDataSizes {
                 if minor >= 14 { _ = try string() }  // table access method
                 _ = try string()  // owner
                 _ = try string()  // "false" (with oids)
-                while try string() != nil {}  // dependencies, NULL-terminated
+                var depends: [Int] = []
+                while let dependency = try string() { if let id = Int(dependency) { depends.append(id) } }  // NULL-terminated
+                dependencies[id] = depends
                 let (flag, offset) = try offset()
                 if flag == 2 { starts.append((id, desc == "TABLE DATA", offset)) }
             }
@@ -104,7 +118,7 @@ public enum ArchiveDataSizes {
                 let end = index + 1 < ordered.count ? ordered[index + 1].offset : fileSize
                 sizes[start.id] = max(0, end - start.offset)
             }
-            return sizes
+            return BinaryTOC(dataSizes: sizes, dependencies: dependencies)
         }
     }
 }

@@ -60,7 +60,8 @@ public struct ComposeRestore: Sendable {
 
         // 2. Reset only the db service's volume, then restore inside the container.
         _ = try await timed("reset db volume") { try await reset.run(plan) }
-        let (list, foreignKeys) = PgRestoreRun.mainList(toc: toc, options: options)
+        let dependencies = options.excludedTables.isEmpty ? [:] : try PgRestoreRun.dependencies(of: dump)
+        let (list, foreignKeys) = PgRestoreRun.mainList(toc: toc, options: options, dependencies: dependencies)
         let listFile = workDirectory.appendingPathComponent("restore.list")
         try (list.joined(separator: "\n") + "\n").write(to: listFile, atomically: true, encoding: .utf8)
         try await timed("copy dump") {

@@ -13,6 +13,9 @@ public struct RestoreOptions: Sendable, Equatable {
     public var foreignKeysNotValid = true
     /// Table name patterns (`*` wildcard, optionally `schema.`) whose rows are not restored.
     public var excludedTableData: [String] = []
+    /// Table name patterns left out entirely: the table and everything that depends on it
+    /// (its data, indexes, constraints, sequences, triggers, foreign keys to it).
+    public var excludedTables: [String] = []
     public var schemaOnly = false
 
     public init(jobs: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)) { self.jobs = jobs }
@@ -46,9 +49,11 @@ public struct PgRestoreRun: Sendable {
 
     /// The `--use-list` lines for the main run: excluded data and (when added afterwards)
     /// foreign keys are commented out with `;`.
-    public static func mainList(toc: TableOfContents, options: RestoreOptions) -> (list: [String], foreignKeys: [TableOfContents.Entry]) {
+    public static func mainList(toc: TableOfContents, options: RestoreOptions, dependencies: [Int: [Int]] = [:]) -> (list: [String], foreignKeys: [TableOfContents.Entry]) {
         var foreignKeys: [TableOfContents.Entry] = []
+        let excluded = excludedIDs(toc: toc, patterns: options.excludedTables, dependencies: dependencies)
         let list = toc.entries.map { entry -> String in
+            if excluded.contains(entry.id) { return ";" + entry.line }
             if options.foreignKeysNotValid && entry.type == "FK CONSTRAINT" {
                 foreignKeys.append(entry)
                 return ";" + entry.line
@@ -61,6 +66,25 @@ public struct PgRestoreRun: Sendable {
         return (list, foreignKeys)
     }
 
+    /// The tables matching `patterns` and every entry that depends on them, transitively.
+    static func excludedIDs(toc: TableOfContents, patterns: [String], dependencies: [Int: [Int]]) -> Set<Int> {
+        guard !patterns.isEmpty else { return [] }
+        let tables = toc.entries.filter { entry in
+            entry.type == "TABLE" && patterns.contains { matches(pattern: $0, schema: entry.schema, table: entry.name) }
+        }
+        var excluded = Set(tables.map(\.id))
+        var dependents: [Int: [Int]] = [:]
+        for (id, depends) in dependencies { for dependency in depends { dependents[dependency, default: []].append(id) } }
+        var queue = Array(excluded)
+        while let id = queue.popLast() {
+            for dependent in dependents[id] ?? [] where !excluded.contains(dependent) {
+                excluded.insert(dependent)
+                queue.append(dependent)
+            }
+        }
+        return excluded
+    }
+
     static func matches(pattern: String, schema: String, table: String) -> Bool {
         let parts = pattern.split(separator: ".", maxSplits: 1).map(String.init)
         let (schemaPattern, tablePattern) = parts.count == 2 ? (parts[0], parts[1]) : ("*", parts[0])
@@ -70,6 +94,13 @@ public struct PgRestoreRun: Sendable {
     static func glob(_ pattern: String, _ text: String) -> Bool {
         let regex = "^" + NSRegularExpression.escapedPattern(for: pattern).replacingOccurrences(of: "\\*", with: ".*").replacingOccurrences(of: "\\?", with: ".") + "$"
         return text.range(of: regex, options: .regularExpression) != nil
+    }
+
+    static func dependencies(of dump: URL) throws -> [Int: [Int]] {
+        guard let binary = ArchiveDataSizes.readTOC(from: dump) else {
+            throw RecetteFailure("--exclude-table needs the dump's dependencies, which recette cannot read in this archive format; use --exclude-table-data instead")
+        }
+        return binary.dependencies
     }
 
     /// `ALTER TABLE ONLY … ADD CONSTRAINT … FOREIGN KEY (…) REFERENCES …;` → `… NOT VALID;`
@@ -89,7 +120,8 @@ public struct PgRestoreRun: Sendable {
     public func run(dump: URL, toc: TableOfContents, workDirectory: URL, onItemFinished: (@Sendable (ItemTiming) -> Void)? = nil) async throws -> Outcome {
         let clock = ContinuousClock()
         var phases: [RestoreReport.Phase] = []
-        let (list, foreignKeys) = Self.mainList(toc: toc, options: options)
+        let dependencies = options.excludedTables.isEmpty ? [:] : try Self.dependencies(of: dump)
+        let (list, foreignKeys) = Self.mainList(toc: toc, options: options, dependencies: dependencies)
         try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
         let listFile = workDirectory.appendingPathComponent("restore.list")
         try (list.joined(separator: "\n") + "\n").write(to: listFile, atomically: true, encoding: .utf8)
