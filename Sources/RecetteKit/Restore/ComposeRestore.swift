@@ -33,14 +33,9 @@ public struct ComposeRestore: Sendable {
     /// with the reset plan once the backup is known good, before anything is destroyed.
     public func restore(archiveFile: URL, confirm: (ComposeResetPlan) throws -> Void) async throws -> RestoreOutcome {
         let logger = context.logger
-        let clock = ContinuousClock()
         let startedAt = Date()
-        var phases: [RestoreReport.Phase] = []
-        func timed<T>(_ phase: String, _ work: () async throws -> T) async throws -> T {
-            let start = clock.now
-            defer { phases.append(.init(name: phase, seconds: (clock.now - start).seconds)) }
-            return try await work()
-        }
+        let timer = PhaseTimer()
+        func timed<T>(_ phase: String, _ work: () async throws -> T) async throws -> T { try await timer.time(phase, work) }
         let project = reset.project
         let service = reset.service
 
@@ -80,10 +75,7 @@ public struct ComposeRestore: Sendable {
         do {
             try await timed("pg_restore") {
                 _ = try await context.runner.run(project.command(["exec", "-T", service] + arguments + [Self.dumpPathInContainer]), input: nil, output: .discard,
-                                                 onStandardErrorLine: { line in
-                                                     logger.debug("\(line)")
-                                                     log.consume(line)
-                                                 }, acceptedExitStatuses: [0])
+                                                 onStandardErrorLine: log.lineHandler(logging: logger), acceptedExitStatuses: [0])
             }
         } catch let error as ProcessError {
             log.finish()
@@ -94,12 +86,9 @@ public struct ComposeRestore: Sendable {
         var addedNotValid = 0
         if !foreignKeys.isEmpty && !options.schemaOnly {
             try await timed("foreign keys (NOT VALID)") {
-                let fkList = workDirectory.appendingPathComponent("foreign-keys.list")
-                try (foreignKeys.map(\.line).joined(separator: "\n") + "\n").write(to: fkList, atomically: true, encoding: .utf8)
-                var fkArguments = ["--use-list=\(fkList.path)", "--file=-", "--no-comments"]
-                if !options.keepOwners { fkArguments += ["--no-owner", "--no-privileges"] }
-                let sql = try await context.runner.run(Command(try context.postgresTools.require(.pgRestore), fkArguments + [dump.path])).outputText
-                let (rewritten, count) = PgRestoreRun.notValid(sql)
+                let (rewritten, count) = try await PgRestoreRun.foreignKeysNotValidSQL(
+                    pgRestore: try context.postgresTools.require(.pgRestore), runner: context.runner, dump: dump, foreignKeys: foreignKeys,
+                    keepOwners: options.keepOwners, workDirectory: workDirectory)
                 try await psql(["-v", "ON_ERROR_STOP=1", "--quiet"], database: database, user: user, input: Data(rewritten.utf8))
                 addedNotValid = count
             }
@@ -110,7 +99,7 @@ public struct ComposeRestore: Sendable {
         let counts = try await timed("count rows") { try await rowCounts(database: database, user: user) }
         let report = RestoreReport(
             archive: archiveFile.lastPathComponent, target: "compose", database: database, startedAt: startedAt, jobs: options.jobs,
-            settings: [], totalSeconds: Date().timeIntervalSince(startedAt), phases: phases, pgRestorePhases: [],
+            settings: [], totalSeconds: Date().timeIntervalSince(startedAt), phases: timer.phases, pgRestorePhases: [],
             kinds: RestoreReport.kinds(from: log.itemTimings), errors: log.restoreErrors,
             foreignKeysAddedNotValid: addedNotValid, rowCounts: counts)
         let reportFile = try? report.write(into: context.stateDirectory.appendingPathComponent("runs"))

@@ -36,14 +36,9 @@ public struct DatabaseRestore: Sendable {
     public func restore(archiveFile: URL) async throws -> RestoreOutcome {
         let logger = context.logger
         let runner = context.runner
-        let clock = ContinuousClock()
         let startedAt = now()
-        var phases: [RestoreReport.Phase] = []
-        func timed<T>(_ phase: String, _ work: () async throws -> T) async throws -> T {
-            let start = clock.now
-            defer { phases.append(.init(name: phase, seconds: (clock.now - start).seconds)) }
-            return try await work()
-        }
+        let timer = PhaseTimer()
+        func timed<T>(_ phase: String, _ work: () async throws -> T) async throws -> T { try await timer.time(phase, work) }
         let quoted = PostgresConnection.quoteIdentifier
 
         // 1. Everything about the input is checked before the target is touched.
@@ -120,7 +115,7 @@ public struct DatabaseRestore: Sendable {
         let report = RestoreReport(
             archive: archiveFile.lastPathComponent, target: destination.targetName, database: database, startedAt: startedAt, jobs: options.jobs,
             settings: settings.map { "\($0.0)=\($0.1)" }, totalSeconds: now().timeIntervalSince(startedAt),
-            phases: phases, pgRestorePhases: outcome.phases,
+            phases: timer.phases, pgRestorePhases: outcome.phases,
             kinds: RestoreReport.kinds(from: outcome.items), errors: outcome.errors,
             foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts)
         let reportFile = try? report.write(into: context.stateDirectory.appendingPathComponent("runs"))

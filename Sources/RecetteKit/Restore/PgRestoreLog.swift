@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// How long one TOC item took, from pg_restore's `--verbose` lines stamped on arrival.
 public struct ItemTiming: Sendable, Codable, Equatable {
@@ -99,6 +100,14 @@ public final class PgRestoreLog: @unchecked Sendable {
             }
         }
         if let finished { onItemFinished?(finished) }
+    }
+
+    /// For a runner's standard error: each line to `--verbose` and to this log.
+    public func lineHandler(logging logger: Logger) -> @Sendable (String) -> Void {
+        { [self] line in
+            logger.debug("\(line)")
+            consume(line)
+        }
     }
 
     /// Ends the last serial item (call when pg_restore exits).

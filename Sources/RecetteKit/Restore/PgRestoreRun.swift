@@ -96,6 +96,18 @@ public struct PgRestoreRun: Sendable {
         return text.range(of: regex, options: .regularExpression) != nil
     }
 
+    /// The dump's foreign keys as SQL (pg_restore --use-list of those items --file=-), each
+    /// made NOT VALID; and how many there are.
+    static func foreignKeysNotValidSQL(pgRestore: String, runner: any ProcessRunning, dump: URL, foreignKeys: [TableOfContents.Entry],
+                                       keepOwners: Bool, workDirectory: URL) async throws -> (String, Int) {
+        let fkList = workDirectory.appendingPathComponent("foreign-keys.list")
+        try (foreignKeys.map(\.line).joined(separator: "\n") + "\n").write(to: fkList, atomically: true, encoding: .utf8)
+        var arguments = ["--use-list=\(fkList.path)", "--file=-", "--no-comments"]
+        if !keepOwners { arguments += ["--no-owner", "--no-privileges"] }
+        let sql = try await runner.run(Command(pgRestore, arguments + [dump.path])).outputText
+        return notValid(sql)
+    }
+
     static func dependencies(of dump: URL) throws -> [Int: [Int]] {
         guard let binary = ArchiveDataSizes.readTOC(from: dump) else {
             throw RecetteFailure("--exclude-table needs the dump's dependencies, which recette cannot read in this archive format; use --exclude-table-data instead")
@@ -137,10 +149,7 @@ public struct PgRestoreRun: Sendable {
         let start = clock.now
         do {
             try await runner.run(Command(pgRestore, arguments, environment: environment), input: nil, output: .discard,
-                                 onStandardErrorLine: { line in
-                                     logger.debug("\(line)")
-                                     log.consume(line)
-                                 }, acceptedExitStatuses: [0])
+                                 onStandardErrorLine: log.lineHandler(logging: logger), acceptedExitStatuses: [0])
         } catch let error as ProcessError {
             log.finish()
             throw PgRestoreFailure(errors: log.restoreErrors, processError: error)
@@ -151,12 +160,8 @@ public struct PgRestoreRun: Sendable {
         var added = 0
         if !foreignKeys.isEmpty && !options.schemaOnly {
             let fkStart = clock.now
-            let fkList = workDirectory.appendingPathComponent("foreign-keys.list")
-            try (foreignKeys.map(\.line).joined(separator: "\n") + "\n").write(to: fkList, atomically: true, encoding: .utf8)
-            var fkArguments = ["--use-list=\(fkList.path)", "--file=-", "--no-comments"]
-            if !options.keepOwners { fkArguments += ["--no-owner", "--no-privileges"] }
-            let sql = try await runner.run(Command(pgRestore, fkArguments + [dump.path], environment: environment)).outputText
-            let (rewritten, count) = Self.notValid(sql)
+            let (rewritten, count) = try await Self.foreignKeysNotValidSQL(pgRestore: pgRestore, runner: runner, dump: dump, foreignKeys: foreignKeys,
+                                                                           keepOwners: options.keepOwners, workDirectory: workDirectory)
             let connection = try PostgresConnection(url: PostgresConnection.connectionString(libpqEnvironment: environment, database: database))
             try await connection.cancellable { try $0.execute(rewritten) }
             added = count

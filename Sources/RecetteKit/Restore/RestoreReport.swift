@@ -77,3 +77,15 @@ public struct RestoreReport: Sendable, Codable {
         return file
     }
 }
+
+/// Times the phases of one restore, in order, for its report.
+final class PhaseTimer {
+    private let clock = ContinuousClock()
+    private(set) var phases: [RestoreReport.Phase] = []
+
+    func time<T>(_ phase: String, _ work: () async throws -> T) async throws -> T {
+        let start = clock.now
+        defer { phases.append(.init(name: phase, seconds: (clock.now - start).seconds)) }
+        return try await work()
+    }
+}
