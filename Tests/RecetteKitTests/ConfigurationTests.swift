@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ConfigurationTests {
     private func project(dotEnv: String? = nil, yaml: String? = nil) throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recette-config-\(UUID().uuidString)")
+        let directory = TestEnvironment.scratchDirectory.appendingPathComponent("recette-config-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if let dotEnv { try dotEnv.write(to: directory.appendingPathComponent(".env"), atomically: true, encoding: .utf8) }
         if let yaml { try yaml.write(to: directory.appendingPathComponent("recette.yml"), atomically: true, encoding: .utf8) }

@@ -44,7 +44,7 @@ import FoundationNetworking
     }
 
     @Test func streamsALargeBodyInChunksAndShowsTheResponseFirst() async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("recette-curl-\(UUID().uuidString)")
+        let file = TestEnvironment.scratchDirectory.appendingPathComponent("recette-curl-\(UUID().uuidString)")
         let content = Data((0..<(6 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) })
         try content.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }

@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func cancellingTheTaskTerminatesTheChild() async throws {
-        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("recette-sleep-\(UUID().uuidString)")
+        let pidFile = TestEnvironment.scratchDirectory.appendingPathComponent("recette-sleep-\(UUID().uuidString)")
         let task = Task {
             try await runner.run(Command("sh", ["-c", "echo $$ > '\(pidFile.path)'; exec sleep 60"]))
         }

@@ -166,7 +166,7 @@ import Testing
 
     @Test func aNewerArchiveIsRefusedWithTheFix() async throws {
         let sample = try await SampleCache.shared.sample()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recette-v116-\(UUID().uuidString)")
+        let directory = TestEnvironment.scratchDirectory.appendingPathComponent("recette-v116-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let runner = SubprocessRunner()
         try await runner.run(Command("tar", ["--extract", "--gzip", "--file", sample.archive.path, "--directory", directory.path]))
@@ -187,7 +187,7 @@ import Testing
 @Suite struct ArchiveDataSizesTests {
     @Test func everyTableDataBlockOfARealDumpHasASize() async throws {
         let sample = try await SampleCache.shared.sample()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recette-sizes-\(UUID().uuidString)")
+        let directory = TestEnvironment.scratchDirectory.appendingPathComponent("recette-sizes-\(UUID().uuidString)")
         let context = try TestEnvironment.context()
         let archive = try await BackupArchive.inspect(sample.archive, runner: context.runner)
         let dump = try await archive.dumpFile(extractingInto: directory, runner: context.runner)
@@ -207,7 +207,7 @@ import Testing
     }
 
     @Test func anUnknownLayoutGivesNil() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("recette-sizes-\(UUID().uuidString).pgsql")
+        let file = TestEnvironment.scratchDirectory.appendingPathComponent("recette-sizes-\(UUID().uuidString).pgsql")
         try Data("PGDMP\u{1}\u{10}\u{0}garbage".utf8).write(to: file)
         #expect(ArchiveDataSizes.read(from: file) == nil)
     }

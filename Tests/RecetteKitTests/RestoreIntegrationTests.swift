@@ -31,7 +31,7 @@ import Testing
         #expect(try admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [sample.ownerRole]).rows.isEmpty)
         let context = try TestEnvironment.context()
         let archive = try await BackupArchive.inspect(sample.archive, runner: context.runner)
-        let dump = try await archive.dumpFile(extractingInto: FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString), runner: context.runner)
+        let dump = try await archive.dumpFile(extractingInto: TestEnvironment.scratchDirectory.appendingPathComponent(UUID().uuidString), runner: context.runner)
         let toc = try await DumpReader(pgRestore: context.postgresTools.require(.pgRestore), runner: context.runner).tableOfContents(of: dump, describedAs: "sample")
         #expect(toc.ownerRoles == [sample.ownerRole])
         #expect(toc.entries.contains { $0.type == "TABLE DATA" && $0.name == "offres_de_stage" })
@@ -118,7 +118,7 @@ enum BadInput: String, CaseIterable, CustomTestStringConvertible {
     }
 
     func make(from archive: URL) async throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recette-bad-\(UUID().uuidString)")
+        let directory = TestEnvironment.scratchDirectory.appendingPathComponent("recette-bad-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let runner = SubprocessRunner()
         let file = directory.appendingPathComponent("20261120030000_my-app_1.tar.gz")

@@ -25,7 +25,7 @@ import Testing
         init(archiveBytes: Int = 3 << 20, archive: URL? = nil, archiveTransport: ArchiveTransport = .urlsession) throws {
             self.archiveTransport = archiveTransport
             standIn = try ScalingoStandIn()
-            project = FileManager.default.temporaryDirectory.appendingPathComponent("recette-scalingo-\(UUID().uuidString)")
+            project = TestEnvironment.scratchDirectory.appendingPathComponent("recette-scalingo-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: project, withIntermediateDirectories: true)
             if let archive {
                 self.archive = archive

@@ -14,6 +14,14 @@ enum TestEnvironment {
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         // World-traversable so the postgres user can reach its data directory when we are root.
         chmod(directory.path, 0o755)
+        registerCleanUpAtExit()
+        return directory
+    }()
+
+    /// Scratch files of tests, removed with the run's directory at exit.
+    static let scratchDirectory: URL = {
+        let directory = clusterDirectory.appendingPathComponent("scratch")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
     }()
 
@@ -83,7 +91,12 @@ nonisolated(unsafe) private var clusterToStopAtExit: LocalCluster?
 
 private func registerStopAtExit(cluster: LocalCluster) {
     clusterToStopAtExit = cluster
+}
+
+/// At exit: stop this run's cluster (if one was started), then remove the run's directory.
+private func registerCleanUpAtExit() {
     atexit {
+        defer { try? FileManager.default.removeItem(at: TestEnvironment.clusterDirectory) }
         guard let cluster = clusterToStopAtExit else { return }
         // Synchronous on purpose: the process is exiting.
         let stop = Process()
@@ -97,7 +110,6 @@ private func registerStopAtExit(cluster: LocalCluster) {
         stop.standardError = FileHandle.nullDevice
         try? stop.run()
         stop.waitUntilExit()
-        try? FileManager.default.removeItem(at: TestEnvironment.clusterDirectory)
     }
 }
 
