@@ -92,7 +92,7 @@ recette=$(swift build -c release --show-bin-path)/recette
 
 sample=$repo/tmp/bench-restore/sample-offers$offers-housing$housing
 if [[ -f $sample/complete ]]; then
-  archive=$(cat "$sample/complete")
+  archive=$sample/$(cat "$sample/complete")
   echo "== reusing the sample backup $archive"
 else
   echo "== building a sample backup: $offers offers, $housing housing ads (a throwaway cluster)"
@@ -103,11 +103,11 @@ else
     --offers "$offers" --housing "$housing" --output "$sample" --project-dir "$work/sample-project")
   RECETTE_LOCAL_DIR=$work/sample-cluster "$recette" local stop -q --project-dir "$work/sample-project" >/dev/null
   rm -rf "$work/sample-cluster"
-  echo "$archive" >"$sample/complete"
+  basename "$archive" >"$sample/complete"
 fi
 cat "$archive" >/dev/null # into the page cache for every case alike
 
-say "recette restore benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), PostgreSQL $("$bindir/pg_restore" --version | awk '{ print $NF }')"
+say "recette restore benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), PostgreSQL $("$bindir/pg_restore" --version | awk '{ print $3 }')"
 say "sample: $offers offers, $housing housing ads; archive $(basename "$archive"): $(du -b "$archive" | awk '{ printf "%.0f MB (%d bytes)", $1 / 1e6, $1 }')"
 say "timed: from the .tar.gz to a restored database; servers initialised and started before the clock"
 
