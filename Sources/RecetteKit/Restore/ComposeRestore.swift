@@ -93,7 +93,7 @@ public struct ComposeRestore: Sendable {
                 addedNotValid = count
             }
         }
-        try await timed("analyze") { try await psql(["-c", "ANALYZE"], database: database, user: user) }
+        _ = try await timed("analyze") { try await psql(["-c", "ANALYZE"], database: database, user: user) }
         _ = try? await project.exec(service: service, argv: ["rm", "-f", Self.dumpPathInContainer, Self.listPathInContainer])
 
         let counts = try await timed("count rows") { try await rowCounts(database: database, user: user) }

@@ -148,7 +148,7 @@ public struct PgRestoreRun: Sendable {
         let logger = logger
         let start = clock.now
         do {
-            try await runner.run(Command(pgRestore, arguments, environment: environment), input: nil, output: .discard,
+            _ = try await runner.run(Command(pgRestore, arguments, environment: environment), input: nil, output: .discard,
                                  onStandardErrorLine: log.lineHandler(logging: logger), acceptedExitStatuses: [0])
         } catch let error as ProcessError {
             log.finish()
