@@ -6,7 +6,10 @@ import RecetteKit
 /// Builds the context from the common options, runs the work, and turns what happens into
 /// an exit status: 0 ok, 1 failure (one line on standard error), 130 interrupted.
 enum CommandRunner {
-    static func run(_ common: CommonOptions, flags: [Setting: String] = [:], _ work: @escaping @Sendable (RecetteContext) async throws -> Void) async throws {
+    /// - Parameter lock: the command changes the project (restore, reset, download…): one such
+    ///   run at a time per project; a dry run takes no lock.
+    static func run(_ common: CommonOptions, flags: [Setting: String] = [:], lock: String? = nil,
+                    _ work: @escaping @Sendable (RecetteContext) async throws -> Void) async throws {
         let environment = ProcessInfo.processInfo.environment
         let terminal = Terminal.detect(environment: environment)
         let projectDirectory = URL(fileURLWithPath: common.projectDirectory ?? FileManager.default.currentDirectoryPath).standardizedFileURL
@@ -36,6 +39,16 @@ enum CommandRunner {
             assumeYes: common.yes, dryRun: common.dryRun
         )
 
+        var runLock: RunLock?
+        if let lock, !context.dryRun {
+            do {
+                runLock = try RunLock.acquire(stateDirectory: context.stateDirectory, command: "recette \(lock)")
+            } catch {
+                logger.error("\(String(describing: error))")
+                throw ExitCode.failure
+            }
+        }
+        defer { runLock?.release() }
         let task = Task { try await work(context) }
         let interrupts = InterruptHandler { task.cancel() }
         let result = await task.result

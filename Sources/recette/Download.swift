@@ -31,7 +31,7 @@ struct Download: AsyncParsableCommand {
     func run() async throws {
         let choice: BackupChoice = backup.map { .id($0) } ?? date.map { .day($0) } ?? .newest
         let (viaCLI, backup) = (scalingoCli, backup)
-        try await CommandRunner.run(common) { context in
+        try await CommandRunner.run(common, lock: "download") { context in
             if viaCLI {
                 if context.dryRun {
                     context.output.write("would run: scalingo --app APP --addon ADDON backups-download --output \(context.stateDirectory.path)/backups/scalingo-cli/…tar.gz.part" + (backup.map { " --backup \($0)" } ?? ""))

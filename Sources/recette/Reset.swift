@@ -40,7 +40,7 @@ struct Reset: AsyncParsableCommand {
         let waitTimeout = waitTimeout
         var flags: [Setting: String] = [:]
         if let target { flags[.target] = target.rawValue }
-        try await CommandRunner.run(common, flags: flags) { context in
+        try await CommandRunner.run(common, flags: flags, lock: "reset") { context in
             let targetName = context.configuration[.target] ?? "local"
             guard let target = RestoreTarget(rawValue: targetName) else {
                 throw RecetteFailure("RECETTE_TARGET='\(targetName)' is not a target; use local, compose or url")

@@ -82,7 +82,7 @@ struct Restore: AsyncParsableCommand {
             flags[.databaseURL] = targetURL
         }
         let (namedURL, dropPrevious) = (targetURL != nil, dropPrevious)
-        try await CommandRunner.run(common, flags: flags) { context in
+        try await CommandRunner.run(common, flags: flags, lock: "restore") { context in
             let targetName = context.configuration[.target] ?? "local"
             guard let target = RestoreTarget(rawValue: targetName) else {
                 throw RecetteFailure("RECETTE_TARGET='\(targetName)' is not a target; use local, compose or url")

@@ -41,7 +41,7 @@ struct SampleBackup: AsyncParsableCommand {
 
     func run() async throws {
         let (output, offers, housing, app) = (output, offers, housing, app)
-        try await CommandRunner.run(common) { context in
+        try await CommandRunner.run(common, lock: "sample-backup") { context in
             let directory = output.hasPrefix("/") ? URL(fileURLWithPath: output) : context.projectDirectory.appendingPathComponent(output)
             if context.dryRun {
                 context.output.write("would build a sample database (\(offers) offers, \(housing) housing ads) in the local cluster and write <timestamp>_\(app)_1.tar.gz into \(directory.path)")

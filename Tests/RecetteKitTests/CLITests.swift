@@ -103,7 +103,7 @@ import Testing
         process.executableURL = binary
         process.arguments = ["sample-backup", "--offers", "5000000", "--housing", "0", "--app", "interrupted", "--output", TestEnvironment.clusterDirectory.appendingPathComponent("never").path]
         process.environment = TestEnvironment.cliEnvironment
-        process.currentDirectoryURL = TestEnvironment.projectDirectory
+        process.currentDirectoryURL = TestEnvironment.newProjectDirectory()
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

@@ -186,7 +186,7 @@ actor SampleCache {
         process.executableURL = TestEnvironment.binary
         process.arguments = ["restore", big.archive.path, "--quiet"]
         process.environment = TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": "interrupted"]) { $1 }
-        process.currentDirectoryURL = TestEnvironment.projectDirectory
+        process.currentDirectoryURL = TestEnvironment.newProjectDirectory()
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

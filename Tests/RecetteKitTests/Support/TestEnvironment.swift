@@ -25,6 +25,13 @@ enum TestEnvironment {
         return directory
     }()
 
+    /// A project directory of its own (its own `.recette/` and lock), for one CLI run.
+    static func newProjectDirectory() -> URL {
+        let directory = scratchDirectory.appendingPathComponent("project-\(UUID().uuidString.prefix(8))")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
     static let projectDirectory: URL = {
         let directory = clusterDirectory.appendingPathComponent("project")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -122,7 +129,7 @@ struct CLIResult {
 
 enum CLI {
     static func run(_ arguments: [String], environment: [String: String] = TestEnvironment.cliEnvironment,
-                    currentDirectory: URL = TestEnvironment.projectDirectory) async throws -> CLIResult {
+                    currentDirectory: URL = TestEnvironment.newProjectDirectory()) async throws -> CLIResult {
         let binary = TestEnvironment.binary
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw RecetteFailure("\(binary.path) is missing: run 'swift build' before 'swift test' (scripts/test.sh does)")
