@@ -98,16 +98,8 @@ import Testing
 
     @Test func interruptStopsTheWorkAndExits130() async throws {
         _ = try await TestEnvironment.startedCluster()
-        let binary = TestEnvironment.binary
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["sample-backup", "--offers", "5000000", "--housing", "0", "--app", "interrupted", "--output", TestEnvironment.clusterDirectory.appendingPathComponent("never").path]
-        process.environment = TestEnvironment.cliEnvironment
-        process.currentDirectoryURL = TestEnvironment.newProjectDirectory()
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, errors) = try CLI.launch(["sample-backup", "--offers", "5000000", "--housing", "0", "--app", "interrupted",
+                                                "--output", TestEnvironment.clusterDirectory.appendingPathComponent("never").path])
         // Wait until the build is under way (a long INSERT on the server), then Ctrl-C.
         let (cluster, port) = try await TestEnvironment.startedCluster()
         let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))

@@ -182,15 +182,8 @@ actor SampleCache {
             .build(into: TestEnvironment.clusterDirectory.appendingPathComponent("big"))
         _ = try await LocalRestore(context: context, database: "interrupted").restore(archiveFile: small.archive)
 
-        let process = Process()
-        process.executableURL = TestEnvironment.binary
-        process.arguments = ["restore", big.archive.path, "--quiet"]
-        process.environment = TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": "interrupted"]) { $1 }
-        process.currentDirectoryURL = TestEnvironment.newProjectDirectory()
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, errors) = try CLI.launch(["restore", big.archive.path, "--quiet"],
+                                               environment: TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": "interrupted"]) { $1 })
         let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
         var copying = false
         for _ in 0..<600 where !copying {

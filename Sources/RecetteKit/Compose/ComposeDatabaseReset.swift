@@ -18,6 +18,8 @@ public struct ComposeResetPlan: Sendable {
     public var waitsForHealthcheck: Bool
     /// The role the readiness probe names (POSTGRES_USER of the service, else `postgres`).
     public var databaseUser: String
+    /// The database the official image creates: POSTGRES_DB, else the user's name.
+    public var databaseName: String
     /// The readiness probe, repeated until PostgreSQL answers or the timeout passes.
     public var readinessProbe: Command
     public var timeout: Duration
@@ -108,6 +110,7 @@ public struct ComposeDatabaseReset: Sendable {
             ],
             waitsForHealthcheck: healthcheck,
             databaseUser: user,
+            databaseName: Self.databaseName(resolved.services[service], user: user),
             readinessProbe: project.readinessProbeCommand(service: service, user: user),
             timeout: timeout
         )
@@ -140,6 +143,11 @@ public struct ComposeDatabaseReset: Sendable {
         seconds["ready"] = (ready - started).seconds
         seconds["total"] = (ready - start).seconds
         return ComposeResetOutcome(volume: databaseVolume, removal: removal, seconds: seconds)
+    }
+
+    static func databaseName(_ service: ResolvedComposeProject.Service?, user: String) -> String {
+        if let value = service?.environment["POSTGRES_DB"] ?? nil, !value.isEmpty { return value }
+        return user
     }
 
     /// The superuser the official image creates: POSTGRES_USER, else `postgres`.

@@ -43,10 +43,7 @@ public struct ComposeRestore: Sendable {
         let workDirectory = context.stateDirectory.appendingPathComponent("work").appendingPathComponent(UUID().uuidString)
         defer { try? FileManager.default.removeItem(at: workDirectory) }
         let plan = try await reset.plan()
-        let resolved = try await project.resolve()
-        let environment = resolved.services[service]?.environment ?? [:]
-        let user = plan.databaseUser
-        let database = (environment["POSTGRES_DB"] ?? nil).flatMap { $0.isEmpty ? nil : $0 } ?? user
+        let (user, database) = (plan.databaseUser, plan.databaseName)
         let (dump, toc) = try await timed("verify") {
             let major = try await containerPgRestoreMajor()
             return try await BackupVerification(context: context).verify(archiveFile, workDirectory: workDirectory, restoringMajor: major)

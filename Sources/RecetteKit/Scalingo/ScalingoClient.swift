@@ -132,24 +132,22 @@ public actor ScalingoClient {
 
     public func addons(app: String) async throws -> [ScalingoAddon] {
         struct Reply: Decodable { var addons: [ScalingoAddon] }
-        let url = endpoints.api.appendingPathComponent("v1/apps/\(app)/addons")
-        let reply: Reply = try await decode(call("GET", url, bearer: .api, what: "the addons of app '\(app)'", app: app), "the addons of app '\(app)'")
+        let reply: Reply = try await get(endpoints.api.appendingPathComponent("v1/apps/\(app)/addons"),
+                                         bearer: .api, what: "the addons of app '\(app)'", app: app)
         return reply.addons
     }
 
     public func backups(app: String, addonID: String) async throws -> [ScalingoBackup] {
         struct Reply: Decodable { var database_backups: [ScalingoBackup] }
-        let url = endpoints.database.appendingPathComponent("api/databases/\(addonID)/backups")
-        let what = "the backups of addon \(addonID)"
-        let reply: Reply = try await decode(call("GET", url, bearer: .addon(app: app, addonID: addonID), what: what, app: app), what)
+        let reply: Reply = try await get(endpoints.database.appendingPathComponent("api/databases/\(addonID)/backups"),
+                                         bearer: .addon(app: app, addonID: addonID), what: "the backups of addon \(addonID)", app: app)
         return reply.database_backups
     }
 
     public func backup(app: String, addonID: String, backupID: String) async throws -> ScalingoBackup {
         struct Reply: Decodable { var database_backup: ScalingoBackup }
-        let url = endpoints.database.appendingPathComponent("api/backups/\(backupID)")
-        let what = "backup \(backupID)"
-        let reply: Reply = try await decode(call("GET", url, bearer: .addon(app: app, addonID: addonID), what: what, app: app), what)
+        let reply: Reply = try await get(endpoints.database.appendingPathComponent("api/backups/\(backupID)"),
+                                         bearer: .addon(app: app, addonID: addonID), what: "backup \(backupID)", app: app)
         return reply.database_backup
     }
 
@@ -157,9 +155,9 @@ public actor ScalingoClient {
     /// within minutes, so ask for a new one before each attempt.
     public func archiveURL(app: String, addonID: String, backupID: String) async throws -> URL {
         struct Reply: Decodable { var download_url: String }
-        let url = endpoints.database.appendingPathComponent("api/databases/\(addonID)/backups/\(backupID)/archive")
         let what = "the download link of backup \(backupID)"
-        let reply: Reply = try await decode(call("GET", url, bearer: .addon(app: app, addonID: addonID), what: what, app: app), what)
+        let reply: Reply = try await get(endpoints.database.appendingPathComponent("api/databases/\(addonID)/backups/\(backupID)/archive"),
+                                         bearer: .addon(app: app, addonID: addonID), what: what, app: app)
         guard let download = URL(string: reply.download_url) else { throw ScalingoError.unreadableReply(what: what) }
         return download
     }
@@ -170,6 +168,11 @@ public actor ScalingoClient {
     // MARK: - Plumbing
 
     private enum Bearer { case api, addon(app: String, addonID: String) }
+
+    /// GET with the bearer, retries and error mapping of `call`, decoded as `Reply`.
+    private func get<Reply: Decodable>(_ url: URL, bearer: Bearer, what: String, app: String) async throws -> Reply {
+        try decode(try await call("GET", url, bearer: bearer, what: what, app: app), what)
+    }
 
     private func decode<T: Decodable>(_ data: Data, _ what: String) throws -> T {
         do { return try JSONDecoder().decode(T.self, from: data) } catch { throw ScalingoError.unreadableReply(what: what) }
