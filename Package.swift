@@ -28,6 +28,7 @@ let package = Package(
             dependencies: [
                 "CLibPQ",
                 "CCurl",
+                "CZlib",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -45,9 +46,16 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
+        // zlib, for gzip request bodies (Meilisearch accepts Content-Encoding: gzip).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+        ),
         // Loopback HTTP stand-ins for the services that cannot run here (Scalingo first).
         .target(
             name: "StandIns",
+            dependencies: ["RecetteKit"],
             path: "Tests/StandIns"
         ),
         // The Scalingo stand-in as a process on 127.0.0.1, for scripts/bench-download.sh.

@@ -37,7 +37,7 @@ t0="$(now)"
 is_installed() {
     [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]
 }
-wanted=(docker.io debootstrap shellcheck libcurl4-openssl-dev libpq-dev)
+wanted=(docker.io debootstrap shellcheck libcurl4-openssl-dev libpq-dev zlib1g-dev)
 command -v psql >/dev/null 2>&1 || wanted+=(postgresql-client)
 missing=()
 for pkg in "${wanted[@]}"; do

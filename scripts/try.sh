@@ -12,6 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 missing=()
 pkg-config --exists libpq || missing+=(libpq-dev)
 pkg-config --exists libcurl || missing+=(libcurl4-openssl-dev)
+pkg-config --exists zlib || missing+=(zlib1g-dev)
 if ((${#missing[@]} > 0)); then
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
         echo "== installing ${missing[*]}"
