@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import RecetteKit
 
 struct Search: AsyncParsableCommand {
@@ -9,26 +10,103 @@ struct Search: AsyncParsableCommand {
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Per index: database rows vs index documents.",
-            discussion: "NOT BUILT YET (issue \"Search\").\n\nExample (once built):\n  recette search status"
+            abstract: "Per index: database rows (its query in recette.yml) vs index documents.",
+            discussion: "Exits 1 when an index differs from the database.\n\nExample:\n  recette search status"
         )
         @OptionGroup(title: "Common options") var common: CommonOptions
+        @Option(name: .customLong("index"), help: ArgumentHelp("Only this index (repeatable).", valueName: "uid")) var indexes: [String] = []
+        @Option(help: ArgumentHelp("Read the database of this target (default: RECETTE_TARGET).", valueName: "target")) var target: RestoreTarget?
+        @Flag(help: "Print JSON on standard output.") var json = false
 
         func run() async throws {
-            try await CommandRunner.run(common) { _ in throw NotImplemented(command: "search status", issue: "issue 'Search'") }
+            var flags: [Setting: String] = [:]
+            if let target { flags[.target] = target.rawValue }
+            let (indexes, json) = (indexes, json)
+            try await CommandRunner.run(common, flags: flags) { context in
+                let setup = try SearchSetup(context: context, only: indexes)
+                try setup.requireDefinitions(for: "search status")
+                let database = try await SearchDatabase.connection(for: context)
+                let drift = SearchDrift(client: setup.client, databaseConnectionString: database.connectionString, logger: context.logger)
+                let statuses = try await drift.status(setup.definitions)
+                if json {
+                    context.output.write(try SearchCommands.jsonText(statuses))
+                } else {
+                    let rows = statuses.map { [$0.uid, String($0.databaseRows), $0.indexDocuments.map(String.init) ?? "-", $0.state] }
+                    TextTable.render(header: ["index", "database rows", "index documents", "state"], rows: rows, rightAligned: [1, 2])
+                        .forEach(context.output.write)
+                }
+                let drifting = statuses.filter { !$0.isInSync }
+                if !drifting.isEmpty {
+                    throw RecetteFailure("\(drifting.map(\.uid).joined(separator: ", ")) differ from the database: 'recette search verify' lists the ids; 'recette search verify --fix' or 'recette reindex' repairs")
+                }
+            }
         }
     }
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Per index: ids missing from the index and ids in the index that are not in the database.",
-            discussion: "NOT BUILT YET (issue \"Search\").\n\nExample (once built):\n  recette search verify --fix"
+            abstract: "Per index: ids missing from the index, ids in the index the database no longer has, and stale documents.",
+            discussion: """
+            Reads every id (and updated_at, when the query returns it) from the database and from
+            the index. Prints the first --show of each kind and the counts of all; exits 1 when
+            anything differs. --fix sends only the missing and stale documents to the live index
+            and deletes the extra ones, then checks again.
+
+            Examples:
+              recette search verify
+              recette search verify --fix
+            """.reflowed
         )
         @OptionGroup(title: "Common options") var common: CommonOptions
-        @Flag(help: "Send the missing documents and delete the extra ones.") var fix = false
+        @Option(name: .customLong("index"), help: ArgumentHelp("Only this index (repeatable).", valueName: "uid")) var indexes: [String] = []
+        @Option(help: ArgumentHelp("Read the database of this target (default: RECETTE_TARGET).", valueName: "target")) var target: RestoreTarget?
+        @Option(help: ArgumentHelp("How many ids of each kind to print.", valueName: "n")) var show = 10
+        @Flag(help: "Send the missing and stale documents, delete the extra ones.") var fix = false
+        @Flag(help: "Print JSON on standard output.") var json = false
+
+        func validate() throws {
+            if show < 0 { throw ValidationError("--show must be 0 or more") }
+        }
 
         func run() async throws {
-            try await CommandRunner.run(common) { _ in throw NotImplemented(command: "search verify", issue: "issue 'Search'") }
+            var flags: [Setting: String] = [:]
+            if let target { flags[.target] = target.rawValue }
+            let (indexes, show, fix, json) = (indexes, show, fix, json)
+            try await CommandRunner.run(common, flags: flags, lock: fix ? "search verify --fix" : nil) { context in
+                let setup = try SearchSetup(context: context, only: indexes)
+                try setup.requireDefinitions(for: "search verify")
+                let database = try await SearchDatabase.connection(for: context)
+                let drift = SearchDrift(client: setup.client, databaseConnectionString: database.connectionString, logger: context.logger)
+                var results: [IndexDrift] = []
+                for definition in setup.definitions {
+                    var result = try await drift.verify(definition)
+                    if !json { describe(result, show: show).forEach(context.output.write) }
+                    if fix && !result.isInSync {
+                        if context.dryRun {
+                            context.output.write("  would send \(result.missing.count + result.stale.count) document(s) and delete \(result.extra.count)")
+                        } else {
+                            let (sent, deleted) = try await drift.fix(result, definition: definition, gzip: setup.gzip)
+                            result = try await drift.verify(definition)
+                            if !json { context.output.write("  fixed: sent \(sent) document(s), deleted \(deleted); now \(result.isInSync ? "in sync" : "still differs")") }
+                        }
+                    }
+                    results.append(result)
+                }
+                if json { context.output.write(try SearchCommands.jsonText(results)) }
+                let drifting = results.filter { !$0.isInSync }
+                if !drifting.isEmpty {
+                    throw RecetteFailure("\(drifting.map(\.uid).joined(separator: ", ")) differ from the database\(fix ? "" : ": 'recette search verify --fix' sends what is missing and deletes what is extra")")
+                }
+            }
+        }
+
+        func describe(_ drift: IndexDrift, show: Int) -> [String] {
+            var lines = ["\(drift.uid): \(drift.databaseRows) rows in the database, \(drift.indexDocuments) documents in the index — \(drift.isInSync ? "in sync" : "DIFFERS")"]
+            for (label, ids) in [("missing from the index", drift.missing), ("in the index, not in the database", drift.extra), ("stale (updated_at differs)", drift.stale)] where !ids.isEmpty {
+                let shown = ids.prefix(show).joined(separator: ", ")
+                lines.append("  \(ids.count) \(label)\(show > 0 ? ": \(shown)\(ids.count > show ? ", …" : "")" : "")")
+            }
+            return lines
         }
     }
 }

@@ -45,11 +45,14 @@ public struct Configuration: Sendable {
     private var values: [Setting: ResolvedValue]
     /// Files that were found and read, for `doctor`.
     public let filesRead: [String]
+    /// `search.indexes` of `recette.yml`: the indexes `reindex --via direct` builds.
+    public var searchIndexes: [SearchIndexDefinition]
 
-    public init(values: [Setting: ResolvedValue], projectDirectory: URL, filesRead: [String] = []) {
+    public init(values: [Setting: ResolvedValue], projectDirectory: URL, filesRead: [String] = [], searchIndexes: [SearchIndexDefinition] = []) {
         self.values = values
         self.projectDirectory = projectDirectory
         self.filesRead = filesRead
+        self.searchIndexes = searchIndexes
     }
 
     /// Resolves every known setting from the four layers.
@@ -73,8 +76,11 @@ public struct Configuration: Sendable {
         }
         let configURL = projectDirectory.appendingPathComponent("recette.yml")
         var fileValues: [String: String] = [:]
+        var searchIndexes: [SearchIndexDefinition] = []
         if fileSystem.fileExists(atPath: configURL.path) {
-            fileValues = try ProjectConfigFile.flatten(yaml: readText(configURL), path: configURL.path)
+            let text = try readText(configURL)
+            fileValues = try ProjectConfigFile.flatten(yaml: text, path: configURL.path)
+            searchIndexes = try SearchIndexDefinition.parse(yaml: text, path: configURL.path)
             filesRead.append("recette.yml")
         }
 
@@ -92,7 +98,7 @@ public struct Configuration: Sendable {
                 values[setting] = ResolvedValue(value: value, source: .defaultValue)
             }
         }
-        return Configuration(values: values, projectDirectory: projectDirectory, filesRead: filesRead)
+        return Configuration(values: values, projectDirectory: projectDirectory, filesRead: filesRead, searchIndexes: searchIndexes)
     }
 
     public func resolved(_ setting: Setting) -> ResolvedValue? { values[setting] }
@@ -122,7 +128,7 @@ public struct Configuration: Sendable {
     /// The value as shown to people: secrets as `***`, URL passwords hidden.
     public func displayValue(_ setting: Setting) -> String? {
         guard let resolved = values[setting] else { return nil }
-        if setting == .databaseURL || setting == .sourceDatabaseURL { return Redaction.redactingURLPasswords(in: resolved.value) }
+        if setting == .databaseURL || setting == .sourceDatabaseURL || setting == .searchDatabaseURL { return Redaction.redactingURLPasswords(in: resolved.value) }
         return setting.isSecret ? "*** (set)" : resolved.value
     }
 

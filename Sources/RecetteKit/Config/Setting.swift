@@ -41,6 +41,16 @@ extension Setting {
     public static let composeDBService = Setting("RECETTE_DB_SERVICE", config: "compose.db_service", default: "db", "compose service running PostgreSQL")
     public static let downloadTransport = Setting("RECETTE_DOWNLOAD_TRANSPORT", config: "download.transport", default: "curl", "HTTP client for backup archives: curl (libcurl, streamed to disk) or urlsession")
     public static let composeDBVolume = Setting("RECETTE_DB_VOLUME", config: "compose.db_volume", default: "db-data", "compose volume holding the database files")
+    public static let searchDatabaseURL = Setting("RECETTE_SEARCH_DATABASE_URL", config: nil, secret: true, "PostgreSQL URL the indexes are built from (default: the target's database; compose: its published port)")
+    public static let reindexVia = Setting("RECETTE_REINDEX_VIA", config: "search.via", "how indexes are rebuilt: direct (from SQL, default when search.indexes is set) or plugin (the Strapi plugin)")
+    public static let searchBatchMegabytes = Setting("RECETTE_SEARCH_BATCH_MB", config: "search.batch_mb", default: "16", "largest NDJSON batch sent to Meilisearch, in MiB (a 413 halves it)")
+    public static let searchGzip = Setting("RECETTE_SEARCH_GZIP", config: "search.gzip", default: "auto", "gzip document batches: auto (not on loopback), always or never")
+    public static let cmsService = Setting("RECETTE_CMS_SERVICE", config: "search.cms_service", default: "cms", "compose service running Strapi")
+    public static let cmsHealthURL = Setting("RECETTE_CMS_HEALTH_URL", config: "search.health_url", default: "http://127.0.0.1:1337/_health", "URL answering 2xx once the CMS is up (Strapi: /_health)")
+    public static let cmsStartTimeout = Setting("RECETTE_CMS_TIMEOUT", config: "search.cms_timeout", default: "180", "seconds to wait for the CMS to answer its health URL")
+    public static let strapiURL = Setting("STRAPI_URL", config: "search.strapi_url", default: "http://127.0.0.1:1337", "Strapi's base URL (admin API, for --via plugin)")
+    public static let strapiAdminEmail = Setting("STRAPI_ADMIN_EMAIL", config: nil, "Strapi admin e-mail (for --via plugin)")
+    public static let strapiAdminPassword = Setting("STRAPI_ADMIN_PASSWORD", config: nil, secret: true, "Strapi admin password (for --via plugin)")
 
     public static let all: [Setting] = [
         .scalingoAPIToken, .scalingoApp, .scalingoRegion, .addonName, .scalingoDBUser,
@@ -48,5 +58,7 @@ extension Setting {
         .databaseURL, .sourceDatabaseURL, .meilisearchURL, .meilisearchAPIKey,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
         .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume, .downloadTransport,
+        .searchDatabaseURL, .reindexVia, .searchBatchMegabytes, .searchGzip, .cmsService, .cmsHealthURL, .cmsStartTimeout,
+        .strapiURL, .strapiAdminEmail, .strapiAdminPassword,
     ]
 }

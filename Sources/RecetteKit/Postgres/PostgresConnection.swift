@@ -100,7 +100,17 @@ public final class PostgresConnection: @unchecked Sendable {
             let length = PQgetCopyData(handle, &buffer, 0)
             if length > 0, let buffer {
                 if receiveError == nil {
-                    do { try receive(UnsafeRawBufferPointer(start: buffer, count: Int(length))) } catch { receiveError = error }
+                    do {
+                        try receive(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+                    } catch {
+                        // The reader gave up: stop the server producing rows nobody reads,
+                        // then drain what is already on the way.
+                        receiveError = error
+                        if let cancel = PQgetCancel(handle) {
+                            CancelToken(cancel).send()
+                            PQfreeCancel(cancel)
+                        }
+                    }
                 }
                 PQfreemem(buffer)
             } else if length == -1 {
@@ -121,8 +131,8 @@ public final class PostgresConnection: @unchecked Sendable {
             }
             PQclear(result)
         }
-        if let failure { throw failure }
         if let receiveError { throw receiveError }
+        if let failure { throw failure }
         return rows
     }
 
@@ -141,6 +151,31 @@ public final class PostgresConnection: @unchecked Sendable {
             }
         } onCancel: {
             token.send()
+        }
+    }
+
+    /// Runs blocking libpq work on a thread of its own, so a long statement (a COPY feeding a
+    /// slower consumer, say) never holds one of the few threads of Swift's concurrency pool.
+    /// Cancelling the task cancels the statement on the server (PQcancel).
+    public func onOwnThread<T: Sendable>(_ work: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try Task.checkCancellation()
+        let token = PQgetCancel(handle).map { CancelToken(owning: $0) }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                let thread = Thread {
+                    do {
+                        continuation.resume(returning: try work(self))
+                    } catch let error as PostgresError where error.sqlState == "57014" && token?.wasSent == true {
+                        continuation.resume(throwing: CancellationError())
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+                thread.stackSize = 1 << 20
+                thread.start()
+            }
+        } onCancel: {
+            token?.send()
         }
     }
 
@@ -221,8 +256,19 @@ public final class PostgresConnection: @unchecked Sendable {
 /// PQcancel is documented as safe to call from another thread (even a signal handler).
 private final class CancelToken: @unchecked Sendable {
     private let cancel: OpaquePointer
-    init(_ cancel: OpaquePointer) { self.cancel = cancel }
+    private let owned: Bool
+    private let lock = NSLock()
+    private var sent = false
+    /// `owned`: this token frees the PGcancel object when it goes away.
+    init(_ cancel: OpaquePointer, owned: Bool = false) {
+        self.cancel = cancel
+        self.owned = owned
+    }
+    convenience init(owning cancel: OpaquePointer) { self.init(cancel, owned: true) }
+    deinit { if owned { PQfreeCancel(cancel) } }
+    var wasSent: Bool { lock.withLock { sent } }
     func send() {
+        lock.withLock { sent = true }
         var buffer = [CChar](repeating: 0, count: 256)
         _ = PQcancel(cancel, &buffer, Int32(buffer.count))
     }

@@ -1,0 +1,107 @@
+import Foundation
+
+/// Hands NDJSON batches from a producer thread (a COPY out of PostgreSQL) to an async
+/// consumer (the HTTP sender), holding at most `capacity` finished batches in between: when
+/// the sender is slower, the producer thread waits, and memory stays flat.
+final class DocumentBatchChannel: @unchecked Sendable {
+    struct Batch: Sendable {
+        var body: Data
+        var documents: Int
+    }
+
+    let batches: AsyncThrowingStream<Batch, any Error>
+    private let continuation: AsyncThrowingStream<Batch, any Error>.Continuation
+    private let slots: DispatchSemaphore
+    private let lock = NSLock()
+    private var abandoned: (any Error)?
+
+    init(capacity: Int = 1) {
+        (batches, continuation) = AsyncThrowingStream.makeStream(of: Batch.self, bufferingPolicy: .unbounded)
+        slots = DispatchSemaphore(value: capacity)
+    }
+
+    /// Producer side: blocks while `capacity` batches wait; throws once the consumer gave up.
+    func put(_ batch: Batch) throws {
+        slots.wait()
+        if let error = lock.withLock({ abandoned }) {
+            slots.signal()
+            throw error
+        }
+        continuation.yield(batch)
+    }
+
+    /// Producer side: no more batches (or the producer failed).
+    func finish(throwing error: (any Error)? = nil) {
+        continuation.finish(throwing: error)
+    }
+
+    /// Consumer side: one batch is done with; the producer may fill another.
+    func release() { slots.signal() }
+
+    /// Consumer side: stop the producer (its next `put` throws `error`).
+    func abandon(_ error: any Error) {
+        lock.withLock { if abandoned == nil { abandoned = error } }
+        slots.signal()
+    }
+}
+
+/// The largest batch, in bytes; shared by the producer and the sender, which halves it when
+/// Meilisearch answers 413.
+final class BatchSizeLimit: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bytes: Int
+    init(bytes: Int) { self.bytes = max(bytes, 1024) }
+    var current: Int { lock.withLock { bytes } }
+    func lower(to newValue: Int) { lock.withLock { bytes = max(1024, min(bytes, newValue)) } }
+}
+
+/// Cuts a stream of rows (one JSON document per COPY row, newline-terminated) into NDJSON
+/// batches of at most `limit` bytes. A single row larger than the limit travels alone.
+final class NDJSONBatcher {
+    private let limit: BatchSizeLimit
+    private let emit: (DocumentBatchChannel.Batch) throws -> Void
+    private var body = Data()
+    private var documents = 0
+    private(set) var totalDocuments = 0
+    private(set) var totalBytes = 0
+
+    init(limit: BatchSizeLimit, emit: @escaping (DocumentBatchChannel.Batch) throws -> Void) {
+        self.limit = limit
+        self.emit = emit
+        body.reserveCapacity(limit.current)
+    }
+
+    /// One COPY row. libpq hands each row whole, with its newline.
+    func append(row: UnsafeRawBufferPointer) throws {
+        if documents > 0 && body.count + row.count > limit.current { try flush() }
+        body.append(contentsOf: row)
+        if row.last != UInt8(ascii: "\n") { body.append(UInt8(ascii: "\n")) }
+        documents += 1
+    }
+
+    func flush() throws {
+        guard documents > 0 else { return }
+        let batch = DocumentBatchChannel.Batch(body: body, documents: documents)
+        totalDocuments += documents
+        totalBytes += body.count
+        body = Data()
+        body.reserveCapacity(limit.current)
+        documents = 0
+        try emit(batch)
+    }
+
+    /// Splits a batch in two at the newline nearest its middle (nil when it holds one document).
+    static func halves(of batch: DocumentBatchChannel.Batch) -> (DocumentBatchChannel.Batch, DocumentBatchChannel.Batch)? {
+        guard batch.documents > 1 else { return nil }
+        let bytes = batch.body
+        let middle = bytes.startIndex + bytes.count / 2
+        let newline = UInt8(ascii: "\n")
+        var cut = bytes[middle...].firstIndex(of: newline).map { $0 + 1 }
+        if cut == nil || cut! >= bytes.endIndex { cut = bytes[..<middle].lastIndex(of: newline).map { $0 + 1 } }
+        guard let cut, cut > bytes.startIndex, cut < bytes.endIndex else { return nil }
+        let first = bytes[..<cut]
+        let firstCount = first.reduce(0) { $0 + ($1 == newline ? 1 : 0) }
+        return (DocumentBatchChannel.Batch(body: Data(first), documents: firstCount),
+                DocumentBatchChannel.Batch(body: Data(bytes[cut...]), documents: batch.documents - firstCount))
+    }
+}

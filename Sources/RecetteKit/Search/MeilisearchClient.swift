@@ -1,0 +1,316 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// What went wrong talking to Meilisearch, said so a person can act on it.
+public enum MeilisearchError: Error, CustomStringConvertible, Sendable {
+    /// An error reply: `{"message","code","type","link"}` and its status.
+    case api(status: Int, code: String, message: String, what: String, server: String)
+    case unreachable(server: String, reason: String)
+    case taskFailed(taskUid: Int, type: String, indexUid: String?, code: String, message: String)
+    case taskCanceled(taskUid: Int, type: String)
+    case taskTimeout(taskUid: Int, type: String, waited: Duration)
+    case unreadableReply(what: String, server: String)
+
+    public var code: String? {
+        switch self {
+        case .api(_, let code, _, _, _), .taskFailed(_, _, _, let code, _): code
+        default: nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .api(401, _, _, let what, let server):
+            return "Meilisearch at \(server) wants an API key (\(what)): set PLUGIN_MEILISEARCH_API_KEY in the environment or .env"
+        case .api(403, let code, let message, let what, let server):
+            return "Meilisearch at \(server) refused the API key (\(code): \(message)) while trying to \(what): check PLUGIN_MEILISEARCH_API_KEY (the master key, or a key with indexes, documents, settings, tasks, stats and swap rights)"
+        case .api(let status, let code, let message, let what, let server):
+            return "Meilisearch at \(server) answered \(status) \(code) while trying to \(what): \(message)"
+        case .unreachable(let server, let reason):
+            return "cannot reach Meilisearch at \(server) (\(reason)): is it running? Check PLUGIN_MEILISEARCH_URL"
+        case .taskFailed(let uid, let type, let index, let code, let message):
+            return "Meilisearch task \(uid) (\(type)\(index.map { " on \($0)" } ?? "")) failed: \(code): \(message)"
+        case .taskCanceled(let uid, let type):
+            return "Meilisearch task \(uid) (\(type)) was canceled by someone else"
+        case .taskTimeout(let uid, let type, let waited):
+            return "Meilisearch task \(uid) (\(type)) did not finish within \(waited.formattedSeconds); it may still be running: see GET /tasks/\(uid)"
+        case .unreadableReply(let what, let server):
+            return "Meilisearch at \(server) sent a reply recette cannot read (\(what)): is PLUGIN_MEILISEARCH_URL a Meilisearch server?"
+        }
+    }
+}
+
+/// A write Meilisearch accepted: `202 {"taskUid","indexUid","status","type","enqueuedAt"}`.
+public struct MeilisearchTaskReference: Sendable, Decodable, Equatable {
+    public var taskUid: Int
+    public var indexUid: String?
+    public var status: String
+    public var type: String
+}
+
+/// `GET /tasks/{uid}`.
+public struct MeilisearchTask: Sendable, Decodable {
+    public struct Failure: Sendable, Decodable { public var message: String; public var code: String }
+    public struct Details: Sendable, Decodable {
+        public var receivedDocuments: Int?
+        public var indexedDocuments: Int?
+        public var deletedDocuments: Int?
+    }
+    public var uid: Int
+    public var indexUid: String?
+    public var status: String
+    public var type: String
+    public var error: Failure?
+    public var details: Details?
+
+    public var isFinished: Bool { ["succeeded", "failed", "canceled"].contains(status) }
+}
+
+public struct MeilisearchIndex: Sendable, Decodable, Equatable {
+    public var uid: String
+    public var primaryKey: String?
+}
+
+/// How long to wait for tasks, and how to sleep (injected so tests need not wait).
+public struct TaskWaitPolicy: Sendable {
+    public var deadline: Duration
+    public var firstDelay: Duration
+    public var maximumDelay: Duration
+    public var sleep: @Sendable (Duration) async throws -> Void
+
+    public init(deadline: Duration = .seconds(600), firstDelay: Duration = .milliseconds(5), maximumDelay: Duration = .milliseconds(500),
+                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        self.deadline = deadline
+        self.firstDelay = firstDelay
+        self.maximumDelay = maximumDelay
+        self.sleep = sleep
+    }
+}
+
+/// Meilisearch's HTTP API (v1.x), the part a full rebuild and a drift check need.
+public struct MeilisearchClient: Sendable {
+    public let baseURL: URL
+    private let apiKey: Secret?
+    private let transport: any HTTPTransport
+    public var waitPolicy: TaskWaitPolicy
+
+    public init(baseURL: URL, apiKey: Secret?, transport: any HTTPTransport, waitPolicy: TaskWaitPolicy = TaskWaitPolicy()) {
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.transport = transport
+        self.waitPolicy = waitPolicy
+    }
+
+    public static func from(_ configuration: Configuration, transport: any HTTPTransport) throws -> MeilisearchClient {
+        let text = configuration[.meilisearchURL] ?? "http://127.0.0.1:7700"
+        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw RecetteFailure("PLUGIN_MEILISEARCH_URL '\(text)' is not an http(s) URL: set it to the Meilisearch server, e.g. http://127.0.0.1:7700")
+        }
+        return MeilisearchClient(baseURL: url, apiKey: configuration.secret(.meilisearchAPIKey), transport: transport)
+    }
+
+    /// Scheme, host and port only: what messages show.
+    public var server: String {
+        var text = "\(baseURL.scheme ?? "http")://\(baseURL.host ?? "?")"
+        if let port = baseURL.port { text += ":\(port)" }
+        return text
+    }
+
+    // MARK: - Indexes
+
+    /// The index, or nil when it does not exist.
+    public func index(_ uid: String) async throws -> MeilisearchIndex? {
+        do {
+            return try decode(try await call("GET", "indexes/\(uid)", what: "read index \(uid)"), "index \(uid)")
+        } catch let error as MeilisearchError where error.code == "index_not_found" {
+            return nil
+        }
+    }
+
+    /// Every index (paged 100 at a time; bounded to 100 pages).
+    public func indexes() async throws -> [MeilisearchIndex] {
+        struct Page: Decodable { var results: [MeilisearchIndex]; var total: Int }
+        var all: [MeilisearchIndex] = []
+        for page in 0..<100 {
+            let reply: Page = try decode(try await call("GET", "indexes", query: ["limit": "100", "offset": String(page * 100)], what: "list indexes"), "indexes")
+            all += reply.results
+            if reply.results.isEmpty || all.count >= reply.total { break }
+        }
+        return all
+    }
+
+    public func createIndex(_ uid: String, primaryKey: String) async throws -> MeilisearchTaskReference {
+        try await write("POST", "indexes", json: ["uid": uid, "primaryKey": primaryKey], what: "create index \(uid)")
+    }
+
+    public func deleteIndex(_ uid: String) async throws -> MeilisearchTaskReference {
+        try await write("DELETE", "indexes/\(uid)", what: "delete index \(uid)")
+    }
+
+    /// The index's settings as Meilisearch returns them (a JSON object, kept as bytes).
+    public func settings(_ uid: String) async throws -> Data {
+        try await call("GET", "indexes/\(uid)/settings", what: "read the settings of \(uid)")
+    }
+
+    public func updateSettings(_ uid: String, settings: Data) async throws -> MeilisearchTaskReference {
+        try await write("PATCH", "indexes/\(uid)/settings", body: settings, contentType: "application/json", what: "update the settings of \(uid)")
+    }
+
+    /// `POST /swap-indexes`: one task, all or nothing.
+    public func swapIndexes(_ a: String, _ b: String) async throws -> MeilisearchTaskReference {
+        try await write("POST", "swap-indexes", json: [["indexes": [a, b]]], what: "swap \(a) and \(b)")
+    }
+
+    public func numberOfDocuments(_ uid: String) async throws -> Int {
+        struct Stats: Decodable { var numberOfDocuments: Int }
+        let stats: Stats = try decode(try await call("GET", "indexes/\(uid)/stats", what: "read the stats of \(uid)"), "stats of \(uid)")
+        return stats.numberOfDocuments
+    }
+
+    // MARK: - Documents
+
+    /// Adds (replaces) documents from an NDJSON body; `gzip` compresses it on the way.
+    public func addDocuments(_ uid: String, ndjson: Data, primaryKey: String, gzip: Bool) async throws -> MeilisearchTaskReference {
+        let body = gzip ? try Gzip.compress(ndjson) : ndjson
+        return try await write("POST", "indexes/\(uid)/documents", query: ["primaryKey": primaryKey], body: body,
+                               contentType: "application/x-ndjson", contentEncoding: gzip ? "gzip" : nil,
+                               what: "add documents to \(uid)")
+    }
+
+    public func deleteDocuments(_ uid: String, ids: [String]) async throws -> MeilisearchTaskReference {
+        try await write("POST", "indexes/\(uid)/documents/delete-batch", json: ids, what: "delete documents from \(uid)")
+    }
+
+    /// One page of the given fields of the index's documents (`GET /documents`, not capped by
+    /// `maxTotalHits`).
+    public func documents(_ uid: String, fields: [String], offset: Int, limit: Int) async throws -> (documents: [[String: Any]], total: Int) {
+        let data = try await call("GET", "indexes/\(uid)/documents",
+                                  query: ["fields": fields.joined(separator: ","), "offset": String(offset), "limit": String(limit)],
+                                  what: "read documents of \(uid)")
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let results = object["results"] as? [[String: Any]], let total = object["total"] as? Int else {
+            throw MeilisearchError.unreadableReply(what: "documents of \(uid)", server: server)
+        }
+        return (results, total)
+    }
+
+    /// Every value of `field` in the index, read page by page.
+    public func allValues(_ uid: String, field: String, pageSize: Int = 10_000) async throws -> [String] {
+        var values: [String] = []
+        var offset = 0
+        while true {
+            let page = try await documents(uid, fields: [field], offset: offset, limit: pageSize)
+            for document in page.documents {
+                if let value = document[field] { values.append(Self.idText(value)) }
+            }
+            offset += pageSize
+            if page.documents.isEmpty || offset >= page.total { break }
+        }
+        return values
+    }
+
+    /// The text of a document id as Meilisearch would compare it (integers without decimals).
+    public static func idText(_ value: Any) -> String {
+        if let text = value as? String { return text }
+        if let integer = value as? Int { return String(integer) }
+        return "\(value)"
+    }
+
+    // MARK: - Tasks
+
+    public func task(_ uid: Int) async throws -> MeilisearchTask {
+        try decode(try await call("GET", "tasks/\(uid)", what: "read task \(uid)"), "task \(uid)")
+    }
+
+    /// Waits until the task is finished (backoff up to the policy's deadline); a failed or
+    /// canceled task throws with Meilisearch's code and message.
+    @discardableResult
+    public func wait(for reference: MeilisearchTaskReference) async throws -> MeilisearchTask {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var delay = waitPolicy.firstDelay
+        while true {
+            let task = try await task(reference.taskUid)
+            switch task.status {
+            case "succeeded": return task
+            case "failed":
+                throw MeilisearchError.taskFailed(taskUid: task.uid, type: task.type, indexUid: task.indexUid,
+                                                  code: task.error?.code ?? "unknown", message: task.error?.message ?? "no message")
+            case "canceled": throw MeilisearchError.taskCanceled(taskUid: task.uid, type: task.type)
+            default: break
+            }
+            let waited = clock.now - start
+            if waited >= waitPolicy.deadline { throw MeilisearchError.taskTimeout(taskUid: task.uid, type: task.type, waited: waited) }
+            try await waitPolicy.sleep(min(delay, waitPolicy.deadline - waited))
+            delay = min(delay * 2, waitPolicy.maximumDelay)
+        }
+    }
+
+    /// Tasks of the index not finished yet (enqueued or processing).
+    public func unfinishedTaskCount(indexUid: String) async throws -> Int {
+        struct Page: Decodable { var results: [MeilisearchTask] }
+        let page: Page = try decode(try await call("GET", "tasks", query: ["indexUids": indexUid, "statuses": "enqueued,processing", "limit": "100"],
+                                                   what: "list the tasks of \(indexUid)"), "tasks of \(indexUid)")
+        return page.results.count
+    }
+
+    // MARK: - Plumbing
+
+    private func write(_ method: String, _ path: String, query: [String: String] = [:], json: Any, what: String) async throws -> MeilisearchTaskReference {
+        let body = try JSONSerialization.data(withJSONObject: json)
+        return try await write(method, path, query: query, body: body, contentType: "application/json", what: what)
+    }
+
+    private func write(_ method: String, _ path: String, query: [String: String] = [:], body: Data? = nil, contentType: String? = nil,
+                       contentEncoding: String? = nil, what: String) async throws -> MeilisearchTaskReference {
+        let data = try await call(method, path, query: query, body: body, contentType: contentType, contentEncoding: contentEncoding, what: what)
+        return try decode(data, what)
+    }
+
+    private func decode<T: Decodable>(_ data: Data, _ what: String) throws -> T {
+        do { return try JSONDecoder().decode(T.self, from: data) } catch { throw MeilisearchError.unreadableReply(what: what, server: server) }
+    }
+
+    /// One request; 429 and 503 are retried a few times (bounded); every other error reply is
+    /// decoded and thrown.
+    private func call(_ method: String, _ path: String, query: [String: String] = [:], body: Data? = nil, contentType: String? = nil,
+                      contentEncoding: String? = nil, what: String) async throws -> Data {
+        var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+        if !query.isEmpty { components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
+        var request = URLRequest(url: components.url!)
+        request.httpMethod = method
+        request.httpBody = body
+        if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+        if let contentEncoding { request.setValue(contentEncoding, forHTTPHeaderField: "Content-Encoding") }
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        request.setValue("recette/\(RecetteVersion.current)", forHTTPHeaderField: "User-Agent")
+        if let apiKey { request.setValue("Bearer \(apiKey.reveal())", forHTTPHeaderField: "Authorization") }
+        let attempts = 4
+        for attempt in 1...attempts {
+            let (data, response): (Data, HTTPURLResponse)
+            do {
+                (data, response) = try await transport.send(request)
+            } catch let error as HTTPTransportError {
+                if case .network(_, let reason) = error { throw MeilisearchError.unreachable(server: server, reason: reason) }
+                throw MeilisearchError.unreachable(server: server, reason: error.description)
+            }
+            if (200..<300).contains(response.statusCode) { return data }
+            if [429, 503].contains(response.statusCode), attempt < attempts {
+                try await Task.sleep(for: .milliseconds(200 * (1 << attempt)))
+                continue
+            }
+            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+            throw MeilisearchError.api(status: response.statusCode, code: object?["code"] as? String ?? "http_\(response.statusCode)",
+                                       message: object?["message"] as? String ?? String(decoding: data.prefix(200), as: UTF8.self),
+                                       what: what, server: server)
+        }
+        throw MeilisearchError.unreachable(server: server, reason: "no answer")
+    }
+}
+
+extension Duration {
+    /// "1.2s"
+    var formattedSeconds: String { String(format: "%.1fs", seconds) }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+
+/// What the plugin's reindex left in one index, against the database.
+public struct PluginReindexReport: Sendable, Codable, Equatable {
+    public var contentType: String
+    public var indexUid: String
+    public var documents: Int
+    public var publishedRows: Int
+    public var seconds: Double
+    /// Why the index is short, when it is.
+    public var problem: String?
+}
+
+/// `recette reindex --via plugin`: drives the Strapi Meilisearch plugin (admin login, its
+/// "Update" per content type), waits until Meilisearch has no unfinished task for the index,
+/// then compares the index with the database's published rows, and explains a short index.
+public struct PluginReindexer: Sendable {
+    public var strapi: StrapiAdminClient
+    public var meilisearch: MeilisearchClient
+    public var databaseConnectionString: String
+    public var definitions: [SearchIndexDefinition]
+    /// The CMS's environment (from compose), to name the variable behind a string batch size.
+    public var cmsEnvironment: [String: String]
+    public var settleDeadline: Duration
+    public var logger: Logger
+
+    public init(strapi: StrapiAdminClient, meilisearch: MeilisearchClient, databaseConnectionString: String, definitions: [SearchIndexDefinition],
+                cmsEnvironment: [String: String] = [:], settleDeadline: Duration = .seconds(600), logger: Logger) {
+        self.strapi = strapi
+        self.meilisearch = meilisearch
+        self.databaseConnectionString = databaseConnectionString
+        self.definitions = definitions
+        self.cmsEnvironment = cmsEnvironment
+        self.settleDeadline = settleDeadline
+        self.logger = logger
+    }
+
+    public func run(only: Set<String> = []) async throws -> [PluginReindexReport] {
+        let listed = try await strapi.contentTypes()
+        let selected = listed.filter { only.isEmpty || only.contains($0.contentType) || only.contains($0.indexUid ?? "") }
+        guard !selected.isEmpty else {
+            throw RecetteFailure("the Meilisearch plugin lists no content type\(only.isEmpty ? "" : " named \(only.sorted().joined(separator: ", "))"): configure it in the CMS (config/plugins.js), or use --via direct")
+        }
+        let connection = try PostgresConnection(url: databaseConnectionString)
+        var reports: [PluginReindexReport] = []
+        for contentType in selected {
+            let clock = ContinuousClock()
+            let started = clock.now
+            logger.info("asking the plugin to reindex \(contentType.contentType)")
+            try await strapi.reindex(contentType)
+            let uid = try await indexUid(of: contentType)
+            try await settle(uid)
+            let documents = try await meilisearch.index(uid) == nil ? 0 : try await meilisearch.numberOfDocuments(uid)
+            let published = try await publishedRows(of: contentType.contentType, connection: connection)
+            reports.append(PluginReindexReport(contentType: contentType.contentType, indexUid: uid, documents: documents, publishedRows: published,
+                                               seconds: (clock.now - started).seconds,
+                                               problem: Self.diagnose(documents: documents, publishedRows: published, cmsEnvironment: cmsEnvironment)))
+        }
+        return reports
+    }
+
+    /// Why an index holds fewer documents than the database's published rows.
+    public static func diagnose(documents: Int, publishedRows: Int, cmsEnvironment: [String: String]) -> String? {
+        guard documents != publishedRows else { return nil }
+        if documents > publishedRows {
+            return "the index holds \(documents - publishedRows) documents more than the \(publishedRows) published rows (stale documents the plugin did not delete): run 'recette reindex --via direct'"
+        }
+        if documents > 0, documents % 2 == 0, (documents / 2) % 100 == 0 {
+            let batch = documents / 2
+            let variable = cmsEnvironment.sorted { $0.key < $1.key }
+                .first { $0.key.uppercased().contains("BATCH") && $0.value.trimmingCharacters(in: .whitespaces) == String(batch) }?.key
+            let source = variable.map { "\($0)=\"\(batch)\" in the CMS environment" } ?? "e.g. MEILISEARCH_BATCH_SIZE read from the environment"
+            return """
+                the index stops at \(documents) of \(publishedRows) published rows, exactly 2 × \(batch): the plugin's batch size is a string \
+                (\(source)), so its loop 'index += batchSize' concatenates ("0" → "0\(batch)" → "0\(batch)\(batch)") and runs twice; \
+                make it a number in config/plugins.js (parseInt) or run 'recette reindex --via direct'
+                """
+        }
+        return "the index holds \(documents) of \(publishedRows) published rows: the plugin stopped early or a Meilisearch task failed (see Meilisearch's /tasks); run 'recette reindex --via direct'"
+    }
+
+    private func indexUid(of contentType: PluginContentType) async throws -> String {
+        if let uid = contentType.indexUid, !uid.isEmpty { return uid }
+        // The listing is the plugin's own view of it after the reindex.
+        if let listed = try await strapi.contentTypes().first(where: { $0.contentType == contentType.contentType })?.indexUid { return listed }
+        throw RecetteFailure("the Meilisearch plugin does not say which index holds \(contentType.contentType)")
+    }
+
+    /// Until Meilisearch has no enqueued or processing task for the index.
+    private func settle(_ uid: String) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + settleDeadline
+        var delay: Duration = .milliseconds(50)
+        while try await meilisearch.unfinishedTaskCount(indexUid: uid) > 0 {
+            guard clock.now + delay < deadline else {
+                throw RecetteFailure("Meilisearch still has unfinished tasks for \(uid) after \(Int(settleDeadline.seconds))s; see its /tasks")
+            }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(1))
+        }
+    }
+
+    /// Published rows of the content type: the count of its recette.yml query when one names
+    /// the content type, else the rows of its table (Strapi's stored schema says which) that
+    /// have `published_at` set.
+    private func publishedRows(of contentType: String, connection: PostgresConnection) async throws -> Int {
+        if let definition = definitions.first(where: { $0.contentType == contentType }) {
+            let sql = "SELECT count(*) FROM (\(definition.subquery)) AS recette_documents"
+            return try await connection.onOwnThread { Int(try $0.query(sql).column("count").first.flatMap { $0 } ?? "0") ?? 0 }
+        }
+        let schemaText = try await connection.onOwnThread {
+            try $0.query("SELECT value FROM strapi_core_store_settings WHERE key = 'strapi_content_types_schema'").column("value").first.flatMap { $0 }
+        }
+        guard let schemaText, let schema = try? JSONSerialization.jsonObject(with: Data(schemaText.utf8)) as? [String: Any],
+              let entry = schema[contentType] as? [String: Any], let table = entry["collectionName"] as? String else {
+            throw RecetteFailure("cannot tell which table holds \(contentType): add it to search.indexes in recette.yml with content_type: \(contentType)")
+        }
+        let draftAndPublish = ((entry["options"] as? [String: Any])?["draftAndPublish"] as? Bool) ?? false
+        let sql = "SELECT count(*) FROM \(PostgresConnection.quoteIdentifier(table))" + (draftAndPublish ? " WHERE published_at IS NOT NULL" : "")
+        return try await connection.onOwnThread { Int(try $0.query(sql).column("count").first.flatMap { $0 } ?? "0") ?? 0 }
+    }
+}
