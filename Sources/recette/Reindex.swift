@@ -48,89 +48,37 @@ struct Reindex: AsyncParsableCommand {
     }
 }
 
-/// The search commands' work, shared by `reindex`, `search` and `populate`.
+/// Helpers the search commands share.
 enum SearchCommands {
     static func reindex(context: RecetteContext, via requested: ReindexRoute?, only: [String], json: Bool) async throws {
-        let route = try SearchSetup.route(requested: requested, configuration: context.configuration)
-        let startedAt = Date()
-        switch route {
-        case .direct:
-            let setup = try SearchSetup(context: context, only: only)
-            try setup.requireDefinitions(for: "reindex --via direct")
-            if context.dryRun {
-                context.output.write("would rebuild \(setup.definitions.count) index(es) on \(setup.client.server), documents from the \(context.configuration[.target] ?? "local") target's database:")
-                for definition in setup.definitions {
-                    context.output.write("  \(definition.uid): new index \(definition.uid)_<timestamp> (primary key \(definition.primaryKey), settings from \(definition.settingsJSON == nil ? "the live index" : "recette.yml")), filled from its query, swapped with \(definition.uid), old content deleted")
-                }
-                return
-            }
-            let database = try await SearchDatabase.connection(for: context)
-            context.logger.info("documents from \(database.display)")
-            let reindexer = DirectReindexer(client: setup.client, databaseConnectionString: database.connectionString,
-                                            batchBytes: setup.batchBytes, gzip: setup.gzip, logger: context.logger)
-            var reports: [IndexRebuildReport] = []
-            for definition in setup.definitions {
-                let report = try await reindexer.rebuild(definition)
-                reports.append(report)
-                if !json { context.output.write(describe(report)) }
-            }
-            let file = try RunReportFile.write(reports, kind: "reindex", startedAt: startedAt, stateDirectory: context.stateDirectory)
-            if json { context.output.write(try jsonText(reports)) } else { context.output.write("report: \(file.path)") }
-        case .plugin:
-            let configuration = context.configuration
-            let strapiText = configuration[.strapiURL] ?? "http://127.0.0.1:1337"
-            guard let strapiURL = URL(string: strapiText), strapiURL.host != nil else {
-                throw RecetteFailure("STRAPI_URL '\(strapiText)' is not a URL, e.g. http://127.0.0.1:1337")
-            }
-            guard let email = configuration[.strapiAdminEmail], let password = configuration.secret(.strapiAdminPassword), !password.isEmpty else {
-                throw StrapiError.missingCredentials
-            }
-            let setup = try SearchSetup(context: context)
-            if context.dryRun {
-                context.output.write("would log in to the Strapi admin at \(strapiURL.absoluteString) as \(email), ask the Meilisearch plugin to reindex \(only.isEmpty ? "every content type" : only.joined(separator: ", ")), wait for Meilisearch (\(setup.client.server)) and compare with the database")
-                return
-            }
-            var strapi = StrapiAdminClient(baseURL: strapiURL, transport: context.http)
-            try await strapi.logIn(email: email, password: password)
-            let database = try await SearchDatabase.connection(for: context)
-            let reindexer = PluginReindexer(strapi: strapi, meilisearch: setup.client, databaseConnectionString: database.connectionString,
-                                            definitions: configuration.searchIndexes, cmsEnvironment: await cmsEnvironment(context),
-                                            logger: context.logger)
-            let reports = try await reindexer.run(only: Set(only))
-            let file = try RunReportFile.write(reports, kind: "reindex-plugin", startedAt: startedAt, stateDirectory: context.stateDirectory)
-            if json {
-                context.output.write(try jsonText(reports))
-            } else {
-                for report in reports {
-                    context.output.write("\(report.indexUid) (\(report.contentType)): \(report.documents) documents, \(report.publishedRows) published rows in the database, \(String(format: "%.1f", report.seconds))s — \(report.problem == nil ? "complete" : "INCOMPLETE")")
-                }
-                context.output.write("report: \(file.path)")
-            }
-            if let problem = reports.compactMap({ report in report.problem.map { "\(report.indexUid): \($0)" } }).first {
-                throw RecetteFailure(problem)
-            }
+        let reindex = try SearchReindex(context: context, requested: requested, only: only)
+        if context.dryRun {
+            let lines = try reindex.plan()
+            context.output.write("would " + lines[0])
+            lines.dropFirst().forEach(context.output.write)
+            return
         }
-    }
-
-    static func describe(_ report: IndexRebuildReport) -> String {
-        let megabytes = Double(report.bytesSent) / 1_048_576
-        let phases = ["prepare", "stream", "tasks", "swap", "cleanup"].compactMap { name in report.phases[name].map { "\(name) \(String(format: "%.1f", $0))s" } }
-        return "\(report.uid): \(report.documents) documents in \(report.batches) batch(es) (\(String(format: "%.1f", megabytes)) MiB), "
-            + "\(String(format: "%.1f", report.seconds))s, \(Int(report.documentsPerSecond)) docs/s; settings from \(report.settingsFrom); swapped in "
-            + "(\(phases.joined(separator: ", ")))"
+        let startedAt = Date()
+        let outcome = try await reindex.run()
+        let file: URL
+        switch outcome {
+        case .direct(let reports):
+            file = try RunReportFile.write(reports, kind: "reindex", startedAt: startedAt, stateDirectory: context.stateDirectory)
+            if json { context.output.write(try jsonText(reports)) }
+        case .plugin(let reports):
+            file = try RunReportFile.write(reports, kind: "reindex-plugin", startedAt: startedAt, stateDirectory: context.stateDirectory)
+            if json { context.output.write(try jsonText(reports)) }
+        }
+        if !json {
+            outcome.lines.forEach(context.output.write)
+            context.output.write("report: \(file.path)")
+        }
+        if let problem = outcome.problem { throw RecetteFailure(problem) }
     }
 
     static func jsonText<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    /// The CMS service's environment when the target is compose (to name a string batch size).
-    static func cmsEnvironment(_ context: RecetteContext) async -> [String: String] {
-        guard context.configuration[.target] == "compose", let project = try? ComposeProject.configured(by: context),
-              let resolved = try? await project.resolve(),
-              let service = resolved.services[context.configuration[.cmsService] ?? "cms"] else { return [:] }
-        return service.environment.compactMapValues { $0 }
     }
 }

@@ -2,9 +2,8 @@ import ArgumentParser
 import Foundation
 import RecetteKit
 
-enum RestoreTarget: String, ExpressibleByArgument, CaseIterable {
-    case local, compose, url
-}
+typealias RestoreTarget = RestoreTargetKind
+extension RestoreTargetKind: ExpressibleByArgument {}
 
 struct Restore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -83,53 +82,18 @@ struct Restore: AsyncParsableCommand {
         }
         let (namedURL, dropPrevious) = (targetURL != nil, dropPrevious)
         try await CommandRunner.run(common, flags: flags, lock: "restore") { context in
-            let targetName = context.configuration[.target] ?? "local"
-            guard let target = RestoreTarget(rawValue: targetName) else {
-                throw RecetteFailure("RECETTE_TARGET='\(targetName)' is not a target; use local, compose or url")
-            }
             let file = archive.hasPrefix("/") ? URL(fileURLWithPath: archive) : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(archive)
-            let destination: any RestoreDestination
-            let database: String
-            switch target {
-            case .compose:
-                let reset = try ComposeDatabaseReset.configured(by: context)
-                let restore = ComposeRestore(context: context, reset: reset, options: restoreOptions)
-                if context.dryRun {
-                    let plan = try await reset.plan()
-                    context.output.write("would check \(file.path) (also against the pg_restore of the '\(reset.service)' image), then:")
-                    plan.lines.forEach(context.output.write)
-                    context.output.write("then copy the dump into the container and run pg_restore --no-owner --no-privileges --jobs=\(restoreOptions.jobs) there")
-                    return
-                }
-                let prompt = ConfirmationPrompt.standard()
-                let outcome = try await restore.restore(archiveFile: file) { plan in
-                    try prompt.confirm(plan.question, action: "delete volume \(plan.volume.dockerName)", assumeYes: context.assumeYes)
-                }
-                Self.print(outcome, to: context)
-                return
-            case .local:
-                destination = LocalDestination(cluster: context.localCluster, jobs: restoreOptions.jobs)
-                database = context.configuration[.localDatabase] ?? "recette"
-            case .url:
-                guard let text = context.configuration.secret(.databaseURL)?.reveal() else {
-                    throw RecetteFailure("the url target needs DATABASE_URL (or --target-url): the database to replace, e.g. through 'scalingo db-tunnel' on 127.0.0.1:10000")
-                }
-                let url = try PostgresURL(text)
-                let source = try context.configuration.secret(.sourceDatabaseURL).map { try PostgresURL($0.reveal()) }
-                let confirmation: URLTargetGuard.Confirmation = context.assumeYes ? .assumeYes
-                    : context.terminal.standardErrorIsTTY && isatty(STDIN_FILENO) == 1 ? .ask { prompt in
-                        FileHandle.standardError.write(Data(prompt.utf8))
-                        return readLine()
-                    } : .impossible
-                try URLTargetGuard.check(target: url, namedOnCommandLine: namedURL, source: source, confirmation: confirmation)
-                destination = URLDestination(target: url, dropPrevious: dropPrevious)
-                database = url.database
-            }
+            let restore = TargetRestore(context: context, options: restoreOptions, urlNamedOnCommandLine: namedURL, dropPrevious: dropPrevious)
             if context.dryRun {
-                context.output.write("would check \(file.path), restore it into a new database '\(database)__recette_incoming' on \(destination.serverDescription) with pg_restore --no-owner --no-privileges --jobs=\(restoreOptions.jobs), then rename it to '\(database)'" + (destination.keepsPreviousDatabase ? ", keeping the replaced one under a dated name" : ", dropping the replaced one"))
+                let lines = try await restore.plan(file: file)
+                context.output.write("would " + lines[0])
+                lines.dropFirst().forEach(context.output.write)
                 return
             }
-            let outcome = try await DatabaseRestore(context: context, destination: destination, database: database, options: restoreOptions).restore(archiveFile: file)
+            let prompt = ConfirmationPrompt.standard()
+            let outcome = try await restore.restore(file: file) { plan in
+                try prompt.confirm(plan.question, action: "delete volume \(plan.volume.dockerName)", assumeYes: context.assumeYes)
+            }
             Self.print(outcome, to: context)
         }
     }

@@ -1,0 +1,84 @@
+import Foundation
+
+/// Where a restore goes, as the configuration names it (RECETTE_TARGET).
+public enum RestoreTargetKind: String, Sendable, CaseIterable, Codable {
+    case local, compose, url
+
+    public static func configured(_ configuration: Configuration) throws -> RestoreTargetKind {
+        let name = configuration[.target] ?? "local"
+        guard let target = RestoreTargetKind(rawValue: name) else {
+            throw RecetteFailure("RECETTE_TARGET='\(name)' is not a target; use local, compose or url")
+        }
+        return target
+    }
+}
+
+/// A restore into the configured target: the one entry point `restore` and `populate` share.
+public struct TargetRestore: Sendable {
+    public var context: RecetteContext
+    public var options: RestoreOptions
+    /// The url target's URL came from `--target-url` (a deliberate choice, required for a
+    /// server that is not this machine).
+    public var urlNamedOnCommandLine: Bool
+    public var dropPrevious: Bool
+
+    public init(context: RecetteContext, options: RestoreOptions, urlNamedOnCommandLine: Bool = false, dropPrevious: Bool = false) {
+        self.context = context
+        self.options = options
+        self.urlNamedOnCommandLine = urlNamedOnCommandLine
+        self.dropPrevious = dropPrevious
+    }
+
+    public var target: RestoreTargetKind { get throws { try RestoreTargetKind.configured(context.configuration) } }
+
+    /// What a restore of `file` would do, touching nothing (the compose plan is read-only).
+    public func plan(file: URL) async throws -> [String] {
+        let flags = "pg_restore --no-owner --no-privileges --jobs=\(options.jobs)"
+        switch try target {
+        case .compose:
+            let reset = try ComposeDatabaseReset.configured(by: context)
+            let plan = try await reset.plan()
+            return ["check \(file.path) (also against the pg_restore of the '\(reset.service)' image), then:"] + plan.lines
+                + ["copy the dump into the container and run \(flags) there"]
+        case .local, .url:
+            let (destination, database) = try destination()
+            return ["check \(file.path), restore it into a new database '\(database)__recette_incoming' on \(destination.serverDescription) with \(flags), then rename it to '\(database)'"
+                    + (destination.keepsPreviousDatabase ? ", keeping the replaced one under a dated name" : ", dropping the replaced one")]
+        }
+    }
+
+    /// Checks `file`, then restores it. `confirmReset` is asked before a compose volume is
+    /// deleted (after the backup is known good).
+    public func restore(file: URL, confirmReset: (ComposeResetPlan) throws -> Void) async throws -> RestoreOutcome {
+        switch try target {
+        case .compose:
+            let reset = try ComposeDatabaseReset.configured(by: context)
+            return try await ComposeRestore(context: context, reset: reset, options: options).restore(archiveFile: file, confirm: confirmReset)
+        case .local, .url:
+            let (destination, database) = try destination()
+            return try await DatabaseRestore(context: context, destination: destination, database: database, options: options).restore(archiveFile: file)
+        }
+    }
+
+    private func destination() throws -> (any RestoreDestination, String) {
+        switch try target {
+        case .compose:
+            preconditionFailure("the compose target restores through ComposeRestore")
+        case .local:
+            return (LocalDestination(cluster: context.localCluster, jobs: options.jobs), context.configuration[.localDatabase] ?? "recette")
+        case .url:
+            guard let text = context.configuration.secret(.databaseURL)?.reveal() else {
+                throw RecetteFailure("the url target needs DATABASE_URL (or --target-url): the database to replace, e.g. through 'scalingo db-tunnel' on 127.0.0.1:10000")
+            }
+            let url = try PostgresURL(text)
+            let source = try context.configuration.secret(.sourceDatabaseURL).map { try PostgresURL($0.reveal()) }
+            let confirmation: URLTargetGuard.Confirmation = context.assumeYes ? .assumeYes
+                : context.terminal.standardErrorIsTTY && isatty(STDIN_FILENO) == 1 ? .ask { prompt in
+                    FileHandle.standardError.write(Data(prompt.utf8))
+                    return readLine()
+                } : .impossible
+            try URLTargetGuard.check(target: url, namedOnCommandLine: urlNamedOnCommandLine, source: source, confirmation: confirmation)
+            return (URLDestination(target: url, dropPrevious: dropPrevious), url.database)
+        }
+    }
+}

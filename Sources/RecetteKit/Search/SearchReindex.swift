@@ -1,0 +1,106 @@
+import Foundation
+
+/// What a reindex did, by route.
+public enum ReindexOutcome: Sendable {
+    case direct([IndexRebuildReport])
+    case plugin([PluginReindexReport])
+
+    /// Why the rebuilt indexes are not complete (plugin route), if they are not.
+    public var problem: String? {
+        guard case .plugin(let reports) = self else { return nil }
+        return reports.compactMap { report in report.problem.map { "\(report.indexUid): \($0)" } }.first
+    }
+
+    public var lines: [String] {
+        switch self {
+        case .direct(let reports):
+            return reports.map { report in
+                let megabytes = Double(report.bytesSent) / 1_048_576
+                let phases = ["prepare", "stream", "tasks", "swap", "cleanup"].compactMap { name in report.phases[name].map { "\(name) \(String(format: "%.1f", $0))s" } }
+                return "\(report.uid): \(report.documents) documents in \(report.batches) batch(es) (\(String(format: "%.1f", megabytes)) MiB), "
+                    + "\(String(format: "%.1f", report.seconds))s, \(Int(report.documentsPerSecond)) docs/s; settings from \(report.settingsFrom); swapped in "
+                    + "(\(phases.joined(separator: ", ")))"
+            }
+        case .plugin(let reports):
+            return reports.map { report in
+                "\(report.indexUid) (\(report.contentType)): \(report.documents) documents, \(report.publishedRows) published rows in the database, "
+                    + "\(String(format: "%.1f", report.seconds))s — \(report.problem == nil ? "complete" : "INCOMPLETE")"
+            }
+        }
+    }
+}
+
+/// `recette reindex`, shared with `populate`: picks the route and runs it.
+public struct SearchReindex: Sendable {
+    public var context: RecetteContext
+    public var route: ReindexRoute
+    public var only: [String]
+
+    public init(context: RecetteContext, requested: ReindexRoute?, only: [String] = []) throws {
+        self.context = context
+        self.route = try SearchSetup.route(requested: requested, configuration: context.configuration)
+        self.only = only
+    }
+
+    public func plan() throws -> [String] {
+        let setup = try SearchSetup(context: context, only: route == .direct ? only : [])
+        switch route {
+        case .direct:
+            try setup.requireDefinitions(for: "reindex --via direct")
+            return ["rebuild \(setup.definitions.count) index(es) on \(setup.client.server) from the \(context.configuration[.target] ?? "local") target's database:"]
+                + setup.definitions.map { definition in
+                    "  \(definition.uid): new index \(definition.uid)_<timestamp> (primary key \(definition.primaryKey), settings from \(definition.settingsJSON == nil ? "the live index, if any" : "recette.yml")), filled from its query, swapped with \(definition.uid), old content deleted"
+                }
+        case .plugin:
+            let (url, email, _) = try strapiCredentials()
+            return ["log in to the Strapi admin at \(url.absoluteString) as \(email), ask the Meilisearch plugin to reindex \(only.isEmpty ? "every content type" : only.joined(separator: ", ")), wait for Meilisearch (\(setup.client.server)) and compare with the database"]
+        }
+    }
+
+    public func run() async throws -> ReindexOutcome {
+        switch route {
+        case .direct:
+            let setup = try SearchSetup(context: context, only: only)
+            try setup.requireDefinitions(for: "reindex --via direct")
+            let database = try await SearchDatabase.connection(for: context)
+            context.logger.info("documents from \(database.display)")
+            let reindexer = DirectReindexer(client: setup.client, databaseConnectionString: database.connectionString,
+                                            batchBytes: setup.batchBytes, gzip: setup.gzip, logger: context.logger)
+            var reports: [IndexRebuildReport] = []
+            for definition in setup.definitions {
+                reports.append(try await reindexer.rebuild(definition))
+            }
+            return .direct(reports)
+        case .plugin:
+            let (url, email, password) = try strapiCredentials()
+            let setup = try SearchSetup(context: context)
+            var strapi = StrapiAdminClient(baseURL: url, transport: context.http)
+            try await strapi.logIn(email: email, password: password)
+            let database = try await SearchDatabase.connection(for: context)
+            let reindexer = PluginReindexer(strapi: strapi, meilisearch: setup.client, databaseConnectionString: database.connectionString,
+                                            definitions: context.configuration.searchIndexes, cmsEnvironment: await cmsEnvironment(),
+                                            logger: context.logger)
+            return .plugin(try await reindexer.run(only: Set(only)))
+        }
+    }
+
+    private func strapiCredentials() throws -> (URL, String, Secret) {
+        let configuration = context.configuration
+        let text = configuration[.strapiURL] ?? "http://127.0.0.1:1337"
+        guard let url = URL(string: text), url.host != nil else {
+            throw RecetteFailure("STRAPI_URL '\(text)' is not a URL, e.g. http://127.0.0.1:1337")
+        }
+        guard let email = configuration[.strapiAdminEmail], let password = configuration.secret(.strapiAdminPassword), !password.isEmpty else {
+            throw StrapiError.missingCredentials
+        }
+        return (url, email, password)
+    }
+
+    /// The CMS service's environment when the target is compose (to name a string batch size).
+    private func cmsEnvironment() async -> [String: String] {
+        guard context.configuration[.target] == "compose", let project = try? ComposeProject.configured(by: context),
+              let resolved = try? await project.resolve(),
+              let service = resolved.services[context.configuration[.cmsService] ?? "cms"] else { return [:] }
+        return service.environment.compactMapValues { $0 }
+    }
+}
