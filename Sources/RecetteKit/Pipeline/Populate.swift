@@ -108,6 +108,19 @@ public struct Populate: Sendable {
                 continue
             }
             lines.append("[\(step.rawValue)] \(step.summary)")
+            do {
+                lines += try await planLines(step, target: target)
+            } catch {
+                // A dry run shows every problem it can see, rather than stopping at the first.
+                lines.append("  would fail: \(Redaction.redacting(context.configuration.secrets, in: String(describing: error)))")
+            }
+        }
+        for url in options.notify { lines.append("then POST a JSON summary to \(Redaction.redactingURLPasswords(in: url.absoluteString))") }
+        return lines
+    }
+
+    private func planLines(_ step: PopulateStep, target: RestoreTargetKind) async throws -> [String] {
+            var lines: [String] = []
             switch step {
             case .backup:
                 switch options.origin {
@@ -139,9 +152,7 @@ public struct Populate: Sendable {
                 lines.append(definitions.isEmpty ? "  nothing to compare: no search.indexes in recette.yml"
                              : "  count each index's documents against its query: \(definitions.map(\.uid).joined(separator: ", "))")
             }
-        }
-        for url in options.notify { lines.append("then POST a JSON summary to \(Redaction.redactingURLPasswords(in: url.absoluteString))") }
-        return lines
+            return lines
     }
 
     /// Runs the steps; never throws: a failure ends the run and is in the report (`succeeded`
