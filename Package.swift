@@ -64,6 +64,12 @@ let package = Package(
             dependencies: ["StandIns"],
             path: "Benchmarks/ScalingoStandInServer"
         ),
+        // The Strapi plugin's reindex strategy (offset pages, one POST each), for scripts/bench-reindex.sh.
+        .executableTarget(
+            name: "plugin-strategy-baseline",
+            dependencies: ["RecetteKit"],
+            path: "Benchmarks/PluginStrategyBaseline"
+        ),
         .testTarget(
             name: "RecetteKitTests",
             dependencies: ["RecetteKit", "StandIns"]
