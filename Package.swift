@@ -64,6 +64,12 @@ let package = Package(
             dependencies: ["StandIns"],
             path: "Benchmarks/ScalingoStandInServer"
         ),
+        // The Meilisearch stand-in as a process on 127.0.0.1, for benchmarks.
+        .executableTarget(
+            name: "meilisearch-standin",
+            dependencies: ["StandIns"],
+            path: "Benchmarks/MeilisearchStandInServer"
+        ),
         .testTarget(
             name: "RecetteKitTests",
             dependencies: ["RecetteKit", "StandIns"]

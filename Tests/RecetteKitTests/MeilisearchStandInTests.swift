@@ -645,4 +645,37 @@ import FoundationNetworking
             _ = try rawHTTP(port: standIn.port, "GET /health HTTP/1.1\nHost: x\nConnection: close\n\n")
         }
     }
+
+    // MARK: The executable
+
+    @Test func theExecutablePrintsItsURLAndServesUntilSIGTERM() async throws {
+        let binary = TestEnvironment.packageRoot.appendingPathComponent(".build/debug/meilisearch-standin")
+        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
+            Issue.record("\(binary.path) is missing: run 'swift build' before 'swift test'")
+            return
+        }
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["--master-key", "bench-key", "--payload-limit", "4096", "--port", "0"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        var firstLine = Data()
+        while !firstLine.contains(0x0A) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            firstLine.append(chunk)
+        }
+        let url = try #require(URL(string: String(decoding: firstLine, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(url.host == "127.0.0.1")
+        let client = StandInClient(baseURL: url, bearer: "bench-key")
+        #expect(try await client.get("/health").status == 200)
+        #expect(try await client.get("/indexes").status == 200)
+        let tooBig = try await client.send("POST", "/indexes/x/documents", body: Data(repeating: 32, count: 5000), contentType: "application/json")
+        #expect(tooBig.meiliError?["message"] == "The provided payload reached the size limit. The maximum accepted payload size is 4 KiB.")
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
 }
