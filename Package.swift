@@ -70,6 +70,12 @@ let package = Package(
             dependencies: ["RecetteKit"],
             path: "Benchmarks/PluginStrategyBaseline"
         ),
+        // The Meilisearch stand-in as a process on 127.0.0.1, for benchmarks.
+        .executableTarget(
+            name: "meilisearch-standin",
+            dependencies: ["StandIns"],
+            path: "Benchmarks/MeilisearchStandInServer"
+        ),
         .testTarget(
             name: "RecetteKitTests",
             dependencies: ["RecetteKit", "StandIns"]

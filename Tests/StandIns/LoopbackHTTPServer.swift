@@ -78,6 +78,9 @@ public struct HTTPResponse: Sendable {
     public var dropWithReset: Bool
     /// Fault hook: send no `Content-Length`; the body is then delimited by closing the connection.
     public var omitContentLength: Bool
+    /// Fault hook: send nothing at all and close the connection (a RST with `dropWithReset`), as
+    /// a server that dies while handling the request would. The client sees no response.
+    public var closeWithoutResponse = false
 
     public init(
         status: Int, headers: [(String, String)] = [], body: HTTPResponseBody = .empty,
@@ -110,6 +113,13 @@ public struct HTTPResponse: Sendable {
     public func headerValue(_ name: String) -> String? {
         headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
     }
+
+    /// No response: the connection is closed as soon as the request has been read.
+    public static func noResponse(reset: Bool = false) -> HTTPResponse {
+        var response = HTTPResponse(status: 0, dropWithReset: reset)
+        response.closeWithoutResponse = true
+        return response
+    }
 }
 
 public struct LoopbackHTTPServerError: Error, CustomStringConvertible, Sendable {
@@ -129,15 +139,25 @@ public struct LoopbackHTTPServerError: Error, CustomStringConvertible, Sendable 
 public final class LoopbackHTTPServer: Sendable {
     private let core: ServerCore
 
+    /// The default bound on a request body (64 MiB).
+    public static let defaultMaxBodyBytes = 64 * 1024 * 1024
+
     /// - Parameters:
     ///   - keepAlive: reuse connections between requests (HTTP/1.1 persistent connections).
     ///     With `false`, every response carries `Connection: close`.
     ///   - idleTimeout: how long an idle keep-alive connection waits for the next request.
+    ///   - port: the loopback port to listen on; 0 lets the OS choose a free one.
+    ///   - maxBodyBytes: request bodies larger than this are refused before being read (the
+    ///     connection is then closed).
+    ///   - bodyTooLargeResponse: what such a refusal answers; a plain-text 413 when nil.
     public init(
-        keepAlive: Bool = true, idleTimeout: TimeInterval = 60,
+        keepAlive: Bool = true, idleTimeout: TimeInterval = 60, port: Int = 0,
+        maxBodyBytes: Int = LoopbackHTTPServer.defaultMaxBodyBytes, bodyTooLargeResponse: HTTPResponse? = nil,
         handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
     ) throws {
-        core = try ServerCore(keepAlive: keepAlive, idleTimeout: idleTimeout, handler: handler)
+        core = try ServerCore(
+            keepAlive: keepAlive, idleTimeout: idleTimeout, port: port, maxBodyBytes: maxBodyBytes,
+            bodyTooLarge: bodyTooLargeResponse, handler: handler)
         core.start()
     }
 
@@ -241,14 +261,24 @@ private final class ServerCore: Sendable {
     let port: Int
     let keepAlive: Bool
     let idleTimeout: TimeInterval
+    let maxBodyBytes: Int
+    let bodyTooLarge: HTTPResponse?
     let handler: @Sendable (HTTPRequest) -> HTTPResponse
     let state = LoopbackLocked(State())
     let acceptThreadDone = DispatchSemaphore(value: 0)
     let threadsDone = NSCondition()
 
-    init(keepAlive: Bool, idleTimeout: TimeInterval, handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) throws {
+    init(
+        keepAlive: Bool, idleTimeout: TimeInterval, port requestedPort: Int, maxBodyBytes: Int,
+        bodyTooLarge: HTTPResponse?, handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
+    ) throws {
+        guard (0...65535).contains(requestedPort) else {
+            throw LoopbackHTTPServerError(operation: "bind 127.0.0.1:\(requestedPort)", code: EINVAL)
+        }
         self.keepAlive = keepAlive
         self.idleTimeout = idleTimeout
+        self.maxBodyBytes = maxBodyBytes
+        self.bodyTooLarge = bodyTooLarge
         self.handler = handler
 
         let fd = socket(AF_INET, Sys.sockStream, 0)
@@ -261,7 +291,7 @@ private final class ServerCore: Sendable {
         addr.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
         #endif
         addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
+        addr.sin_port = in_port_t(UInt16(requestedPort)).bigEndian
         addr.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian  // 127.0.0.1
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -271,7 +301,7 @@ private final class ServerCore: Sendable {
         guard bound == 0 else {
             let code = errno
             close(fd)
-            throw LoopbackHTTPServerError(operation: "bind 127.0.0.1", code: code)
+            throw LoopbackHTTPServerError(operation: "bind 127.0.0.1:\(requestedPort)", code: code)
         }
         guard listen(fd, 128) == 0 else {
             let code = errno
@@ -399,8 +429,8 @@ private final class Connection {
     let core: ServerCore
     var buffer: [UInt8] = []  // bytes received but not consumed yet
     static let maxHeaderBytes = 64 * 1024
-    static let maxBodyBytes = 64 * 1024 * 1024
     static let chunkSize = 1 << 20
+    var maxBodyBytes: Int { core.maxBodyBytes }
 
     init(fd: Int32, core: ServerCore) {
         self.fd = fd
@@ -410,6 +440,7 @@ private final class Connection {
     enum ReadError: Error {
         case closed  // clean EOF or socket error
         case bad(Int, String)  // answer this status, then close
+        case bodyTooLarge  // answer 413 (the server's configured response), then close
     }
 
     func serve() {
@@ -423,10 +454,18 @@ private final class Connection {
                 _ = send(HTTPResponse.text(status, message + "\n"), for: nil, keepOpen: false)
                 gracefulClose()
                 return
+            } catch ReadError.bodyTooLarge {
+                _ = send(core.bodyTooLarge ?? HTTPResponse.text(413, "Content Too Large\n"), for: nil, keepOpen: false)
+                gracefulClose()
+                return
             } catch {
                 return
             }
             let response = core.handler(request)
+            if response.closeWithoutResponse {
+                if response.dropWithReset { Sys.setLingerZero(fd) }
+                return  // the connection thread closes the socket
+            }
             let clientWantsClose =
                 request.header("connection")?.lowercased().contains("close") == true
                 || (request.httpVersion == "HTTP/1.0"
@@ -519,6 +558,12 @@ private final class Connection {
             path = url.path.isEmpty ? "/" : url.path
         }
 
+        // Refuse an announced oversized body before inviting the client to send it.
+        if headers["transfer-encoding"] == nil, let cl = headers["content-length"], let length = Int(cl),
+            length > maxBodyBytes
+        {
+            throw ReadError.bodyTooLarge
+        }
         if headers["expect"]?.lowercased() == "100-continue" {
             guard writeAll(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { throw ReadError.closed }
         }
@@ -529,7 +574,7 @@ private final class Connection {
             body = try readChunkedBody()
         } else if let cl = headers["content-length"] {
             guard let length = Int(cl), length >= 0 else { throw ReadError.bad(400, "Bad Request: Content-Length") }
-            guard length <= Self.maxBodyBytes else { throw ReadError.bad(413, "Content Too Large") }
+            guard length <= maxBodyBytes else { throw ReadError.bodyTooLarge }
             while buffer.count < length {
                 guard fill() else { throw ReadError.closed }
             }
@@ -566,7 +611,7 @@ private final class Connection {
                 while try !readLine().isEmpty {}  // trailers
                 return body
             }
-            guard body.count + size <= Self.maxBodyBytes else { throw ReadError.bad(413, "Content Too Large") }
+            guard body.count + size <= maxBodyBytes else { throw ReadError.bodyTooLarge }
             while buffer.count < size + 2 {
                 guard fill() else { throw ReadError.closed }
             }
