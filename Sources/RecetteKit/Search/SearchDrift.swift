@@ -69,7 +69,8 @@ public struct SearchDrift: Sendable {
             guard let id else {
                 throw RecetteFailure("index \(definition.uid): a row of the query has no '\(definition.primaryKey)' (the primary key): fix the query in recette.yml")
             }
-            database[id] = stamp
+            // updateValue: a subscript assignment of a nil stamp would remove the key.
+            database.updateValue(stamp, forKey: id)
         }
         guard try await client.index(definition.uid) != nil else {
             return IndexDrift(uid: definition.uid, databaseRows: database.count, indexDocuments: 0,
@@ -82,7 +83,7 @@ public struct SearchDrift: Sendable {
             let page = try await client.documents(definition.uid, fields: [definition.primaryKey, "updated_at"], offset: offset, limit: pageSize)
             for document in page.documents {
                 guard let id = document[definition.primaryKey] else { continue }
-                index[MeilisearchClient.idText(id)] = document["updated_at"].map { "\($0)" }
+                index.updateValue(document["updated_at"].map { "\($0)" }, forKey: MeilisearchClient.idText(id))
             }
             offset += pageSize
             if page.documents.isEmpty || offset >= page.total { break }
