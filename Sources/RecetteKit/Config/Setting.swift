@@ -41,12 +41,17 @@ extension Setting {
     public static let composeDBService = Setting("RECETTE_DB_SERVICE", config: "compose.db_service", default: "db", "compose service running PostgreSQL")
     public static let downloadTransport = Setting("RECETTE_DOWNLOAD_TRANSPORT", config: "download.transport", default: "curl", "HTTP client for backup archives: curl (libcurl, streamed to disk) or urlsession")
     public static let composeDBVolume = Setting("RECETTE_DB_VOLUME", config: "compose.db_volume", default: "db-data", "compose volume holding the database files")
+    public static let postgresMajor = Setting("RECETTE_PG_MAJOR", config: "postgres.major", default: "15", "PostgreSQL major version of the compose db image (recette generate writes postgres:<major> into compose.yaml)")
+    public static let strapiURL = Setting("STRAPI_URL", config: "strapi.url", default: "http://127.0.0.1:1337", "Strapi's URL, for the plugin's reindex through the admin API")
+    public static let strapiAdminEmail = Setting("STRAPI_ADMIN_EMAIL", config: "strapi.admin_email", "Strapi admin user's email, for the plugin's reindex through the admin API")
+    public static let strapiAdminPassword = Setting("STRAPI_ADMIN_PASSWORD", config: nil, secret: true, "Strapi admin user's password, for the plugin's reindex through the admin API")
 
     public static let all: [Setting] = [
         .scalingoAPIToken, .scalingoApp, .scalingoRegion, .addonName, .scalingoDBUser,
         .scalingoAuthURL, .scalingoAPIURL, .scalingoDBURL,
         .databaseURL, .sourceDatabaseURL, .meilisearchURL, .meilisearchAPIKey,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
-        .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume, .downloadTransport,
+        .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume, .postgresMajor, .downloadTransport,
+        .strapiURL, .strapiAdminEmail, .strapiAdminPassword,
     ]
 }
