@@ -331,14 +331,17 @@ check_prerequisites() {
 # The same lock as recette's (.recette/lock, flock): one run at a time per project, whichever
 # tool runs it. Where flock(1) is missing (macOS), runs are not serialised.
 take_lock() {
-    local lock=$project_dir/.recette/lock
+    local lock=$project_dir/.recette/lock holder
     command -v flock >/dev/null 2>&1 || return 0
     mkdir -p "$project_dir/.recette"
     exec 9<>"$lock"
     if ! flock --nonblock 9; then
-        die "another run holds $lock ($(head -c 200 "$lock")); wait for it to finish, then run again"
+        holder=$(head -c 200 "$lock")
+        die "another run holds $lock${holder:+ ($holder)}; wait for it to finish, then run again"
     fi
+    # Who holds it, as recette writes it (recette names the holder when it is refused).
     printf '{"pid":%s,"command":"populate-with-recette-data.sh","startedAt":"%s"}' "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$lock"
+    lock_file=$lock
 }
 
 check_compose_project() {
@@ -561,6 +564,7 @@ assume_yes=false
 dry_run=false
 wait_timeout=300
 work_dir=""
+lock_file=""
 dump_in_container=""
 compose_project=""
 db_volume_name=""
@@ -609,6 +613,7 @@ set_option() {
 }
 
 cleanup() {
+    if [[ -n $lock_file ]]; then : >"$lock_file"; fi
     if [[ -n $dump_in_container ]]; then
         compose exec -T "$db_service" rm -f "$dump_in_container" >/dev/null 2>&1 || true
     fi
@@ -625,10 +630,10 @@ main() {
         return 0
     fi
     check_prerequisites
-    take_lock
     trap cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+    take_lock
     work_dir=$(mktemp -d "${TMPDIR:-/tmp}/populate-with-recette-data.XXXXXX")
 
     run_step compose "check the compose project" check_compose_project
