@@ -571,6 +571,8 @@ db_volume_name=""
 archive=""
 backup_label=""
 dump=""
+db_user=""
+db_name=""
 
 parse_arguments() {
     while (($# > 0)); do
