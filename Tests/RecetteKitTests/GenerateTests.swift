@@ -358,11 +358,6 @@ enum Bash {
         var environment = Dictionary(uniqueKeysWithValues: ProjectTemplates.scriptSettings.map { ($0.environmentName, "") })
         environment["NO_COLOR"] = "1"
         environment.merge(extra) { $1 }
-        var command = Command("bash", arguments, environment: environment)
-        command.workingDirectory = currentDirectory.path
-        let errors = LineCollector()
-        let result = try await SubprocessRunner().run(command, input: nil, output: .collect(), onStandardErrorLine: { errors.append($0) },
-                                                      acceptedExitStatuses: Set(0...255))
-        return CLIResult(status: result.exitStatus, standardOutput: result.outputText, standardError: errors.text)
+        return try await CLI.collect(Command("bash", arguments, environment: environment), currentDirectory: currentDirectory)
     }
 }
