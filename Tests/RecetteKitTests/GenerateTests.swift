@@ -145,6 +145,20 @@ import Testing
         #expect(FileManager.default.isExecutableFile(atPath: script.path))
     }
 
+    /// The templates are compiled in: a copied binary, far from any checkout or resource
+    /// bundle, renders them all.
+    @Test func anInstalledBinaryCarriesItsTemplates() async throws {
+        let installed = TestEnvironment.newProjectDirectory().appendingPathComponent("bin/recette")
+        try FileManager.default.createDirectory(at: installed.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: TestEnvironment.binary, to: installed)
+        let project = try Self.project(yaml: "scalingo:\n  app: shop-recette\n")
+        let result = try await CLI.collect(Command(installed.path, ["generate"]), currentDirectory: project)
+        #expect(result.status == 0, "\(result.standardError)")
+        for file in try ProjectTemplates.render(Configuration.committed(projectDirectory: project)) {
+            #expect(try String(contentsOf: project.appendingPathComponent(file.path), encoding: .utf8) == file.contents, "\(file.path)")
+        }
+    }
+
     @Test func aFileRecetteDidNotGenerateIsReplacedOnlyWithForce() async throws {
         let project = try Self.project()
         let compose = project.appendingPathComponent("compose/compose.yaml")
