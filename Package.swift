@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .executableTarget(
@@ -29,9 +30,22 @@ let package = Package(
                 "CLibPQ",
                 "CCurl",
                 "CZlib",
+                "RecetteTemplates",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
+        // templates/: what `recette generate` renders. The files are compiled into the binary
+        // (embedInCode), so an installed `recette` needs no resource bundle or checkout beside it.
+        .target(
+            name: "RecetteTemplates",
+            path: "templates",
+            resources: [
+                .embedInCode("populate-with-recette-data.sh.mustache"),
+                .embedInCode("compose.yaml.mustache"),
+                .embedInCode("env.example.mustache"),
             ]
         ),
         // libpq, found through pkg-config: no include paths or linker flags written here.
@@ -78,7 +92,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RecetteKitTests",
-            dependencies: ["RecetteKit", "StandIns"]
+            dependencies: ["RecetteKit", "RecetteTemplates", "StandIns"]
         ),
     ]
 )

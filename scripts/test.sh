@@ -13,6 +13,14 @@ shellcheck scripts/*.sh compose/testing/*.sh
 echo "== swift build"
 swift build
 
+echo "== recette generate --check"
+# The committed script, compose file and .env.example are exactly what templates/ and
+# recette.yml render; on a difference this prints the diff and fails.
+.build/debug/recette generate --check
+
+echo "== shellcheck populate-with-recette-data.sh"
+shellcheck populate-with-recette-data.sh
+
 echo "== swift test"
 # With RECETTE_REQUIRE_DOCKER=1 the Docker tests fail, rather than skip, when no engine answers.
 RECETTE_REQUIRE_DOCKER=1 swift test

@@ -41,7 +41,7 @@ import Testing
         #expect(result.standardError.contains(expected), "\(result.standardError)")
     }
 
-    @Test(arguments: [["populate"], ["reset", "--target", "url"], ["reindex"], ["search", "status"], ["generate"]])
+    @Test(arguments: [["populate"], ["reset", "--target", "url"], ["reindex"], ["search", "status"]])
     func unbuiltCommandsSaySoAndExit1(_ arguments: [String]) async throws {
         let result = try await CLI.run(arguments)
         #expect(result.status == 1)

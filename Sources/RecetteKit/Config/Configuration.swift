@@ -60,16 +60,18 @@ public struct Configuration: Sendable {
     ///   - flags: values given on the command line, keyed by setting.
     ///   - environment: the process environment.
     ///   - projectDirectory: where `.env` and `recette.yml` are looked for.
+    ///   - readingDotEnv: false leaves `.env` out (see `committed(projectDirectory:)`).
     public static func load(
         flags: [Setting: String] = [:],
         environment: [String: String],
         projectDirectory: URL,
+        readingDotEnv: Bool = true,
         fileSystem: FileManager = .default
     ) throws -> Configuration {
         var filesRead: [String] = []
         let dotEnvURL = projectDirectory.appendingPathComponent(".env")
         var dotEnv: [String: String] = [:]
-        if fileSystem.fileExists(atPath: dotEnvURL.path) {
+        if readingDotEnv && fileSystem.fileExists(atPath: dotEnvURL.path) {
             let text = try readText(dotEnvURL)
             for (key, value) in try DotEnv.parse(text, file: dotEnvURL.path) { dotEnv[key] = value }
             filesRead.append(".env")
@@ -99,6 +101,13 @@ public struct Configuration: Sendable {
             }
         }
         return Configuration(values: values, projectDirectory: projectDirectory, filesRead: filesRead, searchIndexes: searchIndexes)
+    }
+
+    /// What the repository itself says: `recette.yml`, then defaults. No flags, environment or
+    /// `.env`, which differ from one machine to the next: what `recette generate` renders from
+    /// this is the same on every machine (and in CI).
+    public static func committed(projectDirectory: URL) throws -> Configuration {
+        try load(environment: [:], projectDirectory: projectDirectory, readingDotEnv: false)
     }
 
     public func resolved(_ setting: Setting) -> ResolvedValue? { values[setting] }

@@ -48,16 +48,17 @@ extension Setting {
     public static let cmsService = Setting("RECETTE_CMS_SERVICE", config: "search.cms_service", default: "cms", "compose service running Strapi")
     public static let cmsHealthURL = Setting("RECETTE_CMS_HEALTH_URL", config: "search.health_url", default: "http://127.0.0.1:1337/_health", "URL answering 2xx once the CMS is up (Strapi: /_health)")
     public static let cmsStartTimeout = Setting("RECETTE_CMS_TIMEOUT", config: "search.cms_timeout", default: "180", "seconds to wait for the CMS to answer its health URL")
-    public static let strapiURL = Setting("STRAPI_URL", config: "search.strapi_url", default: "http://127.0.0.1:1337", "Strapi's base URL (admin API, for --via plugin)")
-    public static let strapiAdminEmail = Setting("STRAPI_ADMIN_EMAIL", config: nil, "Strapi admin e-mail (for --via plugin)")
-    public static let strapiAdminPassword = Setting("STRAPI_ADMIN_PASSWORD", config: nil, secret: true, "Strapi admin password (for --via plugin)")
+    public static let postgresMajor = Setting("RECETTE_PG_MAJOR", config: "postgres.major", default: "15", "PostgreSQL major version of the compose db image (recette generate writes postgres:<major> into compose.yaml)")
+    public static let strapiURL = Setting("STRAPI_URL", config: "strapi.url", default: "http://127.0.0.1:1337", "Strapi's URL, for the plugin's reindex through the admin API")
+    public static let strapiAdminEmail = Setting("STRAPI_ADMIN_EMAIL", config: "strapi.admin_email", "Strapi admin user's email, for the plugin's reindex through the admin API")
+    public static let strapiAdminPassword = Setting("STRAPI_ADMIN_PASSWORD", config: nil, secret: true, "Strapi admin user's password, for the plugin's reindex through the admin API")
 
     public static let all: [Setting] = [
         .scalingoAPIToken, .scalingoApp, .scalingoRegion, .addonName, .scalingoDBUser,
         .scalingoAuthURL, .scalingoAPIURL, .scalingoDBURL,
         .databaseURL, .sourceDatabaseURL, .meilisearchURL, .meilisearchAPIKey,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
-        .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume, .downloadTransport,
+        .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume, .postgresMajor, .downloadTransport,
         .searchDatabaseURL, .reindexVia, .searchBatchMegabytes, .searchGzip, .cmsService, .cmsHealthURL, .cmsStartTimeout,
         .strapiURL, .strapiAdminEmail, .strapiAdminPassword,
     ]

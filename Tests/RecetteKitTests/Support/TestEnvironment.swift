@@ -134,12 +134,16 @@ enum CLI {
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw RecetteFailure("\(binary.path) is missing: run 'swift build' before 'swift test' (scripts/test.sh does)")
         }
-        let runner = SubprocessRunner()
-        var command = Command(binary.path, arguments, environment: environment)
+        return try await collect(Command(binary.path, arguments, environment: environment), currentDirectory: currentDirectory)
+    }
+
+    /// Runs `command` to its end, whatever its exit status, keeping both outputs.
+    static func collect(_ command: Command, currentDirectory: URL) async throws -> CLIResult {
+        var command = command
         command.workingDirectory = currentDirectory.path
         let errors = LineCollector()
-        let result = try await runner.run(command, input: nil, output: .collect(), onStandardErrorLine: { errors.append($0) },
-                                          acceptedExitStatuses: Set(0...255))
+        let result = try await SubprocessRunner().run(command, input: nil, output: .collect(), onStandardErrorLine: { errors.append($0) },
+                                                      acceptedExitStatuses: Set(0...255))
         return CLIResult(status: result.exitStatus, standardOutput: result.outputText, standardError: errors.text)
     }
 }
