@@ -5,7 +5,7 @@ import Testing
 
 /// The committed populate-with-recette-data.sh on a real engine, downloading through the
 /// stand-in `scalingo` CLI from the Scalingo stand-in: it restores exactly what
-/// `recette restore --target compose` restores, resets only the db volume, and refuses a bad
+/// `recette populate --target compose` restores, resets only the db volume, and refuses a bad
 /// backup before touching anything.
 @Suite(.enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
 struct GeneratedScriptDockerTests {
@@ -29,8 +29,10 @@ struct GeneratedScriptDockerTests {
         try await project.up(services: ["db", "search", "cms"], wait: true, timeout: .seconds(180))
         try await project.waitUntilReady(service: "db", timeout: .seconds(60))
 
-        let restored = try await CLI.run(["restore", sample.archive.path, "--target", "compose", "--yes", "--quiet", "--project-dir", stack.directory.path],
-                                         environment: stack.cliEnvironment())
+        // recette populate, from the same Scalingo stand-in (its API route), up to the restore.
+        let restored = try await CLI.run(["populate", "--target", "compose", "--yes", "--quiet", "--skip", "cms", "--skip", "reindex", "--skip", "check",
+                                          "--project-dir", stack.directory.path],
+                                         environment: stack.cliEnvironment(fixture.environment))
         #expect(restored.status == 0, "\(restored.standardError)")
         let byRecette = try TableFingerprints(url: stack.url(database: "app"))
         #expect(byRecette.tables.count == sample.expectedRowCounts.count)
