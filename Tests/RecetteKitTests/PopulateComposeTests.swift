@@ -80,4 +80,19 @@ struct PopulateComposeTests {
             #expect(!(result.standardOutput + result.standardError + written).contains(secret))
         }
     }
+
+    @Test func aCMSThatNeverAnswersIsReportedWithItsLog() async throws {
+        let stack = ComposeTestStack()
+        defer { stack.down() }
+        // Nothing listens there: the health URL never answers.
+        let port = LocalCluster.freeLoopbackPort()
+        let result = try await CLI.run(["populate", "--only", "cms", "--target", "compose", "--no-progress", "--project-dir", stack.directory.path],
+                                       environment: stack.cliEnvironment(["RECETTE_CMS_HEALTH_URL": "http://127.0.0.1:\(port)/_health", "RECETTE_CMS_TIMEOUT": "4"]))
+        #expect(result.status == 1)
+        let last = result.standardError.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.contains("step 'cms' failed: the CMS did not answer http://127.0.0.1:\(port)/_health within 4s"), "\(result.standardError)")
+        #expect(last.contains("cms stand-in: idle, serving nothing"), "the log's last lines are quoted: \(last)")
+        #expect(last.contains("docker compose logs cms"))
+        #expect(last.contains("recette populate --from cms"))
+    }
 }
