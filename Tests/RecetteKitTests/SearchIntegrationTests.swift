@@ -155,6 +155,21 @@ struct SearchProject {
         #expect(meilisearch.tasks().filter { $0.type == .documentAdditionOrUpdate }.count > 10, "many batches")
     }
 
+    @Test func gzipBatchesArriveIntact() async throws {
+        let meilisearch = try MeilisearchStandIn()
+        defer { meilisearch.stop() }
+        let project = try await SearchProject.make(meilisearch: meilisearch)
+        let result = try await project.recette(["reindex", "--index", "annonce-de-logement"], ["RECETTE_SEARCH_GZIP": "always", "RECETTE_SEARCH_BATCH_MB": "0.2"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let posts = meilisearch.requests(.addOrReplaceDocuments)
+        #expect(posts.count > 1 && posts.allSatisfy { $0.contentEncoding == "gzip" && $0.contentType == "application/x-ndjson" })
+        let connection = try PostgresConnection(url: project.databaseURL)
+        let published = Int(try connection.query("SELECT count(*) FROM annonces_de_logement WHERE published_at IS NOT NULL").scalar ?? "") ?? -1
+        #expect(meilisearch.documentCount(in: "annonce-de-logement") == published)
+        // The bytes on the wire were compressed: each body is well under the batch size.
+        #expect(posts.allSatisfy { $0.bodyBytes < 200_000 / 3 }, "\(posts.map(\.bodyBytes))")
+    }
+
     /// Builds the live index once, then runs a failing rebuild; the live index must be the same.
     private func expectLiveIndexSurvives(_ meilisearch: MeilisearchStandIn, _ project: SearchProject,
                                          extra: [String: String] = [:], fault: () -> Void,

@@ -11,7 +11,7 @@ public enum RunReportFile {
         formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
         let file = directory.appendingPathComponent("\(kind)-\(formatter.string(from: startedAt)).json")
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         try encoder.encode(report).write(to: file, options: .atomic)
         return file

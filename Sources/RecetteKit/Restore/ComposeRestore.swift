@@ -99,7 +99,7 @@ public struct ComposeRestore: Sendable {
             settings: [], totalSeconds: Date().timeIntervalSince(startedAt), phases: timer.phases, pgRestorePhases: [],
             kinds: RestoreReport.kinds(from: log.itemTimings), errors: log.restoreErrors,
             foreignKeysAddedNotValid: addedNotValid, rowCounts: counts)
-        let reportFile = try? report.write(into: context.stateDirectory.appendingPathComponent("runs"))
+        let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: "compose service '\(service)', database '\(database)'", tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: nil)
     }

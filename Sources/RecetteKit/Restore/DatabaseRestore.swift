@@ -128,7 +128,7 @@ public struct DatabaseRestore: Sendable {
             phases: timer.phases, pgRestorePhases: outcome.phases,
             kinds: RestoreReport.kinds(from: outcome.items), errors: outcome.errors,
             foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts)
-        let reportFile = try? report.write(into: context.stateDirectory.appendingPathComponent("runs"))
+        let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: try destination.displayURL(database: database), tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: previous)
     }

@@ -62,19 +62,9 @@ public struct RestoreReport: Sendable, Codable {
         return lines
     }
 
-    /// Writes `<directory>/<timestamp>.json` and returns its URL.
-    public func write(into directory: URL) throws -> URL {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let file = directory.appendingPathComponent("restore-\(formatter.string(from: startedAt)).json")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
-        try encoder.encode(self).write(to: file)
-        return file
+    /// Writes `.recette/runs/restore-<timestamp>.json` and returns its URL.
+    public func write(stateDirectory: URL) throws -> URL {
+        try RunReportFile.write(self, kind: "restore", startedAt: startedAt, stateDirectory: stateDirectory)
     }
 }
 
