@@ -149,27 +149,30 @@ import FoundationNetworking
     }
 
     @Test func tasksRunOneAtATimeInOrderAndIndexingShowsInStats() async throws {
-        let (standIn, client) = try Self.standIn(delay: .milliseconds(300))
+        let (standIn, client) = try Self.standIn(delay: .zero)
         defer { standIn.stop() }
-        _ = try await client.send("POST", "/indexes", json: ["uid": "slow", "primaryKey": "id"])
-        _ = try await client.send("POST", "/indexes/slow/documents", json: Self.documents(1...3))
-        var sawIndexing = false
-        for _ in 0..<200 where !sawIndexing {
-            let stats = try await client.get("/indexes/slow/stats")
-            if stats.status == 200, stats["isIndexing"] as? Bool == true {
-                sawIndexing = true
-                #expect(try await client.get("/tasks/1")["status"] as? String == "processing")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        _ = try await Self.run(client, "POST", "/indexes", json: ["uid": "slow", "primaryKey": "id"])
+        standIn.taskProcessingDelay = .milliseconds(1500)
+        _ = try await client.send("POST", "/indexes/slow/documents", json: Self.documents(1...3))  // task 1
+        _ = try await client.send("POST", "/indexes/slow/documents", json: Self.documents(4...6))  // task 2
+        var processing = false
+        for _ in 0..<1000 where !processing {
+            processing = try await client.get("/tasks/1")["status"] as? String == "processing"
+            if !processing { try await Task.sleep(for: .milliseconds(5)) }
         }
-        #expect(sawIndexing, "isIndexing is true while a task of the index is processing")
+        #expect(processing)
+        // While task 1 is processing: the index is indexing, task 2 waits, nothing applied yet.
+        let during = try await client.get("/indexes/slow/stats").object
+        #expect(during["isIndexing"] as? Bool == true)
+        #expect(during["numberOfDocuments"] as? Int == 0)
+        #expect(try await client.get("/tasks/2")["status"] as? String == "enqueued")
         #expect(await standIn.waitUntilIdle())
-        let stats = try await client.get("/indexes/slow/stats").object
-        #expect(stats["isIndexing"] as? Bool == false)
-        #expect(stats["numberOfDocuments"] as? Int == 3)
+        let after = try await client.get("/indexes/slow/stats").object
+        #expect(after["isIndexing"] as? Bool == false)
+        #expect(after["numberOfDocuments"] as? Int == 6)
         let tasks = standIn.tasks()
-        #expect(tasks.map(\.status) == [.succeeded, .succeeded])
-        #expect(try #require(tasks[0].finishedAt) <= (try #require(tasks[1].startedAt)))
+        #expect(tasks.map(\.status) == [.succeeded, .succeeded, .succeeded])
+        #expect(try #require(tasks[1].finishedAt) <= (try #require(tasks[2].startedAt)))
     }
 
     @Test func anInjectedFailureFailsTheNextTaskOfThatTypeAndChangesNothing() async throws {
@@ -580,9 +583,12 @@ import FoundationNetworking
         let additionToNext = 1  // task uid of the addition to live-next
 
         // Searches of "live" run all through the swap: each must see one generation only.
+        // Ended with a flag, not Task cancellation: cancelling an in-flight URLSession request
+        // can deadlock in FoundationNetworking (URLSessionTask.cancel waits on its queue).
         let observations = LineCollector()
+        let done = LineCollector()
         let searching = Task {
-            while !Task.isCancelled {
+            while done.all.isEmpty {
                 let reply = try await client.send("POST", "/indexes/live/search", json: ["q": "", "limit": 1000])
                 let generations = Set((reply["hits"] as? [[String: Any]] ?? []).compactMap { $0["generation"] as? String })
                 observations.append("\(generations.sorted().joined(separator: "+"))/\(reply["estimatedTotalHits"] as? Int ?? -1)")
@@ -591,7 +597,7 @@ import FoundationNetworking
         try await Task.sleep(for: .milliseconds(50))
         let swap = try await Self.run(client, "POST", "/swap-indexes", json: [["indexes": ["live", "live-next"]]])
         try await Task.sleep(for: .milliseconds(50))
-        searching.cancel()
+        done.append("swapped")
         _ = try? await searching.value
 
         #expect(swap["status"] as? String == "succeeded")

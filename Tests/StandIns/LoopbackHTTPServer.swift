@@ -175,6 +175,20 @@ public final class LoopbackHTTPServer: Sendable {
     /// Stops accepting, closes every open connection and waits (up to 5 s) for the connection
     /// threads to finish. Idempotent. Do not call it from inside the handler.
     public func stop() { core.stop() }
+
+    /// Shuts down every open connection (idle keep-alive ones included), as a server that
+    /// crashed would. Safe to call from inside the handler; the handler's own connection is
+    /// closed too, so answer it with `.noResponse()`.
+    public func dropConnections() { core.dropConnections() }
+
+    /// Fault hook: close each new connection as soon as it is accepted, before any request
+    /// (the client sees "empty reply" at once). Clients that retry on a fresh connection
+    /// (libcurl does, for a request whose connection dropped) then fail fast instead of
+    /// waiting on an idle connection.
+    public var closesConnectionsOnAccept: Bool {
+        get { core.state.withLock { $0.closeOnAccept } }
+        set { core.state.withLock { $0.closeOnAccept = newValue } }
+    }
 }
 
 // MARK: - Internals
@@ -253,6 +267,7 @@ private final class ServerCore: Sendable {
         var connections: Set<Int32> = []
         var liveThreads = 0
         var accepted = 0
+        var closeOnAccept = false
     }
 
     let listenFD: Int32
@@ -365,7 +380,7 @@ private final class ServerCore: Sendable {
             Sys.noSigPipe(client)
             Sys.setIntOption(client, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
             let admitted = state.withLock { s -> Bool in
-                if s.stopped { return false }
+                if s.stopped || s.closeOnAccept { return false }
                 s.connections.insert(client)
                 s.liveThreads += 1
                 s.accepted += 1
@@ -373,7 +388,8 @@ private final class ServerCore: Sendable {
             }
             guard admitted else {
                 close(client)
-                return
+                if state.withLock({ $0.stopped }) { return }
+                continue
             }
             let thread = Thread { [self] in
                 let connection = Connection(fd: client, core: self)
@@ -421,6 +437,13 @@ private final class ServerCore: Sendable {
     }
 
     var isStopped: Bool { state.withLock { $0.stopped } }
+
+    /// Under the lock, so that a closed fd number is never shut down after being reused.
+    func dropConnections() {
+        state.withLock { s in
+            for fd in s.connections { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+    }
 }
 
 /// One accepted connection, served on its own thread.

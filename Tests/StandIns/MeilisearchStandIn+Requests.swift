@@ -32,6 +32,9 @@ final class MeiliCore: @unchecked Sendable {
 
     func attach(_ server: LoopbackHTTPServer) { self.server.withLock { $0 = server } }
 
+    /// Undoes what the `closeConnections` fault did to the server.
+    func acceptConnectionsAgain() { server.withLock { $0 }?.closesConnectionsOnAccept = false }
+
     func shutDown() {
         let first = state.withLock { s -> Bool in
             defer { s.stopped = true }
@@ -241,6 +244,13 @@ final class MeiliCore: @unchecked Sendable {
         case nil:
             return nil
         case .closeConnections?:
+            // As a crash would: every connection goes, idle keep-alive ones too, and new ones
+            // are closed at once (libcurl retries a dropped POST on a fresh connection, without
+            // its body, and would wait there until the idle timeout).
+            if let server = server.withLock({ $0 }) {
+                server.closesConnectionsOnAccept = true
+                server.dropConnections()
+            }
             return .noResponse()
         case .refuseConnections?:
             // Not from this thread: stop() waits for the connection threads, this one included.

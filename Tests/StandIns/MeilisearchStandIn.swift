@@ -112,8 +112,9 @@ public final class MeilisearchStandIn: Sendable {
 
     /// How the stand-in behaves once "unreachable".
     public enum UnavailableMode: Sendable {
-        /// Every request is read, then its connection is closed without an answer (a crashed
-        /// process behind a proxy). `makeAvailable()` ends it.
+        /// The next request is read, then its connection and every other open one are closed
+        /// without an answer, and new connections are closed as soon as they are accepted (a
+        /// crashed process behind a proxy). `makeAvailable()` ends it.
         case closeConnections
         /// The listening socket is closed: connections are refused from then on, for good.
         case refuseConnections
@@ -185,7 +186,10 @@ public final class MeilisearchStandIn: Sendable {
     }
 
     /// Answers again after `makeUnavailable(mode: .closeConnections)`.
-    public func makeAvailable() { core.state.withLock { $0.unavailable = nil } }
+    public func makeAvailable() {
+        core.state.withLock { $0.unavailable = nil }
+        core.acceptConnectionsAgain()
+    }
 
     /// Tasks stay `enqueued` until `resumeTaskProcessing()` (the one being processed finishes).
     public func pauseTaskProcessing() { core.state.withLock { $0.paused = true } }
