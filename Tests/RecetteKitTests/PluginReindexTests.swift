@@ -1,0 +1,65 @@
+import Foundation
+import StandIns
+import Testing
+@testable import RecetteKit
+
+/// `recette reindex --via plugin` against the Strapi admin + Meilisearch plugin stand-in, which
+/// reads the restored sample and reproduces the plugin's loop, string batch size included.
+@Suite(.serialized) struct PluginReindexTests {
+    private func run(batchSize: StrapiStandIn.BatchSize, password: String = "Recette-Admin-1",
+                     check: (SearchProject, MeilisearchStandIn, CLIResult) throws -> Void) async throws {
+        let meilisearch = try MeilisearchStandIn()
+        defer { meilisearch.stop() }
+        let project = try await SearchProject.make(meilisearch: meilisearch)
+        let strapi = try StrapiStandIn(databaseURL: project.databaseURL, meilisearchURL: meilisearch.baseURL,
+                                       meilisearchAPIKey: meilisearch.masterKey, batchSize: batchSize)
+        defer { strapi.stop() }
+        let result = try await project.recette(["reindex", "--via", "plugin"], [
+            "STRAPI_URL": strapi.baseURL.absoluteString, "STRAPI_ADMIN_EMAIL": "admin@recette.test", "STRAPI_ADMIN_PASSWORD": password,
+        ])
+        try check(project, meilisearch, result)
+        #expect(!(result.standardOutput + result.standardError).contains(password), "no password in output")
+    }
+
+    @Test func aStringBatchSizeStopsAt10000AndRecetteSaysWhy() async throws {
+        try await run(batchSize: .string("5000")) { project, meilisearch, result in
+            let published = try project.publishedOfferIDs().count
+            #expect(result.status == 1)
+            #expect(meilisearch.documentCount(in: "offre-de-stage") == 10_000)
+            #expect(result.standardOutput.contains("offre-de-stage (api::offre-de-stage.offre-de-stage): 10000 documents, \(published) published rows in the database"), "\(result.standardOutput)")
+            #expect(result.standardOutput.contains("INCOMPLETE"))
+            #expect(result.standardOutput.range(of: #"annonce-de-logement \(.*\): (\d+) documents, \1 published rows.*complete"#, options: .regularExpression) != nil,
+                    "fewer than 5000 published ads: one batch, complete: \(result.standardOutput)")
+            let last = result.standardError.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(last.contains("stops at 10000 of \(published) published rows, exactly 2 × 5000"), "\(last)")
+            #expect(last.contains("batch size is a string"))
+            #expect(last.contains("recette reindex --via direct"))
+        }
+    }
+
+    @Test func theDefaultNumericBatchSizeIndexesEveryPublishedRow() async throws {
+        try await run(batchSize: .unset) { project, meilisearch, result in
+            #expect(result.status == 0, "\(result.standardError)")
+            let published = try project.publishedOfferIDs()
+            #expect(Set(meilisearch.documentIDs(in: "offre-de-stage")) == published)
+            #expect(result.standardOutput.components(separatedBy: "— complete").count == 3, "\(result.standardOutput)")
+        }
+    }
+
+    @Test func aWrongAdminPasswordIsExplained() async throws {
+        try await run(batchSize: .unset, password: "not-the-password") { _, meilisearch, result in
+            #expect(result.status == 1)
+            #expect(result.standardError.contains("refused the admin login (Invalid credentials): check STRAPI_ADMIN_EMAIL and STRAPI_ADMIN_PASSWORD"), "\(result.standardError)")
+            #expect(meilisearch.indexUIDs().isEmpty, "nothing was reindexed")
+        }
+    }
+
+    @Test func missingCredentialsAreExplained() async throws {
+        let meilisearch = try MeilisearchStandIn()
+        defer { meilisearch.stop() }
+        let project = try await SearchProject.make(meilisearch: meilisearch)
+        let result = try await project.recette(["reindex", "--via", "plugin"], ["STRAPI_ADMIN_EMAIL": "", "STRAPI_ADMIN_PASSWORD": ""])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("set STRAPI_ADMIN_EMAIL and STRAPI_ADMIN_PASSWORD"), "\(result.standardError)")
+    }
+}
