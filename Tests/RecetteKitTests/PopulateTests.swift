@@ -99,6 +99,22 @@ import Testing
         #expect((summary["report"] as? [String: Any])?["succeeded"] as? Bool == false)
     }
 
+    @Test func jsonLogsAreOneObjectPerLine() async throws {
+        let (project, environment, _, _) = try await projectWithExistingDatabase()
+        let sample = try await SampleCache.shared.sample()
+        let result = try await CLI.run(["populate", "--only", "restore", "--backup", sample.archive.path, "--target", "local", "--log-format", "json",
+                                        "--json", "--project-dir", project.path, "--no-progress"], environment: environment)
+        #expect(result.status == 0, "\(result.standardError)")
+        let lines = result.standardError.split(separator: "\n")
+        #expect(lines.count >= 4)
+        let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.count == lines.count, "every log line is a JSON object: \(result.standardError)")
+        #expect(objects.contains { ($0["message"] as? String)?.hasPrefix("step restore: succeeded") == true }, "\(objects)")
+        // --json: the report itself on standard output, one object.
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        #expect(report["succeeded"] as? Bool == true)
+    }
+
     @Test func aSecondRunIsRefusedWithTheHolder() async throws {
         let project = TestEnvironment.newProjectDirectory()
         let held = try RunLock.acquire(stateDirectory: project.appendingPathComponent(".recette"), command: "recette populate")
