@@ -1010,19 +1010,29 @@ final class MeiliCore: @unchecked Sendable {
 /// Case-insensitive substring match over a document's string values.
 struct SubstringMatcher {
     let needle: String
-    /// The query's bytes, lower-cased, when a raw byte scan can rule documents out: the query is
-    /// plain ASCII that JSON never escapes, so a matching string value holds these very bytes.
+    /// Bytes every matching document holds, lower-cased: the query's longest run of ASCII
+    /// characters that JSON never escapes. Documents without them are ruled out by a raw byte
+    /// scan, without parsing (non-ASCII letters may be stored `\u`-escaped, so they are left
+    /// out of the run).
     let prefilter: [UInt8]?
     let searchable: [String]?
 
     init(query: String, searchable: [String]?) {
         needle = query.lowercased()
         self.searchable = searchable
-        let plain = query.utf8.allSatisfy {
-            (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) || $0 == 32 || $0 == 45 || $0 == 95
-                || $0 == 46 || $0 == 44
+        var longest: [UInt8] = []
+        var run: [UInt8] = []
+        for byte in needle.utf8 {
+            let plain = byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+                && byte != UInt8(ascii: "/")
+            if plain {
+                run.append(byte)
+                if run.count > longest.count { longest = run }
+            } else {
+                run.removeAll(keepingCapacity: true)
+            }
         }
-        prefilter = plain && !query.isEmpty ? Array(needle.utf8) : nil
+        prefilter = longest.isEmpty ? nil : longest
     }
 
     func matches(_ document: Data) -> Bool {
@@ -1046,26 +1056,33 @@ struct SubstringMatcher {
         return found
     }
 
-    /// Whether `haystack`, ASCII-lower-cased, contains `needle` (already lower-case).
+    /// Whether `haystack`, ASCII-lower-cased, contains `needle` (already lower-case). memchr
+    /// finds the candidates for the first byte (both cases of a letter); the rest is compared
+    /// in place.
     static func containsLowercased(_ haystack: UnsafeRawBufferPointer, _ needle: [UInt8]) -> Bool {
-        guard !needle.isEmpty, haystack.count >= needle.count else { return needle.isEmpty }
+        guard let base = haystack.baseAddress, !needle.isEmpty else { return needle.isEmpty }
+        guard haystack.count >= needle.count else { return false }
         let first = needle[0]
-        var i = 0
-        let last = haystack.count - needle.count
-        while i <= last {
-            var b = haystack[i]
-            if b >= 65 && b <= 90 { b += 32 }
-            if b == first {
-                var j = 1
-                while j < needle.count {
-                    var c = haystack[i + j]
-                    if c >= 65 && c <= 90 { c += 32 }
-                    if c != needle[j] { break }
-                    j += 1
-                }
-                if j == needle.count { return true }
+        let firstUpper: UInt8? = first >= 97 && first <= 122 ? first - 32 : nil
+        let lastStart = haystack.count - needle.count
+        var from = 0
+        while from <= lastStart {
+            let window = lastStart - from + 1
+            var candidate = memchr(base + from, Int32(first), window).map { $0 - UnsafeMutableRawPointer(mutating: base) }
+            if let firstUpper, let upper = memchr(base + from, Int32(firstUpper), window) {
+                let offset = upper - UnsafeMutableRawPointer(mutating: base)
+                candidate = min(candidate ?? offset, offset)
             }
-            i += 1
+            guard let i = candidate else { return false }
+            var j = 1
+            while j < needle.count {
+                var c = haystack[i + j]
+                if c >= 65 && c <= 90 { c += 32 }
+                if c != needle[j] { break }
+                j += 1
+            }
+            if j == needle.count { return true }
+            from = i + 1
         }
         return false
     }

@@ -31,9 +31,6 @@ enum StandInJSON: Sendable, Equatable {
     }
 
     static func int(_ value: Int) -> StandInJSON { .number(String(value)) }
-    static func double(_ value: Double) -> StandInJSON {
-        value == value.rounded() && abs(value) < 1e15 ? .number(String(Int(value))) : .number(String(value))
-    }
     static func optional(_ value: String?) -> StandInJSON { value.map { .string($0) } ?? .null }
     static func optional(_ value: Int?) -> StandInJSON { value.map { .int($0) } ?? .null }
     static func strings(_ values: [String]) -> StandInJSON { .array(values.map { .string($0) }) }
@@ -69,10 +66,6 @@ enum StandInJSON: Sendable, Equatable {
     /// An integer number (no fraction, no exponent) that fits an Int.
     var intValue: Int? {
         if case .number(let text) = self { return Int(text) }
-        return nil
-    }
-    var doubleValue: Double? {
-        if case .number(let text) = self { return Double(text) }
         return nil
     }
     var stringArray: [String]? {

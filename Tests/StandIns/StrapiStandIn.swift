@@ -309,16 +309,10 @@ final class StrapiCore: @unchecked Sendable {
 
     /// An admin JWT: `{"id":1,"iat","exp"}`, HS256-shaped, random signature.
     private static func jwt() -> String {
-        func b64(_ data: Data) -> String {
-            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-                .replacingOccurrences(of: "=", with: "")
-        }
         let now = Int(Date().timeIntervalSince1970)
-        let header = b64(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
-        let payload = b64(Data(#"{"id":1,"iat":\#(now),"exp":\#(now + 30 * 86400)}"#.utf8))
-        var generator = SystemRandomNumberGenerator()
-        let signature = b64(Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }))
-        return "\(header).\(payload).\(signature)"
+        let header = ScalingoStandIn.base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+        let payload = ScalingoStandIn.base64URL(Data(#"{"id":1,"iat":\#(now),"exp":\#(now + 30 * 86400)}"#.utf8))
+        return "\(header).\(payload).\(ScalingoStandIn.base64URL(ScalingoStandIn.randomBytes(32)))"
     }
 
     // MARK: Meilisearch calls (meilisearch-js semantics)
