@@ -170,6 +170,45 @@ struct SearchProject {
         #expect(posts.allSatisfy { $0.bodyBytes < 200_000 / 3 }, "\(posts.map(\.bodyBytes))")
     }
 
+    @Test func ctrlCDuringARebuildExits130AndLeavesTheLiveIndex() async throws {
+        let meilisearch = try MeilisearchStandIn()
+        defer { meilisearch.stop() }
+        let project = try await SearchProject.make(meilisearch: meilisearch)
+        try #require(try await project.recette(["reindex", "--index", "offre-de-stage"]).status == 0)
+        let before = meilisearch.rawDocuments(in: "offre-de-stage")
+        meilisearch.resetLog()
+        // Slow tasks: recette is sending documents or waiting on them when the signal comes.
+        meilisearch.taskProcessingDelay = .milliseconds(500)
+        let process = Process()
+        process.executableURL = TestEnvironment.binary
+        process.arguments = ["reindex", "--index", "offre-de-stage", "--project-dir", project.directory.path, "--no-progress"]
+        process.environment = project.environment()
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<200 where !meilisearch.indexUIDs().contains(where: { $0.hasPrefix("offre-de-stage_") }) || meilisearch.requestCount(.addOrReplaceDocuments) == 0 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let clock = ContinuousClock()
+        let signalled = clock.now
+        #expect(meilisearch.requestCount(.addOrReplaceDocuments) > 0, "documents were on their way")
+        kill(process.processIdentifier, SIGINT)
+        meilisearch.taskProcessingDelay = .milliseconds(2)
+        for _ in 0..<300 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        let stillRunning = process.isRunning
+        if stillRunning { process.terminate() }
+        process.waitUntilExit()
+        #expect(!stillRunning, "recette did not stop within 15 s of Ctrl-C")
+        #expect(clock.now - signalled < .seconds(10))
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 130, "\(stderr)")
+        _ = await meilisearch.waitUntilIdle()
+        #expect(meilisearch.rawDocuments(in: "offre-de-stage") == before, "live index unchanged")
+        #expect(meilisearch.indexUIDs() == ["offre-de-stage"], "the unfinished index was removed: \(stderr)")
+    }
+
     /// Builds the live index once, then runs a failing rebuild; the live index must be the same.
     private func expectLiveIndexSurvives(_ meilisearch: MeilisearchStandIn, _ project: SearchProject,
                                          extra: [String: String] = [:], fault: () -> Void,

@@ -42,8 +42,9 @@ public struct SampleBackupBuilder: Sendable {
         let cluster = context.localCluster
         let status = try await cluster.start()
         guard let port = status.port else { throw RecetteFailure("the local PostgreSQL server has no known port; run 'recette local stop' and retry") }
-        // Named after this process: builds running side by side never share a database.
-        let buildDatabase = "recette_sample_build_\(getpid())"
+        // Named after this process and this build: builds running side by side (in other
+        // processes, or in this one as the tests do) never share, nor drop, each other's database.
+        let buildDatabase = "recette_sample_build_\(getpid())_\(UUID().uuidString.prefix(8).lowercased())"
         let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
         let owner = PostgresConnection.quoteIdentifier(sql.owner)
         let quotedBuild = PostgresConnection.quoteIdentifier(buildDatabase)

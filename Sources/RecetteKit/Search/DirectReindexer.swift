@@ -104,8 +104,9 @@ public struct DirectReindexer: Sendable {
             settingsFrom = "Meilisearch defaults"
         }
 
-        try await client.wait(for: try await client.createIndex(temporary, primaryKey: definition.primaryKey))
         do {
+            // Inside the do: an interrupted or failed creation is cleaned up like the rest.
+            try await client.wait(for: try await client.createIndex(temporary, primaryKey: definition.primaryKey))
             if let settings {
                 // Before the documents: changing searchable/filterable attributes re-indexes.
                 try await client.wait(for: try await client.updateSettings(temporary, settings: settings))
@@ -149,9 +150,11 @@ public struct DirectReindexer: Sendable {
     private func removeTemporary(_ temporary: String) async {
         let client = self.client
         let logger = self.logger
+        logger.info("removing the unfinished index \(temporary); the live index is as it was")
         await Task.detached {
             do {
                 try await client.wait(for: try await client.deleteIndex(temporary))
+                logger.info("removed \(temporary)")
             } catch {
                 logger.warning("could not delete the unfinished index \(temporary) (\(error)); the next rebuild deletes it")
             }
