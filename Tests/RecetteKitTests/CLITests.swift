@@ -41,7 +41,7 @@ import Testing
         #expect(result.standardError.contains(expected), "\(result.standardError)")
     }
 
-    @Test(arguments: [["populate"], ["reset", "--target", "url"], ["reindex"], ["search", "status"]])
+    @Test(arguments: [["reset", "--target", "url"]])
     func unbuiltCommandsSaySoAndExit1(_ arguments: [String]) async throws {
         let result = try await CLI.run(arguments)
         #expect(result.status == 1)
@@ -106,7 +106,7 @@ import Testing
         var busy = false
         for _ in 0..<400 where !busy {
             try await Task.sleep(for: .milliseconds(50))
-            busy = try !admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = 'recette_sample_build_\(process.processIdentifier)' AND state = 'active'").rows.isEmpty
+            busy = try !admin.query("SELECT 1 FROM pg_stat_activity WHERE datname LIKE 'recette\\_sample\\_build\\_\(process.processIdentifier)\\_%' AND state = 'active'").rows.isEmpty
         }
         #expect(busy)
         let start = ContinuousClock.now
@@ -117,6 +117,6 @@ import Testing
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(stderr.contains("interrupted"))
         // The half-built database was dropped on the way out.
-        #expect(try admin.query("SELECT 1 FROM pg_database WHERE datname = 'recette_sample_build_\(process.processIdentifier)'").rows.isEmpty)
+        #expect(try admin.query("SELECT 1 FROM pg_database WHERE datname LIKE 'recette\\_sample\\_build\\_\(process.processIdentifier)\\_%'").rows.isEmpty)
     }
 }

@@ -84,7 +84,9 @@ struct PopulateComposeTests {
     @Test func aCMSThatNeverAnswersIsReportedWithItsLog() async throws {
         let stack = ComposeTestStack()
         defer { stack.down() }
-        // Nothing listens there: the health URL never answers.
+        // The services run already (starting the db can take longer than the short timeout
+        // below on a busy machine): what times out is the health URL, where nothing listens.
+        try await SubprocessRunner().run(stack.compose(["up", "--detach", "--wait", "--wait-timeout", "120", "db", "cms"]))
         let port = LocalCluster.freeLoopbackPort()
         let result = try await CLI.run(["populate", "--only", "cms", "--target", "compose", "--no-progress", "--project-dir", stack.directory.path],
                                        environment: stack.cliEnvironment(["RECETTE_CMS_HEALTH_URL": "http://127.0.0.1:\(port)/_health", "RECETTE_CMS_TIMEOUT": "4"]))

@@ -153,8 +153,25 @@ public struct DirectReindexer: Sendable {
         logger.info("removing the unfinished index \(temporary); the live index is as it was")
         await Task.detached {
             do {
-                try await client.wait(for: try await client.deleteIndex(temporary))
-                logger.info("removed \(temporary)")
+                // A batch that was on the wire when the run stopped can reach Meilisearch after
+                // the deletion, and a document addition creates a missing index: delete until
+                // the index is absent with nothing left queued for it.
+                for attempt in 1...4 {
+                    do {
+                        try await client.wait(for: try await client.deleteIndex(temporary))
+                    } catch let error as MeilisearchError where error.code == "index_not_found" {
+                        // The run stopped before the index was created: nothing to delete.
+                    }
+                    try await Task.sleep(for: .milliseconds(250 * attempt))
+                    let queued = try await client.unfinishedTaskCount(indexUid: temporary)
+                    let present = try await client.index(temporary) != nil
+                    if queued == 0 && !present {
+                        logger.info("removed \(temporary)")
+                        return
+                    }
+                    logger.info("\(temporary) came back (a batch sent before the stop arrived late); deleting it again")
+                }
+                logger.warning("\(temporary) kept coming back; the next rebuild deletes it")
             } catch {
                 logger.warning("could not delete the unfinished index \(temporary) (\(error)); the next rebuild deletes it")
             }
