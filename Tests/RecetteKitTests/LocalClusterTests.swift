@@ -4,6 +4,35 @@ import Testing
 
 /// The `local` target's own cluster, on its own directory (not the shared test cluster).
 @Suite struct LocalClusterTests {
+    /// Two restores into one cluster side by side: the first to finish leaves the bulk-load
+    /// settings to the other; the last one out puts the normal settings back.
+    @Test func overlappingRestoresKeepTheBulkLoadSettingsUntilTheLastEnds() async throws {
+        // A cluster of its own: the suite's shared one sees other restores come and go.
+        let directory = TestEnvironment.clusterDirectory.appendingPathComponent("bulk-load-\(UUID().uuidString.prefix(8))")
+        let context = try TestEnvironment.context()
+        let cluster = LocalCluster(directory: directory, tools: context.postgresTools, runner: context.runner)
+        defer { Task { try? await cluster.stop() } }
+        let port = try #require(try await cluster.start().port)
+        // Destinations of their own on the same directory, as two recette processes would be.
+        let first = LocalDestination(cluster: LocalCluster(directory: cluster.directory, tools: context.postgresTools, runner: context.runner), jobs: 2)
+        let second = LocalDestination(cluster: LocalCluster(directory: cluster.directory, tools: context.postgresTools, runner: context.runner), jobs: 2)
+        try await first.prepare()
+        try await second.prepare()
+        let settings = first.bulkLoadSettings
+        func fsync() throws -> String? {
+            try PostgresConnection(url: cluster.url(database: "postgres", port: port)).query("SHOW fsync").scalar
+        }
+        try first.applySettings(settings)
+        try second.applySettings(settings)
+        #expect(try fsync() == "off")
+        try first.resetSettings(settings.map(\.0))
+        #expect(try fsync() == "off", "the second restore is still loading")
+        try first.resetSettings(settings.map(\.0))  // a second reset by the same restore changes nothing
+        #expect(try fsync() == "off")
+        try second.resetSettings(settings.map(\.0))
+        #expect(try fsync() == "on")
+    }
+
     @Test func initialisesStartsStopsAndRestartsOnTheSamePort() async throws {
         let directory = TestEnvironment.clusterDirectory.appendingPathComponent("lifecycle-\(UUID().uuidString.prefix(8))")
         let context = try TestEnvironment.context()

@@ -122,8 +122,11 @@ struct SearchProject {
         let url = meilisearch.baseURL.appendingPathComponent("indexes/offre-de-stage/search")
         let statsURL = meilisearch.baseURL.appendingPathComponent("indexes/offre-de-stage/stats")
         let key = meilisearch.masterKey ?? ""
+        // Stopped by a flag, not by cancelling the task: cancelling a task in the middle of
+        // URLSession.data(for:) can deadlock FoundationNetworking (see URLSessionTransport.send).
+        let stop = LockedFlag()
         let searcher = Task {
-            while !Task.isCancelled {
+            while !stop.isSet {
                 var request = URLRequest(url: url)
                 request.httpMethod = "POST"
                 request.httpBody = Data(#"{"q":"","limit":1}"#.utf8)
@@ -145,7 +148,7 @@ struct SearchProject {
             }
         }
         let second = try await project.recette(["reindex", "--index", "offre-de-stage"], ["RECETTE_SEARCH_BATCH_MB": "0.5"])
-        searcher.cancel()
+        stop.set()
         _ = await searcher.value
         #expect(second.status == 0, "\(second.standardError)")
         let seen = observations.all
@@ -334,4 +337,11 @@ final class Observations: @unchecked Sendable {
     private var items: [Observation] = []
     func record(status: Int, hits: Int, rebuilding: Bool) { lock.withLock { items.append(Observation(status: status, hits: hits, rebuilding: rebuilding)) } }
     var all: [Observation] { lock.withLock { items } }
+}
+
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

@@ -56,12 +56,34 @@ public final class URLSessionTransport: NSObject, HTTPTransport, @unchecked Send
         self.delegateQueue = queue
     }
 
+    /// Not `session.data(for:)`: on Linux its cancellation handler cancels the URLSession
+    /// task synchronously on URLSession's work queue while holding the Swift task's lock, and
+    /// the work queue, completing that same request, waits for the lock to resume the task:
+    /// both wait forever, and with them every URLSession of the process (they share the
+    /// queue). Seen in the test suite. Here cancelling only *schedules* the URLSession cancel.
     public func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
         let session = lock.withLock { plainSession }
+        let transfer = CancellableTransfer()
         let (data, response): (Data, URLResponse)
         do {
-            (data, response) = try await session.data(for: request)
+            (data, response) = try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Data, URLResponse), any Error>) in
+                    let task = session.dataTask(with: request) { data, response, error in
+                        if let error {
+                            continuation.resume(throwing: error)
+                        } else if let response {
+                            continuation.resume(returning: (data ?? Data(), response))
+                        } else {
+                            continuation.resume(throwing: HTTPTransportError.notHTTP(request.url ?? URL(fileURLWithPath: "/")))
+                        }
+                    }
+                    transfer.start(task)
+                }
+            } onCancel: {
+                transfer.cancel()
+            }
         } catch let error as URLError {
+            if error.code == .cancelled, Task.isCancelled { throw CancellationError() }
             throw HTTPTransportError.network(host: request.url?.host ?? "?", reason: error.localizedDescription)
         }
         guard let http = response as? HTTPURLResponse else { throw HTTPTransportError.notHTTP(request.url!) }
@@ -75,14 +97,45 @@ public final class URLSessionTransport: NSObject, HTTPTransport, @unchecked Send
     ) async throws -> HTTPURLResponse {
         let session = lock.withLock { streamingSession }
         let task = session.dataTask(with: request)
+        let transfer = CancellableTransfer()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 streams.insert(task.taskIdentifier, StreamState(onResponse: onResponse, onChunk: onChunk, continuation: continuation))
-                task.resume()
+                transfer.start(task)
             }
         } onCancel: {
-            task.cancel()
+            transfer.cancel()
         }
+    }
+}
+
+/// A URLSession task that a Swift task's cancellation stops without waiting: the cancel runs
+/// on another queue (see `URLSessionTransport.send`). A cancel that comes before the start
+/// stops the task as soon as it starts.
+private final class CancellableTransfer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var task: URLSessionTask?
+    private var cancelled = false
+
+    func start(_ task: URLSessionTask) {
+        let cancelNow = lock.withLock {
+            self.task = task
+            return cancelled
+        }
+        task.resume()
+        if cancelNow { Self.cancelLater(task) }
+    }
+
+    func cancel() {
+        let task: URLSessionTask? = lock.withLock {
+            cancelled = true
+            return self.task
+        }
+        if let task { Self.cancelLater(task) }
+    }
+
+    private static func cancelLater(_ task: URLSessionTask) {
+        DispatchQueue.global().async { task.cancel() }
     }
 }
 

@@ -30,6 +30,7 @@ public struct LocalDestination: RestoreDestination {
     public let jobs: Int
     public let bulkLoad: Bool
     private let port: LockedValue<Int?> = LockedValue(nil)
+    private let bulkLoadHold: LockedValue<LocalCluster.BulkLoadHold?> = LockedValue(nil)
 
     public init(cluster: LocalCluster, jobs: Int, bulkLoad: Bool = true) {
         self.cluster = cluster
@@ -57,8 +58,17 @@ public struct LocalDestination: RestoreDestination {
     public func connectionString(database: String) throws -> String { cluster.url(database: database, port: try requirePort()) }
     public func displayURL(database: String) throws -> String { cluster.url(database: database, port: try requirePort()) }
     public func clientEnvironment(database: String) throws -> [String: String] { cluster.clientEnvironment(database: database, port: try requirePort()) }
-    public func applySettings(_ settings: [(String, String)]) throws { try cluster.applySettings(settings, port: try requirePort()) }
-    public func resetSettings(_ names: [String]) throws { try cluster.resetSettings(names, port: try requirePort()) }
+    public func applySettings(_ settings: [(String, String)]) throws {
+        bulkLoadHold.set(try cluster.beginBulkLoad(settings, port: try requirePort()))
+    }
+
+    /// Once per restore, whichever path it ends by; the last restore into the cluster resets.
+    public func resetSettings(_ names: [String]) throws {
+        var hold: LocalCluster.BulkLoadHold?
+        bulkLoadHold.mutate { hold = $0; $0 = nil }
+        guard let hold else { return }
+        try cluster.endBulkLoad(hold, resetting: names, port: try requirePort())
+    }
 }
 
 /// The `url` target: any PostgreSQL server (a review app through `scalingo db-tunnel`…).

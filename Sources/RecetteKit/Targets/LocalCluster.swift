@@ -131,6 +131,51 @@ public struct LocalCluster: Sendable {
         ]
     }
 
+    /// Restores into this cluster can run side by side (two projects sharing one
+    /// RECETTE_LOCAL_DIR, or the tests): each holds a shared `flock` on `bulk-load.lock` while
+    /// it loads, applies the bulk-load settings (the same values, so applying twice is
+    /// harmless), and only the last one out, the one that can turn its lock exclusive, puts
+    /// the normal settings back. The kernel drops the lock of a process that dies, so a crash
+    /// never blocks the others; the next restore to finish resets the settings then.
+    public final class BulkLoadHold: @unchecked Sendable {
+        fileprivate var descriptor: Int32
+        fileprivate init(descriptor: Int32) { self.descriptor = descriptor }
+        deinit { if descriptor >= 0 { close(descriptor) } }
+    }
+
+    private var bulkLoadLockFile: URL { directory.appendingPathComponent("bulk-load.lock") }
+
+    /// Joins the restores loading into this cluster and applies `settings`.
+    public func beginBulkLoad(_ settings: [(String, String)], port: Int) throws -> BulkLoadHold {
+        let descriptor = open(bulkLoadLockFile.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw RecetteFailure("cannot open \(bulkLoadLockFile.path): \(String(cString: strerror(errno))); check the permissions of \(directory.path)")
+        }
+        let hold = BulkLoadHold(descriptor: descriptor)
+        // Exclusive only while another restore puts the normal settings back: a moment.
+        var waited = 0
+        while flock(descriptor, LOCK_SH | LOCK_NB) != 0 {
+            guard waited < 1_200 else {
+                throw RecetteFailure("another restore into the local server has held \(bulkLoadLockFile.lastPathComponent) for a minute; wait for it to finish, then retry")
+            }
+            usleep(50_000)
+            waited += 1
+        }
+        try applySettings(settings, port: port)
+        return hold
+    }
+
+    /// Leaves the restores loading into this cluster; the last one out resets `names`.
+    public func endBulkLoad(_ hold: BulkLoadHold, resetting names: [String], port: Int) throws {
+        defer {
+            close(hold.descriptor)
+            hold.descriptor = -1
+        }
+        // Not atomic (flock(2)): of two restores ending together, at least one gets it.
+        guard flock(hold.descriptor, LOCK_EX | LOCK_NB) == 0 else { return }
+        try resetSettings(names, port: port)
+    }
+
     /// Applies `settings` with ALTER SYSTEM and a configuration reload.
     public func applySettings(_ settings: [(String, String)], port: Int) throws {
         let admin = try PostgresConnection(url: url(database: "postgres", port: port))
@@ -152,12 +197,12 @@ public struct LocalCluster: Sendable {
     /// once the postmaster has read the file. Wait for that, bounded.
     private func awaitReload(port: Int, setting: String, expected: String?) throws {
         guard let expected else { return }
-        for _ in 0..<200 {
+        for _ in 0..<600 {
             let fresh = try PostgresConnection(url: url(database: "postgres", port: port))
             if try fresh.query("SELECT current_setting($1)", [setting]).scalar == expected { return }
             usleep(25_000)
         }
-        throw RecetteFailure("the local server did not take the new \(setting) setting within 5 s; see \(logFile.path)")
+        throw RecetteFailure("the local server did not take the new \(setting) setting within 15 s; see \(logFile.path)")
     }
 
     // MARK: - Connecting
