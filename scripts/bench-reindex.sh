@@ -71,6 +71,7 @@ recette=$bin/recette
 # --- 2. the database: the sample backup with BENCH_ROWS offers, restored, all published ---
 export RECETTE_LOCAL_DIR=$work/cluster
 mkdir -p "$work/project"
+cp recette.yml "$work/project/" # the indexes recette rebuilds
 sample=$repo/tmp/bench-reindex/sample-offers$rows
 if [[ -f $sample/complete ]]; then
   archive=$sample/$(cat "$sample/complete")
@@ -150,7 +151,7 @@ recette_reindex() { # DATABASE LABEL
   start=$(now)
   RECETTE_DATABASE=$1 PLUGIN_MEILISEARCH_URL=$meili PLUGIN_MEILISEARCH_API_KEY=$key \
     /usr/bin/time -f '%M %e %U %S' -o "$work/time-$2" \
-    "$recette" reindex --index offre-de-stage --target local --json --no-progress --project-dir "$work/project" >"$results/reindex-$2.json" 2>"$results/reindex-$2.log"
+    "$recette" reindex --via direct --index offre-de-stage --target local --json --no-progress --project-dir "$work/project" >"$results/reindex-$2.json" 2>"$results/reindex-$2.log"
   end=$(now)
   wall[$2]=$(elapsed "$start" "$end")
   local peak user system
