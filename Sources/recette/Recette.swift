@@ -26,6 +26,7 @@ struct Recette: AsyncParsableCommand {
 @main
 enum Main {
     static func main() async {
+        MemoryPolicy.returnLargeBlocksToTheSystem()
         do {
             var command = try Recette.parseAsRoot()
             if var command = command as? any AsyncParsableCommand {
