@@ -152,20 +152,27 @@ import FoundationNetworking
         let (standIn, client) = try Self.standIn(delay: .zero)
         defer { standIn.stop() }
         _ = try await Self.run(client, "POST", "/indexes", json: ["uid": "slow", "primaryKey": "id"])
-        standIn.taskProcessingDelay = .milliseconds(1500)
+        // Long enough that the checks below fall inside task 1's processing even on a busy machine.
+        standIn.taskProcessingDelay = .seconds(5)
         _ = try await client.send("POST", "/indexes/slow/documents", json: Self.documents(1...3))  // task 1
         _ = try await client.send("POST", "/indexes/slow/documents", json: Self.documents(4...6))  // task 2
-        var processing = false
-        for _ in 0..<1000 where !processing {
-            processing = try await client.get("/tasks/1")["status"] as? String == "processing"
-            if !processing { try await Task.sleep(for: .milliseconds(5)) }
+        // One task list is one snapshot: when it shows task 1 processing, task 2 must wait.
+        func statuses() async throws -> [Int: String] {
+            let list = try await client.get("/tasks?indexUids=slow").object["results"] as? [[String: Any]] ?? []
+            return Dictionary(list.compactMap { task in (task["uid"] as? Int).map { ($0, task["status"] as? String ?? "?") } }) { first, _ in first }
         }
-        #expect(processing)
-        // While task 1 is processing: the index is indexing, task 2 waits, nothing applied yet.
+        var snapshot: [Int: String] = [:]
+        for _ in 0..<1000 where snapshot[1] != "processing" {
+            snapshot = try await statuses()
+            if snapshot[1] != "processing" { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        #expect(snapshot[1] == "processing")
+        #expect(snapshot[2] == "enqueued")
+        // While task 1 is processing: the index is indexing, nothing applied yet.
         let during = try await client.get("/indexes/slow/stats").object
+        #expect(try await statuses()[1] == "processing", "the stats above were read during task 1")
         #expect(during["isIndexing"] as? Bool == true)
         #expect(during["numberOfDocuments"] as? Int == 0)
-        #expect(try await client.get("/tasks/2")["status"] as? String == "enqueued")
         #expect(await standIn.waitUntilIdle())
         let after = try await client.get("/indexes/slow/stats").object
         #expect(after["isIndexing"] as? Bool == false)
