@@ -1,0 +1,55 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import StandIns
+import Testing
+@testable import RecetteKit
+
+/// URLSessionTransport against a loopback server: cancelling a request stops it promptly and
+/// never waits on URLSession's shared work queue (FoundationNetworking's `data(for:)` can
+/// deadlock there when a cancel meets the request's completion).
+@Suite struct URLSessionTransportTests {
+    @Test func cancellingTheTaskAbortsAWaitingRequest() async throws {
+        let release = DispatchSemaphore(value: 0)
+        let server = try LoopbackHTTPServer { _ in
+            _ = release.wait(timeout: .now() + 10)  // answers only when released (or after 10 s)
+            return .text(200, "too late")
+        }
+        defer {
+            release.signal()
+            server.stop()
+        }
+        let transport = URLSessionTransport()
+        let task = Task { try await transport.send(URLRequest(url: server.baseURL)) }
+        try await Task.sleep(for: .milliseconds(300))
+        let cancelled = ContinuousClock.now
+        task.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await task.value }
+        #expect(ContinuousClock.now - cancelled < .seconds(5))
+    }
+
+    /// Cancels land before, during and after the replies; every request ends, one way or the
+    /// other, and the transport still works afterwards.
+    @Test func cancelsRacingRepliesNeverHang() async throws {
+        let server = try LoopbackHTTPServer { _ in .text(200, "ok") }
+        defer { server.stop() }
+        let transport = URLSessionTransport(timeout: 10)
+        var answered = 0
+        for round in 0..<300 {
+            let task = Task { try await transport.send(URLRequest(url: server.baseURL)) }
+            if round % 3 != 0 { try await Task.sleep(for: .microseconds(50 * (round % 40))) }
+            task.cancel()
+            switch await task.result {
+            case .success(let (data, response)):
+                #expect(response.statusCode == 200 && data == Data("ok".utf8))
+                answered += 1
+            case .failure(let error):
+                #expect(error is CancellationError, "\(error)")
+            }
+        }
+        let (data, _) = try await transport.send(URLRequest(url: server.baseURL))
+        #expect(data == Data("ok".utf8))
+        #expect(answered < 300, "some cancels arrived in time")
+    }
+}
