@@ -4,6 +4,18 @@ import Testing
 
 /// The `local` target's own cluster, on its own directory (not the shared test cluster).
 @Suite struct LocalClusterTests {
+    /// Ports for servers that bind later come from below the ephemeral range, where no
+    /// outgoing connection can take them in the meantime.
+    @Test func freePortsAreChosenBelowTheEphemeralRange() throws {
+        let range = try String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)
+        let ephemeralStart = try #require(range.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) })
+        for _ in 0..<20 {
+            let port = LocalCluster.freeLoopbackPort()
+            #expect((20_000..<ephemeralStart).contains(port), "\(port)")
+            #expect(LocalCluster.isLoopbackPortFree(port, reusingTimeWait: false))
+        }
+    }
+
     /// Two restores into one cluster side by side: the first to finish leaves the bulk-load
     /// settings to the other; the last one out puts the normal settings back.
     @Test func overlappingRestoresKeepTheBulkLoadSettingsUntilTheLastEnds() async throws {

@@ -287,8 +287,24 @@ public struct LocalCluster: Sendable {
         return text.split(separator: "\n").suffix(lines).map(String.init)
     }
 
-    /// Asks the kernel for a free port on 127.0.0.1.
+    /// A free port on 127.0.0.1 for a server that binds it later (this cluster, a compose
+    /// db), taken *below* the kernel's ephemeral range: a port from that range (what binding
+    /// port 0 returns) can be taken in the meantime by any outgoing connection of the machine.
+    /// Falls back to the kernel's choice when the range leaves no room below it.
     static func freeLoopbackPort() -> Int {
+        let ephemeralStart = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+            .flatMap { $0.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } } ?? 32768
+        let candidates = 20_000..<max(20_000, min(ephemeralStart, 65_536))
+        if candidates.count >= 1_000 {
+            for _ in 0..<100 {
+                let port = Int.random(in: candidates)
+                if isLoopbackPortFree(port, reusingTimeWait: false) { return port }
+            }
+        }
+        return kernelChosenLoopbackPort()
+    }
+
+    private static func kernelChosenLoopbackPort() -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = loopbackAddress(port: 0)
@@ -302,12 +318,13 @@ public struct LocalCluster: Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func isLoopbackPortFree(_ port: Int) -> Bool {
+    /// With `reusingTimeWait`, binds as PostgreSQL does: a port whose last connections linger
+    /// in TIME_WAIT is free to it.
+    static func isLoopbackPortFree(_ port: Int, reusingTimeWait: Bool = true) -> Bool {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
-        // As PostgreSQL binds: a port whose last connections linger in TIME_WAIT is free to it.
         var one: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if reusingTimeWait { setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
         var address = loopbackAddress(port: port)
         return withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
