@@ -114,17 +114,39 @@ fi
 # --- 3. Docker engine ----------------------------------------------------------
 t0="$(now)"
 docker_up() { timeout 5 docker info >/dev/null 2>&1; }
+# The pid of a running process named $2 recorded in pid file $1, or nothing.
+# A pid file left by a daemon that was killed (sessions end that way) names a
+# pid the kernel may since have given to any process; dockerd then refuses to
+# start ("pid file found"), and its managed containerd would be taken for
+# running. Such a file is removed, and only such a file.
+running_pid_from() {
+    local file="$1" name="$2" pid
+    [[ -f "$file" ]] || return 0
+    pid="$(tr -dc 0-9 <"$file")"
+    if [[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$name" ]]; then
+        echo "$pid"
+    else
+        rm -f "$file"
+        echo "removed: stale $file (pid ${pid:-none} is not a running $name)" >&2
+    fi
+}
 if docker_up; then
     echo "ok: dockerd already running ($(since "$t0"))"
 else
     command -v dockerd >/dev/null 2>&1 || die "dockerd not found on PATH"
-    mkdir -p "$(dirname "$dockerd_log")"
-    echo "--- $(date -Is) starting dockerd (recette install-test-prereqs)" >>"$dockerd_log"
-    # No docker0 bridge (so no private-range network appears), no iptables or
-    # forwarding changes: containers run with network_mode: host on loopback.
-    setsid nohup dockerd --bridge=none --iptables=false --ip-forward=false \
-        </dev/null >>"$dockerd_log" 2>&1 &
-    dockerd_pid=$!
+    running_pid_from /var/run/docker/containerd/containerd.pid containerd >/dev/null
+    dockerd_pid="$(running_pid_from /var/run/docker.pid dockerd)"
+    if [[ -n "$dockerd_pid" ]]; then
+        echo "waiting: dockerd pid $dockerd_pid is running but not answering yet"
+    else
+        mkdir -p "$(dirname "$dockerd_log")"
+        echo "--- $(date -Is) starting dockerd (recette install-test-prereqs)" >>"$dockerd_log"
+        # No docker0 bridge (so no private-range network appears), no iptables or
+        # forwarding changes: containers run with network_mode: host on loopback.
+        setsid nohup dockerd --bridge=none --iptables=false --ip-forward=false \
+            </dev/null >>"$dockerd_log" 2>&1 &
+        dockerd_pid=$!
+    fi
     deadline=$(($(date +%s) + dockerd_wait))
     until docker_up; do
         why=""
