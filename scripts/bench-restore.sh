@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# Restore benchmark: the same backup restored three ways, each into a fresh cluster, timed in
+# Restore benchmark: the same backup restored four ways, each into a fresh cluster, timed in
 # the same invocation on the same machine:
 #   (a) today's script: default server settings, extract the .pgsql from the .tar.gz,
 #       createdb, single-job `pg_restore --no-owner --no-privileges`;
 #   (b) `recette restore ARCHIVE --target local` (a fresh RECETTE_LOCAL_DIR);
+#   (u) the same with `--unlogged`;
 #   (c) an expert by hand: bulk-load settings (those recette applies) and
 #       `pg_restore -j N --no-owner --no-privileges`, same extraction as (a).
-# What is timed, for all three: from the .tar.gz to a restored database. The server is
+# What is timed, for all of them: from the .tar.gz to a restored database. The server is
 # initialised and started before the clock starts (initdb is not counted). (a) and (c): tar
-# extraction + createdb + pg_restore. (b): the whole `recette restore` command, which also
+# extraction + createdb + pg_restore. (b), (u): the whole `recette restore` command, which also
 # lists the TOC, adds the foreign keys NOT VALID, runs ANALYZE, swaps the database in and
 # counts rows exactly (its phase line shows each). After (c)'s time, what the expert still
 # has to do to match (fsync back on + CHECKPOINT, ANALYZE) is timed apart: "(c) then …".
 # Each case also prints the CPU it used and what other processes on the machine took.
-# Then checks that the three databases hold the same rows per table and prints the ratios.
+# Then checks that the four databases hold the same rows per table and prints the ratios.
 #
 # Environment: BENCH_OFFERS (1000000), BENCH_HOUSING (12000), BENCH_JOBS (2: recette's and
-# the expert's -j), BENCH_ROUNDS (1; order alternates a,b,c / c,b,a), RECETTE_PG_BINDIR.
+# the expert's -j), BENCH_ROUNDS (1; order alternates a,b,u,c / c,u,b,a), RECETTE_PG_BINDIR.
 # The sample backup is kept in tmp/bench-restore/ and reused by runs with the same
 # parameters; results (recette's report JSON, row counts, logs) go to
 # tmp/bench-restore/results-<time>/. Clusters live in a temporary directory, removed at exit.
@@ -178,8 +179,8 @@ finish_by_hand() { # ROUND
   say "   then, not in the time above: fsync on + CHECKPOINT $durable s, ANALYZE $analyze s → ${wall[c+$round]} s in all"
 }
 
-recette_restore() { # PROJECT_DIR OUTPUT
-  "$recette" restore "$archive" --target local -q --jobs "$jobs" --project-dir "$1" >"$2"
+recette_restore() { # PROJECT_DIR OUTPUT [FLAG...]
+  "$recette" restore "$archive" --target local -q --jobs "$jobs" --project-dir "$1" "${@:3}" >"$2"
 }
 
 # Exact rows per table, sorted, and the database size; for the comparison after the runs.
@@ -257,25 +258,27 @@ run_a() {
   sync
 }
 
-run_b() {
-  local round=$1 dir=$work/b$1 url
+run_recette() { # CASE ROUND [FLAG...]: (b) recette restore, (u) the same with --unlogged
+  local name=$1 round=$2 dir=$work/$1$2 url
   mkdir -p "$dir/project"
   unset PGHOST PGPORT PGUSER PGPASSFILE PGDATABASE # recette reaches its own cluster
   export RECETTE_LOCAL_DIR=$dir/local
   servers+=("$dir/local/data")
   "$recette" local start -q --project-dir "$dir/project" >/dev/null
-  echo "== (b) recette restore, round $round (load $(load))"
-  time_case "b$round" "$dir/local/data" recette_restore "$dir/project" "$results/recette-b$round.txt"
-  grep -E '^  (phases|pg_restore phase):' "$results/recette-b$round.txt" | sed 's/^ */   recette /' | tee -a "$summary"
-  cp "$(sed -n 's/^report: //p' "$results/recette-b$round.txt")" "$results/recette-report-b$round.json"
-  url=$(sed -n 's/^DATABASE_URL=//p' "$results/recette-b$round.txt")
-  inspect_database "$url" "b$round"
-  report_size "b$round"
+  echo "== ($name) recette restore ${*:3}, round $round (load $(load))"
+  time_case "$name$round" "$dir/local/data" recette_restore "$dir/project" "$results/recette-$name$round.txt" "${@:3}"
+  grep -E '^  (phases|pg_restore phase):' "$results/recette-$name$round.txt" | sed 's/^ */   recette /' | tee -a "$summary"
+  cp "$(sed -n 's/^report: //p' "$results/recette-$name$round.txt")" "$results/recette-report-$name$round.json"
+  url=$(sed -n 's/^DATABASE_URL=//p' "$results/recette-$name$round.txt")
+  inspect_database "$url" "$name$round"
+  report_size "$name$round"
   "$recette" local stop -q --project-dir "$dir/project" >/dev/null
   unset RECETTE_LOCAL_DIR
   rm -rf "$dir"
   sync
 }
+run_b() { run_recette b "$1"; }
+run_u() { run_recette u "$1" --unlogged; }
 
 run_c() {
   local round=$1 dir=$work/c$1 memory=$((2048 / jobs))
@@ -299,7 +302,7 @@ run_c() {
 }
 
 for ((round = 1; round <= rounds; round++)); do
-  if ((round % 2 == 1)); then order=(a b c); else order=(c b a); fi
+  if ((round % 2 == 1)); then order=(a b u c); else order=(c u b a); fi
   for case in "${order[@]}"; do "run_$case" "$round"; done
 done
 
@@ -311,14 +314,14 @@ for file in "$results"/rows-*.txt; do
     exit 1
   fi
 done
-say "row counts: identical in all $((3 * rounds)) restored databases ($(wc -l <"$results/rows-a1.txt") tables, $(awk '{ n += $2 } END { print n }' "$results/rows-a1.txt") rows)"
+say "row counts: identical in all $((4 * rounds)) restored databases ($(wc -l <"$results/rows-a1.txt") tables, $(awk '{ n += $2 } END { print n }' "$results/rows-a1.txt") rows)"
 
 median() { # CASE → median wall seconds over the rounds
   local r
   for ((r = 1; r <= rounds; r++)); do echo "${wall[$1$r]}"; done | sort -g |
     awk '{ v[NR] = $1 } END { printf "%.1f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
-a=$(median a) b=$(median b) c=$(median c) cfull=$(median c+)
+a=$(median a) b=$(median b) u=$(median u) c=$(median c) cfull=$(median c+)
 # recette's work the others do not do (mean seconds over the rounds, from its phase lines).
 phase() { # NAME
   grep -h '^  phases:' "$results"/recette-b*.txt | awk -F', ' -v name="$1" '{
@@ -332,12 +335,14 @@ say "$( ((rounds > 1)) && echo "median of $rounds rounds" || echo "1 round")"
   printf '%-52s %8s %10s\n' case "wall s" "vs (a)"
   printf '%-52s %8s %10s\n' "(a) today's script: default settings, pg_restore" "$a" "1.00×"
   printf '%-52s %8s %10s\n' "(b) recette restore --target local" "$b" "$(awk -v a="$a" -v x="$b" 'BEGIN { printf "%.2f×", a / x }')"
+  printf '%-52s %8s %10s\n' "(u) recette restore --target local --unlogged" "$u" "$(awk -v a="$a" -v x="$u" 'BEGIN { printf "%.2f×", a / x }')"
   printf '%-52s %8s %10s\n' "(c) expert: bulk-load settings, pg_restore -j$jobs" "$c" "$(awk -v a="$a" -v x="$c" 'BEGIN { printf "%.2f×", a / x }')"
   printf '%-52s %8s %10s\n' "(c) then durable (CHECKPOINT) and ANALYZE, as recette" "$cfull" "$(awk -v a="$a" -v x="$cfull" 'BEGIN { printf "%.2f×", a / x }')"
 } | tee -a "$summary"
 say ""
 say "$(awk -v a="$a" -v b="$b" 'BEGIN { r = a / b; printf "recette vs today'\''s script: %.2f× faster (target ≥ 2.5×: %s)", r, (r >= 2.5 ? "met" : "not met") }')"
 say "$(awk -v b="$b" -v c="$c" -v j="$jobs" 'BEGIN { r = b / c; printf "recette vs expert -j%d: %.2f× the expert'\''s time (target: within 1.1×: %s)", j, r, (r <= 1.1 ? "met" : "not met") }')"
+say "$(awk -v a="$a" -v u="$u" -v b="$b" 'BEGIN { printf "recette --unlogged vs today'\''s script: %.2f× faster; vs recette without it: %.2f× its time", a / u, u / b }')"
 say "recette's work that (a) and (c) do not do (mean): ANALYZE $analyze s, exact row count $count s, swap $swap s (DROP DATABASE of the previous copy forces a checkpoint, which fsyncs the new database; (c) never syncs its database)"
 say "$(awk -v a="$a" -v b="$b" -v c="$c" -v e="$(awk -v x="$analyze" -v y="$count" 'BEGIN { print x + y }')" 'BEGIN { printf "recette without ANALYZE and row count: %.1f s, %.2f× faster than (a), %.2f× the expert'\''s time", b - e, a / (b - e), (b - e) / c }')"
 say "$(awk -v b="$b" -v c="$cfull" 'BEGIN { printf "recette vs the expert who also makes the copy durable and runs ANALYZE: %.2f× its time", b / c }')"

@@ -54,16 +54,3 @@ public struct RecetteFailure: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
-
-/// A subcommand that exists in the plan but is not built yet.
-public struct NotImplemented: Error, CustomStringConvertible {
-    public var command: String
-    public var issue: String
-    public init(command: String, issue: String) {
-        self.command = command
-        self.issue = issue
-    }
-    public var description: String {
-        "'recette \(command)' is not implemented yet (planned: \(issue)); see README.md, section 'What works today'"
-    }
-}

@@ -43,6 +43,9 @@ struct Populate: AsyncParsableCommand {
     var target: RestoreTarget?
     @Option(help: "Parallel pg_restore jobs (default: number of cores).")
     var jobs: Int?
+
+    @Flag(help: "local and compose targets: make every table UNLOGGED before loading its rows (no write-ahead log; a server crash empties them).")
+    var unlogged = false
     @Option(help: "How to rebuild the indexes: direct or plugin (default: RECETTE_REINDEX_VIA, else direct when search.indexes is configured).")
     var via: ReindexRoute?
     @Option(help: ArgumentHelp("Start at this step: \(PopulateStep.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "step"))
@@ -80,6 +83,7 @@ struct Populate: AsyncParsableCommand {
             options.origin = .scalingoAPI(backupId.map { .id($0) } ?? date.map { .day($0) } ?? .newest)
         }
         if let jobs { options.restore.jobs = jobs }
+        options.restore.unlogged = unlogged
         options.reindexRoute = via
         options.from = from
         options.only = only

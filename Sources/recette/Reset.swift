@@ -13,7 +13,10 @@ struct Reset: AsyncParsableCommand {
         media) and the other services' containers stay.
 
         local: drops the database (RECETTE_DATABASE) of recette's own cluster and creates it
-        empty. url: not built yet.
+        empty. url (a review app through 'scalingo db-tunnel'…): creates an empty database
+        beside DATABASE_URL's and renames it into its place; the replaced one is kept under
+        a dated name until the next run, or dropped with --drop-previous. A server that is
+        not this machine needs --target-url and a confirmation naming the database.
 
         Asks for confirmation on a terminal; elsewhere it needs --yes. --dry-run prints the
         commands and what would be destroyed, and changes nothing.
@@ -21,6 +24,7 @@ struct Reset: AsyncParsableCommand {
         Examples:
           recette reset --target compose --dry-run
           recette reset --target compose --yes
+          recette reset --target-url postgresql://app@127.0.0.1:10000/my_review_app
         """.reflowed
     )
 
@@ -28,6 +32,12 @@ struct Reset: AsyncParsableCommand {
 
     @Option(help: "Which database to reset: local, compose or url (default: RECETTE_TARGET, else local).")
     var target: RestoreTarget?
+
+    @Option(help: ArgumentHelp("Reset this PostgreSQL database (the url target); needed, with a confirmation, for a server that is not this machine.", valueName: "url"))
+    var targetURL: String?
+
+    @Flag(help: "url target: drop the replaced database instead of keeping it (dated) until the next run.")
+    var dropPrevious = false
 
     @Option(help: ArgumentHelp("Seconds to wait for the database to be ready again (compose).", valueName: "seconds"))
     var waitTimeout = 120
@@ -40,6 +50,12 @@ struct Reset: AsyncParsableCommand {
         let waitTimeout = waitTimeout
         var flags: [Setting: String] = [:]
         if let target { flags[.target] = target.rawValue }
+        if let targetURL {
+            if let target, target != .url { throw ValidationError("--target-url goes with --target url") }
+            flags[.target] = RestoreTarget.url.rawValue
+            flags[.databaseURL] = targetURL
+        }
+        let (namedURL, dropPrevious) = (targetURL != nil, dropPrevious)
         try await CommandRunner.run(common, flags: flags, lock: "reset") { context in
             let targetName = context.configuration[.target] ?? "local"
             guard let target = RestoreTarget(rawValue: targetName) else {
@@ -69,7 +85,20 @@ struct Reset: AsyncParsableCommand {
                 let url = try await reset.run()
                 context.output.write("DATABASE_URL=\(url)")
             case .url:
-                throw NotImplemented(command: "reset --target url", issue: "issue 'Restore engine'; recette does not drop databases it reaches by URL yet")
+                let destination = try URLDestination.configured(by: context, namedOnCommandLine: namedURL, dropPrevious: dropPrevious)
+                let reset = URLDatabaseReset(destination: destination, logger: context.logger)
+                if context.dryRun {
+                    try reset.lines(at: Date()).forEach(context.output.write)
+                    return
+                }
+                // A server that is not this machine was confirmed by the guard (database name
+                // typed, or --yes); a loopback one is asked here like the other targets.
+                if destination.target.isLoopback {
+                    try prompt.confirm(reset.question, action: "replace database '\(reset.database)'", assumeYes: context.assumeYes)
+                }
+                let previous = try reset.run()
+                if let previous { context.output.write("previous database kept as '\(previous)' (dropped by the next run, or now with --drop-previous)") }
+                context.output.write("DATABASE_URL=\(try destination.displayURL(database: reset.database))")
             }
         }
     }

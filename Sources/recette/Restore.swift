@@ -59,6 +59,9 @@ struct Restore: AsyncParsableCommand {
     @Flag(help: "Restore the schema only, no rows.")
     var schemaOnly = false
 
+    @Flag(help: "local and compose targets: make every table UNLOGGED before loading its rows (no write-ahead log; a server crash empties them).")
+    var unlogged = false
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
@@ -72,6 +75,7 @@ struct Restore: AsyncParsableCommand {
         options.excludedTableData = excludeTableData
         options.excludedTables = excludeTable
         options.schemaOnly = schemaOnly
+        options.unlogged = unlogged
         let restoreOptions = options
         var flags: [Setting: String] = [:]
         if let target { flags[.target] = target.rawValue }

@@ -41,13 +41,6 @@ import Testing
         #expect(result.standardError.contains(expected), "\(result.standardError)")
     }
 
-    @Test(arguments: [["reset", "--target", "url"]])
-    func unbuiltCommandsSaySoAndExit1(_ arguments: [String]) async throws {
-        let result = try await CLI.run(arguments)
-        #expect(result.status == 1)
-        #expect(result.standardError.contains("is not implemented yet"), "\(result.standardError)")
-    }
-
     @Test func resetWithoutYesAndWithoutATerminalRefusesInOneLine() async throws {
         var environment = TestEnvironment.cliEnvironment
         environment["RECETTE_DATABASE"] = "never_reset"

@@ -2,8 +2,9 @@ import Foundation
 import Testing
 @testable import RecetteKit
 
-/// `recette restore --target compose` on a real engine: the backup lands in the db service,
-/// the search and media volumes survive, a corrupt archive destroys nothing.
+/// `recette restore --target compose` on a real engine: the backup lands in the db service
+/// (here with --unlogged; populate's compose test restores without it), the search and media
+/// volumes survive, a corrupt archive destroys nothing.
 @Suite(.enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
 struct ComposeRestoreTests {
     @Test func restoresTheSampleIntoTheDbServiceAndKeepsTheOtherVolumes() async throws {
@@ -16,7 +17,7 @@ struct ComposeRestoreTests {
         let others = try await stack.runningContainerIDs(["search", "cms"])
         let marks = try await stack.writeMarkers(project: project, round: "restore")
 
-        let result = try await CLI.run(["restore", sample.archive.path, "--target", "compose", "--yes", "--project-dir", stack.directory.path],
+        let result = try await CLI.run(["restore", sample.archive.path, "--target", "compose", "--unlogged", "--yes", "--project-dir", stack.directory.path],
                                        environment: stack.cliEnvironment())
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.range(of: #"offres_de_stage\s+\#(RestoreIntegrationTests.offers)\n"#, options: .regularExpression) != nil, "\(result.standardOutput)")
@@ -27,6 +28,12 @@ struct ComposeRestoreTests {
         #expect(try connection.query("SELECT count(*) FROM offres_de_stage").scalar == String(RestoreIntegrationTests.offers))
         #expect(try connection.query("SELECT to_regclass('public.reset_marker') IS NULL").scalar == "t", "the old database was replaced")
         #expect(try connection.query("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated").scalar != "0")
+        // Loaded with the bulk-load settings, and back to the server's own afterwards.
+        #expect(result.standardOutput.contains("bulk-load settings") && result.standardOutput.contains("normal settings"), "\(result.standardOutput)")
+        #expect(try connection.query("SHOW fsync").scalar == "on")
+        #expect(try connection.query("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'").scalar == "0")
+        // --unlogged: every table of the dump was made UNLOGGED between its schema and its rows.
+        #expect(try connection.query("SELECT string_agg(DISTINCT relpersistence::text, ',') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE relkind = 'r' AND nspname = 'public'").scalar == "u")
         for (service, path) in ComposeTestStack.markerFiles {
             #expect(try await project.exec(service: service, argv: ["cat", path]).outputText == marks.token, "\(service):\(path)")
         }

@@ -142,6 +142,41 @@ import Testing
         #expect(tableData?.slowest.count == 3)
     }
 
+    @Test func unloggedMakesEveryTableUnloggedBeforeItsRowsAndRestoresTheSameRows() async throws {
+        let sample = try await SampleCache.shared.sample()
+        var options = RestoreOptions()
+        options.unlogged = true
+        let outcome = try await LocalRestore(context: try TestEnvironment.context(), database: "engine_unlogged", options: options).restore(archiveFile: sample.archive)
+        #expect(Dictionary(uniqueKeysWithValues: outcome.rowCounts.map { ($0.table, $0.rows) }) == sample.expectedRowCounts)
+        #expect(outcome.report.pgRestorePhases.map(\.name).contains("SET UNLOGGED"))
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let connection = try PostgresConnection(url: cluster.url(database: "engine_unlogged", port: port))
+        let persistence = try connection.query("""
+            SELECT c.relpersistence, count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind = 'r' AND n.nspname = 'public' GROUP BY 1
+            """).rows.map { "\($0[0] ?? "?")=\($0[1] ?? "?")" }
+        #expect(persistence == ["u=\(sample.expectedRowCounts.count)"], "every table unlogged")
+        let fkEntries = outcome.tableOfContents.entries.filter { $0.type == "FK CONSTRAINT" }.count
+        #expect(try connection.query("SELECT count(*) FROM pg_constraint WHERE contype = 'f'").scalar == String(fkEntries), "foreign keys between unlogged tables")
+    }
+
+    @Test func unloggedIsRefusedOnTheURLTargetBeforeAnythingIsTouched() async throws {
+        let sample = try await SampleCache.shared.sample()
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let url = try PostgresURL(cluster.url(database: "engine_unlogged_url", port: port))
+        var options = RestoreOptions()
+        options.unlogged = true
+        do {
+            _ = try await DatabaseRestore(context: try TestEnvironment.context(), destination: URLDestination(target: url, dropPrevious: false),
+                                          database: "engine_unlogged_url", options: options).restore(archiveFile: sample.archive)
+            Issue.record("expected a refusal")
+        } catch {
+            #expect("\(error)".hasPrefix("--unlogged is for throwaway copies (local, compose targets)"), "\(error)")
+        }
+        let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
+        #expect(try admin.query("SELECT count(*) FROM pg_database WHERE starts_with(datname, 'engine_unlogged_url')").scalar == "0")
+    }
+
     @Test func excludedTableDataLeavesThoseTablesEmpty() async throws {
         let sample = try await SampleCache.shared.sample()
         var options = RestoreOptions()

@@ -121,4 +121,75 @@ import Testing
         #expect(explicit.status == 1)
         #expect(explicit.standardError.contains("needs confirmation: pass --yes"), "\(explicit.standardError)")
     }
+
+    /// A database with one table and `rows` rows, created fresh.
+    func seeded(_ database: String, rows: Int) async throws -> PostgresURL {
+        let url = try await target(database)
+        let admin = try PostgresConnection(url: try URLDestination(target: url, dropPrevious: false).connectionString(database: "postgres"))
+        for name in try databases(like: database, on: url) { try admin.execute("DROP DATABASE \(PostgresConnection.quoteIdentifier(name)) WITH (FORCE)") }
+        try admin.execute("CREATE DATABASE \(PostgresConnection.quoteIdentifier(database))")
+        let connection = try PostgresConnection(url: try URLDestination(target: url, dropPrevious: false).connectionString(database: database))
+        try connection.execute("CREATE TABLE offres_de_stage (id int); INSERT INTO offres_de_stage SELECT generate_series(1, \(rows))")
+        return url
+    }
+
+    func tables(_ url: PostgresURL, _ database: String) throws -> Int {
+        let connection = try PostgresConnection(url: try URLDestination(target: url, dropPrevious: false).connectionString(database: database))
+        return Int(try connection.query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").scalar ?? "") ?? -1
+    }
+
+    @Test func resetReplacesTheDatabaseWithAnEmptyOneAndKeepsThePreviousUntilTheNextRun() async throws {
+        let cli = try await seeded("review_reset", rows: 42)
+        let urlText = try await clusterURL("review_reset")
+
+        let dryRun = try await CLI.run(["reset", "--target-url", urlText, "--dry-run"])
+        #expect(dryRun.status == 0, "\(dryRun.standardError)")
+        #expect(dryRun.standardOutput.contains("RENAME TO \"review_reset__recette_previous_"), "\(dryRun.standardOutput)")
+        #expect(try count(cli, "review_reset") == 42, "--dry-run changes nothing")
+        #expect(try databases(like: "review_reset", on: cli) == ["review_reset"])
+
+        let refused = try await CLI.run(["reset", "--target-url", urlText])
+        #expect(refused.status == 1)
+        #expect(refused.standardError.hasPrefix("error: refusing to replace database 'review_reset' without confirmation"), "\(refused.standardError)")
+        #expect(try count(cli, "review_reset") == 42)
+
+        let first = try await CLI.run(["reset", "--target-url", urlText, "--yes"])
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(try tables(cli, "review_reset") == 0, "the database is empty")
+        let kept = try databases(like: "review_reset__recette_previous_", on: cli)
+        #expect(kept.count == 1)
+        #expect(first.standardOutput.contains("previous database kept as '\(kept.first ?? "?")'"), "\(first.standardOutput)")
+        #expect(try count(cli, kept.first ?? "?") == 42, "the replaced database is kept whole")
+        #expect(!first.standardOutput.contains("passfile") && first.standardOutput.contains("DATABASE_URL=postgresql://"))
+
+        try await Task.sleep(for: .seconds(1))  // a distinct timestamp for the next copy's name
+        let second = try await CLI.run(["reset", "--target-url", urlText, "--yes", "--drop-previous"])
+        #expect(second.status == 0, "\(second.standardError)")
+        #expect(try databases(like: "review_reset", on: cli) == ["review_reset"], "older copies and this run's replaced one are dropped")
+        #expect(try tables(cli, "review_reset") == 0)
+    }
+
+    @Test func resetRefusesTheSourceAndARemoteServerWithoutTouchingAnything() async throws {
+        let url = try await seeded("review_guarded", rows: 7)
+        let urlText = try await clusterURL("review_guarded")
+        var environment = TestEnvironment.cliEnvironment
+        environment["SCALINGO_POSTGRESQL_URL"] = urlText
+        let source = try await CLI.run(["reset", "--target-url", urlText, "--yes"], environment: environment)
+        #expect(source.status == 1)
+        #expect(source.standardError.contains("is the recette app's own database"), "\(source.standardError)")
+
+        environment = TestEnvironment.cliEnvironment
+        environment["DATABASE_URL"] = "postgresql://app:pw@db.example.test:5432/review"
+        let remote = try await CLI.run(["reset", "--target", "url", "--yes"], environment: environment)
+        #expect(remote.status == 1)
+        #expect(remote.standardError.hasPrefix("error: DATABASE_URL points at db.example.test, which is not this machine"), "\(remote.standardError)")
+        #expect(!remote.standardError.contains("pw"))
+        #expect(try count(url, "review_guarded") == 7)
+        #expect(try databases(like: "review_guarded", on: url) == ["review_guarded"])
+    }
+
+    func clusterURL(_ database: String) async throws -> String {
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        return cluster.url(database: database, port: port)
+    }
 }

@@ -5,11 +5,7 @@ public enum RunReportFile {
     public static func write<Report: Encodable>(_ report: Report, kind: String, startedAt: Date, stateDirectory: URL) throws -> URL {
         let directory = stateDirectory.appendingPathComponent("runs")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let file = directory.appendingPathComponent("\(kind)-\(formatter.string(from: startedAt)).json")
+        let file = directory.appendingPathComponent("\(kind)-\(UTCStamp.string(from: startedAt, pattern: "yyyyMMdd'T'HHmmss'Z'")).json")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601

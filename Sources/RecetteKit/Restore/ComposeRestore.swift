@@ -60,48 +60,114 @@ public struct ComposeRestore: Sendable {
             try await project.copy(file: dump, toService: service, path: Self.dumpPathInContainer)
             try await project.copy(file: listFile, toService: service, path: Self.listPathInContainer)
         }
-        var arguments = ["pg_restore", "--verbose", "--exit-on-error", "--jobs=\(options.jobs)", "--username=\(user)", "--dbname=\(database)",
-                         "--use-list=\(Self.listPathInContainer)", "--no-comments"]
-        if !options.keepOwners { arguments += ["--no-owner", "--no-privileges"] }
-        if options.schemaOnly { arguments.append("--schema-only") }
+        func pgRestore(sections: [String]) -> [String] {
+            ["pg_restore"] + PgRestoreRun.arguments(options: options, listPath: Self.listPathInContainer, sections: sections)
+                + ["--username=\(user)", "--dbname=\(database)", Self.dumpPathInContainer]
+        }
+        // The volume was just created: a throwaway server. It loads with the bulk-load
+        // settings (ALTER SYSTEM, reload), put back to normal however the restore ends.
+        let applied = try await timed("bulk-load settings") { try await applyBulkLoadSettings(database: database, user: user) }
         let progress = RestoreProgress(toc: toc, dataSizes: ArchiveDataSizes.read(from: dump),
                                        bar: ProgressBar(label: "restoring", enabled: context.showsProgress, showsBytes: false))
         defer { progress.finish() }
         let log = PgRestoreLog(toc: toc, onItemFinished: progress.finished)
         logger.info("restoring inside the '\(service)' container with \(options.jobs) job(s)")
-        do {
-            try await timed("pg_restore") {
-                _ = try await context.runner.run(project.command(["exec", "-T", service] + arguments + [Self.dumpPathInContainer]), input: nil, output: .discard,
+        func run(_ arguments: [String]) async throws {
+            do {
+                _ = try await context.runner.run(project.command(["exec", "-T", service] + arguments), input: nil, output: .discard,
                                                  onStandardErrorLine: log.lineHandler(logging: logger), acceptedExitStatuses: [0])
+            } catch let error as ProcessError {
+                log.finish()
+                throw RecetteFailure("pg_restore failed in the '\(service)' container on '\(archiveFile.lastPathComponent)': \(PgRestoreFailure(errors: log.restoreErrors, processError: error)); the database is partial: run the restore again")
             }
-        } catch let error as ProcessError {
             log.finish()
-            throw RecetteFailure("pg_restore failed in the '\(service)' container on '\(archiveFile.lastPathComponent)': \(PgRestoreFailure(errors: log.restoreErrors, processError: error)); the database is partial: run the restore again")
         }
-        log.finish()
-
         var addedNotValid = 0
-        if !foreignKeys.isEmpty && !options.schemaOnly {
-            try await timed("foreign keys (NOT VALID)") {
-                let (rewritten, count) = try await PgRestoreRun.foreignKeysNotValidSQL(
-                    pgRestore: try context.postgresTools.require(.pgRestore), runner: context.runner, dump: dump, foreignKeys: foreignKeys,
-                    keepOwners: options.keepOwners, workDirectory: workDirectory)
-                try await psql(["-v", "ON_ERROR_STOP=1", "--quiet"], database: database, user: user, input: Data(rewritten.utf8))
-                addedNotValid = count
+        do {
+            if options.unlogged && !options.schemaOnly {
+                try await timed("pg_restore (pre-data)") { try await run(pgRestore(sections: ["pre-data"])) }
+                try await timed("SET UNLOGGED") {
+                    _ = try await psql(["-v", "ON_ERROR_STOP=1", "--quiet"], database: database, user: user, input: Data(PgRestoreRun.setUnloggedSQL.utf8))
+                }
+                try await timed("pg_restore (data, post-data)") { try await run(pgRestore(sections: ["data", "post-data"])) }
+            } else {
+                try await timed("pg_restore") { try await run(pgRestore(sections: [])) }
             }
+            if !foreignKeys.isEmpty && !options.schemaOnly {
+                try await timed("foreign keys (NOT VALID)") {
+                    let (rewritten, count) = try await PgRestoreRun.foreignKeysNotValidSQL(
+                        pgRestore: try context.postgresTools.require(.pgRestore), runner: context.runner, dump: dump, foreignKeys: foreignKeys,
+                        keepOwners: options.keepOwners, workDirectory: workDirectory)
+                    try await psql(["-v", "ON_ERROR_STOP=1", "--quiet"], database: database, user: user, input: Data(rewritten.utf8))
+                    addedNotValid = count
+                }
+            }
+            _ = try await timed("analyze") { try await psql(["-c", "ANALYZE"], database: database, user: user) }
+        } catch {
+            // Runs even when the task was cancelled (Ctrl-C): a fresh task is not cancelled.
+            await Task { try? await resetSettings(applied, database: database, user: user) }.value
+            throw error
         }
-        _ = try await timed("analyze") { try await psql(["-c", "ANALYZE"], database: database, user: user) }
+        if !applied.settings.isEmpty {
+            try await timed("normal settings") { try await resetSettings(applied, database: database, user: user) }
+        }
         _ = try? await project.exec(service: service, argv: ["rm", "-f", Self.dumpPathInContainer, Self.listPathInContainer])
 
         let counts = try await timed("count rows") { try await rowCounts(database: database, user: user) }
         let report = RestoreReport(
             archive: archiveFile.lastPathComponent, target: "compose", database: database, startedAt: startedAt, jobs: options.jobs,
-            settings: [], totalSeconds: Date().timeIntervalSince(startedAt), phases: timer.phases, pgRestorePhases: [],
+            settings: applied.settings.map { "\($0.0)=\($0.1)" }, totalSeconds: Date().timeIntervalSince(startedAt), phases: timer.phases, pgRestorePhases: [],
             kinds: RestoreReport.kinds(from: log.itemTimings), errors: log.restoreErrors,
             foreignKeysAddedNotValid: addedNotValid, rowCounts: counts)
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: "compose service '\(service)', database '\(database)'", tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: nil)
+    }
+
+    /// Settings applied for a restore, and the fsync value to come back to.
+    struct AppliedSettings: Sendable {
+        var settings: [(String, String)] = []
+        var fsyncBefore = "on"
+    }
+
+    /// LocalCluster's bulk-load settings through ALTER SYSTEM (the server's own user is a
+    /// superuser in the postgres image; for another, nothing is changed and the log says so),
+    /// then a reload, waited for. `wal_level=minimal` would need a restart: not applied.
+    private func applyBulkLoadSettings(database: String, user: String) async throws -> AppliedSettings {
+        let settings = LocalCluster.bulkLoadSettings(jobs: options.jobs)
+        let state = try await psql(["--no-align", "--tuples-only", "--field-separator=|", "-c",
+                                    "SELECT rolsuper, current_setting('fsync') FROM pg_roles WHERE rolname = current_user"],
+                                   database: database, user: user).outputText.trimmingCharacters(in: .whitespacesAndNewlines)
+        let fields = state.split(separator: "|").map(String.init)
+        guard fields.count == 2, fields[0] == "t" else {
+            context.logger.info("'\(user)' is not a superuser: the db service keeps its settings during the restore")
+            return AppliedSettings()
+        }
+        // One statement at a time from standard input: ALTER SYSTEM refuses a transaction block.
+        let sql = settings.map { "ALTER SYSTEM SET \($0.0) = '\($0.1)';" }.joined(separator: "\n") + "\nSELECT pg_reload_conf();\n"
+        try await psql(["-v", "ON_ERROR_STOP=1", "--quiet"], database: database, user: user, input: Data(sql.utf8))
+        try await awaitSetting("fsync", "off", database: database, user: user)
+        return AppliedSettings(settings: settings, fsyncBefore: fields[1])
+    }
+
+    /// Back to the server's own values, waited for on fsync.
+    private func resetSettings(_ applied: AppliedSettings, database: String, user: String) async throws {
+        guard !applied.settings.isEmpty else { return }
+        let sql = applied.settings.map { "ALTER SYSTEM RESET \($0.0);" }.joined(separator: "\n") + "\nSELECT pg_reload_conf();\n"
+        try await psql(["-v", "ON_ERROR_STOP=1", "--quiet"], database: database, user: user, input: Data(sql.utf8))
+        try await awaitSetting("fsync", applied.fsyncBefore, database: database, user: user)
+    }
+
+    /// A reload is asynchronous: sessions started before the postmaster read the file keep the
+    /// old values. Polls new sessions, bounded (10 s).
+    private func awaitSetting(_ name: String, _ expected: String, database: String, user: String) async throws {
+        for _ in 0..<50 {
+            let value = try await psql(["--no-align", "--tuples-only", "-c", "SHOW \(name)"], database: database, user: user)
+                .outputText.trimmingCharacters(in: .whitespacesAndNewlines)
+            if value == expected { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw RecetteFailure("the '\(reset.service)' server did not take \(name)=\(expected) within 10 s; see 'docker compose logs \(reset.service)'")
     }
 
     @discardableResult

@@ -39,9 +39,9 @@ public struct DatabaseRestore: Sendable {
         let startedAt = now()
         let timer = PhaseTimer()
         func timed<T>(_ phase: String, _ work: () async throws -> T) async throws -> T { try await timer.time(phase, work) }
-        let quoted = PostgresConnection.quoteIdentifier
 
         // 1. Everything about the input is checked before the target is touched.
+        try destination.check(options)
         logger.info("checking \(archiveFile.path)")
         let workDirectory = context.stateDirectory.appendingPathComponent("work").appendingPathComponent(UUID().uuidString)
         defer { try? FileManager.default.removeItem(at: workDirectory) }
@@ -64,13 +64,10 @@ public struct DatabaseRestore: Sendable {
         }
 
         // 2. Restore into a new database.
-        let incoming = "\(database)__recette_incoming"
-        try admin.execute("DROP DATABASE IF EXISTS \(quoted(incoming)) WITH (FORCE)")
-        do {
-            try admin.execute("CREATE DATABASE \(quoted(incoming))")
-        } catch let error as PostgresError where error.sqlState == "42501" {
-            throw RecetteFailure("\(destination.serverDescription) does not let this user create a database (\(error.message)); recette restores into a new database and swaps it in: use a role with CREATEDB")
-        }
+        let swap = DatabaseSwap(maintenanceConnection: try destination.connectionString(database: destination.maintenanceDatabase),
+                                database: database, keepsPrevious: destination.keepsPreviousDatabase, logger: logger)
+        let incoming = swap.incoming
+        try swap.createIncoming(serverDescription: destination.serverDescription)
         let settings = destination.bulkLoadSettings
         if !settings.isEmpty {
             try await timed("bulk-load settings") { try destination.applySettings(settings) }
@@ -96,8 +93,7 @@ public struct DatabaseRestore: Sendable {
             let destination = destination
             await Task {
                 if !settings.isEmpty { try? destination.resetSettings(settings.map(\.0)) }
-                let admin = try? PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
-                try? admin?.execute("DROP DATABASE IF EXISTS \(quoted(incoming)) WITH (FORCE)")
+                try? swap.dropIncoming()
             }.value
             if let failure = error as? PgRestoreFailure {
                 throw RecetteFailure("pg_restore failed on '\(archiveFile.lastPathComponent)': \(failure); the existing '\(database)' database was left as it was")
@@ -112,7 +108,7 @@ public struct DatabaseRestore: Sendable {
         // restoring again, as a crash during the restore would.
         let previous: String?
         do {
-            previous = try await timed("swap") { try swap(incoming: incoming, startedAt: startedAt) }
+            previous = try await timed("swap") { try swap.run(startedAt: startedAt) }
         } catch {
             if !settings.isEmpty { try? destination.resetSettings(settings.map(\.0)) }
             throw error
@@ -142,37 +138,6 @@ public struct DatabaseRestore: Sendable {
         } catch let error as PostgresError where error.sqlState == "42501" {
             throw RecetteFailure("cannot create role '\(role)' on \(destination.serverDescription) (\(error.message)); restore without --keep-owners, or create the role first")
         }
-    }
-
-    /// Renames the new database into place. The replaced one is dropped (local) or kept as
-    /// `<name>__recette_previous_<timestamp>` until the next run (url), which drops older ones.
-    private func swap(incoming: String, startedAt: Date) throws -> String? {
-        let quoted = PostgresConnection.quoteIdentifier
-        let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss"
-        let prefix = "\(database)__recette_previous"
-        let previous = "\(prefix)_\(formatter.string(from: startedAt))"
-        let olderCopies = try admin.query("SELECT datname FROM pg_database WHERE datname LIKE $1 ESCAPE '\\'",
-                                          [prefix.replacingOccurrences(of: "_", with: "\\_") + "%"]).column("datname").compactMap { $0 }
-        for name in olderCopies {
-            try admin.execute("DROP DATABASE \(quoted(name)) WITH (FORCE)")
-        }
-        let exists = !(try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]).rows.isEmpty)
-        if exists {
-            try admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database])
-            try admin.execute("ALTER DATABASE \(quoted(database)) RENAME TO \(quoted(previous))")
-        }
-        try admin.execute("ALTER DATABASE \(quoted(incoming)) RENAME TO \(quoted(database))")
-        guard exists else { return nil }
-        if destination.keepsPreviousDatabase {
-            context.logger.info("the previous database is kept as '\(previous)' until the next restore")
-            return previous
-        }
-        try admin.execute("DROP DATABASE \(quoted(previous)) WITH (FORCE)")
-        return nil
     }
 }
 

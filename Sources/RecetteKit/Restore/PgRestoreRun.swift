@@ -17,6 +17,10 @@ public struct RestoreOptions: Sendable, Equatable {
     /// (its data, indexes, constraints, sequences, triggers, foreign keys to it).
     public var excludedTables: [String] = []
     public var schemaOnly = false
+    /// Tables become UNLOGGED between the schema and the rows: their rows and indexes skip the
+    /// write-ahead log, and a server crash empties them. For throwaway copies only (local,
+    /// compose); they stay unlogged.
+    public var unlogged = false
 
     public init(jobs: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)) { self.jobs = jobs }
 }
@@ -96,6 +100,34 @@ public struct PgRestoreRun: Sendable {
         return text.range(of: regex, options: .regularExpression) != nil
     }
 
+    /// pg_restore's arguments, without the database and the dump (a host run adds
+    /// `--dbname` and the path; a container run its own).
+    public static func arguments(options: RestoreOptions, listPath: String, sections: [String]) -> [String] {
+        var arguments = ["--verbose", "--exit-on-error", "--jobs=\(options.jobs)", "--use-list=\(listPath)"]
+        if !options.keepOwners { arguments += ["--no-owner", "--no-privileges"] }
+        arguments.append("--no-comments")
+        if options.schemaOnly { arguments.append("--schema-only") }
+        arguments += sections.map { "--section=\($0)" }
+        return arguments
+    }
+
+    /// Every ordinary table the dump created (not an extension's) becomes UNLOGGED. Run
+    /// between pre-data and data: no foreign key exists yet to tie a logged table to it.
+    public static let setUnloggedSQL = """
+        DO $recette$
+        DECLARE t regclass;
+        BEGIN
+            FOR t IN SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE c.relkind = 'r' AND c.relpersistence = 'p'
+                       AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+                       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+            LOOP
+                EXECUTE format('ALTER TABLE %s SET UNLOGGED', t);
+            END LOOP;
+        END
+        $recette$;
+        """
+
     /// The dump's foreign keys as SQL (pg_restore --use-list of those items --file=-), each
     /// made NOT VALID; and how many there are.
     static func foreignKeysNotValidSQL(pgRestore: String, runner: any ProcessRunning, dump: URL, foreignKeys: [TableOfContents.Entry],
@@ -138,23 +170,33 @@ public struct PgRestoreRun: Sendable {
         let listFile = workDirectory.appendingPathComponent("restore.list")
         try (list.joined(separator: "\n") + "\n").write(to: listFile, atomically: true, encoding: .utf8)
 
-        var arguments = ["--verbose", "--exit-on-error", "--jobs=\(options.jobs)", "--dbname=\(database)", "--use-list=\(listFile.path)"]
-        if !options.keepOwners { arguments += ["--no-owner", "--no-privileges"] }
-        arguments.append("--no-comments")
-        if options.schemaOnly { arguments.append("--schema-only") }
-        arguments.append(dump.path)
-
+        let arguments = Self.arguments(options: options, listPath: listFile.path, sections: [])
         let log = PgRestoreLog(toc: toc, onItemFinished: onItemFinished)
         let logger = logger
-        let start = clock.now
-        do {
-            _ = try await runner.run(Command(pgRestore, arguments, environment: environment), input: nil, output: .discard,
-                                 onStandardErrorLine: log.lineHandler(logging: logger), acceptedExitStatuses: [0])
-        } catch let error as ProcessError {
+        func pgRestoreRun(_ arguments: [String]) async throws {
+            do {
+                _ = try await runner.run(Command(pgRestore, arguments + ["--dbname=\(database)", dump.path], environment: environment), input: nil, output: .discard,
+                                         onStandardErrorLine: log.lineHandler(logging: logger), acceptedExitStatuses: [0])
+            } catch let error as ProcessError {
+                log.finish()
+                throw PgRestoreFailure(errors: log.restoreErrors, processError: error)
+            }
             log.finish()
-            throw PgRestoreFailure(errors: log.restoreErrors, processError: error)
         }
-        log.finish()
+        let start = clock.now
+        if options.unlogged && !options.schemaOnly {
+            try await pgRestoreRun(Self.arguments(options: options, listPath: listFile.path, sections: ["pre-data"]))
+            let unloggedStart = clock.now
+            let connection = try PostgresConnection(url: PostgresConnection.connectionString(libpqEnvironment: environment, database: database))
+            try await connection.cancellable { try $0.execute(Self.setUnloggedSQL) }
+            phases.append(.init(name: "schema (pre-data)", seconds: (unloggedStart - start).seconds))
+            phases.append(.init(name: "SET UNLOGGED", seconds: (clock.now - unloggedStart).seconds))
+            let dataStart = clock.now
+            try await pgRestoreRun(Self.arguments(options: options, listPath: listFile.path, sections: ["data", "post-data"]))
+            phases.append(.init(name: "rows and indexes (data, post-data)", seconds: (clock.now - dataStart).seconds))
+        } else {
+            try await pgRestoreRun(arguments)
+        }
         phases.append(.init(name: "pg_restore", seconds: (clock.now - start).seconds))
 
         var added = 0

@@ -22,6 +22,18 @@ public protocol RestoreDestination: Sendable {
     var keepsPreviousDatabase: Bool { get }
     /// URL of the restored database, for people: no secret in it.
     func displayURL(database: String) throws -> String
+    /// A copy nobody minds losing to a server crash (recette's own cluster): `--unlogged` is
+    /// allowed.
+    var holdsThrowawayCopies: Bool { get }
+}
+
+extension RestoreDestination {
+    /// `--unlogged` trades crash safety for speed: only on throwaway copies.
+    func check(_ options: RestoreOptions) throws {
+        if options.unlogged && !holdsThrowawayCopies {
+            throw RecetteFailure("--unlogged is for throwaway copies (local, compose targets): a crash of \(serverDescription) would empty unlogged tables; restore into the \(targetName) target without it")
+        }
+    }
 }
 
 /// The `local` target: recette's own cluster.
@@ -42,6 +54,7 @@ public struct LocalDestination: RestoreDestination {
     public var serverDescription: String { "the local server" }
     public var maintenanceDatabase: String { "postgres" }
     public var keepsPreviousDatabase: Bool { false }
+    public var holdsThrowawayCopies: Bool { true }
     public var bulkLoadSettings: [(String, String)] { bulkLoad ? LocalCluster.bulkLoadSettings(jobs: jobs) : [] }
 
     public func prepare() async throws {
@@ -82,10 +95,29 @@ public struct URLDestination: RestoreDestination {
         self.dropPrevious = dropPrevious
     }
 
+    /// The configured url target (DATABASE_URL, or --target-url), once its guard passed: never
+    /// the source app's database; a server that is not this machine only when named on the
+    /// command line and confirmed (a dry run asks nothing: it changes nothing).
+    public static func configured(by context: RecetteContext, namedOnCommandLine: Bool, dropPrevious: Bool) throws -> URLDestination {
+        guard let text = context.configuration.secret(.databaseURL)?.reveal() else {
+            throw RecetteFailure("the url target needs DATABASE_URL (or --target-url): the database to replace, e.g. through 'scalingo db-tunnel' on 127.0.0.1:10000")
+        }
+        let url = try PostgresURL(text)
+        let source = try context.configuration.secret(.sourceDatabaseURL).map { try PostgresURL($0.reveal()) }
+        let confirmation: URLTargetGuard.Confirmation = context.assumeYes || context.dryRun ? .assumeYes
+            : context.terminal.standardErrorIsTTY && isatty(STDIN_FILENO) == 1 ? .ask { prompt in
+                FileHandle.standardError.write(Data(prompt.utf8))
+                return readLine()
+            } : .impossible
+        try URLTargetGuard.check(target: url, namedOnCommandLine: namedOnCommandLine, source: source, confirmation: confirmation)
+        return URLDestination(target: url, dropPrevious: dropPrevious)
+    }
+
     public var targetName: String { "url" }
     public var serverDescription: String { "\(target.host):\(target.port)" }
     public var maintenanceDatabase: String { "postgres" }
     public var keepsPreviousDatabase: Bool { !dropPrevious }
+    public var holdsThrowawayCopies: Bool { false }
     public var bulkLoadSettings: [(String, String)] { [] }
     public func prepare() async throws {}
     public func applySettings(_ settings: [(String, String)]) throws {}

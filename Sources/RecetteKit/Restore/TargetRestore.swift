@@ -33,7 +33,7 @@ public struct TargetRestore: Sendable {
 
     /// What a restore of `file` would do, touching nothing (the compose plan is read-only).
     public func plan(file: URL) async throws -> [String] {
-        let flags = "pg_restore --no-owner --no-privileges --jobs=\(options.jobs)"
+        let flags = "pg_restore --no-owner --no-privileges --jobs=\(options.jobs)" + (options.unlogged ? " (schema, then SET UNLOGGED on every table, then rows and indexes)" : "")
         switch try target {
         case .compose:
             let reset = try ComposeDatabaseReset.configured(by: context)
@@ -42,6 +42,7 @@ public struct TargetRestore: Sendable {
                 + ["copy the dump into the container and run \(flags) there"]
         case .local, .url:
             let (destination, database) = try destination()
+            try destination.check(options)
             return ["check \(file.path), restore it into a new database '\(database)__recette_incoming' on \(destination.serverDescription) with \(flags), then rename it to '\(database)'"
                     + (destination.keepsPreviousDatabase ? ", keeping the replaced one under a dated name" : ", dropping the replaced one")]
         }
@@ -67,18 +68,8 @@ public struct TargetRestore: Sendable {
         case .local:
             return (LocalDestination(cluster: context.localCluster, jobs: options.jobs), context.configuration[.localDatabase] ?? "recette")
         case .url:
-            guard let text = context.configuration.secret(.databaseURL)?.reveal() else {
-                throw RecetteFailure("the url target needs DATABASE_URL (or --target-url): the database to replace, e.g. through 'scalingo db-tunnel' on 127.0.0.1:10000")
-            }
-            let url = try PostgresURL(text)
-            let source = try context.configuration.secret(.sourceDatabaseURL).map { try PostgresURL($0.reveal()) }
-            let confirmation: URLTargetGuard.Confirmation = context.assumeYes ? .assumeYes
-                : context.terminal.standardErrorIsTTY && isatty(STDIN_FILENO) == 1 ? .ask { prompt in
-                    FileHandle.standardError.write(Data(prompt.utf8))
-                    return readLine()
-                } : .impossible
-            try URLTargetGuard.check(target: url, namedOnCommandLine: urlNamedOnCommandLine, source: source, confirmation: confirmation)
-            return (URLDestination(target: url, dropPrevious: dropPrevious), url.database)
+            let destination = try URLDestination.configured(by: context, namedOnCommandLine: urlNamedOnCommandLine, dropPrevious: dropPrevious)
+            return (destination, destination.target.database)
         }
     }
 }

@@ -32,11 +32,7 @@ public struct SampleBackupBuilder: Sendable {
     public func build(into outputDirectory: URL, now: Date = Date()) async throws -> SampleBackup {
         let logger = context.logger
         let runner = context.runner
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMddHHmmss"
-        let baseName = "\(formatter.string(from: now))_\(appName)_\(backupNumber)"
+        let baseName = "\(UTCStamp.string(from: now, pattern: "yyyyMMddHHmmss"))_\(appName)_\(backupNumber)"
         let archive = outputDirectory.appendingPathComponent(baseName + ".tar.gz")
 
         let cluster = context.localCluster

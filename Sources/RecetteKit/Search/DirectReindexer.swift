@@ -45,11 +45,7 @@ public struct DirectReindexer: Sendable {
 
     /// The new index's name: `<uid>_<yyyyMMddHHmmss>` (UTC).
     public func temporaryUid(for uid: String) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMddHHmmss"
-        return "\(uid)_\(formatter.string(from: now()))"
+        "\(uid)_\(UTCStamp.string(from: now(), pattern: "yyyyMMddHHmmss"))"
     }
 
     /// Whether `candidate` is a temporary index recette made for `uid` (a leftover of an
