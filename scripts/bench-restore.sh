@@ -265,7 +265,7 @@ run_recette() { # CASE ROUND [FLAG...]: (b) recette restore, (u) the same with -
   export RECETTE_LOCAL_DIR=$dir/local
   servers+=("$dir/local/data")
   "$recette" local start -q --project-dir "$dir/project" >/dev/null
-  echo "== ($name) recette restore ${*:3}, round $round (load $(load))"
+  echo "== ($name) recette restore${3:+ ${*:3}}, round $round (load $(load))"
   time_case "$name$round" "$dir/local/data" recette_restore "$dir/project" "$results/recette-$name$round.txt" "${@:3}"
   grep -E '^  (phases|pg_restore phase):' "$results/recette-$name$round.txt" | sed 's/^ */   recette /' | tee -a "$summary"
   cp "$(sed -n 's/^report: //p' "$results/recette-$name$round.txt")" "$results/recette-report-$name$round.json"

@@ -56,4 +56,26 @@ struct ComposeRestoreTests {
         #expect(result.standardError.split(separator: "\n").last?.contains("is corrupt or truncated") == true, "\(result.standardError)")
         #expect(try await stack.snapshot() == before, "same container, same volume, same row")
     }
+
+    /// The backup passes the checks but pg_restore fails on a row: the error names the item
+    /// and says the database is partial, and the server's own settings are back.
+    @Test func aRestoreFailingMidwayNamesTheItemAndPutsTheSettingsBack() async throws {
+        let sample = try await SampleCache.shared.sample()
+        let stack = ComposeTestStack()
+        defer { stack.down() }
+        let project = try ComposeProject.configured(by: stack.context())
+        try await project.up(services: ["db"], wait: true, timeout: .seconds(180))
+        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+
+        let broken = try await BadInput.dumpTruncatedInData.make(from: sample.archive)
+        let result = try await CLI.run(["restore", broken.path, "--target", "compose", "--yes", "--project-dir", stack.directory.path],
+                                       environment: stack.cliEnvironment())
+        #expect(result.status == 1)
+        let last = String(result.standardError.split(separator: "\n").last ?? "")
+        #expect(last.hasPrefix("error: pg_restore failed in the 'db' container on '\(broken.lastPathComponent)': "), "\(result.standardError)")
+        #expect(last.hasSuffix("the database is partial: run the restore again"), "\(last)")
+        let connection = try PostgresConnection(url: stack.url(database: "app"))
+        #expect(try connection.query("SHOW fsync").scalar == "on")
+        #expect(try connection.query("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'").scalar == "0")
+    }
 }
