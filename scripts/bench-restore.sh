@@ -91,21 +91,7 @@ echo "== building recette (release)"
 swift build -c release --product recette
 recette=$(swift build -c release --show-bin-path)/recette
 
-sample=$repo/tmp/bench-restore/sample-offers$offers-housing$housing
-if [[ -f $sample/complete ]]; then
-  archive=$sample/$(cat "$sample/complete")
-  echo "== reusing the sample backup $archive"
-else
-  echo "== building a sample backup: $offers offers, $housing housing ads (a throwaway cluster)"
-  rm -rf "$sample"
-  mkdir -p "$sample" "$work/sample-project"
-  servers+=("$work/sample-cluster/data")
-  archive=$(RECETTE_LOCAL_DIR=$work/sample-cluster "$recette" sample-backup -q \
-    --offers "$offers" --housing "$housing" --output "$sample" --project-dir "$work/sample-project")
-  RECETTE_LOCAL_DIR=$work/sample-cluster "$recette" local stop -q --project-dir "$work/sample-project" >/dev/null
-  rm -rf "$work/sample-cluster"
-  basename "$archive" >"$sample/complete"
-fi
+archive=$(scripts/bench-sample.sh "$recette" "$offers" "$housing")
 cat "$archive" >/dev/null # into the page cache for every case alike
 
 say "recette restore benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), PostgreSQL $("$bindir/pg_restore" --version | awk '{ print $3 }')"
