@@ -78,4 +78,43 @@ struct ComposeRestoreTests {
         #expect(try connection.query("SHOW fsync").scalar == "on")
         #expect(try connection.query("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'").scalar == "0")
     }
+
+    /// Ctrl-C while pg_restore copies rows inside the container: exit 130, pg_restore gone,
+    /// the partial database reported, the server's own settings back.
+    @Test func interruptingARestoreStopsPgRestoreAndReportsThePartialDatabase() async throws {
+        let context = try TestEnvironment.context()
+        // A restore long enough to be caught mid-COPY.
+        let big = try await SampleBackupBuilder(context: context, offers: 250_000, housingAds: 0, appName: "interrupt-compose")
+            .build(into: TestEnvironment.clusterDirectory.appendingPathComponent("big-compose-\(UUID().uuidString.prefix(8))"))
+        let stack = ComposeTestStack()
+        defer { stack.down() }
+        let project = try ComposeProject.configured(by: stack.context())
+        try await project.up(services: ["db"], wait: true, timeout: .seconds(180))
+        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+
+        let (process, errors) = try CLI.launch(["restore", big.archive.path, "--target", "compose", "--yes", "--quiet", "--project-dir", stack.directory.path],
+                                               environment: stack.cliEnvironment())
+        var copying = false
+        for _ in 0..<1200 where !copying {
+            try await Task.sleep(for: .milliseconds(50))
+            // The volume is recreated during the run: connections fail until the server is back.
+            copying = (try? PostgresConnection(url: stack.url(database: "app"))
+                .query("SELECT 1 FROM pg_stat_activity WHERE datname = 'app' AND query LIKE 'COPY%'").rows.isEmpty == false) ?? false
+        }
+        #expect(copying, "pg_restore never reached COPY")
+        let start = ContinuousClock.now
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(ContinuousClock.now - start < .seconds(20))
+        #expect(process.terminationStatus == 130)
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(stderr.contains("database 'app' of the 'db' service is partial; run the restore again"), "\(stderr)")
+        #expect(stderr.contains("interrupted"), "\(stderr)")
+
+        let connection = try PostgresConnection(url: stack.url(database: "app"))
+        #expect(try connection.query("SELECT count(*) FROM pg_stat_activity WHERE datname = 'app' AND pid <> pg_backend_pid() AND backend_type = 'client backend'").scalar == "0",
+                "no pg_restore session left")
+        #expect(try connection.query("SHOW fsync").scalar == "on")
+        #expect(try connection.query("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'").scalar == "0")
+    }
 }

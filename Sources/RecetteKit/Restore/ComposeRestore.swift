@@ -105,7 +105,13 @@ public struct ComposeRestore: Sendable {
             _ = try await timed("analyze") { try await psql(["-c", "ANALYZE"], database: database, user: user) }
         } catch {
             // Runs even when the task was cancelled (Ctrl-C): a fresh task is not cancelled.
-            await Task { try? await resetSettings(applied, database: database, user: user) }.value
+            await Task {
+                try? await endRestoreSessions(database: database, user: user)
+                try? await resetSettings(applied, database: database, user: user)
+            }.value
+            if Task.isCancelled || error is CancellationError {
+                logger.error("stopped during the restore: database '\(database)' of the '\(service)' service is partial; run the restore again")
+            }
             throw error
         }
         if !applied.settings.isEmpty {
@@ -156,6 +162,19 @@ public struct ComposeRestore: Sendable {
         let sql = applied.settings.map { "ALTER SYSTEM RESET \($0.0);" }.joined(separator: "\n") + "\nSELECT pg_reload_conf();\n"
         try await psql(["-v", "ON_ERROR_STOP=1", "--quiet"], database: database, user: user, input: Data(sql.utf8))
         try await awaitSetting("fsync", applied.fsyncBefore, database: database, user: user)
+    }
+
+    /// Stopping `docker compose exec` on the host does not stop what it started in the
+    /// container: after Ctrl-C, pg_restore (and a psql step) would go on loading. Their server
+    /// sessions are ended instead; pg_restore (--exit-on-error) then exits on its own.
+    private func endRestoreSessions(database: String, user: String) async throws {
+        let sql = """
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = '\(database.replacingOccurrences(of: "'", with: "''"))' AND pid <> pg_backend_pid()
+              AND application_name IN ('pg_restore', 'psql')
+            """
+        let ended = try await psql(["--no-align", "--tuples-only", "-c", sql], database: database, user: user)
+        context.logger.info("ended \(ended.outputText.trimmingCharacters(in: .whitespacesAndNewlines)) pg_restore/psql session(s) left in the '\(reset.service)' container")
     }
 
     /// A reload is asynchronous: sessions started before the postmaster read the file keep the
