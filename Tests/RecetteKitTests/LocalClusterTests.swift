@@ -45,6 +45,22 @@ import Testing
         #expect(try fsync() == "on")
     }
 
+    /// Two starts of a new cluster at once (two recette processes, or two tests): one runs
+    /// initdb and starts the server, the other waits and finds it running.
+    @Test func startsAtOnceInitialiseOnceAndAgreeOnThePort() async throws {
+        let directory = TestEnvironment.clusterDirectory.appendingPathComponent("together-\(UUID().uuidString.prefix(8))")
+        let context = try TestEnvironment.context()
+        let clusters = (0..<3).map { _ in LocalCluster(directory: directory, tools: context.postgresTools, runner: context.runner) }
+        defer { Task { try? await clusters[0].stop() } }
+        let ports = try await withThrowingTaskGroup(of: Int?.self) { group in
+            for cluster in clusters { group.addTask { try await cluster.start().port } }
+            return try await group.reduce(into: [Int?]()) { $0.append($1) }
+        }
+        #expect(ports.count == 3 && Set(ports).count == 1 && ports[0] != nil, "\(ports)")
+        let connection = try PostgresConnection(url: clusters[1].url(database: "postgres", port: try #require(ports[0])))
+        #expect(try connection.query("SELECT 1").scalar == "1")
+    }
+
     @Test func initialisesStartsStopsAndRestartsOnTheSamePort() async throws {
         let directory = TestEnvironment.clusterDirectory.appendingPathComponent("lifecycle-\(UUID().uuidString.prefix(8))")
         let context = try TestEnvironment.context()

@@ -39,6 +39,10 @@ public struct LocalCluster: Sendable {
     /// Creates the cluster if it does not exist yet. Returns true when it was created.
     @discardableResult
     public func initializeIfNeeded() async throws -> Bool {
+        try await whileStarting { try await initializeUnlocked() }
+    }
+
+    private func initializeUnlocked() async throws -> Bool {
         if FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path) { return false }
         let initdb = try tools.require(.initdb)
         if SystemUser.isRoot && serverUser == nil {
@@ -74,7 +78,34 @@ public struct LocalCluster: Sendable {
     /// Already running: nothing to do.
     @discardableResult
     public func start() async throws -> Status {
-        try await initializeIfNeeded()
+        try await whileStarting { try await startUnlocked() }
+    }
+
+    /// Initialising and starting are one at a time per cluster: two recette processes (or two
+    /// tasks) starting it together would both run initdb into the same directory, and the
+    /// second fails on the first one's files. An flock on `start.lock`, waited for (bounded);
+    /// the kernel releases it if its holder dies.
+    private func whileStarting<T>(_ work: () async throws -> T) async throws -> T {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let lockFile = directory.appendingPathComponent("start.lock")
+        let descriptor = open(lockFile.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw RecetteFailure("cannot open \(lockFile.path): \(String(cString: strerror(errno))); check the permissions of \(directory.path)")
+        }
+        defer { close(descriptor) }
+        var waited = 0
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            guard waited < 1_800 else {
+                throw RecetteFailure("another process has been starting the local server in \(directory.path) for 3 minutes; see \(logFile.path)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            waited += 1
+        }
+        return try await work()
+    }
+
+    private func startUnlocked() async throws -> Status {
+        _ = try await initializeUnlocked()
         let current = try await status()
         if current.running { return current }
         var port = configuredPort() ?? Self.freeLoopbackPort()

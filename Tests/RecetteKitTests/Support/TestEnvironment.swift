@@ -8,10 +8,15 @@ enum TestEnvironment {
     static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The directory of this run's cluster, removed at exit.
+    /// The directory of this run's cluster, removed at exit. Made by mkdtemp: a run killed
+    /// before its clean-up leaves its directory behind, and a later run with the same pid
+    /// must not find that cluster in its place (initdb refuses a non-empty directory).
     static let clusterDirectory: URL = {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recette-tests-\(getpid())")
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var template = Array(FileManager.default.temporaryDirectory.appendingPathComponent("recette-tests-\(getpid())-XXXXXX").path.utf8CString)
+        let directory = template.withUnsafeMutableBufferPointer { buffer -> URL in
+            guard let made = mkdtemp(buffer.baseAddress!) else { fatalError("mkdtemp: \(String(cString: strerror(errno)))") }
+            return URL(fileURLWithPath: String(cString: made))
+        }
         // World-traversable so the postgres user can reach its data directory when we are root.
         chmod(directory.path, 0o755)
         registerCleanUpAtExit()
