@@ -12,8 +12,22 @@ import Testing
         for _ in 0..<20 {
             let port = LocalCluster.freeLoopbackPort()
             #expect((20_000..<ephemeralStart).contains(port), "\(port)")
-            #expect(LocalCluster.isLoopbackPortFree(port, reusingTimeWait: false))
         }
+        // What "free" means: nothing listens there. (Not re-checked on the ports above: the
+        // other suites running meanwhile bind ports of the same range.)
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && listen(listener, 1) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let taken = Int(UInt16(bigEndian: address.sin_port))
+        #expect(!LocalCluster.isLoopbackPortFree(taken))
+        #expect(!LocalCluster.isLoopbackPortFree(taken, reusingTimeWait: false))
     }
 
     /// Two restores into one cluster side by side: the first to finish leaves the bulk-load

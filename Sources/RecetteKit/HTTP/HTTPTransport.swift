@@ -232,3 +232,15 @@ public enum ArchiveTransport: String, CaseIterable, Sendable {
         }
     }
 }
+
+extension URLRequest {
+    /// A request with its own timeout (seconds without an answer, or in all on Linux), which
+    /// the transports honour. On Linux, FoundationNetworking applies a request's timeout only
+    /// when it was set through the `timeoutInterval` property: `URLRequest(url:timeoutInterval:)`
+    /// leaves the session's 60 s in force (a Strapi reindex that answers after minutes failed
+    /// at 60 s; a 5 s health poll waited 60).
+    public init(url: URL, timeout: TimeInterval) {
+        self.init(url: url)
+        self.timeoutInterval = timeout
+    }
+}

@@ -266,7 +266,7 @@ public struct Populate: Sendable {
         guard let body = try? encoder.encode(Summary(project: context.projectDirectory.lastPathComponent, report: report)) else { return options.notify }
         var failed: [URL] = []
         for url in options.notify {
-            var request = URLRequest(url: url, timeoutInterval: 10)
+            var request = URLRequest(url: url, timeout: 10)
             request.httpMethod = "POST"
             request.httpBody = body
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")

@@ -57,7 +57,7 @@ public struct CMSStarter: Sendable {
         var last = "no answer yet"
         while true {
             try Task.checkCancellation()
-            var request = URLRequest(url: healthURL, timeoutInterval: 5)
+            var request = URLRequest(url: healthURL, timeout: 5)
             request.httpMethod = "GET"
             do {
                 let (_, response) = try await http.send(request)

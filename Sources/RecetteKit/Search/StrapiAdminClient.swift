@@ -97,7 +97,7 @@ public struct StrapiAdminClient: Sendable {
     }
 
     private func call(_ method: String, _ path: String, body: Data? = nil, what: String) async throws -> Data {
-        var request = URLRequest(url: baseURL.appendingPathComponent(path), timeoutInterval: 600)
+        var request = URLRequest(url: baseURL.appendingPathComponent(path), timeout: 600)
         request.httpMethod = method
         request.httpBody = body
         request.setValue("application/json", forHTTPHeaderField: "Accept")
