@@ -86,9 +86,7 @@ struct ComposeResetTests {
     @Test func dryRunPrintsThePlanAndChangesNothing() async throws {
         let stack = ComposeTestStack()
         defer { stack.down() }
-        let project = try ComposeProject.configured(by: stack.context())
-        try await project.up(services: ["db"], wait: true, timeout: .seconds(180))
-        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+        try await stack.startedDatabase()
         let before = try await stack.snapshot()
 
         // No --yes and no terminal: a dry run needs neither.
@@ -106,9 +104,7 @@ struct ComposeResetTests {
     @Test func errorsAreOneLineAndDestroyNothing() async throws {
         let stack = ComposeTestStack()
         defer { stack.down() }
-        let project = try ComposeProject.configured(by: stack.context())
-        try await project.up(services: ["db"], wait: true, timeout: .seconds(180))
-        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+        let project = try await stack.startedDatabase()
         let before = try await stack.snapshot()
 
         // A container outside the db service holding the volume (e.g. a forgotten
@@ -274,6 +270,15 @@ struct ComposeTestStack {
 
     func context(_ extra: [String: String] = [:]) throws -> RecetteContext {
         try TestEnvironment.context(projectDirectory: directory, environment: settings.merging(extra) { $1 })
+    }
+
+    /// The project as recette sees it, with its db service up and accepting connections.
+    @discardableResult
+    func startedDatabase(services: [String] = ["db"]) async throws -> ComposeProject {
+        let project = try ComposeProject.configured(by: context())
+        try await project.up(services: services, wait: true, timeout: .seconds(180))
+        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+        return project
     }
 
     func cliEnvironment(_ extra: [String: String] = [:]) -> [String: String] {

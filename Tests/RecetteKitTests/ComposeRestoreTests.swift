@@ -44,9 +44,7 @@ struct ComposeRestoreTests {
         let sample = try await SampleCache.shared.sample()
         let stack = ComposeTestStack()
         defer { stack.down() }
-        let project = try ComposeProject.configured(by: stack.context())
-        try await project.up(services: ["db"], wait: true, timeout: .seconds(180))
-        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+        try await stack.startedDatabase()
         let before = try await stack.snapshot()
 
         let corrupt = try await BadInput.truncatedArchive.make(from: sample.archive)
@@ -63,9 +61,7 @@ struct ComposeRestoreTests {
         let sample = try await SampleCache.shared.sample()
         let stack = ComposeTestStack()
         defer { stack.down() }
-        let project = try ComposeProject.configured(by: stack.context())
-        try await project.up(services: ["db"], wait: true, timeout: .seconds(180))
-        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+        try await stack.startedDatabase()
 
         let broken = try await BadInput.dumpTruncatedInData.make(from: sample.archive)
         let result = try await CLI.run(["restore", broken.path, "--target", "compose", "--yes", "--project-dir", stack.directory.path],
@@ -88,9 +84,7 @@ struct ComposeRestoreTests {
             .build(into: TestEnvironment.clusterDirectory.appendingPathComponent("big-compose-\(UUID().uuidString.prefix(8))"))
         let stack = ComposeTestStack()
         defer { stack.down() }
-        let project = try ComposeProject.configured(by: stack.context())
-        try await project.up(services: ["db"], wait: true, timeout: .seconds(180))
-        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+        try await stack.startedDatabase()
 
         let (process, errors) = try CLI.launch(["restore", big.archive.path, "--target", "compose", "--yes", "--quiet", "--project-dir", stack.directory.path],
                                                environment: stack.cliEnvironment())

@@ -74,9 +74,7 @@ struct GeneratedScriptDockerTests {
         let fixture = try ScalingoStandInTests.Fixture(archive: truncated)
         let stack = ComposeTestStack()
         defer { stack.down() }
-        let project = try ComposeProject.configured(by: stack.context())
-        try await project.up(services: ["db"], wait: true, timeout: .seconds(180))
-        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+        try await stack.startedDatabase()
         let before = try await stack.snapshot()
         let environment = Self.environment(stack: stack, fixture: fixture, argvLog: stack.directory.appendingPathComponent("argv.log"))
 

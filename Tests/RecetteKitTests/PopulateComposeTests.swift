@@ -10,9 +10,7 @@ struct PopulateComposeTests {
         let sample = try await SampleCache.shared.sample()
         let stack = ComposeTestStack()
         defer { stack.down() }
-        let project = try ComposeProject.configured(by: stack.context())
-        try await project.up(services: ["db"], wait: true, timeout: .seconds(180))
-        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+        try await stack.startedDatabase()
         let before = try await stack.snapshot()
 
         let result = try await CLI.run(["populate", "--dry-run", "--backup", sample.archive.path, "--target", "compose", "--project-dir", stack.directory.path],
