@@ -194,10 +194,11 @@ public struct PgRestoreRun: Sendable {
             let dataStart = clock.now
             try await pgRestoreRun(Self.arguments(options: options, listPath: listFile.path, sections: ["data", "post-data"]))
             phases.append(.init(name: "rows and indexes (data, post-data)", seconds: (clock.now - dataStart).seconds))
+            phases.append(.init(name: "pg_restore in all", seconds: (clock.now - start).seconds))
         } else {
             try await pgRestoreRun(arguments)
+            phases.append(.init(name: "pg_restore", seconds: (clock.now - start).seconds))
         }
-        phases.append(.init(name: "pg_restore", seconds: (clock.now - start).seconds))
 
         var added = 0
         if !foreignKeys.isEmpty && !options.schemaOnly {
