@@ -198,18 +198,19 @@ struct SearchProject {
         let signalled = clock.now
         #expect(meilisearch.requestCount(.addOrReplaceDocuments) > 0, "documents were on their way")
         kill(process.processIdentifier, SIGINT)
-        meilisearch.taskProcessingDelay = .milliseconds(2)
-        for _ in 0..<300 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        // Tasks stay slow: the cleanup cancels the batches queued for the new index instead of
+        // waiting for them (1.8–3.6 s here on a quiet machine; 10 s seen under CI load).
+        for _ in 0..<600 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
         let stillRunning = process.isRunning
         if stillRunning { process.terminate() }
         process.waitUntilExit()
-        #expect(!stillRunning, "recette did not stop within 15 s of Ctrl-C")
-        #expect(clock.now - signalled < .seconds(10))
+        #expect(!stillRunning, "recette did not stop within 30 s of Ctrl-C (\(clock.now - signalled))")
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 130, "\(stderr)")
         _ = await meilisearch.waitUntilIdle()
         #expect(meilisearch.rawDocuments(in: "offre-de-stage") == before, "live index unchanged")
         #expect(meilisearch.indexUIDs() == ["offre-de-stage"], "the unfinished index was removed: \(stderr)")
+        #expect(meilisearch.requestCount(.cancelTasks) == 1, "the batches queued for it were canceled, not waited for")
     }
 
     /// Builds the live index once, then runs a failing rebuild; the live index must be the same.

@@ -142,7 +142,7 @@ final class MeiliCore: @unchecked Sendable {
             case "indexes":
                 return by(["GET": .getIndex, "PATCH": .updateIndex, "DELETE": .deleteIndex], [s[1]])
             case "tasks":
-                if s[1] == "cancel" { return by(["POST": .notImplemented]) }
+                if s[1] == "cancel" { return by(["POST": .cancelTasks]) }
                 return by(["GET": .getTask], [s[1]])
             case let name where notImplemented.contains(name): return .route(.notImplemented, [])
             default: return .notFound
@@ -193,6 +193,7 @@ final class MeiliCore: @unchecked Sendable {
         case .deleteDocument, .deleteDocumentsBatch, .deleteAllDocuments: "documents.delete"
         case .search: "search"
         case .listTasks, .getTask: "tasks.get"
+        case .cancelTasks: "tasks.cancel"
         case .swapIndexes: "indexes.swap"
         }
     }
@@ -325,6 +326,7 @@ final class MeiliCore: @unchecked Sendable {
         case .deleteAllDocuments: return try deleteAllDocuments(c[0], request)
         case .search: return try search(c[0], request)
         case .listTasks: return try listTasks(request)
+        case .cancelTasks: return try cancelTasks(request)
         case .getTask: return try getTask(c[0], request)
         case .swapIndexes: return try swapIndexes(request)
         case .notImplemented: throw MeiliError.notImplemented("\(request.method) \(request.path)")
@@ -895,49 +897,9 @@ final class MeiliCore: @unchecked Sendable {
         if request.query["reverse"] == "true" { throw MeiliError.notImplemented("`reverse=true` on /tasks") }
         let limit = try intParameter(request, "limit", code: "invalid_task_limit") ?? 20
         let from = try intParameter(request, "from", code: "invalid_task_from")
-        func list(_ name: String) -> [String]? {
-            guard let text = request.query[name] else { return nil }
-            let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            return items.contains("*") ? nil : items
-        }
-        let uids = try list("uids").map { items in
-            try Set(items.map { item -> Int in
-                guard let n = Int(item), n >= 0 else {
-                    throw MeiliError(code: "invalid_task_uids", message: "Invalid value in parameter `uids`: could not parse `\(item)` as a positive integer")
-                }
-                return n
-            })
-        }
-        let statuses = try list("statuses").map { items in
-            try Set(items.map { item -> S.TaskStatus in
-                guard let status = S.TaskStatus(rawValue: item) else {
-                    let all = S.TaskStatus.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", ")
-                    throw MeiliError(code: "invalid_task_statuses", message: "Invalid value in parameter `statuses`: `\(item)` is not a valid task status. Available statuses are \(all).")
-                }
-                return status
-            })
-        }
-        let types = try list("types").map { items in
-            try Set(items.map { item -> S.TaskType in
-                guard let type = S.TaskType(rawValue: item) else {
-                    let all = S.TaskType.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", ")
-                    throw MeiliError(code: "invalid_task_types", message: "Invalid value in parameter `types`: `\(item)` is not a valid task type. Available types are \(all).")
-                }
-                return type
-            })
-        }
-        let indexUIDs = try list("indexUids").map { items in
-            try Set(items.map { item -> String in
-                guard Self.isValidIndexUID(item) else { throw MeiliError.invalidIndexUID(item, location: "indexUids") }
-                return item
-            })
-        }
+        let filter = try TaskFilter(request)
         let json = state.withLock { s -> StandInJSON in
-            let matching = s.tasks.reversed().filter { task in
-                (uids?.contains(task.uid) ?? true) && (statuses?.contains(task.status) ?? true)
-                    && (types?.contains(task.type) ?? true)
-                    && (indexUIDs.map { set in task.indexUID.map { set.contains($0) } ?? false } ?? true)
-            }
+            let matching = s.tasks.reversed().filter(filter.matches)
             let fromHere = matching.filter { task in from.map { task.uid <= $0 } ?? true }
             let page = Array(fromHere.prefix(limit))
             let next = fromHere.count > limit ? fromHere[limit].uid : nil
@@ -947,6 +909,80 @@ final class MeiliCore: @unchecked Sendable {
             ])
         }
         return Self.json(200, json)
+    }
+
+    /// The `uids`, `statuses`, `types` and `indexUids` filters of `/tasks` and `/tasks/cancel`.
+    struct TaskFilter {
+        var uids: Set<Int>?
+        var statuses: Set<S.TaskStatus>?
+        var types: Set<S.TaskType>?
+        var indexUIDs: Set<String>?
+
+        init(_ request: HTTPRequest) throws {
+            func list(_ name: String) -> [String]? {
+                guard let text = request.query[name] else { return nil }
+                let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                return items.contains("*") ? nil : items
+            }
+            uids = try list("uids").map { items in
+                try Set(items.map { item -> Int in
+                    guard let n = Int(item), n >= 0 else {
+                        throw MeiliError(code: "invalid_task_uids", message: "Invalid value in parameter `uids`: could not parse `\(item)` as a positive integer")
+                    }
+                    return n
+                })
+            }
+            statuses = try list("statuses").map { items in
+                try Set(items.map { item -> S.TaskStatus in
+                    guard let status = S.TaskStatus(rawValue: item) else {
+                        let all = S.TaskStatus.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", ")
+                        throw MeiliError(code: "invalid_task_statuses", message: "Invalid value in parameter `statuses`: `\(item)` is not a valid task status. Available statuses are \(all).")
+                    }
+                    return status
+                })
+            }
+            types = try list("types").map { items in
+                try Set(items.map { item -> S.TaskType in
+                    guard let type = S.TaskType(rawValue: item) else {
+                        let all = S.TaskType.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", ")
+                        throw MeiliError(code: "invalid_task_types", message: "Invalid value in parameter `types`: `\(item)` is not a valid task type. Available types are \(all).")
+                    }
+                    return type
+                })
+            }
+            indexUIDs = try list("indexUids").map { items in
+                try Set(items.map { item -> String in
+                    guard MeiliCore.isValidIndexUID(item) else { throw MeiliError.invalidIndexUID(item, location: "indexUids") }
+                    return item
+                })
+            }
+        }
+
+        var isEmpty: Bool { uids == nil && statuses == nil && types == nil && indexUIDs == nil }
+
+        func matches(_ task: MeiliTask) -> Bool {
+            (uids?.contains(task.uid) ?? true) && (statuses?.contains(task.status) ?? true)
+                && (types?.contains(task.type) ?? true)
+                && (indexUIDs.map { set in task.indexUID.map { set.contains($0) } ?? false } ?? true)
+        }
+    }
+
+    /// `POST /tasks/cancel?…`: a taskCancelation task matching the enqueued and processing
+    /// tasks the filters name (at least one filter, as in Meilisearch).
+    private func cancelTasks(_ request: HTTPRequest) throws -> HTTPResponse {
+        try checkParameters(request, ["uids", "indexUids", "statuses", "types"])
+        let filter = try TaskFilter(request)
+        guard !filter.isEmpty else {
+            throw MeiliError(code: "missing_task_filters",
+                             message: "Query parameters to filter the tasks to cancel are missing. Available query parameters are: `uids`, `indexUids`, `statuses`, `types`, `canceledBy`, `beforeEnqueuedAt`, `afterEnqueuedAt`, `beforeStartedAt`, `afterStartedAt`, `beforeFinishedAt`, `afterFinishedAt`.")
+        }
+        let original = "?" + request.query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+        let matched = state.withLock { s in
+            s.tasks.filter { !$0.status.isFinished && filter.matches($0) }.map(\.uid)
+        }
+        return enqueue(.taskCancelation, index: nil,
+                       details: .obj(["matchedTasks": .int(matched.count), "canceledTasks": .null, "originalFilter": .string(original)]),
+                       work: .cancel(matched))
     }
 
     // MARK: Swap

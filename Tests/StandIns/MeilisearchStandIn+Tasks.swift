@@ -43,9 +43,14 @@ extension MeiliCore {
 
     private func takeNextTask() -> NextTask? {
         state.withLock { s -> NextTask? in
-            guard !s.stopped, !s.paused, s.nextPending < s.tasks.count else { return nil }
-            let uid = s.nextPending
-            s.nextPending += 1
+            guard !s.stopped, !s.paused else { return nil }
+            // Canceled tasks are skipped; task cancelations go before every other enqueued
+            // task, as in Meilisearch.
+            while s.nextPending < s.tasks.count && s.tasks[s.nextPending].status != .enqueued { s.nextPending += 1 }
+            guard s.nextPending < s.tasks.count else { return nil }
+            let cancelation = s.tasks[s.nextPending...].first { $0.type == .taskCancelation && $0.status == .enqueued }?.uid
+            let uid = cancelation ?? s.nextPending
+            if cancelation == nil { s.nextPending += 1 }
             s.processingUID = uid
             s.tasks[uid].status = .processing
             s.tasks[uid].startedAt = Date()
@@ -156,6 +161,21 @@ extension MeiliCore {
                     return n
                 }
                 return .success(details.setting("deletedDocuments", .int(deleted)))
+
+            case .cancel(let matched):
+                let canceled = state.withLock { s -> Int in
+                    var count = 0
+                    let now = Date()
+                    for target in matched where s.tasks[target].status == .enqueued {
+                        s.tasks[target].status = .canceled
+                        s.tasks[target].canceledBy = uid
+                        s.tasks[target].finishedAt = now
+                        s.tasks[target].work = nil
+                        count += 1
+                    }
+                    return count
+                }
+                return .success(details.setting("canceledTasks", .int(canceled)))
 
             case .swap(let pairs):
                 try state.withLock { s in

@@ -4,9 +4,12 @@
 // background worker, in order: enqueued → processing → succeeded | failed.
 //
 // What it does not do (answered with a clear 501 when asked): filters, sort, facets, CSV,
-// brotli bodies, keys management, dumps, snapshots, multi-search, task cancellation or
-// deletion. Search is a case-insensitive substring match over string values, in document
-// order (no ranking, no typo tolerance). Tasks are never auto-batched: each is its own batch.
+// brotli bodies, keys management, dumps, snapshots, multi-search, task deletion. Search is a
+// case-insensitive substring match over string values, in document order (no ranking, no
+// typo tolerance). Tasks are never auto-batched: each is its own batch. Task cancellation
+// (`POST /tasks/cancel`) runs before the other enqueued tasks, as in Meilisearch, and
+// cancels the matching enqueued ones; a task already processing finishes (Meilisearch would
+// interrupt it).
 //
 // Documents are stored as the JSON bytes received (one `Data` per document, sharing the
 // payload's buffer), with their id and a "shape" (their set of fields) for the stats.
@@ -77,7 +80,7 @@ public final class MeilisearchStandIn: Sendable {
         case addOrUpdateDocuments  // PUT /indexes/{uid}/documents
         case listDocuments, fetchDocuments, getDocument, deleteDocument, deleteDocumentsBatch, deleteAllDocuments
         case search  // GET and POST
-        case listTasks, getTask
+        case listTasks, getTask, cancelTasks
         case swapIndexes
         /// A real Meilisearch route the stand-in does not implement (answered 501).
         case notImplemented
@@ -436,6 +439,8 @@ enum MeiliWork: Sendable {
     case deleteDocuments([String])
     case clearDocuments
     case swap([(String, String)])
+    /// The uids matched when the cancelation was enqueued.
+    case cancel([Int])
 }
 
 struct MeiliTask {
@@ -449,6 +454,7 @@ struct MeiliTask {
     var startedAt: Date?
     var finishedAt: Date?
     var batchUID: Int?
+    var canceledBy: Int?
     /// Dropped once the task has run, so payloads do not pile up.
     var work: MeiliWork?
 
@@ -459,7 +465,7 @@ struct MeiliTask {
         }
         return .obj([
             "uid": .int(uid), "batchUid": .optional(batchUID), "indexUid": .optional(indexUID),
-            "status": .string(status.rawValue), "type": .string(type.rawValue), "canceledBy": .null,
+            "status": .string(status.rawValue), "type": .string(type.rawValue), "canceledBy": .optional(canceledBy),
             "details": details, "error": error?.json ?? .null, "duration": duration,
             "enqueuedAt": .string(MeiliCore.timestamp(enqueuedAt)),
             "startedAt": startedAt.map { .string(MeiliCore.timestamp($0)) } ?? .null,

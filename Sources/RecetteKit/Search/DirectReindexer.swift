@@ -149,6 +149,14 @@ public struct DirectReindexer: Sendable {
         logger.info("removing the unfinished index \(temporary); the live index is as it was")
         await Task.detached {
             do {
+                // The batches already queued for it would only delay the deletion (Meilisearch
+                // runs tasks in order): cancel them first. A server without task cancelation
+                // (before v0.30) makes the deletion wait for them instead.
+                do {
+                    try await client.wait(for: try await client.cancelUnfinishedTasks(indexUid: temporary))
+                } catch {
+                    logger.info("could not cancel the tasks queued for \(temporary) (\(error)); deleting it after them")
+                }
                 // A batch that was on the wire when the run stopped can reach Meilisearch after
                 // the deletion, and a document addition creates a missing index: delete until
                 // the index is absent with nothing left queued for it.

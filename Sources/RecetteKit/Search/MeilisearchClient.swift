@@ -249,6 +249,14 @@ public struct MeilisearchClient: Sendable {
     }
 
     /// Tasks of the index not finished yet (enqueued or processing).
+    /// Cancels the tasks of `indexUid` not finished yet (`POST /tasks/cancel`): Meilisearch
+    /// runs a cancelation before the other enqueued tasks, so waiting for it does not wait for
+    /// the queue.
+    public func cancelUnfinishedTasks(indexUid: String) async throws -> MeilisearchTaskReference {
+        try await write("POST", "tasks/cancel", query: ["indexUids": indexUid, "statuses": "enqueued,processing"],
+                        what: "cancel the tasks of \(indexUid)")
+    }
+
     public func unfinishedTaskCount(indexUid: String) async throws -> Int {
         struct Page: Decodable { var results: [MeilisearchTask] }
         let page: Page = try decode(try await call("GET", "tasks", query: ["indexUids": indexUid, "statuses": "enqueued,processing", "limit": "100"],
