@@ -101,21 +101,7 @@ import FoundationNetworking
         await #expect(throws: HTTPTransportError.self) { _ = try await CurlTransport().send(URLRequest(url: url)) }
     }
 
-    @Test func cancellingTheTaskAbortsAWaitingTransfer() async throws {
-        let release = DispatchSemaphore(value: 0)
-        let server = try LoopbackHTTPServer { _ in
-            _ = release.wait(timeout: .now() + 10)  // answers only when released (or after 10 s)
-            return .text(200, "too late")
-        }
-        defer {
-            release.signal()
-            server.stop()
-        }
-        let task = Task { try await CurlTransport().send(URLRequest(url: server.baseURL)) }
-        try await Task.sleep(for: .milliseconds(300))
-        task.cancel()
-        await #expect(throws: CancellationError.self) { _ = try await task.value }
-    }
+    // Cancelling a waiting transfer: URLSessionTransportTests, for both transports.
 
     @Test func aStalledTransferTimesOut() async throws {
         let release = DispatchSemaphore(value: 0)

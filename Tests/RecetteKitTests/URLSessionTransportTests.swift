@@ -6,11 +6,15 @@ import StandIns
 import Testing
 @testable import RecetteKit
 
-/// URLSessionTransport against a loopback server: cancelling a request stops it promptly and
-/// never waits on URLSession's shared work queue (FoundationNetworking's `data(for:)` can
-/// deadlock there when a cancel meets the request's completion).
+/// URLSessionTransport (and, for cancelling, CurlTransport too) against a loopback server:
+/// cancelling a request stops it promptly and never waits on URLSession's shared work queue
+/// (FoundationNetworking's `data(for:)` can deadlock there when a cancel meets the request's
+/// completion).
 @Suite struct URLSessionTransportTests {
-    @Test func cancellingTheTaskAbortsAWaitingRequest() async throws {
+    /// Both transports (the archive one and the API one): a cancel ends a request waiting for
+    /// its answer with `CancellationError`, promptly.
+    @Test(arguments: ArchiveTransport.allCases)
+    func cancellingTheTaskAbortsAWaitingRequest(_ kind: ArchiveTransport) async throws {
         let release = DispatchSemaphore(value: 0)
         let server = try LoopbackHTTPServer { _ in
             _ = release.wait(timeout: .now() + 10)  // answers only when released (or after 10 s)
@@ -20,7 +24,7 @@ import Testing
             release.signal()
             server.stop()
         }
-        let transport = URLSessionTransport()
+        let transport = kind.make()
         let task = Task { try await transport.send(URLRequest(url: server.baseURL)) }
         try await Task.sleep(for: .milliseconds(300))
         let cancelled = ContinuousClock.now

@@ -19,8 +19,7 @@ public struct DatabaseSwap: Sendable {
         self.logger = logger
     }
 
-    public static func incomingName(for database: String) -> String { "\(database)__recette_incoming" }
-    public var incoming: String { Self.incomingName(for: database) }
+    public var incoming: String { "\(database)__recette_incoming" }
     var previousPrefix: String { "\(database)__recette_previous" }
 
     public func previousName(at date: Date) -> String {

@@ -170,7 +170,6 @@ public struct PgRestoreRun: Sendable {
         let listFile = workDirectory.appendingPathComponent("restore.list")
         try (list.joined(separator: "\n") + "\n").write(to: listFile, atomically: true, encoding: .utf8)
 
-        let arguments = Self.arguments(options: options, listPath: listFile.path, sections: [])
         let log = PgRestoreLog(toc: toc, onItemFinished: onItemFinished)
         let logger = logger
         func pgRestoreRun(_ arguments: [String]) async throws {
@@ -196,7 +195,7 @@ public struct PgRestoreRun: Sendable {
             phases.append(.init(name: "rows and indexes (data, post-data)", seconds: (clock.now - dataStart).seconds))
             phases.append(.init(name: "pg_restore in all", seconds: (clock.now - start).seconds))
         } else {
-            try await pgRestoreRun(arguments)
+            try await pgRestoreRun(Self.arguments(options: options, listPath: listFile.path, sections: []))
             phases.append(.init(name: "pg_restore", seconds: (clock.now - start).seconds))
         }
 
