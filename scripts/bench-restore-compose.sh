@@ -30,12 +30,7 @@ mkdir -p "$results/project"
 summary=$results/summary.txt
 say() { printf '%s\n' "$*" | tee -a "$summary"; }
 
-port=
-for ((attempt = 0; attempt < 100; attempt++)); do
-  candidate=$((20000 + RANDOM % 12000))
-  if [[ -z $(ss -Htln "sport = :$candidate") ]]; then port=$candidate; break; fi
-done
-[[ -n $port ]] || { echo "no free loopback port found" >&2; exit 1; }
+port=$(scripts/free-loopback-port.sh)
 export RECETTE_COMPOSE_FILE=$repo/compose/compose.yaml
 export RECETTE_COMPOSE_OVERRIDES=$repo/compose/testing/compose.test.yaml
 export RECETTE_COMPOSE_PROJECT=recette-bench-$$ RECETTE_TEST_DB_PORT=$port NO_COLOR=1

@@ -73,19 +73,6 @@ results=$repo/tmp/bench-restore/results-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$results"
 summary=$results/summary.txt
 
-free_port() {
-  local port attempt
-  for ((attempt = 0; attempt < 100; attempt++)); do
-    port=$((20000 + RANDOM % 40000))
-    if [[ -z $(ss -Htln "sport = :$port") ]]; then
-      echo "$port"
-      return
-    fi
-  done
-  echo "no free loopback port found" >&2
-  return 1
-}
-
 # --- 1. recette and the sample backup ------------------------------------------------
 echo "== building recette (release)"
 swift build -c release --product recette
@@ -105,7 +92,7 @@ init_cluster() {
   local dir=$1 port password
   shift
   mkdir -p "$dir"
-  port=$(free_port)
+  port=$(scripts/free-loopback-port.sh)
   password=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
   printf '%s\n' "$password" >"$dir/initdb-password"
   chmod 0600 "$dir/initdb-password"
