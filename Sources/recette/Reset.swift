@@ -93,10 +93,10 @@ struct Reset: AsyncParsableCommand {
                 }
                 // A server that is not this machine was confirmed by the guard (database name
                 // typed, or --yes); a loopback one is asked here like the other targets.
-                if destination.target.isLoopback {
+                if destination.isOnThisMachine {
                     try prompt.confirm(reset.question, action: "replace database '\(reset.database)'", assumeYes: context.assumeYes)
                 }
-                let previous = try reset.run()
+                let previous = try await reset.run()
                 if let previous { context.output.write("previous database kept as '\(previous)' (dropped by the next run, or now with --drop-previous)") }
                 context.output.write("DATABASE_URL=\(try destination.displayURL(database: reset.database))")
             }

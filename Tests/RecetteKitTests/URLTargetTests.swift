@@ -8,8 +8,8 @@ import Testing
         #expect(url.host == "127.0.0.1" && url.port == 10000 && url.database == "my_review_app" && url.user == "app@x")
         #expect(url.password?.reveal() == "s3cr/t")
         #expect(url.display(database: url.database) == "postgresql://app@x@127.0.0.1:10000/my_review_app")
-        #expect(url.isLoopback)
-        #expect(try !PostgresURL("postgres://u@db.example.test/x").isLoopback)
+        #expect(HostResolver.system.isThisMachine(url.host))
+        #expect(!HostResolver.system.isThisMachine(try PostgresURL("postgres://u@db.example.invalid/x").host))
         #expect(throws: RecetteFailure.self) { try PostgresURL("mysql://u@127.0.0.1/x") }
         #expect(throws: RecetteFailure.self) { try PostgresURL("postgresql://u@127.0.0.1:5432") }
     }
@@ -19,17 +19,17 @@ import Testing
     }
 
     @Test func aRemoteServerNeedsTheURLOnTheCommandLineAndAConfirmation() throws {
-        let remote = try PostgresURL("postgresql://u:pw@db.example.test:5432/review")
+        let remote = try PostgresURL("postgresql://u:pw@db.example.invalid:5432/review")
         do {
             try URLTargetGuard.check(target: remote, namedOnCommandLine: false, source: nil, confirmation: .assumeYes)
             Issue.record("expected a refusal")
         } catch {
-            #expect("\(error)".hasPrefix("DATABASE_URL points at db.example.test, which is not this machine"))
+            #expect("\(error)".hasPrefix("DATABASE_URL points at db.example.invalid, which is not this machine"))
         }
         #expect(throws: RecetteFailure.self) { try URLTargetGuard.check(target: remote, namedOnCommandLine: true, source: nil, confirmation: .impossible) }
         #expect(throws: RecetteFailure.self) { try URLTargetGuard.check(target: remote, namedOnCommandLine: true, source: nil, confirmation: .ask { _ in "yes" }) }
         try URLTargetGuard.check(target: remote, namedOnCommandLine: true, source: nil, confirmation: .ask { prompt in
-            #expect(prompt.contains("'review' on db.example.test:5432"))
+            #expect(prompt.contains("'review' on db.example.invalid:5432"))
             return "review"
         })
         try URLTargetGuard.check(target: remote, namedOnCommandLine: true, source: nil, confirmation: .assumeYes)
@@ -110,14 +110,14 @@ import Testing
 
     @Test func theCLIRefusesARemoteDatabaseURLWithoutConnecting() async throws {
         var environment = TestEnvironment.cliEnvironment
-        environment["DATABASE_URL"] = "postgresql://app:pw@db.example.test:5432/review"
+        environment["DATABASE_URL"] = "postgresql://app:pw@db.example.invalid:5432/review"
         let sample = try await SampleCache.shared.sample()
         let result = try await CLI.run(["restore", sample.archive.path, "--target", "url"], environment: environment)
         #expect(result.status == 1)
-        #expect(result.standardError.split(separator: "\n").last?.hasPrefix("error: DATABASE_URL points at db.example.test, which is not this machine") == true, "\(result.standardError)")
+        #expect(result.standardError.split(separator: "\n").last?.hasPrefix("error: DATABASE_URL points at db.example.invalid, which is not this machine") == true, "\(result.standardError)")
         #expect(!result.standardError.contains("pw@"))
 
-        let explicit = try await CLI.run(["restore", sample.archive.path, "--target-url", "postgresql://app:pw@db.example.test:5432/review"], environment: TestEnvironment.cliEnvironment)
+        let explicit = try await CLI.run(["restore", sample.archive.path, "--target-url", "postgresql://app:pw@db.example.invalid:5432/review"], environment: TestEnvironment.cliEnvironment)
         #expect(explicit.status == 1)
         #expect(explicit.standardError.contains("needs confirmation: pass --yes"), "\(explicit.standardError)")
     }
@@ -179,10 +179,10 @@ import Testing
         #expect(source.standardError.contains("is the recette app's own database"), "\(source.standardError)")
 
         environment = TestEnvironment.cliEnvironment
-        environment["DATABASE_URL"] = "postgresql://app:pw@db.example.test:5432/review"
+        environment["DATABASE_URL"] = "postgresql://app:pw@db.example.invalid:5432/review"
         let remote = try await CLI.run(["reset", "--target", "url", "--yes"], environment: environment)
         #expect(remote.status == 1)
-        #expect(remote.standardError.hasPrefix("error: DATABASE_URL points at db.example.test, which is not this machine"), "\(remote.standardError)")
+        #expect(remote.standardError.hasPrefix("error: DATABASE_URL points at db.example.invalid, which is not this machine"), "\(remote.standardError)")
         #expect(!remote.standardError.contains("pw"))
         #expect(try count(url, "review_guarded") == 7)
         #expect(try databases(like: "review_guarded", on: url) == ["review_guarded"])

@@ -182,7 +182,8 @@ public final class PostgresConnection: @unchecked Sendable {
     /// A `key=value` connection string from libpq's environment variables (what child
     /// programs get), so an in-process connection reaches the same server the same way.
     public static func connectionString(libpqEnvironment environment: [String: String], database: String) -> String {
-        let keys = ["PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSFILE": "passfile", "PGPASSWORD": "password", "PGSSLMODE": "sslmode"]
+        let keys = ["PGHOST": "host", "PGPORT": "port", "PGUSER": "user", "PGPASSFILE": "passfile", "PGPASSWORD": "password", "PGSSLMODE": "sslmode",
+                    "PGCONNECT_TIMEOUT": "connect_timeout"]
         func quoted(_ value: String) -> String {
             "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
         }

@@ -55,6 +55,13 @@ public struct DatabaseRestore: Sendable {
         let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
         try RestorePreflight(pgRestoreMajor: 0).checkExtensions(toc: toc, on: admin, serverDescription: destination.serverDescription)
 
+        // The names this run will create are claimed and checked against the catalog before
+        // anything is created or dropped.
+        let swap = try DatabaseSwap(maintenanceConnection: try destination.connectionString(database: destination.maintenanceDatabase),
+                                    database: database, keepsPrevious: destination.keepsPreviousDatabase, logger: logger)
+        let claim = try swap.claim(serverDescription: destination.serverDescription, at: startedAt)
+        defer { claim.release() }
+
         // Roles: with --keep-owners every owner the dump names must exist; SCALINGO_DB_USER is
         // created for teams whose code expects that role, whatever the owners.
         var roles = options.keepOwners ? toc.ownerRoles : []
@@ -64,10 +71,8 @@ public struct DatabaseRestore: Sendable {
         }
 
         // 2. Restore into a new database.
-        let swap = DatabaseSwap(maintenanceConnection: try destination.connectionString(database: destination.maintenanceDatabase),
-                                database: database, keepsPrevious: destination.keepsPreviousDatabase, logger: logger)
         let incoming = swap.incoming
-        try swap.createIncoming(serverDescription: destination.serverDescription)
+        try swap.createIncoming(claim, serverDescription: destination.serverDescription)
         let settings = destination.bulkLoadSettings
         if !settings.isEmpty {
             try await timed("bulk-load settings") { try destination.applySettings(settings) }
@@ -93,7 +98,7 @@ public struct DatabaseRestore: Sendable {
             let destination = destination
             await Task {
                 if !settings.isEmpty { try? destination.resetSettings(settings.map(\.0)) }
-                try? swap.dropIncoming()
+                try? swap.dropIncoming(claim)
             }.value
             if let failure = error as? PgRestoreFailure {
                 throw RecetteFailure("pg_restore failed on '\(archiveFile.lastPathComponent)': \(failure); the existing '\(database)' database was left as it was")
@@ -108,7 +113,7 @@ public struct DatabaseRestore: Sendable {
         // restoring again, as a crash during the restore would.
         let previous: String?
         do {
-            previous = try await timed("swap") { try swap.run(startedAt: startedAt) }
+            previous = try await timed("swap") { try swap.run(claim, startedAt: startedAt) }
         } catch {
             if !settings.isEmpty { try? destination.resetSettings(settings.map(\.0)) }
             throw error

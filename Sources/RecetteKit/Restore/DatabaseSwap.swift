@@ -3,55 +3,85 @@ import Logging
 
 /// Puts a complete new database in the place of another, by renaming: the url target's way
 /// (and the local one's) of replacing a database without ever being without one. The new
-/// database is built under `<name>__recette_incoming`; the replaced one is dropped, or kept as
-/// `<name>__recette_previous_<timestamp>` until the next swap, which drops older copies.
+/// database is built under `names.incoming`; the replaced one is dropped, or kept as
+/// `names.previous(at:)` until the next swap, which drops older copies.
+///
+/// Another run may be building the same incoming database on the same server (two checkouts
+/// sharing a local cluster, two people restoring one review app). A run first *claims* the
+/// incoming name with a session-level advisory lock, which the server releases however the
+/// run ends (its connection closes, even after `kill -9`). An incoming database is a leftover
+/// to drop only while nobody holds its claim, and only when it is recette's (its marker
+/// comment, or none at all), never by its name alone.
 public struct DatabaseSwap: Sendable {
     /// libpq connection string of the server's maintenance database (`postgres`).
     public var maintenanceConnection: String
-    public var database: String
+    public var names: DerivedDatabaseNames
     public var keepsPrevious: Bool
     public var logger: Logger
 
-    public init(maintenanceConnection: String, database: String, keepsPrevious: Bool, logger: Logger) {
+    public init(maintenanceConnection: String, database: String, keepsPrevious: Bool, logger: Logger) throws {
         self.maintenanceConnection = maintenanceConnection
-        self.database = database
+        self.names = try DerivedDatabaseNames(base: database)
         self.keepsPrevious = keepsPrevious
         self.logger = logger
     }
 
-    public var incoming: String { "\(database)__recette_incoming" }
-    var previousPrefix: String { "\(database)__recette_previous" }
+    public var database: String { names.base }
+    public var incoming: String { names.incoming }
 
-    public func previousName(at date: Date) -> String {
-        "\(previousPrefix)_\(UTCStamp.string(from: date, pattern: "yyyyMMdd'T'HHmmss"))"
+    public func previousName(at date: Date) -> String { names.previous(at: date) }
+
+    /// The comment an incoming database carries while it is built: recette's, for this base.
+    var incomingMarker: String { "recette: incoming copy of \"\(database)\"" }
+
+    /// Takes this run's claim on the incoming name and checks, before anything is changed, that
+    /// none of the names this run will create is someone else's database. Hold the claim until
+    /// the swap is done.
+    public func claim(serverDescription: String, at date: Date) throws -> IncomingClaim {
+        let claim = try IncomingClaim(maintenanceConnection: maintenanceConnection, incoming: incoming,
+                                      description: "recette restore of '\(database)', pid \(getpid()) on \(ProcessInfo.processInfo.hostName)")
+        try claim.acquire(serverDescription: serverDescription)
+        let admin = claim.connection
+        let existing = try admin.query("""
+            SELECT datname, shobj_description(oid, 'pg_database') AS marker FROM pg_database
+            WHERE datname = ANY($1::text[])
+            """, [PostgresArray.literal([incoming, previousName(at: date)])])
+        for row in existing.rows {
+            let name = row[0] ?? ""
+            let marker = row[1]
+            if name == incoming, marker == nil || marker?.hasPrefix(incomingMarker) == true { continue }
+            throw RecetteFailure("database '\(name)' already exists on \(serverDescription) and is not a leftover of recette for '\(database)'; recette would have used that name for its own copy: rename or drop it, or restore into another database (RECETTE_DATABASE)")
+        }
+        return claim
     }
 
-    /// Drops a leftover incoming database (an earlier run that was killed) and creates it empty.
-    public func createIncoming(serverDescription: String) throws {
+    /// Drops this name's leftover incoming database (the claim proved its run is gone) and
+    /// creates it empty, marked as recette's.
+    public func createIncoming(_ claim: IncomingClaim, serverDescription: String) throws {
         let quoted = PostgresConnection.quoteIdentifier
-        let admin = try PostgresConnection(url: maintenanceConnection)
+        let admin = claim.connection
         try admin.execute("DROP DATABASE IF EXISTS \(quoted(incoming)) WITH (FORCE)")
         do {
             try admin.execute("CREATE DATABASE \(quoted(incoming))")
         } catch let error as PostgresError where error.sqlState == "42501" {
             throw RecetteFailure("\(serverDescription) does not let this user create a database (\(error.message)); recette builds a new database and swaps it in: use a role with CREATEDB")
         }
+        try admin.execute("COMMENT ON DATABASE \(quoted(incoming)) IS \(PostgresConnection.quoteLiteral(incomingMarker))")
     }
 
     /// Removes the incoming database (after a failure); the database in place is not touched.
-    public func dropIncoming() throws {
-        let admin = try PostgresConnection(url: maintenanceConnection)
-        try admin.execute("DROP DATABASE IF EXISTS \(PostgresConnection.quoteIdentifier(incoming)) WITH (FORCE)")
+    public func dropIncoming(_ claim: IncomingClaim) throws {
+        try claim.connection.execute("DROP DATABASE IF EXISTS \(PostgresConnection.quoteIdentifier(incoming)) WITH (FORCE)")
     }
 
     /// Renames the incoming database into place. Returns the name the replaced one is kept
     /// under, or nil (there was none, or it was dropped).
-    public func run(startedAt: Date) throws -> String? {
+    public func run(_ claim: IncomingClaim, startedAt: Date) throws -> String? {
         let quoted = PostgresConnection.quoteIdentifier
-        let admin = try PostgresConnection(url: maintenanceConnection)
+        let admin = claim.connection
         let previous = previousName(at: startedAt)
-        let olderCopies = try admin.query("SELECT datname FROM pg_database WHERE datname LIKE $1 ESCAPE '\\'",
-                                          [previousPrefix.replacingOccurrences(of: "_", with: "\\_") + "%"]).column("datname").compactMap { $0 }
+        let olderCopies = try admin.query("SELECT datname FROM pg_database").column("datname").compactMap { $0 }
+            .filter(names.isPrevious)
         for name in olderCopies {
             try admin.execute("DROP DATABASE \(quoted(name)) WITH (FORCE)")
         }
@@ -61,6 +91,7 @@ public struct DatabaseSwap: Sendable {
             try admin.execute("ALTER DATABASE \(quoted(database)) RENAME TO \(quoted(previous))")
         }
         try admin.execute("ALTER DATABASE \(quoted(incoming)) RENAME TO \(quoted(database))")
+        try admin.execute("COMMENT ON DATABASE \(quoted(database)) IS NULL")
         guard exists else { return nil }
         if keepsPrevious {
             logger.info("the previous database is kept as '\(previous)' until the next run")
@@ -68,5 +99,54 @@ public struct DatabaseSwap: Sendable {
         }
         try admin.execute("DROP DATABASE \(quoted(previous)) WITH (FORCE)")
         return nil
+    }
+}
+
+/// A run's claim on an incoming database name: a session-level advisory lock held on its own
+/// connection to the maintenance database for as long as the run builds and swaps. The server
+/// releases it when that connection ends, however the run ends.
+public final class IncomingClaim: Sendable {
+    let connection: PostgresConnection
+    let key: Int64
+
+    init(maintenanceConnection: String, incoming: String, description: String) throws {
+        connection = try PostgresConnection(url: maintenanceConnection)
+        key = Self.lockKey(for: incoming)
+        try connection.query("SELECT set_config('application_name', $1, false)", [String(description.prefix(63))])
+    }
+
+    func acquire(serverDescription: String) throws {
+        guard try connection.query("SELECT pg_try_advisory_lock($1::bigint)", [String(key)]).scalar == "t" else {
+            throw RecetteFailure("another restore is building the same database on \(serverDescription) (\(try holder())); wait for it to finish, then run this again")
+        }
+    }
+
+    /// Who holds the claim, as far as this user may see (pg_stat_activity hides other roles'
+    /// application names from non-superusers).
+    private func holder() throws -> String {
+        let bits = UInt64(bitPattern: key)
+        let row = try connection.query("""
+            SELECT a.application_name, to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') || ' UTC'
+            FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 1
+            """, [String(bits >> 32), String(bits & 0xffff_ffff)]).rows.first
+        guard let name = row?[0] ?? nil, !name.isEmpty else { return "a session of another user" }
+        return "\(name), since \(row?[1] ?? nil ?? "?")"
+    }
+
+    /// Ends the claim now (it also ends when the object goes away).
+    public func release() {
+        _ = try? connection.query("SELECT pg_advisory_unlock($1::bigint)", [String(key)])
+    }
+
+    static func lockKey(for incoming: String) -> Int64 {
+        Int64(bitPattern: DerivedDatabaseNames.fnv1a("recette incoming \(incoming)"))
+    }
+}
+
+/// A PostgreSQL array literal of text values, for `$1::text[]` parameters.
+enum PostgresArray {
+    static func literal(_ values: [String]) -> String {
+        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
     }
 }

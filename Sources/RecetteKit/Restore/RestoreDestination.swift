@@ -89,10 +89,14 @@ public struct LocalDestination: RestoreDestination {
 public struct URLDestination: RestoreDestination {
     public let target: PostgresURL
     public let dropPrevious: Bool
+    /// The recette app's own database (`SCALINGO_POSTGRESQL_URL`): `prepare()` makes sure,
+    /// from both servers' answers, that the target is not it.
+    public let source: PostgresURL?
 
-    public init(target: PostgresURL, dropPrevious: Bool) {
+    public init(target: PostgresURL, dropPrevious: Bool, source: PostgresURL? = nil) {
         self.target = target
         self.dropPrevious = dropPrevious
+        self.source = source
     }
 
     /// The configured url target (DATABASE_URL, or --target-url), once its guard passed: never
@@ -110,8 +114,11 @@ public struct URLDestination: RestoreDestination {
                 return readLine()
             } : .impossible
         try URLTargetGuard.check(target: url, namedOnCommandLine: namedOnCommandLine, source: source, confirmation: confirmation)
-        return URLDestination(target: url, dropPrevious: dropPrevious)
+        return URLDestination(target: url, dropPrevious: dropPrevious, source: source)
     }
+
+    /// Whether the target's host is this machine (from its resolved addresses).
+    public var isOnThisMachine: Bool { HostResolver.system.isThisMachine(target.host) }
 
     public var targetName: String { "url" }
     public var serverDescription: String { "\(target.host):\(target.port)" }
@@ -119,7 +126,14 @@ public struct URLDestination: RestoreDestination {
     public var keepsPreviousDatabase: Bool { !dropPrevious }
     public var holdsThrowawayCopies: Bool { false }
     public var bulkLoadSettings: [(String, String)] { [] }
-    public func prepare() async throws {}
+
+    /// Before anything is created or dropped: the target is not the recette app's own database,
+    /// however either URL spells the host (`localhost`, `127.0.0.1`, a tunnel's port).
+    public func prepare() async throws {
+        guard let source else { return }
+        try SourceDatabaseGuard.check(target: self, source: URLDestination(target: source, dropPrevious: false))
+    }
+
     public func applySettings(_ settings: [(String, String)]) throws {}
     public func resetSettings(_ names: [String]) throws {}
 
@@ -170,16 +184,11 @@ public struct PostgresURL: Sendable, Equatable {
         self.parameters = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
     }
 
-    /// Loopback hosts are where `scalingo db-tunnel` listens, and where tests run.
-    public var isLoopback: Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
-    }
-
     public func display(database: String) -> String {
         "postgresql://\(user.map { "\($0)@" } ?? "")\(host):\(port)/\(database)"
     }
 
-    /// Same server and database (the password does not matter).
+    /// Same spelling of server and database (the password does not matter).
     public func isSameDatabase(as other: PostgresURL) -> Bool {
         host.lowercased() == other.host.lowercased() && port == other.port && database == other.database
     }
@@ -196,11 +205,14 @@ public enum URLTargetGuard {
         case impossible
     }
 
-    public static func check(target: PostgresURL, namedOnCommandLine: Bool, source: PostgresURL?, confirmation: Confirmation) throws {
+    public static func check(target: PostgresURL, namedOnCommandLine: Bool, source: PostgresURL?, confirmation: Confirmation,
+                             resolver: HostResolver = .system) throws {
+        // Same text: refused at once. Other spellings of the same database are caught once
+        // connected (SourceDatabaseGuard), before anything is changed.
         if let source, target.isSameDatabase(as: source) {
-            throw RecetteFailure("the target \(target.display(database: target.database)) is the recette app's own database (SCALINGO_POSTGRESQL_URL); recette never restores over the source of its backups")
+            throw SourceDatabaseGuard.refusal(target)
         }
-        guard !target.isLoopback else { return }
+        guard !resolver.isThisMachine(target.host) else { return }
         guard namedOnCommandLine else {
             throw RecetteFailure("DATABASE_URL points at \(target.host), which is not this machine; to replace database '\(target.database)' there, name it with --target-url and confirm (or reach it through 'scalingo db-tunnel', which listens on 127.0.0.1)")
         }
@@ -215,5 +227,55 @@ public enum URLTargetGuard {
                 throw RecetteFailure("not confirmed; nothing was changed on \(target.host)")
             }
         }
+    }
+}
+
+/// The recette app's own database is never a target. Whether two URLs reach the same database
+/// is asked of the servers: the same running server (its start time, and its system identifier
+/// where the role may read it) and the same database oid.
+public enum SourceDatabaseGuard {
+    struct Identity: Equatable {
+        var serverStarted: String
+        var systemIdentifier: String?
+        var databaseOID: String
+
+        func isSame(as other: Identity) -> Bool {
+            serverStarted == other.serverStarted && databaseOID == other.databaseOID
+                && (systemIdentifier == nil || other.systemIdentifier == nil || systemIdentifier == other.systemIdentifier)
+        }
+    }
+
+    static func refusal(_ target: PostgresURL) -> RecetteFailure {
+        RecetteFailure("the target \(target.display(database: target.database)) is the recette app's own database (SCALINGO_POSTGRESQL_URL); recette never restores over the source of its backups")
+    }
+
+    static func identity(of database: String, on connection: PostgresConnection) throws -> Identity? {
+        let server = try connection.query("SELECT pg_postmaster_start_time()::text").scalar ?? ""
+        // pg_control_system() may be closed to ordinary roles: then the start time decides.
+        let system = try? connection.query("SELECT system_identifier::text FROM pg_control_system()").scalar
+        guard let oid = try connection.query("SELECT oid::text FROM pg_database WHERE datname = $1", [database]).scalar else { return nil }
+        return Identity(serverStarted: server, systemIdentifier: system ?? nil, databaseOID: oid)
+    }
+
+    public static func check(target: URLDestination, source: URLDestination) throws {
+        let targetServer = try PostgresConnection(url: try target.connectionString(database: target.maintenanceDatabase))
+        guard let targetIdentity = try identity(of: target.target.database, on: targetServer) else {
+            return  // a database that does not exist yet is nobody's source
+        }
+        let sourceServer: PostgresConnection
+        do {
+            var environment = try source.clientEnvironment(database: source.target.database)
+            environment["PGCONNECT_TIMEOUT"] = "5"
+            sourceServer = try PostgresConnection(url: PostgresConnection.connectionString(libpqEnvironment: environment, database: source.target.database))
+        } catch {
+            // Unreachable from here (no tunnel open): the servers cannot be compared, so a target
+            // named like the source is refused rather than trusted.
+            if source.target.database == target.target.database {
+                throw RecetteFailure("cannot reach SCALINGO_POSTGRESQL_URL (\(source.serverDescription)) to make sure the target is not the recette app's own database, and both are named '\(target.target.database)'; open a tunnel to it and set SCALINGO_POSTGRESQL_URL to the tunnel, or restore into a differently named database")
+            }
+            return
+        }
+        guard let sourceIdentity = try identity(of: source.target.database, on: sourceServer) else { return }
+        if targetIdentity.isSame(as: sourceIdentity) { throw refusal(target.target) }
     }
 }

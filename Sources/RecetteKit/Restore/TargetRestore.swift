@@ -43,7 +43,8 @@ public struct TargetRestore: Sendable {
         case .local, .url:
             let (destination, database) = try destination()
             try destination.check(options)
-            return ["check \(file.path), restore it into a new database '\(database)__recette_incoming' on \(destination.serverDescription) with \(flags), then rename it to '\(database)'"
+            let names = try DerivedDatabaseNames(base: database)
+            return ["check \(file.path), restore it into a new database '\(names.incoming)' on \(destination.serverDescription) with \(flags), then rename it to '\(database)'"
                     + (destination.keepsPreviousDatabase ? ", keeping the replaced one under a dated name" : ", dropping the replaced one")]
         }
     }

@@ -19,7 +19,7 @@ public struct URLDatabaseReset: Sendable {
 
     private var swap: DatabaseSwap {
         get throws {
-            DatabaseSwap(maintenanceConnection: try destination.connectionString(database: destination.maintenanceDatabase),
+            try DatabaseSwap(maintenanceConnection: try destination.connectionString(database: destination.maintenanceDatabase),
                          database: database, keepsPrevious: destination.keepsPreviousDatabase, logger: logger)
         }
     }
@@ -32,7 +32,7 @@ public struct URLDatabaseReset: Sendable {
         return ["would, on \(server) (\(destination.target.display(database: database))):",
                 "  DROP DATABASE IF EXISTS \(quoted(swap.incoming)) WITH (FORCE)",
                 "  CREATE DATABASE \(quoted(swap.incoming))",
-                "  DROP DATABASE each older \(quoted(database + "__recette_previous_*")) copy",
+                "  DROP DATABASE each older copy kept as \(quoted(swap.names.previousForDisplay))",
                 "  ALTER DATABASE \(quoted(database)) RENAME TO \(quoted(previous))  (its sessions ended first)",
                 "  ALTER DATABASE \(quoted(swap.incoming)) RENAME TO \(quoted(database))"]
             + (destination.keepsPreviousDatabase
@@ -45,13 +45,16 @@ public struct URLDatabaseReset: Sendable {
     }
 
     /// Returns where the replaced database is kept, if it existed and is kept.
-    public func run(startedAt: Date = Date()) throws -> String? {
+    public func run(startedAt: Date = Date()) async throws -> String? {
+        try await destination.prepare()
         let swap = try swap
-        try swap.createIncoming(serverDescription: server)
+        let claim = try swap.claim(serverDescription: server, at: startedAt)
+        defer { claim.release() }
+        try swap.createIncoming(claim, serverDescription: server)
         do {
-            return try swap.run(startedAt: startedAt)
+            return try swap.run(claim, startedAt: startedAt)
         } catch {
-            try? swap.dropIncoming()
+            try? swap.dropIncoming(claim)
             throw error
         }
     }
