@@ -46,6 +46,10 @@ struct Populate: AsyncParsableCommand {
 
     @Flag(help: "local and compose targets: make every table UNLOGGED before loading its rows (no write-ahead log; a server crash empties them).")
     var unlogged = false
+    @Flag(help: "Keep no pristine template of the restored database (local and url targets).")
+    var noPristine = false
+    @Flag(help: "Run pg_restore even when the pristine template already holds this backup.")
+    var fresh = false
     @Option(help: "How to rebuild the indexes: direct or plugin (default: RECETTE_REINDEX_VIA, else direct when search.indexes is configured).")
     var via: ReindexRoute?
     @Option(help: ArgumentHelp("Start at this step: \(PopulateStep.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "step"))
@@ -84,6 +88,8 @@ struct Populate: AsyncParsableCommand {
         }
         if let jobs { options.restore.jobs = jobs }
         options.restore.unlogged = unlogged
+        options.restore.pristine = !noPristine
+        options.restore.fresh = fresh
         options.reindexRoute = via
         options.from = from
         options.only = only

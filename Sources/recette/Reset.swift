@@ -42,8 +42,15 @@ struct Reset: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds to wait for the database to be ready again (compose).", valueName: "seconds"))
     var waitTimeout = 120
 
+    @Flag(help: "Back to the pristine template of the last restore (local and url targets): a file copy swapped in, in seconds.")
+    var pristine = false
+
+    @Flag(help: "With --pristine: do not rebuild the search indexes afterwards.")
+    var skipReindex = false
+
     func validate() throws {
         if waitTimeout < 1 { throw ValidationError("--wait-timeout must be at least 1 second") }
+        if skipReindex && !pristine { throw ValidationError("--skip-reindex goes with --pristine") }
     }
 
     func run() async throws {
@@ -55,13 +62,18 @@ struct Reset: AsyncParsableCommand {
             flags[.target] = RestoreTarget.url.rawValue
             flags[.databaseURL] = targetURL
         }
-        let (namedURL, dropPrevious) = (targetURL != nil, dropPrevious)
+        let (namedURL, dropPrevious, pristine, skipReindex) = (targetURL != nil, dropPrevious, pristine, skipReindex)
         try await CommandRunner.run(common, flags: flags, lock: "reset") { context in
             let targetName = context.configuration[.target] ?? "local"
             guard let target = RestoreTarget(rawValue: targetName) else {
                 throw RecetteFailure("RECETTE_TARGET='\(targetName)' is not a target; use local, compose or url")
             }
             let prompt = ConfirmationPrompt.standard()
+            if pristine {
+                try await Self.resetToPristine(context: context, target: target, namedURL: namedURL, dropPrevious: dropPrevious,
+                                               skipReindex: skipReindex, prompt: prompt)
+                return
+            }
             switch target {
             case .compose:
                 let reset = try ComposeDatabaseReset.configured(by: context, timeout: .seconds(waitTimeout))
@@ -100,6 +112,36 @@ struct Reset: AsyncParsableCommand {
                 if let previous { context.output.write("previous database kept as '\(previous)' (dropped by the next run, or now with --drop-previous)") }
                 context.output.write("DATABASE_URL=\(try destination.displayURL(database: reset.database))")
             }
+        }
+    }
+
+    /// `--pristine`: the template of the last restore cloned and swapped in, then the indexes
+    /// rebuilt from it.
+    static func resetToPristine(context: RecetteContext, target: RestoreTarget, namedURL: Bool, dropPrevious: Bool,
+                                skipReindex: Bool, prompt: ConfirmationPrompt) async throws {
+        let (server, database) = try TargetRestore(context: context, options: RestoreOptions(), urlNamedOnCommandLine: namedURL, dropPrevious: dropPrevious)
+            .destination(for: "reset --pristine")
+        let destination = (destination: server, database: database)
+        let template = try PristineTemplate(database: database)
+        if context.dryRun {
+            context.output.write("would, on \(destination.destination.serverDescription): CREATE DATABASE \(PostgresConnection.quoteIdentifier(template.names.incoming)) TEMPLATE \(PostgresConnection.quoteIdentifier(template.name)), end the sessions connected to '\(destination.database)', rename it into place (the replaced one \(destination.destination.keepsPreviousDatabase ? "kept under a dated name" : "dropped"))"
+                                 + (skipReindex ? "" : ", then rebuild the search indexes"))
+            return
+        }
+        try await destination.destination.prepare()
+        if target == .local || (destination.destination as? URLDestination)?.isOnThisMachine == true {
+            try prompt.confirm("Replace database '\(destination.database)' with a copy of its pristine template '\(template.name)'?",
+                               action: "replace database '\(destination.database)'", assumeYes: context.assumeYes)
+        }
+        let outcome = try PristineSwap(destination: destination.destination, template: template, logger: context.logger)
+            .run(prepare: PristineTemplate.prepareSettings(context.configuration), startedAt: Date())
+        let size = ByteCountFormatter.string(fromByteCount: outcome.bytes, countStyle: .binary)
+        context.output.write("'\(destination.database)' is the pristine copy again (\(size) cloned from '\(template.name)' in \(String(format: "%.1f", outcome.seconds)) s"
+                             + (outcome.endedSessions > 0 ? ", \(outcome.endedSessions) session(s) ended" : "") + ")")
+        if let previous = outcome.previousDatabase { context.output.write("previous database kept as '\(previous)' (dropped by the next run, or now with --drop-previous)") }
+        context.output.write("DATABASE_URL=\(try destination.destination.displayURL(database: destination.database))")
+        if !skipReindex {
+            try await SearchCommands.reindex(context: context, via: nil, only: [], json: false)
         }
     }
 }

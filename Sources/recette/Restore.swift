@@ -62,6 +62,12 @@ struct Restore: AsyncParsableCommand {
     @Flag(help: "local and compose targets: make every table UNLOGGED before loading its rows (no write-ahead log; a server crash empties them).")
     var unlogged = false
 
+    @Flag(help: "Keep no pristine template of the result (local and url targets; see 'recette reset --pristine').")
+    var noPristine = false
+
+    @Flag(help: "Run pg_restore even when the pristine template already holds this backup.")
+    var fresh = false
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     }
@@ -76,6 +82,8 @@ struct Restore: AsyncParsableCommand {
         options.excludedTables = excludeTable
         options.schemaOnly = schemaOnly
         options.unlogged = unlogged
+        options.pristine = !noPristine
+        options.fresh = fresh
         let restoreOptions = options
         var flags: [Setting: String] = [:]
         if let target { flags[.target] = target.rawValue }

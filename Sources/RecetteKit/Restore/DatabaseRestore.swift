@@ -42,6 +42,24 @@ public struct DatabaseRestore: Sendable {
 
         // 1. Everything about the input is checked before the target is touched.
         try destination.check(options)
+        let pristine = try PristineTemplate(database: database)
+        let prepare = PristineTemplate.prepareSettings(context.configuration)
+        let checksum = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
+            ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: runner) } : nil
+        var prepared = false
+
+        // A backup the pristine template already holds, made with today's settings and flags,
+        // is cloned from it: a file copy, no pg_restore, no index builds.
+        if let checksum, !options.fresh {
+            try await timed("prepare server") { try await destination.prepare() }
+            prepared = true
+            let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
+            if let marker = try pristine.state(on: admin)?.marker, marker.checksum == checksum, marker.prepare == prepare,
+               marker.restoreOptions == PristineTemplate.contentOptions(options) {
+                logger.info("the pristine template '\(pristine.name)' holds this backup: cloning it instead of restoring (--fresh restores anyway)")
+                return try await cloneFromPristine(pristine, prepare: prepare, archiveFile: archiveFile, startedAt: startedAt, timer: timer)
+            }
+        }
         logger.info("checking \(archiveFile.path)")
         let workDirectory = context.stateDirectory.appendingPathComponent("work").appendingPathComponent(UUID().uuidString)
         defer { try? FileManager.default.removeItem(at: workDirectory) }
@@ -51,7 +69,7 @@ public struct DatabaseRestore: Sendable {
         }
         logger.info("dump: \(toc.entries.count) items, from PostgreSQL \(toc.sourceServerVersion ?? "?"), pg_dump \(toc.pgDumpVersion ?? "?")")
 
-        try await timed("prepare server") { try await destination.prepare() }
+        if !prepared { try await timed("prepare server") { try await destination.prepare() } }
         let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
         try RestorePreflight(pgRestoreMajor: 0).checkExtensions(toc: toc, on: admin, serverDescription: destination.serverDescription)
 
@@ -106,6 +124,24 @@ public struct DatabaseRestore: Sendable {
             throw error
         }
 
+        // The template is taken before the swap, while nobody can be connected to the new
+        // database. A server that refuses it (rights, disk) costs the template, not the restore.
+        var pristineUse: RestoreReport.PristineUse?
+        if let checksum {
+            let marker = PristineMarker(database: database, archive: archiveFile.lastPathComponent, checksum: checksum, prepare: prepare,
+                                        restoreOptions: PristineTemplate.contentOptions(options), createdAt: startedAt)
+            let clock = ContinuousClock()
+            let start = clock.now
+            do {
+                let bytes = try await timed("pristine template") {
+                    try pristine.create(from: incoming, marker: marker, on: claim.connection, serverDescription: destination.serverDescription)
+                }
+                pristineUse = .init(database: pristine.name, bytes: bytes, seconds: (clock.now - start).seconds, cloned: false)
+            } catch {
+                logger.warning("no pristine template kept (\(error)); 'recette reset --pristine' needs one: restore again when this is fixed")
+            }
+        }
+
         // 3. Swap: the old copy goes aside only once the new one is complete. Settings go back
         // to normal only afterwards: DROP DATABASE forces a checkpoint, which with fsync back on
         // would sync every file of the new copy (2.2 s of a 17 s restore in the benchmark). The
@@ -128,10 +164,28 @@ public struct DatabaseRestore: Sendable {
             settings: settings.map { "\($0.0)=\($0.1)" }, totalSeconds: now().timeIntervalSince(startedAt),
             phases: timer.phases, pgRestorePhases: outcome.phases,
             kinds: RestoreReport.kinds(from: outcome.items), errors: outcome.errors,
-            foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts)
+            foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts, pristine: pristineUse)
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: try destination.displayURL(database: database), tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: previous)
+    }
+
+    /// The restore of a backup the pristine template holds: the template cloned and swapped in.
+    private func cloneFromPristine(_ pristine: PristineTemplate, prepare: String, archiveFile: URL, startedAt: Date,
+                                   timer: PhaseTimer) async throws -> RestoreOutcome {
+        let swap = PristineSwap(destination: destination, template: pristine, logger: context.logger)
+        let outcome = try await timer.time("clone pristine") { try swap.run(prepare: prepare, startedAt: startedAt) }
+        let counts = try await timer.time("count rows") {
+            try TableRowCount.all(in: PostgresConnection(url: try destination.connectionString(database: database)))
+        }
+        let report = RestoreReport(
+            archive: archiveFile.lastPathComponent, target: destination.targetName, database: database, startedAt: startedAt, jobs: options.jobs,
+            settings: [], totalSeconds: now().timeIntervalSince(startedAt), phases: timer.phases, pgRestorePhases: [], kinds: [], errors: [],
+            foreignKeysAddedNotValid: 0, rowCounts: counts,
+            pristine: .init(database: pristine.name, bytes: outcome.bytes, seconds: outcome.seconds, cloned: true))
+        let reportFile = try? report.write(stateDirectory: context.stateDirectory)
+        return RestoreOutcome(database: database, url: try destination.displayURL(database: database), tableOfContents: TableOfContents(entries: []),
+                              rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: outcome.previousDatabase)
     }
 
     /// NOLOGIN and not superuser: the role only owns objects.

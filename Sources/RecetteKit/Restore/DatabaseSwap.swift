@@ -57,12 +57,17 @@ public struct DatabaseSwap: Sendable {
 
     /// Drops this name's leftover incoming database (the claim proved its run is gone) and
     /// creates it empty, marked as recette's.
-    public func createIncoming(_ claim: IncomingClaim, serverDescription: String) throws {
+    /// With `template`, the new database is a file copy of it (`reset --pristine`).
+    public func createIncoming(_ claim: IncomingClaim, serverDescription: String, from template: PristineTemplate? = nil) throws {
         let quoted = PostgresConnection.quoteIdentifier
         let admin = claim.connection
         try admin.execute("DROP DATABASE IF EXISTS \(quoted(incoming)) WITH (FORCE)")
         do {
-            try admin.execute("CREATE DATABASE \(quoted(incoming))")
+            if let template {
+                try template.clone(into: incoming, on: admin)
+            } else {
+                try admin.execute("CREATE DATABASE \(quoted(incoming))")
+            }
         } catch let error as PostgresError where error.sqlState == "42501" {
             throw RecetteFailure("\(serverDescription) does not let this user create a database (\(error.message)); recette builds a new database and swaps it in: use a role with CREATEDB")
         }

@@ -21,6 +21,10 @@ public struct RestoreOptions: Sendable, Equatable {
     /// write-ahead log, and a server crash empties them. For throwaway copies only (local,
     /// compose); they stay unlogged.
     public var unlogged = false
+    /// Keep a pristine template of the result (`<db>__recette_pristine`), for `reset --pristine`.
+    public var pristine = true
+    /// Restore with pg_restore even when the pristine template holds this very backup.
+    public var fresh = false
 
     public init(jobs: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)) { self.jobs = jobs }
 }

@@ -29,6 +29,16 @@ public struct RestoreReport: Sendable, Codable {
     public var errors: [RestoreError]
     public var foreignKeysAddedNotValid: Int
     public var rowCounts: [TableRowCount]
+    /// The pristine template made (or used) by this restore.
+    public var pristine: PristineUse?
+
+    public struct PristineUse: Sendable, Codable, Equatable {
+        public var database: String
+        public var bytes: Int64
+        public var seconds: Double
+        /// The restore cloned the template instead of running pg_restore.
+        public var cloned: Bool
+    }
 
     /// The kinds pg_restore spends its time on, in this order; others are summed as "other".
     static let reportedKinds = ["TABLE DATA", "INDEX", "CONSTRAINT", "FK CONSTRAINT", "SEQUENCE SET"]
@@ -55,6 +65,12 @@ public struct RestoreReport: Sendable, Codable {
         }
         if foreignKeysAddedNotValid > 0 {
             lines.append("  \(foreignKeysAddedNotValid) foreign keys added NOT VALID (new writes are checked; existing rows came from a valid source)")
+        }
+        if let pristine {
+            let size = ByteCountFormatter.string(fromByteCount: pristine.bytes, countStyle: .binary)
+            lines.append(pristine.cloned
+                ? "  cloned from the pristine template '\(pristine.database)' (\(size)) in \(format(pristine.seconds)): same backup, same settings (--fresh restores anyway)"
+                : "  pristine template '\(pristine.database)' kept: \(size), made in \(format(pristine.seconds)) ('recette reset --pristine' goes back to it)")
         }
         for error in errors {
             lines.append("  error ignored by pg_restore: \(error.tocEntry.map { "item \($0): " } ?? "")\(error.message)")

@@ -62,10 +62,13 @@ public struct TargetRestore: Sendable {
         }
     }
 
-    private func destination() throws -> (any RestoreDestination, String) {
+    /// The server and database of the local and url targets (the compose target has its own
+    /// path: `compose` names what it is asked for in the message).
+    public func destination(for what: String = "") throws -> (any RestoreDestination, String) {
         switch try target {
         case .compose:
-            preconditionFailure("the compose target restores through ComposeRestore")
+            guard !what.isEmpty else { preconditionFailure("the compose target restores through ComposeRestore") }
+            throw RecetteFailure("\(what) is not built for the compose target yet (its restore keeps no pristine template); use the local or url target, or 'recette restore' again")
         case .local:
             return (LocalDestination(cluster: context.localCluster, jobs: options.jobs), context.configuration[.localDatabase] ?? "recette")
         case .url:

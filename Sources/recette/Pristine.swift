@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import RecetteKit
+
+struct Pristine: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The pristine template of the last restore: which backup, when, its size; drop it to free the disk.",
+        discussion: """
+        Every restore into the local or url target keeps a template copy of the restored
+        database, <db>__recette_pristine (a template that accepts no connections), unless
+        --no-pristine. 'recette reset --pristine' clones it back into place in seconds.
+
+        Examples:
+          recette pristine status
+          recette pristine drop --yes
+        """.reflowed,
+        subcommands: [Status.self, Drop.self]
+    )
+
+    /// The template of the configured target's database, and a connection to its server.
+    static func located(_ context: RecetteContext, target: RestoreTarget?, what: String) async throws
+        -> (template: PristineTemplate, admin: PostgresConnection, server: String) {
+        let (destination, database) = try TargetRestore(context: context, options: RestoreOptions()).destination(for: what)
+        try await destination.prepare()
+        let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
+        return (try PristineTemplate(database: database), admin, destination.serverDescription)
+    }
+
+    static func flags(_ target: RestoreTarget?) -> [Setting: String] {
+        target.map { [.target: $0.rawValue] } ?? [:]
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the pristine template: backup, prepare settings, when, size on disk, server.")
+        @OptionGroup(title: "Common options") var common: CommonOptions
+        @Option(help: "local or url (default: RECETTE_TARGET, else local).")
+        var target: RestoreTarget?
+
+        func run() async throws {
+            let target = target
+            try await CommandRunner.run(common, flags: Pristine.flags(target)) { context in
+                let (template, admin, server) = try await Pristine.located(context, target: target, what: "pristine status")
+                guard let state = try template.state(on: admin) else {
+                    context.output.write("no pristine template of '\(template.names.base)' on \(server) (the next restore makes one)")
+                    return
+                }
+                context.output.write("template: \(template.name) on \(server)")
+                context.output.write("size: \(ByteCountFormatter.string(fromByteCount: state.bytes, countStyle: .binary))")
+                guard let marker = state.marker else {
+                    context.output.write("made by: not recette (no marker); 'recette reset --pristine' will not use it")
+                    return
+                }
+                context.output.write("backup: \(marker.archive) (sha256 \(marker.checksum.prefix(12))…)")
+                context.output.write("made: \(UTCStamp.string(from: marker.createdAt, pattern: "yyyy-MM-dd HH:mm:ss")) UTC")
+                context.output.write("prepare settings: \(marker.prepare)" + (marker.prepare == PristineTemplate.prepareSettings(context.configuration) ? " (today's)" : " (differ from today's: reset --pristine refuses it)"))
+                context.output.write("restore options: \(marker.restoreOptions)")
+            }
+        }
+    }
+
+    struct Drop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Drop the pristine template (frees its disk; the next restore makes a new one).")
+        @OptionGroup(title: "Common options") var common: CommonOptions
+        @Option(help: "local or url (default: RECETTE_TARGET, else local).")
+        var target: RestoreTarget?
+
+        func run() async throws {
+            let target = target
+            try await CommandRunner.run(common, flags: Pristine.flags(target), lock: "pristine drop") { context in
+                let (template, admin, server) = try await Pristine.located(context, target: target, what: "pristine drop")
+                guard let state = try template.state(on: admin) else {
+                    context.output.write("no pristine template of '\(template.names.base)' on \(server): nothing to drop")
+                    return
+                }
+                guard !state.isForeign else {
+                    throw RecetteFailure("'\(template.name)' on \(server) is not a template recette made; drop it yourself if it is not needed")
+                }
+                if context.dryRun {
+                    context.output.write("would drop \(template.name) on \(server)")
+                    return
+                }
+                try ConfirmationPrompt.standard().confirm("Drop the pristine template '\(template.name)' on \(server)?",
+                                                          action: "drop \(template.name)", assumeYes: context.assumeYes)
+                try template.drop(on: admin)
+                context.output.write("dropped \(template.name) (\(ByteCountFormatter.string(fromByteCount: state.bytes, countStyle: .binary)) freed) on \(server)")
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import Testing
+@testable import RecetteKit
+
+/// The pristine template kept after a restore, and the reset back to it (issue 16), on this
+/// run's real cluster reached as a url target.
+@Suite(.serialized) struct PristineTests {
+    func server(_ database: String) async throws -> PostgresURL {
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        return try PostgresURL(cluster.url(database: database, port: port))
+    }
+
+    func connect(_ database: String, on url: PostgresURL) throws -> PostgresConnection {
+        try PostgresConnection(url: try URLDestination(target: url, dropPrevious: true).connectionString(database: database))
+    }
+
+    /// Rows and an order-independent checksum of every table.
+    func fingerprint(_ database: String, on url: PostgresURL) throws -> [String: String] {
+        let connection = try connect(database, on: url)
+        let tables = try connection.query("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'")
+            .rows.compactMap { $0[0] }
+        var result: [String: String] = [:]
+        for table in tables {
+            result[table] = try connection.query("SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM \(table) t").scalar
+        }
+        return result
+    }
+
+    func restore(_ archive: URL, into database: String, options: RestoreOptions = RestoreOptions(),
+                 environment: [String: String] = [:]) async throws -> RestoreOutcome {
+        let destination = URLDestination(target: try await server(database), dropPrevious: true)
+        return try await DatabaseRestore(context: try TestEnvironment.context(environment: environment), destination: destination,
+                                         database: database, options: options).restore(archiveFile: archive)
+    }
+
+    func resetToPristine(_ database: String, environment: [String: String] = [:]) async throws -> PristineSwap.Outcome {
+        let context = try TestEnvironment.context(environment: environment)
+        let swap = PristineSwap(destination: URLDestination(target: try await server(database), dropPrevious: true),
+                                template: try PristineTemplate(database: database), logger: context.logger)
+        return try swap.run(prepare: PristineTemplate.prepareSettings(context.configuration), startedAt: Date())
+    }
+
+    func dropEverything(startingWith prefix: String) async throws {
+        let admin = try connect("postgres", on: try await server("postgres"))
+        for name in try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [prefix]).column("datname").compactMap({ $0 }) {
+            try admin.execute("ALTER DATABASE \(PostgresConnection.quoteIdentifier(name)) WITH IS_TEMPLATE false")
+            try admin.execute("DROP DATABASE \(PostgresConnection.quoteIdentifier(name)) WITH (FORCE)")
+        }
+    }
+
+    @Test func aRestoreKeepsATemplateThatRefusesConnectionsAndAResetBringsTheRestoredRowsBack() async throws {
+        let database = "pristine_app"
+        try await dropEverything(startingWith: database)
+        let sample = try await SampleCache.shared.sample()
+        let outcome = try await restore(sample.archive, into: database)
+        let made = try #require(outcome.report.pristine)
+        #expect(!made.cloned && made.bytes > 0 && made.database == "pristine_app__recette_pristine")
+        let url = try await server(database)
+        let restored = try fingerprint(database, on: url)
+        #expect(restored.count > 10)
+
+        let admin = try connect("postgres", on: url)
+        let row = try #require(try admin.query("SELECT datistemplate, datallowconn, shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+                                              [made.database]).rows.first)
+        #expect(row[0] == "t" && row[1] == "f")
+        let marker = try #require(row[2].flatMap(PristineTemplate.marker(fromComment:)))
+        #expect(marker.checksum == (try await PristineTemplate.checksum(of: sample.archive, runner: SubprocessRunner())))
+        #expect(marker.archive == sample.archive.lastPathComponent && marker.database == database)
+        #expect(throws: PostgresError.self) { try connect(made.database, on: url) }
+
+        // A developer's day: rows changed, a table emptied; a CMS still connected.
+        let live = try connect(database, on: url)
+        try live.execute("UPDATE offres_de_stage SET title = 'changed' WHERE id % 3 = 0; DELETE FROM offres_de_stage_components; INSERT INTO offres_de_stage (title) VALUES ('new')")
+        #expect(try fingerprint(database, on: url) != restored)
+        let cms = try connect(database, on: url)
+
+        let reset = try await resetToPristine(database)
+        #expect(reset.endedSessions == 2, "the two sessions connected to the replaced database were ended")
+        #expect(try fingerprint(database, on: url) == restored, "every table holds exactly the restored rows again")
+        #expect(throws: PostgresError.self) { try cms.query("SELECT 1") }
+        let left = try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1", [database]).column("datname").compactMap { $0 }
+        #expect(left == [database, made.database], "the replaced database was dropped (url target, --drop-previous); the template stays: \(left)")
+    }
+
+    @Test func restoringTheSameBackupAgainClonesTheTemplateUnlessFresh() async throws {
+        let database = "pristine_again"
+        try await dropEverything(startingWith: database)
+        let sample = try await SampleCache.shared.sample()
+        _ = try await restore(sample.archive, into: database)
+        let restored = try fingerprint(database, on: try await server(database))
+
+        let again = try await restore(sample.archive, into: database)
+        #expect(again.report.pristine?.cloned == true)
+        #expect(again.report.phases.map(\.name).contains("clone pristine") && !again.report.phases.map(\.name).contains("pg_restore"))
+        #expect(try fingerprint(database, on: try await server(database)) == restored)
+
+        var fresh = RestoreOptions()
+        fresh.fresh = true
+        let restoredAnyway = try await restore(sample.archive, into: database, options: fresh)
+        #expect(restoredAnyway.report.pristine?.cloned == false && restoredAnyway.report.phases.map(\.name).contains("pg_restore"))
+
+        var otherFlags = RestoreOptions()
+        otherFlags.excludedTableData = ["annonces_de_logement"]
+        let other = try await restore(sample.archive, into: database, options: otherFlags)
+        #expect(other.report.pristine?.cloned == false, "other content flags: restored, not cloned")
+
+        var none = RestoreOptions()
+        none.pristine = false
+        try await dropEverything(startingWith: database)
+        let without = try await restore(sample.archive, into: database, options: none)
+        #expect(without.report.pristine == nil)
+        #expect(try PristineTemplate(database: database).state(on: connect("postgres", on: try await server(database))) == nil)
+    }
+
+    @Test func aResetWithoutTemplateOrWithAStaleOneIsRefusedAndChangesNothing() async throws {
+        let database = "pristine_refused"
+        try await dropEverything(startingWith: database)
+        let url = try await server(database)
+        let admin = try connect("postgres", on: url)
+        try admin.execute("CREATE DATABASE \(database)")
+        try connect(database, on: url).execute("CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2)")
+        do {
+            _ = try await resetToPristine(database)
+            Issue.record("expected a refusal without a template")
+        } catch {
+            #expect("\(error)".contains("there is no pristine template of 'pristine_refused'"), "\(error)")
+        }
+        #expect(try fingerprint(database, on: url)["public.t"]?.hasPrefix("2:") == true)
+
+        let sample = try await SampleCache.shared.sample()
+        _ = try await restore(sample.archive, into: database, environment: ["SCALINGO_DB_USER": "app_owner"])
+        try connect(database, on: url).execute("CREATE TABLE scratch (id int)")
+        do {
+            _ = try await resetToPristine(database, environment: ["SCALINGO_DB_USER": "someone_else"])
+            Issue.record("expected a refusal of a template made with other settings")
+        } catch {
+            #expect("\(error)".contains("was made with other prepare settings"), "\(error)")
+        }
+        #expect(try fingerprint(database, on: url)["public.scratch"] != nil, "the database was not replaced")
+        _ = try await resetToPristine(database, environment: ["SCALINGO_DB_USER": "app_owner"])
+        #expect(try fingerprint(database, on: url)["public.scratch"] == nil)
+    }
+
+    @Test func theCommandsResetShowAndDropTheTemplate() async throws {
+        let database = "pristine_cli"
+        try await dropEverything(startingWith: database)
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let urlText = cluster.url(database: database, port: port)
+        let sample = try await SampleCache.shared.sample()
+        let restore = try await CLI.run(["restore", sample.archive.path, "--target-url", urlText, "--yes", "--drop-previous"])
+        #expect(restore.status == 0, "\(restore.standardError)")
+        #expect(restore.standardOutput.contains("pristine template 'pristine_cli__recette_pristine' kept"), "\(restore.standardOutput)")
+        let url = try await server(database)
+        let restored = try fingerprint(database, on: url)
+        try connect(database, on: url).execute("DELETE FROM offres_de_stage")
+
+        let status = try await CLI.run(["pristine", "status", "--target", "url"], environment: TestEnvironment.cliEnvironment.merging(["DATABASE_URL": urlText]) { $1 })
+        #expect(status.status == 0, "\(status.standardError)")
+        #expect(status.standardOutput.contains("backup: \(sample.archive.lastPathComponent)") && status.standardOutput.contains("(today's)"), "\(status.standardOutput)")
+
+        let reset = try await CLI.run(["reset", "--pristine", "--skip-reindex", "--target-url", urlText, "--yes", "--drop-previous"])
+        #expect(reset.status == 0, "\(reset.standardError)")
+        #expect(reset.standardOutput.contains("'pristine_cli' is the pristine copy again"), "\(reset.standardOutput)")
+        #expect(try fingerprint(database, on: url) == restored)
+
+        let dropped = try await CLI.run(["pristine", "drop", "--target", "url", "--yes"], environment: TestEnvironment.cliEnvironment.merging(["DATABASE_URL": urlText]) { $1 })
+        #expect(dropped.status == 0, "\(dropped.standardError)")
+        #expect(try PristineTemplate(database: database).state(on: connect("postgres", on: url)) == nil)
+        let refused = try await CLI.run(["reset", "--pristine", "--skip-reindex", "--target-url", urlText, "--yes"])
+        #expect(refused.status == 1 && refused.standardError.contains("there is no pristine template"), "\(refused.standardError)")
+    }
+}
