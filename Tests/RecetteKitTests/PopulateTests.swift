@@ -102,8 +102,9 @@ import Testing
     @Test func jsonLogsAreOneObjectPerLine() async throws {
         let (project, environment, _, _) = try await projectWithExistingDatabase()
         let sample = try await SampleCache.shared.sample()
+        // --fresh: a real restore (the shared cluster may hold this sample's pristine template).
         let result = try await CLI.run(["populate", "--only", "restore", "--backup", sample.archive.path, "--target", "local", "--log-format", "json",
-                                        "--json", "--project-dir", project.path, "--no-progress"], environment: environment)
+                                        "--json", "--fresh", "--project-dir", project.path, "--no-progress"], environment: environment)
         #expect(result.status == 0, "\(result.standardError)")
         let lines = result.standardError.split(separator: "\n")
         #expect(lines.count >= 4)

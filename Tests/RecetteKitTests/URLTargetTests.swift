@@ -88,7 +88,7 @@ import Testing
         let third = try await restore(dropPrevious: true)
         #expect(third.previousDatabase == nil)
         #expect(try databases(like: "review_app__recette_previous_", on: url).isEmpty)
-        #expect(try databases(like: "review_app", on: url) == ["review_app"])
+        #expect(try databases(like: "review_app", on: url) == ["review_app", "review_app__recette_pristine"], "and the pristine template")
     }
 
     @Test func aRestoreFailingMidwayKeepsThePreviousDatabase() async throws {
@@ -105,7 +105,8 @@ import Testing
             #expect("\(error)".contains("the existing 'review_fail' database was left as it was"), "\(error)")
         }
         #expect(try count(url, "review_fail") == RestoreIntegrationTests.offers)
-        #expect(try databases(like: "review_fail__", on: url).isEmpty, "no half-restored database is left behind")
+        #expect(try databases(like: "review_fail__", on: url) == ["review_fail__recette_pristine"],
+                "no half-restored database is left behind (the template is the first restore's)")
     }
 
     @Test func theCLIRefusesARemoteDatabaseURLWithoutConnecting() async throws {
