@@ -5,6 +5,8 @@
 #       createdb, single-job `pg_restore --no-owner --no-privileges`;
 #   (b) `recette restore ARCHIVE --target local` (a fresh RECETTE_LOCAL_DIR);
 #   (u) the same with `--unlogged`;
+#   (p) after (b), half of the biggest table deleted, then `recette reset --pristine`: the
+#       template (b) kept, cloned back into place (its creation cost, inside (b), is printed);
 #   (c) an expert by hand: bulk-load settings (those recette applies) and
 #       `pg_restore -j N --no-owner --no-privileges`, same extraction as (a).
 # What is timed, for all of them: from the .tar.gz to a restored database. The server is
@@ -196,6 +198,7 @@ cpu_mark() { # DATA_DIR: sets cpu_server, cpu_clients, cpu_machine
 # time_case NAME DATA_DIR COMMAND...: runs COMMAND, keeps its wall seconds in wall[NAME] and
 # prints them with the CPU it took.
 declare -A wall
+declare -a pristine_made pristine_bytes
 time_case() {
   local name=$1 data=$2 start before
   shift 2
@@ -245,6 +248,15 @@ run_recette() { # CASE ROUND [FLAG...]: (b) recette restore, (u) the same with -
   url=$(sed -n 's/^DATABASE_URL=//p' "$results/recette-$name$round.txt")
   inspect_database "$url" "$name$round"
   report_size "$name$round"
+  if [[ $name == b ]]; then
+    "$bindir/psql" "$url" -X -q -v ON_ERROR_STOP=1 -c "DELETE FROM offres_de_stage WHERE id % 2 = 0"
+    echo "== (p) recette reset --pristine, round $round (load $(load))"
+    time_case "p$round" "$dir/local/data" "$recette" reset --pristine --skip-reindex --yes -q --project-dir "$dir/project" >"$results/recette-p$round.txt"
+    inspect_database "$url" "p$round"
+    pristine_made[round]=$(awk '/pristine template .* kept:/ { for (i = 1; i <= NF; i++) if ($i == "in") { v = $(i + 1); sub(/s$/, "", v); print v } }' "$results/recette-b$round.txt" | tail -n 1)
+    pristine_bytes[round]=$("$bindir/psql" "$url" -X -At -c "SELECT pg_database_size(datname) FROM pg_database WHERE datname = 'recette__recette_pristine'")
+    say "   template made during (b): ${pristine_made[$round]} s, $(awk -v b="${pristine_bytes[$round]}" 'BEGIN { printf "%.2f GiB", b / 2^30 }') on disk"
+  fi
   "$recette" local stop -q --project-dir "$dir/project" >/dev/null
   unset RECETTE_LOCAL_DIR
   rm -rf "$dir"
@@ -287,14 +299,14 @@ for file in "$results"/rows-*.txt; do
     exit 1
   fi
 done
-say "row counts: identical in all $((4 * rounds)) restored databases ($(wc -l <"$results/rows-a1.txt") tables, $(awk '{ n += $2 } END { print n }' "$results/rows-a1.txt") rows)"
+say "row counts: identical in all $((5 * rounds)) restored databases ($(wc -l <"$results/rows-a1.txt") tables, $(awk '{ n += $2 } END { print n }' "$results/rows-a1.txt") rows)"
 
 median() { # CASE → median wall seconds over the rounds
   local r
   for ((r = 1; r <= rounds; r++)); do echo "${wall[$1$r]}"; done | sort -g |
     awk '{ v[NR] = $1 } END { printf "%.1f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
-a=$(median a) b=$(median b) u=$(median u) c=$(median c) cfull=$(median c+)
+a=$(median a) b=$(median b) u=$(median u) c=$(median c) cfull=$(median c+) p=$(median p)
 # recette's work the others do not do (mean seconds over the rounds, from its phase lines).
 phase() { # NAME
   grep -h '^  phases:' "$results"/recette-b*.txt | awk -F', ' -v name="$1" '{
@@ -309,6 +321,7 @@ say "$( ((rounds > 1)) && echo "median of $rounds rounds" || echo "1 round")"
   printf '%-52s %8s %10s\n' "(a) today's script: default settings, pg_restore" "$a" "1.00×"
   printf '%-52s %8s %10s\n' "(b) recette restore --target local" "$b" "$(awk -v a="$a" -v x="$b" 'BEGIN { printf "%.2f×", a / x }')"
   printf '%-52s %8s %10s\n' "(u) recette restore --target local --unlogged" "$u" "$(awk -v a="$a" -v x="$u" 'BEGIN { printf "%.2f×", a / x }')"
+  printf '%-52s %8s %10s\n' "(p) recette reset --pristine (after (b))" "$p" "$(awk -v a="$a" -v x="$p" 'BEGIN { printf "%.2f×", a / x }')"
   printf '%-52s %8s %10s\n' "(c) expert: bulk-load settings, pg_restore -j$jobs" "$c" "$(awk -v a="$a" -v x="$c" 'BEGIN { printf "%.2f×", a / x }')"
   printf '%-52s %8s %10s\n' "(c) then durable (CHECKPOINT) and ANALYZE, as recette" "$cfull" "$(awk -v a="$a" -v x="$cfull" 'BEGIN { printf "%.2f×", a / x }')"
 } | tee -a "$summary"
@@ -319,4 +332,6 @@ say "$(awk -v a="$a" -v u="$u" -v b="$b" 'BEGIN { printf "recette --unlogged vs 
 say "recette's work that (a) and (c) do not do (mean): ANALYZE $analyze s, exact row count $count s, swap $swap s (DROP DATABASE of the previous copy forces a checkpoint, which fsyncs the new database; (c) never syncs its database)"
 say "$(awk -v a="$a" -v b="$b" -v c="$c" -v e="$(awk -v x="$analyze" -v y="$count" 'BEGIN { print x + y }')" 'BEGIN { printf "recette without ANALYZE and row count: %.1f s, %.2f× faster than (a), %.2f× the expert'\''s time", b - e, a / (b - e), (b - e) / c }')"
 say "$(awk -v b="$b" -v c="$cfull" 'BEGIN { printf "recette vs the expert who also makes the copy durable and runs ANALYZE: %.2f× its time", b / c }')"
+say "$(awk -v b="$b" -v p="$p" 'BEGIN { r = b / p; printf "reset --pristine vs recette restore: %.1f× faster (target ≥ 10×: %s)", r, (r >= 10 ? "met" : "not met") }')"
+say "$(printf '%s\n' "${pristine_made[@]}" | awk '{ s += $1 } END { printf "pristine template: made in %.1f s on average during (b)", s / NR }'), $(printf '%s\n' "${pristine_bytes[@]}" | awk '{ s += $1 } END { printf "%.2f GiB on disk", s / NR / 2^30 }')"
 say "details: $results"
