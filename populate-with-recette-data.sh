@@ -15,7 +15,9 @@
 #   4. resets ONLY the db service: its container and its volume (the search index and media
 #      volumes stay; never `docker compose down -v`), then waits until PostgreSQL answers;
 #   5. restores inside the db container (client and server match):
-#      pg_restore --no-owner --no-privileges, one job per core, then ANALYZE;
+#      pg_restore --no-owner --no-privileges, one job per core, then ANALYZE; then makes the
+#      copy local: the Meilisearch plugin's stored host and key (staging's) are removed and
+#      every enabled webhook is disabled, before the CMS starts on it;
 #   6. starts the search and CMS services and waits until they are healthy;
 #   7. rebuilds the Meilisearch indexes: `recette reindex` when recette is installed, else
 #      the Strapi plugin's reindex through the admin API (curl); --skip-reindex skips it.
@@ -480,6 +482,20 @@ restore_database() {
     compose exec -T "$db_service" rm -f "$dump_in_container"
     dump_in_container=""
     compose exec -T "$db_service" psql --no-psqlrc --quiet --username="$db_user" --dbname="$db_name" --command=ANALYZE
+    # A local CMS booted on staging's copy would write into staging's Meilisearch (the plugin
+    # prefers the host and key it stored) and fire staging's webhooks: both cut, as recette does.
+    compose exec -T "$db_service" psql --no-psqlrc --quiet -v ON_ERROR_STOP=1 --username="$db_user" --dbname="$db_name" --command="
+        DO \$\$ BEGIN
+          IF to_regclass('public.strapi_core_store_settings') IS NOT NULL THEN
+            DELETE FROM public.strapi_core_store_settings
+            WHERE key IN ('plugin_meilisearch_meilisearch_host', 'plugin_meilisearch_meilisearch_api_key');
+          END IF;
+          IF to_regclass('public.strapi_webhooks') IS NOT NULL THEN
+            UPDATE public.strapi_webhooks SET enabled = false WHERE enabled;
+          END IF;
+        END \$\$" \
+        || die "could not remove staging's Meilisearch wiring and webhooks from database '$db_name'; do not start the CMS on it"
+    say "    staging's Meilisearch wiring removed, webhooks disabled"
     tables=$(compose exec -T "$db_service" psql --no-psqlrc --no-align --tuples-only --username="$db_user" --dbname="$db_name" \
         --command="SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
     say "    $tables tables restored into database '$db_name' with $jobs job(s)"

@@ -46,6 +46,8 @@ struct Populate: AsyncParsableCommand {
 
     @Flag(help: "local and compose targets: make every table UNLOGGED before loading its rows (no write-ahead log; a server crash empties them).")
     var unlogged = false
+    @Flag(help: "Leave staging's wiring in the copy: the Meilisearch plugin's stored host and key, enabled webhooks.")
+    var keepWiring = false
     @Flag(help: "Keep no pristine template of the restored database (local and url targets).")
     var noPristine = false
     @Flag(help: "Run pg_restore even when the pristine template already holds this backup.")
@@ -90,6 +92,7 @@ struct Populate: AsyncParsableCommand {
         options.restore.unlogged = unlogged
         options.restore.pristine = !noPristine
         options.restore.fresh = fresh
+        options.restore.localWiring = !keepWiring
         options.reindexRoute = via
         options.from = from
         options.only = only

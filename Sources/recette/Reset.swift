@@ -48,9 +48,12 @@ struct Reset: AsyncParsableCommand {
     @Flag(help: "With --pristine: do not rebuild the search indexes afterwards.")
     var skipReindex = false
 
+    @Flag(help: "With --pristine: the template was made with --keep-wiring (staging's Meilisearch and webhooks left in place).")
+    var keepWiring = false
+
     func validate() throws {
         if waitTimeout < 1 { throw ValidationError("--wait-timeout must be at least 1 second") }
-        if skipReindex && !pristine { throw ValidationError("--skip-reindex goes with --pristine") }
+        if (skipReindex || keepWiring) && !pristine { throw ValidationError("--skip-reindex and --keep-wiring go with --pristine") }
     }
 
     func run() async throws {
@@ -62,7 +65,7 @@ struct Reset: AsyncParsableCommand {
             flags[.target] = RestoreTarget.url.rawValue
             flags[.databaseURL] = targetURL
         }
-        let (namedURL, dropPrevious, pristine, skipReindex) = (targetURL != nil, dropPrevious, pristine, skipReindex)
+        let (namedURL, dropPrevious, pristine, skipReindex, keepWiring) = (targetURL != nil, dropPrevious, pristine, skipReindex, keepWiring)
         try await CommandRunner.run(common, flags: flags, lock: "reset") { context in
             let targetName = context.configuration[.target] ?? "local"
             guard let target = RestoreTarget(rawValue: targetName) else {
@@ -71,7 +74,7 @@ struct Reset: AsyncParsableCommand {
             let prompt = ConfirmationPrompt.standard()
             if pristine {
                 try await Self.resetToPristine(context: context, target: target, namedURL: namedURL, dropPrevious: dropPrevious,
-                                               skipReindex: skipReindex, prompt: prompt)
+                                               skipReindex: skipReindex, keepWiring: keepWiring, prompt: prompt)
                 return
             }
             switch target {
@@ -118,7 +121,7 @@ struct Reset: AsyncParsableCommand {
     /// `--pristine`: the template of the last restore cloned and swapped in, then the indexes
     /// rebuilt from it.
     static func resetToPristine(context: RecetteContext, target: RestoreTarget, namedURL: Bool, dropPrevious: Bool,
-                                skipReindex: Bool, prompt: ConfirmationPrompt) async throws {
+                                skipReindex: Bool, keepWiring: Bool, prompt: ConfirmationPrompt) async throws {
         let (server, database) = try TargetRestore(context: context, options: RestoreOptions(), urlNamedOnCommandLine: namedURL, dropPrevious: dropPrevious)
             .destination(for: "reset --pristine")
         let destination = (destination: server, database: database)
@@ -134,7 +137,7 @@ struct Reset: AsyncParsableCommand {
                                action: "replace database '\(destination.database)'", assumeYes: context.assumeYes)
         }
         let outcome = try PristineSwap(destination: destination.destination, template: template, logger: context.logger)
-            .run(prepare: PristineTemplate.prepareSettings(context.configuration), startedAt: Date())
+            .run(prepare: PristineTemplate.prepareSettings(context.configuration, localWiring: !keepWiring), startedAt: Date())
         let size = ByteCountFormatter.string(fromByteCount: outcome.bytes, countStyle: .binary)
         context.output.write("'\(destination.database)' is the pristine copy again (\(size) cloned from '\(template.name)' in \(String(format: "%.1f", outcome.seconds)) s"
                              + (outcome.endedSessions > 0 ? ", \(outcome.endedSessions) session(s) ended" : "") + ")")

@@ -62,6 +62,9 @@ struct Restore: AsyncParsableCommand {
     @Flag(help: "local and compose targets: make every table UNLOGGED before loading its rows (no write-ahead log; a server crash empties them).")
     var unlogged = false
 
+    @Flag(help: "Leave staging's wiring in the copy: the Meilisearch plugin's stored host and key, enabled webhooks.")
+    var keepWiring = false
+
     @Flag(help: "Keep no pristine template of the result (local and url targets; see 'recette reset --pristine').")
     var noPristine = false
 
@@ -84,6 +87,7 @@ struct Restore: AsyncParsableCommand {
         options.unlogged = unlogged
         options.pristine = !noPristine
         options.fresh = fresh
+        options.localWiring = !keepWiring
         let restoreOptions = options
         var flags: [Setting: String] = [:]
         if let target { flags[.target] = target.rawValue }

@@ -147,7 +147,7 @@ import Testing
         var options = RestoreOptions()
         options.unlogged = true
         let outcome = try await LocalRestore(context: try TestEnvironment.context(), database: "engine_unlogged", options: options).restore(archiveFile: sample.archive)
-        #expect(Dictionary(uniqueKeysWithValues: outcome.rowCounts.map { ($0.table, $0.rows) }) == sample.expectedRowCounts)
+        #expect(Dictionary(uniqueKeysWithValues: outcome.rowCounts.map { ($0.table, $0.rows) }) == sample.expectedRowCountsAfterPrepare)
         #expect(outcome.report.pgRestorePhases.map(\.name).contains("SET UNLOGGED"))
         let (cluster, port) = try await TestEnvironment.startedCluster()
         let connection = try PostgresConnection(url: cluster.url(database: "engine_unlogged", port: port))
@@ -237,8 +237,8 @@ import Testing
         let biggest = sizes.max { $0.value < $1.value }.map(\.key)
         let name = toc.entries.first { $0.id == biggest }?.name
         #expect(["offres_de_stage", "components_localisation_localisations", "offres_de_stage_components", "annonces_de_logement", "components_entreprise_entreprises"].contains(name ?? ""), "\(name ?? "none")")
-        let empty = toc.entries.first { $0.type == "TABLE DATA" && $0.name == "strapi_webhooks" }!.id
-        #expect(sizes[empty]! < 100)
+        let small = toc.entries.first { $0.type == "TABLE DATA" && $0.name == "i18n_locale" }!.id
+        #expect(sizes[small]! < 200, "a one-row table's block is small")
     }
 
     @Test func anUnknownLayoutGivesNil() throws {

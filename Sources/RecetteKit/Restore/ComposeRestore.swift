@@ -83,6 +83,7 @@ public struct ComposeRestore: Sendable {
             log.finish()
         }
         var addedNotValid = 0
+        var prepared: [PrepareAction] = []
         do {
             if options.unlogged && !options.schemaOnly {
                 try await timed("pg_restore (pre-data)") { try await run(pgRestore(sections: ["pre-data"])) }
@@ -103,6 +104,16 @@ public struct ComposeRestore: Sendable {
                 }
             }
             _ = try await timed("analyze") { try await psql(["-c", "ANALYZE"], database: database, user: user) }
+            // Before the CMS can start on it: staging's Meilisearch and webhooks cut.
+            if options.localWiring {
+                prepared = try await timed("prepare") {
+                    try await LocalWiring.apply { sql in
+                        try await psql(["-v", "ON_ERROR_STOP=1", "--no-align", "--tuples-only", "--field-separator=\t", "-c", sql], database: database, user: user)
+                            .outputText.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map { String($0) } }
+                    }
+                }
+                for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
+            }
         } catch {
             // Runs even when the task was cancelled (Ctrl-C): a fresh task is not cancelled.
             await Task {
@@ -124,7 +135,7 @@ public struct ComposeRestore: Sendable {
             archive: archiveFile.lastPathComponent, target: "compose", database: database, startedAt: startedAt, jobs: options.jobs,
             settings: applied.settings.map { "\($0.0)=\($0.1)" }, totalSeconds: Date().timeIntervalSince(startedAt), phases: timer.phases, pgRestorePhases: [],
             kinds: RestoreReport.kinds(from: log.itemTimings), errors: log.restoreErrors,
-            foreignKeysAddedNotValid: addedNotValid, rowCounts: counts)
+            foreignKeysAddedNotValid: addedNotValid, rowCounts: counts, prepare: options.localWiring ? prepared : nil)
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: "compose service '\(service)', database '\(database)'", tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: nil)

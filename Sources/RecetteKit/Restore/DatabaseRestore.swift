@@ -43,16 +43,16 @@ public struct DatabaseRestore: Sendable {
         // 1. Everything about the input is checked before the target is touched.
         try destination.check(options)
         let pristine = try PristineTemplate(database: database)
-        let prepare = PristineTemplate.prepareSettings(context.configuration)
+        let prepare = PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring)
         let checksum = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
             ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: runner) } : nil
-        var prepared = false
+        var serverPrepared = false
 
         // A backup the pristine template already holds, made with today's settings and flags,
         // is cloned from it: a file copy, no pg_restore, no index builds.
         if let checksum, !options.fresh {
             try await timed("prepare server") { try await destination.prepare() }
-            prepared = true
+            serverPrepared = true
             let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
             if let marker = try pristine.state(on: admin)?.marker, marker.checksum == checksum, marker.prepare == prepare,
                marker.restoreOptions == PristineTemplate.contentOptions(options) {
@@ -69,7 +69,7 @@ public struct DatabaseRestore: Sendable {
         }
         logger.info("dump: \(toc.entries.count) items, from PostgreSQL \(toc.sourceServerVersion ?? "?"), pg_dump \(toc.pgDumpVersion ?? "?")")
 
-        if !prepared { try await timed("prepare server") { try await destination.prepare() } }
+        if !serverPrepared { try await timed("prepare server") { try await destination.prepare() } }
         let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
         try RestorePreflight(pgRestoreMajor: 0).checkExtensions(toc: toc, on: admin, serverDescription: destination.serverDescription)
 
@@ -103,6 +103,7 @@ public struct DatabaseRestore: Sendable {
                                        bar: ProgressBar(label: "restoring", enabled: context.showsProgress, showsBytes: false))
         defer { progress.finish() }
         let outcome: PgRestoreRun.Outcome
+        var prepared: [PrepareAction] = []
         do {
             outcome = try await timed("pg_restore") {
                 try await restoreRun.run(dump: dump, toc: toc, workDirectory: workDirectory, onItemFinished: progress.finished)
@@ -111,6 +112,15 @@ public struct DatabaseRestore: Sendable {
                 let connection = try PostgresConnection(url: try destination.connectionString(database: incoming))
                 try await connection.cancellable { try $0.execute("ANALYZE") }
             }
+            // The copy is made local before anyone can use it: a failure here drops it and
+            // leaves the previous database as it was.
+            if options.localWiring {
+                prepared = try await timed("prepare") {
+                    let connection = try PostgresConnection(url: try destination.connectionString(database: incoming))
+                    return try await LocalWiring.apply { sql in try connection.query(sql).rows }
+                }
+                for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
+            }
         } catch {
             // Runs even when the task was cancelled (Ctrl-C): a fresh task is not cancelled.
             let destination = destination
@@ -118,6 +128,9 @@ public struct DatabaseRestore: Sendable {
                 if !settings.isEmpty { try? destination.resetSettings(settings.map(\.0)) }
                 try? swap.dropIncoming(claim)
             }.value
+            if let failure = error as? PrepareFailure {
+                throw RecetteFailure("\(failure); the existing '\(database)' database was left as it was (--keep-wiring skips these actions)")
+            }
             if let failure = error as? PgRestoreFailure {
                 throw RecetteFailure("pg_restore failed on '\(archiveFile.lastPathComponent)': \(failure); the existing '\(database)' database was left as it was")
             }
@@ -164,7 +177,8 @@ public struct DatabaseRestore: Sendable {
             settings: settings.map { "\($0.0)=\($0.1)" }, totalSeconds: now().timeIntervalSince(startedAt),
             phases: timer.phases, pgRestorePhases: outcome.phases,
             kinds: RestoreReport.kinds(from: outcome.items), errors: outcome.errors,
-            foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts, pristine: pristineUse)
+            foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts, pristine: pristineUse,
+            prepare: options.localWiring ? prepared : nil)
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: try destination.displayURL(database: database), tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: previous)

@@ -25,6 +25,8 @@ public struct RestoreOptions: Sendable, Equatable {
     public var pristine = true
     /// Restore with pg_restore even when the pristine template holds this very backup.
     public var fresh = false
+    /// The prepare phase's wiring actions (LocalWiring): staging's Meilisearch and webhooks cut.
+    public var localWiring = true
 
     public init(jobs: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)) { self.jobs = jobs }
 }

@@ -34,8 +34,8 @@ public struct PristineTemplate: Sendable {
 
     /// Today's prepare settings, as recorded in a template's marker. Issue "A safe copy" adds
     /// its actions here; today it is the role a restore creates for the dump.
-    public static func prepareSettings(_ configuration: Configuration) -> String {
-        "db_user=\(configuration[.scalingoDBUser] ?? "")"
+    public static func prepareSettings(_ configuration: Configuration, localWiring: Bool) -> String {
+        "db_user=\(configuration[.scalingoDBUser] ?? "");\(LocalWiring.setting(localWiring))"
     }
 
     /// The restore flags that change what the database holds.

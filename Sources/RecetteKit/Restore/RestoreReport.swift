@@ -31,6 +31,8 @@ public struct RestoreReport: Sendable, Codable {
     public var rowCounts: [TableRowCount]
     /// The pristine template made (or used) by this restore.
     public var pristine: PristineUse?
+    /// What the prepare phase did (nil: it did not run, `--keep-wiring`).
+    public var prepare: [PrepareAction]?
 
     public struct PristineUse: Sendable, Codable, Equatable {
         public var database: String
@@ -65,6 +67,9 @@ public struct RestoreReport: Sendable, Codable {
         }
         if foreignKeysAddedNotValid > 0 {
             lines.append("  \(foreignKeysAddedNotValid) foreign keys added NOT VALID (new writes are checked; existing rows came from a valid source)")
+        }
+        for action in prepare ?? [] {
+            lines.append("  prepare: \(action.action): \(action.detail)")
         }
         if let pristine {
             let size = ByteCountFormatter.string(fromByteCount: pristine.bytes, countStyle: .binary)

@@ -7,6 +7,14 @@ public struct SampleBackup: Sendable {
     public var expectedRowCounts: [String: Int]
     public var expectedPublishedCounts: [String: Int]
     public var ownerRole: String
+
+    /// The counts a restore shows once its prepare phase ran (the default): the Meilisearch
+    /// plugin's stored host and key rows are removed from the core store.
+    public var expectedRowCountsAfterPrepare: [String: Int] {
+        var counts = expectedRowCounts
+        counts["strapi_core_store_settings", default: 0] -= LocalWiring.storeKeys.count
+        return counts
+    }
 }
 
 /// Builds a Strapi-v4-shaped "recette" database, dumps it with `pg_dump -Fc`, and packs it

@@ -78,7 +78,7 @@ public struct SampleDatabaseSQL: Sendable {
             "strapi_core_store_settings": Self.coreStoreSettings.count,
             "strapi_database_schema": 1,
             "strapi_migrations": Self.migrations.count,
-            "strapi_webhooks": 0,
+            "strapi_webhooks": Self.webhooks.count,
             "i18n_locale": 1,
             "files": Self.fileCount,
             "up_roles": Self.upRoles.count,
@@ -516,6 +516,17 @@ public struct SampleDatabaseSQL: Sendable {
 
     private static let migrations = ["2023-02-14-add-slug-to-offres-de-stage", "2023-06-01-backfill-localisations"]
 
+    /// The "staging" Meilisearch the sample's plugin store points at, and its key: a copy made
+    /// local must hold neither, and no output may show the key.
+    public static let stagingMeilisearchHost = "https://meilisearch-recette.osc-fr1.example.invalid"
+    public static let stagingMeilisearchKey = "staging-meili-master-key-0f9e8d7c6b5a"
+    /// Staging's webhooks: two enabled, one already disabled.
+    static let webhooks: [(name: String, url: String, enabled: Bool)] = [
+        ("Rebuild front (recette)", "https://front-recette.example.invalid/api/revalidate", true),
+        ("Slack #contenus", "https://hooks.example.invalid/services/T000/B000", true),
+        ("Old preview", "https://preview.example.invalid/hook", false),
+    ]
+
     private static let coreStoreSettings: [(key: String, value: String, type: String)] = [
         ("strapi_content_types_schema",
          #"{"api::offre-de-stage.offre-de-stage":{"kind":"collectionType","collectionName":"offres_de_stage","info":{"singularName":"offre-de-stage","pluralName":"offres-de-stage","displayName":"Offre de stage"},"options":{"draftAndPublish":true},"attributes":{"title":{"type":"string","required":true},"description":{"type":"text"},"domaine":{"type":"string"},"duree_en_mois":{"type":"integer"},"remuneration":{"type":"decimal"},"date_de_debut":{"type":"date"},"slug":{"type":"uid","targetField":"title"},"localisation":{"type":"component","repeatable":false,"component":"localisation.localisation"},"entreprise":{"type":"component","repeatable":false,"component":"entreprise.entreprise"}}},"api::annonce-de-logement.annonce-de-logement":{"kind":"collectionType","collectionName":"annonces_de_logement","info":{"singularName":"annonce-de-logement","pluralName":"annonces-de-logement","displayName":"Annonce de logement"},"options":{"draftAndPublish":true},"attributes":{"titre":{"type":"string","required":true},"description":{"type":"text"},"type_de_logement":{"type":"string"},"surface":{"type":"decimal"},"loyer":{"type":"decimal"},"meuble":{"type":"boolean"},"slug":{"type":"uid","targetField":"titre"},"localisation":{"type":"component","repeatable":false,"component":"localisation.localisation"}}}}"#,
@@ -540,8 +551,9 @@ public struct SampleDatabaseSQL: Sendable {
         ("plugin_users-permissions_email", #"{"reset_password":{"display":"Email.template.reset_password","options":{"from":{"name":"Recette","email":"no-reply@recette.example"},"object":"Réinitialisation du mot de passe"}},"email_confirmation":{"display":"Email.template.email_confirmation","options":{"from":{"name":"Recette","email":"no-reply@recette.example"},"object":"Confirmation de votre adresse e-mail"}}}"#, "object"),
         ("plugin_users-permissions_advanced", #"{"unique_email":true,"allow_register":true,"email_confirmation":false,"email_reset_password":null,"email_confirmation_redirection":null,"default_role":"authenticated"}"#, "object"),
         ("core_admin_auth", #"{"providers":{"autoRegister":false,"defaultRole":null}}"#, "object"),
-        ("plugin_meilisearch_meilisearch_api_key", #""""#, "string"),
-        ("plugin_meilisearch_meilisearch_host", #""http://localhost:7700""#, "string"),
+        // Staging's wiring, as a restored recette backup carries it (the prepare phase cuts it).
+        ("plugin_meilisearch_meilisearch_api_key", "\"\(stagingMeilisearchKey)\"", "string"),
+        ("plugin_meilisearch_meilisearch_host", "\"\(stagingMeilisearchHost)\"", "string"),
         ("plugin_meilisearch_listened_content_types", #"["api::offre-de-stage.offre-de-stage","api::annonce-de-logement.annonce-de-logement"]"#, "object"),
     ]
 
@@ -625,6 +637,11 @@ public struct SampleDatabaseSQL: Sendable {
             INSERT INTO public.strapi_core_store_settings (id, key, value, type, environment, tag) VALUES
             \(settings.joined(separator: ",\n"))
             """)
+
+        let hooks = Self.webhooks.enumerated().map { index, hook in
+            "(\(index + 1), \(Self.literal(hook.name)), \(Self.literal(hook.url)), '{}', '[\"entry.create\",\"entry.update\",\"entry.publish\"]', \(hook.enabled))"
+        }
+        sql.append("INSERT INTO public.strapi_webhooks (id, name, url, headers, events, enabled) VALUES\n" + hooks.joined(separator: ",\n"))
 
         let migrations = Self.migrations.enumerated().map { index, name in
             "(\(index + 1), \(Self.literal(name)), \(t(240_000 + index * 160_000)))"
