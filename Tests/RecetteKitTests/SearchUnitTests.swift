@@ -22,7 +22,7 @@ import Testing
         #expect(definitions.map(\.uid) == ["offre-de-stage", "annonce"])
         #expect(definitions[0].primaryKey == "_meilisearch_id")
         #expect(definitions[0].contentType == "api::offre-de-stage.offre-de-stage")
-        #expect(definitions[0].subquery.hasSuffix("FROM offres_de_stage"), "no trailing semicolon: \(definitions[0].subquery)")
+        #expect(definitions[0].subquery.hasSuffix("FROM offres_de_stage\n"), "no trailing semicolon: \(definitions[0].subquery)")
         let settings = try #require(definitions[0].settingsJSON)
         #expect(String(decoding: settings, as: UTF8.self) == #"{"filterableAttributes":["domaine"]}"#)
         #expect(definitions[1].primaryKey == "id")
