@@ -77,6 +77,25 @@ extension SearchProject {
         #expect(bad.status == 1 && bad.standardError.contains("RECETTE_SEARCH_MAX_SHRINK='50%' is not a share between 0 and 1"), "\(bad.standardError)")
     }
 
+    @Test func verifyFixDoesNotEmptyAnIndexWithoutAsking() async throws {
+        let meilisearch = try MeilisearchStandIn()
+        defer { meilisearch.stop() }
+        let project = try await SearchProject.make(meilisearch: meilisearch)
+        let published = try project.publishedOfferIDs().count
+        try #require(try await project.recette(["reindex", "--index", "offre-de-stage"]).status == 0)
+        let before = meilisearch.rawDocuments(in: "offre-de-stage")
+        let connection = try PostgresConnection(url: project.databaseURL)
+        try connection.execute("UPDATE offres_de_stage SET published_at = NULL")
+        let refused = try await project.recette(["search", "verify", "--index", "offre-de-stage", "--fix"])
+        #expect(refused.status == 1)
+        let last = refused.standardError.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.contains("--fix would delete \(published) of its \(published) documents") && last.contains("--allow-shrink"), "\(refused.standardError)")
+        #expect(meilisearch.rawDocuments(in: "offre-de-stage") == before, "the index was left as it was")
+        let allowed = try await project.recette(["search", "verify", "--index", "offre-de-stage", "--fix", "--allow-shrink"])
+        #expect(allowed.status == 0, "\(allowed.standardError)")
+        #expect(meilisearch.documentCount(in: "offre-de-stage") == 0)
+    }
+
     @Test func aFirstBuildWhoseSwapFailsLeavesNoIndexBehind() async throws {
         let meilisearch = try MeilisearchStandIn()
         defer { meilisearch.stop() }

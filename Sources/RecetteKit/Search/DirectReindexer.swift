@@ -30,6 +30,18 @@ public struct IndexShrink: Sendable, Equatable {
     public func exceeds(_ allowed: Double) -> Bool { lost > allowed }
 
     static func percent(_ share: Double) -> Int { Int((share * 100).rounded()) }
+
+    /// Why `search verify --fix` must not delete the index's extra documents without
+    /// `--allow-shrink` (a query that now returns nothing would empty the index), or nil.
+    public static func fixRefusal(_ drift: IndexDrift, allowed: Double) -> String? {
+        let shrink = IndexShrink(live: drift.indexDocuments, rebuilt: drift.indexDocuments - drift.extra.count)
+        guard shrink.exceeds(allowed) else { return nil }
+        return """
+            index \(drift.uid): --fix would delete \(drift.extra.count) of its \(drift.indexDocuments) documents \
+            (\(shrink.percentLost)%; RECETTE_SEARCH_MAX_SHRINK allows \(percent(allowed))%): check the query in recette.yml, \
+            or pass --allow-shrink to delete them anyway — the index was left as it was
+            """
+    }
 }
 
 /// `recette reindex --via direct`: per index, the configured SQL's rows are streamed out of
