@@ -201,7 +201,11 @@ public struct DirectReindexer: Sendable {
             case .abandoned(let claim):
                 defer { claim.release() }
                 logger.info("deleting \(candidate), left behind by an interrupted rebuild of this checkout")
-                try await client.wait(for: try await client.deleteIndex(candidate))
+                do {
+                    try await client.wait(for: try await client.deleteIndex(candidate))
+                } catch let error as MeilisearchError where error.code == "index_not_found" {
+                    // Gone meanwhile (deleted by hand): what was wanted.
+                }
             case .building(let holder):
                 logger.info("leaving \(candidate) alone: \(holder.map(\.summary) ?? "another process") is building it")
             case .foreign:
