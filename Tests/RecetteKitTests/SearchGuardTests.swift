@@ -19,9 +19,24 @@ extension SearchProject {
         try yaml.write(to: directory.appendingPathComponent("recette.yml"), atomically: true, encoding: .utf8)
     }
 
+    /// Builds the live offre-de-stage index, then unpublishes every offer (a wrong WHERE, an
+    /// emptied table: the query returns nothing). Returns the live index's count and documents.
+    func liveIndexWhoseQueryNowReturnsNothing() async throws -> (published: Int, before: [Data], connection: PostgresConnection) {
+        let published = try publishedOfferIDs().count
+        try #require(try await recette(["reindex", "--index", "offre-de-stage"]).status == 0)
+        let before = meilisearch.rawDocuments(in: "offre-de-stage")
+        let connection = try PostgresConnection(url: databaseURL)
+        try connection.execute("UPDATE offres_de_stage SET published_at = NULL")
+        return (published, before, connection)
+    }
+
     var meilisearchClient: MeilisearchClient {
         MeilisearchClient(baseURL: meilisearch.baseURL, apiKey: meilisearch.masterKey.map(Secret.init), transport: URLSessionTransport())
     }
+}
+
+extension CLIResult {
+    var lastErrorLine: String { standardError.split(separator: "\n").last.map(String.init) ?? "" }
 }
 
 /// The guards of a direct rebuild: what it refuses, what it cleans up, what it explains.
@@ -46,17 +61,10 @@ extension SearchProject {
         let meilisearch = try MeilisearchStandIn()
         defer { meilisearch.stop() }
         let project = try await SearchProject.make(meilisearch: meilisearch)
-        let published = try project.publishedOfferIDs().count
-        try #require(try await project.recette(["reindex", "--index", "offre-de-stage"]).status == 0)
-        let before = meilisearch.rawDocuments(in: "offre-de-stage")
-
-        // A wrong WHERE, an emptied table: the query returns nothing.
-        let connection = try PostgresConnection(url: project.databaseURL)
-        try connection.execute("UPDATE offres_de_stage SET published_at = NULL")
+        let (published, before, connection) = try await project.liveIndexWhoseQueryNowReturnsNothing()
         let refused = try await project.recette(["reindex", "--index", "offre-de-stage"])
         #expect(refused.status == 1)
-        let last = refused.standardError.split(separator: "\n").last.map(String.init) ?? ""
-        #expect(last.contains("holds 0 documents, the live one \(published)") && last.contains("--allow-shrink"), "\(refused.standardError)")
+        #expect(refused.lastErrorLine.contains("holds 0 documents, the live one \(published)") && refused.lastErrorLine.contains("--allow-shrink"), "\(refused.standardError)")
         #expect(meilisearch.rawDocuments(in: "offre-de-stage") == before, "live index unchanged")
         #expect(meilisearch.indexUIDs() == ["offre-de-stage"], "the rebuilt index was removed")
 
@@ -81,15 +89,10 @@ extension SearchProject {
         let meilisearch = try MeilisearchStandIn()
         defer { meilisearch.stop() }
         let project = try await SearchProject.make(meilisearch: meilisearch)
-        let published = try project.publishedOfferIDs().count
-        try #require(try await project.recette(["reindex", "--index", "offre-de-stage"]).status == 0)
-        let before = meilisearch.rawDocuments(in: "offre-de-stage")
-        let connection = try PostgresConnection(url: project.databaseURL)
-        try connection.execute("UPDATE offres_de_stage SET published_at = NULL")
+        let (published, before, _) = try await project.liveIndexWhoseQueryNowReturnsNothing()
         let refused = try await project.recette(["search", "verify", "--index", "offre-de-stage", "--fix"])
         #expect(refused.status == 1)
-        let last = refused.standardError.split(separator: "\n").last.map(String.init) ?? ""
-        #expect(last.contains("--fix would delete \(published) of its \(published) documents") && last.contains("--allow-shrink"), "\(refused.standardError)")
+        #expect(refused.lastErrorLine.contains("--fix would delete \(published) of its \(published) documents") && refused.lastErrorLine.contains("--allow-shrink"), "\(refused.standardError)")
         #expect(meilisearch.rawDocuments(in: "offre-de-stage") == before, "the index was left as it was")
         let allowed = try await project.recette(["search", "verify", "--index", "offre-de-stage", "--fix", "--allow-shrink"])
         #expect(allowed.status == 0, "\(allowed.standardError)")
@@ -131,7 +134,7 @@ extension SearchProject {
         try #require(meilisearch.tasks().contains { $0.type == .documentAdditionOrUpdate && $0.uid > deletion.uid },
                      "the deletion was queued before the last batch")
         #expect(failed.status == 1)
-        let last = failed.standardError.split(separator: "\n").last.map(String.init) ?? ""
+        let last = failed.lastErrorLine
         #expect(last.contains("3 of the query's documents never arrived (\(lost.sorted().joined(separator: ", ")))"), "\(failed.standardError)")
         #expect(!last.contains("repeats"), "the query repeats nothing: \(last)")
 
@@ -140,7 +143,7 @@ extension SearchProject {
         meilisearch.taskProcessingDelay = .milliseconds(1)
         let repeated = try await project.recette(["reindex"])
         #expect(repeated.status == 1)
-        let line = repeated.standardError.split(separator: "\n").last.map(String.init) ?? ""
+        let line = repeated.lastErrorLine
         #expect(line.contains("'_meilisearch_id' value(s) (offre-0, offre-1, offre-2, …): make them unique") && !line.contains("never arrived"), "\(line)")
         #expect(meilisearch.indexUIDs() == [], "nothing left behind")
     }
