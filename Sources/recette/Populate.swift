@@ -54,6 +54,8 @@ struct Populate: AsyncParsableCommand {
     var fresh = false
     @Option(help: "How to rebuild the indexes: direct or plugin (default: RECETTE_REINDEX_VIA, else direct when search.indexes is configured).")
     var via: ReindexRoute?
+    @Flag(help: "Let the reindex replace an index even when the rebuilt one lost more than RECETTE_SEARCH_MAX_SHRINK of its documents.")
+    var allowShrink = false
     @Option(help: ArgumentHelp("Start at this step: \(PopulateStep.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "step"))
     var from: PopulateStep?
     @Option(help: ArgumentHelp("Run only this step.", valueName: "step"))
@@ -94,6 +96,7 @@ struct Populate: AsyncParsableCommand {
         options.restore.fresh = fresh
         options.restore.localWiring = !keepWiring
         options.reindexRoute = via
+        options.allowShrink = allowShrink
         options.from = from
         options.only = only
         options.skip = Set(skip)

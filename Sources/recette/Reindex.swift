@@ -10,10 +10,12 @@ struct Reindex: AsyncParsableCommand {
         discussion: """
         --via direct (default when recette.yml has search.indexes): per index, the rows of its
         SQL query are streamed out of PostgreSQL as JSON and sent in NDJSON batches into a new
-        index <uid>_<timestamp> with the live index's settings (or those of recette.yml). Only
+        index <uid>_<timestamp>_<owner> with the live index's settings (or those of recette.yml). Only
         when every Meilisearch task succeeded and the new index holds exactly the query's row
         count is it swapped with the live index, in one atomic step; then the old content is
-        deleted. On any failure the live index is left as it was and the new one is removed.
+        deleted. A rebuilt index that lost more than RECETTE_SEARCH_MAX_SHRINK (default 0.5) of
+        the live index's documents is not swapped in without --allow-shrink. On any failure the
+        live index is left as it was and the new one is removed.
 
         --via plugin: logs in to the Strapi admin (STRAPI_ADMIN_EMAIL, STRAPI_ADMIN_PASSWORD),
         triggers the Meilisearch plugin's reindex of each content type, waits until Meilisearch
@@ -36,22 +38,24 @@ struct Reindex: AsyncParsableCommand {
     var indexes: [String] = []
     @Option(help: ArgumentHelp("Read the documents from this database (default: the target's).", valueName: "target"))
     var target: RestoreTarget?
+    @Flag(help: "Replace an index even when the rebuilt one lost more than RECETTE_SEARCH_MAX_SHRINK of its documents.")
+    var allowShrink = false
     @Flag(help: "Print the reports as JSON on standard output.") var json = false
 
     func run() async throws {
         var flags: [Setting: String] = [:]
         if let target { flags[.target] = target.rawValue }
-        let (via, indexes, json) = (via, indexes, json)
+        let (via, indexes, allowShrink, json) = (via, indexes, allowShrink, json)
         try await CommandRunner.run(common, flags: flags, lock: "reindex") { context in
-            try await SearchCommands.reindex(context: context, via: via, only: indexes, json: json)
+            try await SearchCommands.reindex(context: context, via: via, only: indexes, allowShrink: allowShrink, json: json)
         }
     }
 }
 
 /// Helpers the search commands share.
 enum SearchCommands {
-    static func reindex(context: RecetteContext, via requested: ReindexRoute?, only: [String], json: Bool) async throws {
-        let reindex = try SearchReindex(context: context, requested: requested, only: only)
+    static func reindex(context: RecetteContext, via requested: ReindexRoute?, only: [String], allowShrink: Bool, json: Bool) async throws {
+        let reindex = try SearchReindex(context: context, requested: requested, only: only, allowShrink: allowShrink)
         if context.dryRun {
             let lines = try reindex.plan()
             context.output.write("would " + lines[0])

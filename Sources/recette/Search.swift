@@ -50,7 +50,8 @@ struct Search: AsyncParsableCommand {
             Reads every id (and updated_at, when the query returns it) from the database and from
             the index. Prints the first --show of each kind and the counts of all; exits 1 when
             anything differs. --fix sends only the missing and stale documents to the live index
-            and deletes the extra ones, then checks again.
+            and deletes the extra ones, then checks again; deleting more than
+            RECETTE_SEARCH_MAX_SHRINK (default 0.5) of an index's documents needs --allow-shrink.
 
             Examples:
               recette search verify
@@ -62,6 +63,8 @@ struct Search: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Read the database of this target (default: RECETTE_TARGET).", valueName: "target")) var target: RestoreTarget?
         @Option(help: ArgumentHelp("How many ids of each kind to print.", valueName: "n")) var show = 10
         @Flag(help: "Send the missing and stale documents, delete the extra ones.") var fix = false
+        @Flag(help: "With --fix: delete the extra documents even when they are more than RECETTE_SEARCH_MAX_SHRINK of the index.")
+        var allowShrink = false
         @Flag(help: "Print JSON on standard output.") var json = false
 
         func validate() throws {
@@ -71,7 +74,7 @@ struct Search: AsyncParsableCommand {
         func run() async throws {
             var flags: [Setting: String] = [:]
             if let target { flags[.target] = target.rawValue }
-            let (indexes, show, fix, json) = (indexes, show, fix, json)
+            let (indexes, show, fix, allowShrink, json) = (indexes, show, fix, allowShrink, json)
             try await CommandRunner.run(common, flags: flags, lock: fix ? "search verify --fix" : nil) { context in
                 let setup = try SearchSetup(context: context, only: indexes)
                 try setup.requireDefinitions(for: "search verify")
@@ -85,6 +88,7 @@ struct Search: AsyncParsableCommand {
                         if context.dryRun {
                             context.output.write("  would send \(result.missing.count + result.stale.count) document(s) and delete \(result.extra.count)")
                         } else {
+                            if !allowShrink, let refusal = IndexShrink.fixRefusal(result, allowed: setup.maxShrink) { throw RecetteFailure(refusal) }
                             let (sent, deleted) = try await drift.fix(result, definition: definition, gzip: setup.gzip)
                             result = try await drift.verify(definition)
                             if !json { context.output.write("  fixed: sent \(sent) document(s), deleted \(deleted); now \(result.isInSync ? "in sync" : "still differs")") }

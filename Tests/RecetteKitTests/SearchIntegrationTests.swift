@@ -280,12 +280,20 @@ struct SearchProject {
         defer { meilisearch.stop() }
         let project = try await SearchProject.make(meilisearch: meilisearch)
         let client = MeilisearchClient(baseURL: meilisearch.baseURL, apiKey: Secret(meilisearch.masterKey!), transport: URLSessionTransport())
-        try await client.wait(for: try await client.createIndex("offre-de-stage_20260101000000", primaryKey: "_meilisearch_id"))
-        try await client.wait(for: try await client.createIndex("offre-de-stage_archive", primaryKey: "_meilisearch_id"))
+        // This checkout's own, whose run is gone (nobody holds its claim); an older recette's,
+        // without owner; another checkout's; and one that merely looks alike.
+        let claims = try TemporaryIndexClaims(stateDirectory: project.directory.appendingPathComponent(".recette"))
+        let own = claims.newName(for: "offre-de-stage", at: Date(timeIntervalSince1970: 1_767_225_600)).description
+        let foreign = "offre-de-stage_20260101000000_0123456789ab"
+        for uid in [own, "offre-de-stage_20260101000000", foreign, "offre-de-stage_archive"] {
+            try await client.wait(for: try await client.createIndex(uid, primaryKey: "_meilisearch_id"))
+        }
         let result = try await project.recette(["reindex", "--index", "offre-de-stage"])
         #expect(result.status == 0, "\(result.standardError)")
-        #expect(result.standardError.contains("deleting offre-de-stage_20260101000000, left behind by an interrupted rebuild"))
-        #expect(meilisearch.indexUIDs() == ["offre-de-stage", "offre-de-stage_archive"], "only recette's own leftovers are deleted")
+        #expect(result.standardError.contains("deleting \(own), left behind by an interrupted rebuild"), "\(result.standardError)")
+        #expect(result.standardError.contains("leaving \(foreign) alone: another checkout or machine"), "\(result.standardError)")
+        #expect(meilisearch.indexUIDs() == ["offre-de-stage", "offre-de-stage_20260101000000", foreign, "offre-de-stage_archive"].sorted(),
+                "only this checkout's provable leftovers are deleted")
     }
 
     @Test func aWrongAPIKeyLeavesTheLiveIndex() async throws {

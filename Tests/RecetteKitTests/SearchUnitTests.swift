@@ -22,7 +22,7 @@ import Testing
         #expect(definitions.map(\.uid) == ["offre-de-stage", "annonce"])
         #expect(definitions[0].primaryKey == "_meilisearch_id")
         #expect(definitions[0].contentType == "api::offre-de-stage.offre-de-stage")
-        #expect(definitions[0].subquery.hasSuffix("FROM offres_de_stage"), "no trailing semicolon: \(definitions[0].subquery)")
+        #expect(definitions[0].subquery.hasSuffix("FROM offres_de_stage\n"), "no trailing semicolon: \(definitions[0].subquery)")
         let settings = try #require(definitions[0].settingsJSON)
         #expect(String(decoding: settings, as: UTF8.self) == #"{"filterableAttributes":["domaine"]}"#)
         #expect(definitions[1].primaryKey == "id")
@@ -73,12 +73,54 @@ import Testing
         #expect(limit.current == 1024, "never below 1 KiB")
     }
 
-    @Test func recognisesItsOwnTemporaryIndexes() {
-        #expect(DirectReindexer.isTemporary("offre-de-stage_20261122101500", of: "offre-de-stage"))
-        #expect(!DirectReindexer.isTemporary("offre-de-stage_2026112210150", of: "offre-de-stage"))
-        #expect(!DirectReindexer.isTemporary("offre-de-stage_archive", of: "offre-de-stage"))
-        #expect(!DirectReindexer.isTemporary("offre_20261122101500", of: "offre-de-stage"))
-        #expect(!DirectReindexer.isTemporary("offre-de-stage", of: "offre-de-stage"))
+    @Test func recognisesTemporaryIndexesAndTheirOwners() {
+        #expect(TemporaryIndexName(parsing: "offre-de-stage_20261122101500_0123456789ab", of: "offre-de-stage")
+                == TemporaryIndexName(uid: "offre-de-stage", stamp: "20261122101500", owner: "0123456789ab"))
+        #expect(TemporaryIndexName(parsing: "offre-de-stage_20261122101500", of: "offre-de-stage")?.owner == .some(nil), "before owners")
+        #expect(TemporaryIndexName(parsing: "offre-de-stage_20261122101500_0123456789ab", of: "offre-de-stage")?.description
+                == "offre-de-stage_20261122101500_0123456789ab")
+        #expect(TemporaryIndexName(parsing: "offre-de-stage_20261122101500_archive", of: "offre-de-stage") == nil)
+        #expect(TemporaryIndexName(parsing: "offre-de-stage_2026112210150", of: "offre-de-stage") == nil)
+        #expect(TemporaryIndexName(parsing: "offre-de-stage_archive", of: "offre-de-stage") == nil)
+        #expect(TemporaryIndexName(parsing: "offre_20261122101500", of: "offre-de-stage") == nil)
+        #expect(TemporaryIndexName(parsing: "offre-de-stage", of: "offre-de-stage") == nil)
+    }
+
+    @Test func aTemporaryIndexIsALeftoverOnlyWhenItsOwnerIsProvablyGone() throws {
+        let state = TestEnvironment.newProjectDirectory().appendingPathComponent(".recette")
+        let claims = try TemporaryIndexClaims(stateDirectory: state)
+        #expect(try TemporaryIndexClaims(stateDirectory: state).ownerID == claims.ownerID, "the owner id is kept")
+        let name = claims.newName(for: "offre-de-stage", at: Date(timeIntervalSince1970: 1_764_000_000))
+        #expect(TemporaryIndexName(parsing: name.description, of: "offre-de-stage") == name)
+
+        let claim = try claims.claim(name, command: "recette reindex offre-de-stage")
+        guard case .building(let holder) = try claims.standing(of: name) else { Issue.record("a held claim is being built"); return }
+        #expect(holder?.pid == getpid() && holder?.command == "recette reindex offre-de-stage")
+        #expect(throws: RecetteFailure.self, "the same name twice") { try claims.claim(name, command: "again") }
+        claim.release()
+        guard case .abandoned(let cleanup) = try claims.standing(of: name) else { Issue.record("a released claim is a leftover"); return }
+        cleanup.release()
+
+        var foreign = name
+        foreign.owner = String(claims.ownerID.reversed())
+        guard case .foreign = try claims.standing(of: foreign) else { Issue.record("another owner's index is not ours to judge"); return }
+        foreign.owner = nil
+        guard case .foreign = try claims.standing(of: foreign) else { Issue.record("an index without owner is not ours to judge"); return }
+
+        // A copied .recette/ is another checkout: its claims are not the original's.
+        let copy = TestEnvironment.newProjectDirectory().appendingPathComponent(".recette")
+        try FileManager.default.copyItem(at: state, to: copy)
+        #expect(try TemporaryIndexClaims(stateDirectory: copy).ownerID != claims.ownerID)
+    }
+
+    @Test func theShrinkGuardCountsTheShareLost() {
+        #expect(IndexShrink(live: 22_500, rebuilt: 0).exceeds(0.5))
+        #expect(IndexShrink(live: 22_500, rebuilt: 0).percentLost == 100)
+        #expect(!IndexShrink(live: 1_000, rebuilt: 500).exceeds(0.5), "exactly the allowed share")
+        #expect(IndexShrink(live: 1_000, rebuilt: 499).exceeds(0.5))
+        #expect(!IndexShrink(live: 1_000, rebuilt: 2_000).exceeds(0), "growing loses nothing")
+        #expect(!IndexShrink(live: 0, rebuilt: 0).exceeds(0), "an empty live index has nothing to lose")
+        #expect(!IndexShrink(live: 1_000, rebuilt: 0).exceeds(1), "1 turns the guard off")
     }
 
     @Test func explainsTheStringBatchStop() throws {

@@ -33,6 +33,8 @@ public struct PopulateOptions: Sendable {
     public var origin: BackupOrigin = .scalingoAPI(.newest)
     public var restore = RestoreOptions()
     public var reindexRoute: ReindexRoute?
+    /// `--allow-shrink`: see `SearchReindex.allowShrink`.
+    public var allowShrink = false
     public var from: PopulateStep?
     public var only: PopulateStep?
     public var skip: Set<PopulateStep> = []
@@ -146,7 +148,7 @@ public struct Populate: Sendable {
                     lines.append("  nothing to start: the \(target.rawValue) target runs no CMS")
                 }
             case .reindex:
-                lines += try SearchReindex(context: context, requested: options.reindexRoute).plan().map { "  " + $0 }
+                lines += try SearchReindex(context: context, requested: options.reindexRoute, allowShrink: options.allowShrink).plan().map { "  " + $0 }
             case .check:
                 let definitions = context.configuration.searchIndexes
                 lines.append(definitions.isEmpty ? "  nothing to compare: no search.indexes in recette.yml"
@@ -201,7 +203,7 @@ public struct Populate: Sendable {
                     try await starter.start()
                     record.detail = "\(starter.service) answers \(starter.healthURL.absoluteString)"
                 case .reindex:
-                    let outcome = try await SearchReindex(context: context, requested: options.reindexRoute).run()
+                    let outcome = try await SearchReindex(context: context, requested: options.reindexRoute, allowShrink: options.allowShrink).run()
                     switch outcome {
                     case .direct(let reports):
                         report.reindex = reports

@@ -12,6 +12,11 @@ public final class RunLock: @unchecked Sendable {
         public var pid: Int32
         public var command: String
         public var startedAt: Date
+
+        /// "pid 42, 'recette reindex', started 2026-11-22T10:15:00Z"
+        public var summary: String {
+            "pid \(pid), '\(command)', started \(ISO8601DateFormatter().string(from: startedAt))"
+        }
     }
 
     private init(descriptor: Int32, file: URL) {
@@ -22,7 +27,22 @@ public final class RunLock: @unchecked Sendable {
     /// Takes the project's lock, or throws a one-line refusal naming the holder.
     public static func acquire(stateDirectory: URL, command: String, now: Date = Date()) throws -> RunLock {
         try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
-        let file = stateDirectory.appendingPathComponent("lock")
+        switch try attempt(file: stateDirectory.appendingPathComponent("lock"), command: command, now: now) {
+        case .acquired(let lock):
+            return lock
+        case .held(let holder):
+            throw RecetteFailure("another recette run holds this project's lock (\(holder.map(\.summary) ?? "another process")); wait for it to finish or stop it, then retry")
+        }
+    }
+
+    public enum Attempt {
+        case acquired(RunLock)
+        /// Someone holds it (nil: it has not written who yet).
+        case held(Holder?)
+    }
+
+    /// Takes the lock on `file` (created when missing) without waiting, recording who holds it.
+    public static func attempt(file: URL, command: String, now: Date = Date()) throws -> Attempt {
         let descriptor = open(file.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw RecetteFailure("cannot open \(file.path): \(String(cString: strerror(errno)))")
@@ -30,18 +50,14 @@ public final class RunLock: @unchecked Sendable {
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let holder = Self.holder(of: file)
             close(descriptor)
-            let who = holder.map { holder in
-                let formatter = ISO8601DateFormatter()
-                return "pid \(holder.pid), '\(holder.command)', started \(formatter.string(from: holder.startedAt))"
-            } ?? "another process"
-            throw RecetteFailure("another recette run holds this project's lock (\(who)); wait for it to finish or stop it, then retry")
+            return .held(holder)
         }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         let record = (try? encoder.encode(Holder(pid: getpid(), command: command, startedAt: now))) ?? Data()
         _ = ftruncate(descriptor, 0)
         _ = record.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
-        return RunLock(descriptor: descriptor, file: file)
+        return .acquired(RunLock(descriptor: descriptor, file: file))
     }
 
     static func holder(of file: URL) -> Holder? {

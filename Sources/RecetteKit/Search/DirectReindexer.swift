@@ -17,12 +17,40 @@ public struct IndexRebuildReport: Sendable, Codable, Equatable {
     public var documentsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
 }
 
+/// How much of the live index a rebuild would lose.
+public struct IndexShrink: Sendable, Equatable {
+    public var live: Int
+    public var rebuilt: Int
+
+    /// The share of the live index's documents the rebuilt one lacks (0 when it grows).
+    public var lost: Double { live > 0 ? Double(max(live - rebuilt, 0)) / Double(live) : 0 }
+    public var percentLost: Int { Self.percent(lost) }
+
+    /// Losing exactly the allowed share is allowed.
+    public func exceeds(_ allowed: Double) -> Bool { lost > allowed }
+
+    static func percent(_ share: Double) -> Int { Int((share * 100).rounded()) }
+
+    /// Why `search verify --fix` must not delete the index's extra documents without
+    /// `--allow-shrink` (a query that now returns nothing would empty the index), or nil.
+    public static func fixRefusal(_ drift: IndexDrift, allowed: Double) -> String? {
+        let shrink = IndexShrink(live: drift.indexDocuments, rebuilt: drift.indexDocuments - drift.extra.count)
+        guard shrink.exceeds(allowed) else { return nil }
+        return """
+            index \(drift.uid): --fix would delete \(drift.extra.count) of its \(drift.indexDocuments) documents \
+            (\(shrink.percentLost)%; RECETTE_SEARCH_MAX_SHRINK allows \(percent(allowed))%): check the query in recette.yml, \
+            or pass --allow-shrink to delete them anyway — the index was left as it was
+            """
+    }
+}
+
 /// `recette reindex --via direct`: per index, the configured SQL's rows are streamed out of
 /// PostgreSQL as JSON (COPY … TO STDOUT, one document per row) and sent in byte-bounded
-/// NDJSON batches into a fresh index `<uid>_<timestamp>` that already has the live index's
-/// settings. Only when every task succeeded and the new index holds exactly the query's row
-/// count is it swapped with the live index (one atomic task), and the old content deleted.
-/// On any failure the live index is untouched and the new one is removed.
+/// NDJSON batches into a fresh index `<uid>_<timestamp>_<owner>` that already has the live
+/// index's settings. Only when every task succeeded, the new index holds exactly the query's
+/// row count and it is not much smaller than the live one is it swapped with the live index
+/// (one atomic task), and the old content deleted. On any failure the live index is untouched
+/// and the new one is removed.
 public struct DirectReindexer: Sendable {
     public var client: MeilisearchClient
     /// libpq connection string of the database the documents come from (may hold a password:
@@ -30,30 +58,30 @@ public struct DirectReindexer: Sendable {
     public var databaseConnectionString: String
     public var batchBytes: Int
     public var gzip: Bool
+    /// Who owns which temporary index (see `TemporaryIndexClaims`).
+    public var claims: TemporaryIndexClaims
+    /// The largest share of the live index's documents a rebuild may lose without `allowShrink`.
+    public var maxShrink: Double
+    public var allowShrink: Bool
+    /// How long each wait of the clean-up after a failure may take: the clean-up must end,
+    /// with a line saying what it gave up on, even when Meilisearch's queue is stuck.
+    public var cleanupDeadline: Duration
     public var logger: Logger
     public var now: @Sendable () -> Date
 
     public init(client: MeilisearchClient, databaseConnectionString: String, batchBytes: Int = 16 << 20, gzip: Bool = false,
+                claims: TemporaryIndexClaims, maxShrink: Double = 0.5, allowShrink: Bool = false, cleanupDeadline: Duration = .seconds(10),
                 logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.client = client
         self.databaseConnectionString = databaseConnectionString
         self.batchBytes = batchBytes
         self.gzip = gzip
+        self.claims = claims
+        self.maxShrink = maxShrink
+        self.allowShrink = allowShrink
+        self.cleanupDeadline = cleanupDeadline
         self.logger = logger
         self.now = now
-    }
-
-    /// The new index's name: `<uid>_<yyyyMMddHHmmss>` (UTC).
-    public func temporaryUid(for uid: String) -> String {
-        "\(uid)_\(UTCStamp.string(from: now(), pattern: "yyyyMMddHHmmss"))"
-    }
-
-    /// Whether `candidate` is a temporary index recette made for `uid` (a leftover of an
-    /// interrupted run when it still exists at the start of the next one).
-    public static func isTemporary(_ candidate: String, of uid: String) -> Bool {
-        guard candidate.hasPrefix(uid + "_") else { return false }
-        let stamp = candidate.dropFirst(uid.count + 1)
-        return stamp.count == 14 && stamp.allSatisfy(\.isASCII) && stamp.allSatisfy(\.isNumber)
     }
 
     public func rebuild(_ definitions: [SearchIndexDefinition]) async throws -> [IndexRebuildReport] {
@@ -75,18 +103,17 @@ public struct DirectReindexer: Sendable {
             mark = instant
         }
         let uid = definition.uid
-        let temporary = temporaryUid(for: uid)
+        let name = claims.newName(for: uid, at: now())
+        let temporary = name.description
+        // Claimed before the index exists: from its first instant, a run of this checkout that
+        // finds it sees that it is being built.
+        let claim = try claims.claim(name, command: "recette reindex \(uid)")
+        defer { claim.release() }
 
         // Prepare: leftovers of an interrupted run go; the live index's settings are read.
         let existing = try await client.indexes()
-        for leftover in existing.map(\.uid) where Self.isTemporary(leftover, of: uid) && leftover != temporary {
-            logger.info("deleting \(leftover), left behind by an interrupted rebuild")
-            try await client.wait(for: try await client.deleteIndex(leftover))
-        }
+        try await removeLeftovers(of: uid, among: existing.map(\.uid), except: temporary)
         let live = existing.first { $0.uid == uid }
-        if existing.contains(where: { $0.uid == temporary }) {
-            throw RecetteFailure("index \(temporary) already exists (another rebuild of \(uid) in the same second?): wait a second and run again")
-        }
         let settings: Data?
         let settingsFrom: String
         if let configured = definition.settingsJSON {
@@ -100,6 +127,10 @@ public struct DirectReindexer: Sendable {
             settingsFrom = "Meilisearch defaults"
         }
 
+        // Set once this run made the live index itself (a first build): a failure before the
+        // swap took must remove it too, since it did not exist before.
+        var createdLive = false
+        var swapped = false
         do {
             // Inside the do: an interrupted or failed creation is cleaned up like the rest.
             try await client.wait(for: try await client.createIndex(temporary, primaryKey: definition.primaryKey))
@@ -113,19 +144,39 @@ public struct DirectReindexer: Sendable {
             for reference in sent.tasks { try await client.wait(for: reference) }
             let documents = try await client.numberOfDocuments(temporary)
             guard documents == sent.rows else {
-                throw RecetteFailure("""
-                    index \(uid): the query returned \(sent.rows) rows but the new index holds \(documents) documents: \
-                    \(documents < sent.rows ? "the query repeats some '\(definition.primaryKey)' values (make them unique)" : "unexpected extra documents") \
-                    — the live index was left as it was
-                    """)
+                throw RecetteFailure(try await explainMismatch(definition, temporary: temporary, rows: sent.rows, documents: documents))
             }
             lap("tasks")
-            if live == nil {
+            var liveExists = live != nil
+            if !liveExists {
                 // Swapping needs two indexes: the live one starts empty, for an instant only
                 // (it did not exist before).
-                try await client.wait(for: try await client.createIndex(uid, primaryKey: definition.primaryKey))
+                do {
+                    try await client.wait(for: try await client.createIndex(uid, primaryKey: definition.primaryKey))
+                    createdLive = true
+                } catch let error as MeilisearchError where error.code == "index_already_exists" {
+                    // Someone else (another checkout's first build) made it meanwhile: it is
+                    // someone's live index now, and guarded like one.
+                    liveExists = true
+                }
+            }
+            if liveExists {
+                // Counted now, not at the start: the live index may have changed meanwhile.
+                let liveDocuments = try await client.numberOfDocuments(uid)
+                let shrink = IndexShrink(live: liveDocuments, rebuilt: documents)
+                if shrink.exceeds(maxShrink) {
+                    guard allowShrink else {
+                        throw RecetteFailure("""
+                            index \(uid): the rebuilt index holds \(documents) documents, the live one \(liveDocuments) \
+                            (\(shrink.percentLost)% fewer; RECETTE_SEARCH_MAX_SHRINK allows \(IndexShrink.percent(maxShrink))%): check the query \
+                            in recette.yml, or pass --allow-shrink to replace it anyway — the live index was left as it was
+                            """)
+                    }
+                    logger.warning("index \(uid): replacing \(liveDocuments) documents with \(documents) (\(shrink.percentLost)% fewer), as --allow-shrink asks")
+                }
             }
             try await client.wait(for: try await client.swapIndexes(uid, temporary))
+            swapped = true
             lap("swap")
             // The temporary uid now names the previous content.
             do {
@@ -137,17 +188,53 @@ public struct DirectReindexer: Sendable {
             return IndexRebuildReport(uid: uid, temporaryUid: temporary, rows: sent.rows, documents: documents, batches: sent.batches,
                                       bytesSent: sent.bytes, phases: phases, seconds: (clock.now - started).seconds, settingsFrom: settingsFrom)
         } catch {
-            await removeTemporary(temporary)
+            await removeUnfinished(temporary, createdLive: createdLive && !swapped ? uid : nil)
             throw error
         }
     }
 
-    /// Best effort, even when the run is being cancelled: the new index must not stay.
-    private func removeTemporary(_ temporary: String) async {
-        let client = self.client
+    /// Deletes the temporary indexes of `uid` whose owner is provably gone; reports the others.
+    private func removeLeftovers(of uid: String, among uids: [String], except current: String) async throws {
+        for candidate in uids where candidate != current {
+            guard let name = TemporaryIndexName(parsing: candidate, of: uid) else { continue }
+            switch try claims.standing(of: name) {
+            case .abandoned(let claim):
+                defer { claim.release() }
+                logger.info("deleting \(candidate), left behind by an interrupted rebuild of this checkout")
+                do {
+                    try await client.wait(for: try await client.deleteIndex(candidate))
+                } catch let error as MeilisearchError where error.code == "index_not_found" {
+                    // Gone meanwhile (deleted by hand): what was wanted.
+                }
+            case .building(let holder):
+                logger.info("leaving \(candidate) alone: \(holder.map(\.summary) ?? "another process") is building it")
+            case .foreign:
+                logger.warning("""
+                    leaving \(candidate) alone: another checkout or machine (or an older recette) made it, and recette cannot tell \
+                    whether that rebuild still runs; once it is over, delete it (DELETE /indexes/\(candidate))
+                    """)
+            }
+        }
+    }
+
+    /// Best effort, even when the run is being cancelled: the new index must not stay, nor a
+    /// live index this run created for a first build (`createdLive`), which did not exist
+    /// before. Every wait here is bounded by `cleanupDeadline` and ends with a line.
+    private func removeUnfinished(_ temporary: String, createdLive: String?) async {
+        var client = self.client
+        client.waitPolicy.deadline = min(client.waitPolicy.deadline, cleanupDeadline)
         let logger = self.logger
         logger.info("removing the unfinished index \(temporary); the live index is as it was")
-        await Task.detached {
+        await Task.detached { [client] in
+            if let createdLive {
+                do {
+                    try await client.wait(for: try await client.deleteIndex(createdLive))
+                    logger.info("removed \(createdLive), created empty by this first build")
+                } catch let error as MeilisearchError where error.code == "index_not_found" {
+                } catch {
+                    logger.warning("could not delete \(createdLive), created empty by this first build (\(error)); delete it (DELETE /indexes/\(createdLive))")
+                }
+            }
             do {
                 // The batches already queued for it would only delay the deletion (Meilisearch
                 // runs tasks in order): cancel them first. A server without task cancelation
@@ -175,11 +262,48 @@ public struct DirectReindexer: Sendable {
                     }
                     logger.info("\(temporary) came back (a batch sent before the stop arrived late); deleting it again")
                 }
-                logger.warning("\(temporary) kept coming back; the next rebuild deletes it")
+                logger.warning("\(temporary) kept coming back; the next rebuild of this checkout deletes it")
             } catch {
-                logger.warning("could not delete the unfinished index \(temporary) (\(error)); the next rebuild deletes it")
+                logger.warning("could not delete the unfinished index \(temporary) (\(error)); the next rebuild of this checkout deletes it")
             }
         }.value
+    }
+
+    /// Why the new index does not hold one document per row, from the id sets themselves: ids
+    /// the query repeats, ids of the query missing from the index, ids in the index that are
+    /// not the query's. Read after the fact (the database may have changed since the snapshot).
+    private func explainMismatch(_ definition: SearchIndexDefinition, temporary: String, rows: Int, documents: Int) async throws -> String {
+        var built = definition
+        built.uid = temporary
+        let drift = try await SearchDrift(client: client, databaseConnectionString: databaseConnectionString, logger: logger).verify(built)
+        let connection = try PostgresConnection(url: databaseConnectionString)
+        let duplicatesSQL = """
+            SELECT id, count(*) - 1 AS repeats
+            FROM (SELECT row_to_json(q)->>\(PostgresConnection.quoteLiteral(definition.primaryKey)) AS id FROM (\(definition.subquery)) AS q) AS d
+            GROUP BY id HAVING count(*) > 1 ORDER BY id
+            """
+        let duplicates = try await connection.onOwnThread { connection -> [(id: String, repeats: Int)] in
+            let result = try connection.query(duplicatesSQL)
+            return zip(result.column("id"), result.column("repeats")).map { ($0 ?? "NULL", Int($1 ?? "") ?? 0) }
+        }
+        func some(_ ids: [String]) -> String {
+            ids.prefix(3).joined(separator: ", ") + (ids.count > 3 ? ", …" : "")
+        }
+        var causes: [String] = []
+        if !duplicates.isEmpty {
+            causes.append("the query repeats \(duplicates.reduce(0) { $0 + $1.repeats }) '\(definition.primaryKey)' value(s) (\(some(duplicates.map(\.id)))): make them unique")
+        }
+        if !drift.missing.isEmpty {
+            causes.append("\(drift.missing.count) of the query's documents never arrived (\(some(drift.missing))): Meilisearch reported success for batches it did not keep, or another client deleted them; run again")
+        }
+        if !drift.extra.isEmpty {
+            causes.append("\(drift.extra.count) document(s) are not the query's (\(some(drift.extra))): another client wrote into \(temporary)")
+        }
+        if causes.isEmpty {
+            causes.append("the ids now match: the database changed during the rebuild; run again")
+        }
+        return "index \(definition.uid): the query returned \(rows) rows but the new index holds \(documents) documents: "
+            + causes.joined(separator: "; ") + " — the live index was left as it was"
     }
 
     struct Sent {

@@ -10,7 +10,7 @@ public enum MeilisearchError: Error, CustomStringConvertible, Sendable {
     case unreachable(server: String, reason: String)
     case taskFailed(taskUid: Int, type: String, indexUid: String?, code: String, message: String)
     case taskCanceled(taskUid: Int, type: String)
-    case taskTimeout(taskUid: Int, type: String, waited: Duration)
+    case taskTimeout(taskUid: Int, type: String, indexUid: String?, status: String, waited: Duration)
     case unreadableReply(what: String, server: String)
 
     public var code: String? {
@@ -34,8 +34,9 @@ public enum MeilisearchError: Error, CustomStringConvertible, Sendable {
             return "Meilisearch task \(uid) (\(type)\(index.map { " on \($0)" } ?? "")) failed: \(code): \(message)"
         case .taskCanceled(let uid, let type):
             return "Meilisearch task \(uid) (\(type)) was canceled by someone else"
-        case .taskTimeout(let uid, let type, let waited):
-            return "Meilisearch task \(uid) (\(type)) did not finish within \(waited.formattedSeconds); it may still be running: see GET /tasks/\(uid)"
+        case .taskTimeout(let uid, let type, let index, let status, let waited):
+            let state = status == "enqueued" ? "still enqueued (not started: Meilisearch runs one task at a time and an earlier one is still running)" : "still \(status)"
+            return "gave up waiting for Meilisearch task \(uid) (\(type)\(index.map { " on \($0)" } ?? "")) after \(waited.formattedSeconds): it is \(state); see GET /tasks/\(uid)"
         case .unreadableReply(let what, let server):
             return "Meilisearch at \(server) sent a reply recette cannot read (\(what)): is PLUGIN_MEILISEARCH_URL a Meilisearch server?"
         }
@@ -242,7 +243,9 @@ public struct MeilisearchClient: Sendable {
             default: break
             }
             let waited = clock.now - start
-            if waited >= waitPolicy.deadline { throw MeilisearchError.taskTimeout(taskUid: task.uid, type: task.type, waited: waited) }
+            if waited >= waitPolicy.deadline {
+                throw MeilisearchError.taskTimeout(taskUid: task.uid, type: task.type, indexUid: task.indexUid, status: task.status, waited: waited)
+            }
             try await waitPolicy.sleep(min(delay, waitPolicy.deadline - waited))
             delay = min(delay * 2, waitPolicy.maximumDelay)
         }

@@ -34,11 +34,13 @@ public struct SearchIndexDefinition: Sendable, Equatable {
         self.settingsJSON = settingsJSON
     }
 
-    /// The query without a trailing semicolon, ready to be wrapped in a subquery.
+    /// The query without a trailing semicolon, ready to go between parentheses as a subquery:
+    /// on lines of its own, so that a `--` comment on its last line ends before the closing
+    /// parenthesis instead of swallowing it.
     public var subquery: String {
         var text = query.trimmingCharacters(in: .whitespacesAndNewlines)
         while text.hasSuffix(";") { text = String(text.dropLast()).trimmingCharacters(in: .whitespacesAndNewlines) }
-        return text
+        return "\n" + text + "\n"
     }
 
     /// Meilisearch's rule for index uids and string ids.

@@ -35,11 +35,14 @@ public struct SearchReindex: Sendable {
     public var context: RecetteContext
     public var route: ReindexRoute
     public var only: [String]
+    /// Lets a direct rebuild replace an index with one that lost more than RECETTE_SEARCH_MAX_SHRINK.
+    public var allowShrink: Bool
 
-    public init(context: RecetteContext, requested: ReindexRoute?, only: [String] = []) throws {
+    public init(context: RecetteContext, requested: ReindexRoute?, only: [String] = [], allowShrink: Bool = false) throws {
         self.context = context
         self.route = try SearchSetup.route(requested: requested, configuration: context.configuration)
         self.only = only
+        self.allowShrink = allowShrink
     }
 
     public func plan() throws -> [String] {
@@ -49,7 +52,7 @@ public struct SearchReindex: Sendable {
             try setup.requireDefinitions(for: "reindex --via direct")
             return ["rebuild \(setup.definitions.count) index(es) on \(setup.client.server) from the \(context.configuration[.target] ?? "local") target's database:"]
                 + setup.definitions.map { definition in
-                    "  \(definition.uid): new index \(definition.uid)_<timestamp> (primary key \(definition.primaryKey), settings from \(definition.settingsJSON == nil ? "the live index, if any" : "recette.yml")), filled from its query, swapped with \(definition.uid), old content deleted"
+                    "  \(definition.uid): new index \(definition.uid)_<timestamp>_<owner> (primary key \(definition.primaryKey), settings from \(definition.settingsJSON == nil ? "the live index, if any" : "recette.yml")), filled from its query, swapped with \(definition.uid) \(shrinkRule(setup)), old content deleted"
                 }
         case .plugin:
             let (url, email, _) = try strapiCredentials()
@@ -65,7 +68,9 @@ public struct SearchReindex: Sendable {
             let database = try await SearchDatabase.connection(for: context)
             context.logger.info("documents from \(database.display)")
             let reindexer = DirectReindexer(client: setup.client, databaseConnectionString: database.connectionString,
-                                            batchBytes: setup.batchBytes, gzip: setup.gzip, logger: context.logger)
+                                            batchBytes: setup.batchBytes, gzip: setup.gzip,
+                                            claims: try TemporaryIndexClaims(stateDirectory: context.stateDirectory),
+                                            maxShrink: setup.maxShrink, allowShrink: allowShrink, logger: context.logger)
             var reports: [IndexRebuildReport] = []
             for definition in setup.definitions {
                 reports.append(try await reindexer.rebuild(definition))
@@ -82,6 +87,11 @@ public struct SearchReindex: Sendable {
                                             logger: context.logger)
             return .plugin(try await reindexer.run(only: Set(only)))
         }
+    }
+
+    private func shrinkRule(_ setup: SearchSetup) -> String {
+        allowShrink ? "however many documents it holds (--allow-shrink)"
+            : "unless it holds over \(IndexShrink.percent(setup.maxShrink))% fewer documents than the live one"
     }
 
     private func strapiCredentials() throws -> (URL, String, Secret) {

@@ -14,6 +14,8 @@ public struct SearchSetup: Sendable {
     public var definitions: [SearchIndexDefinition]
     public var batchBytes: Int
     public var gzip: Bool
+    /// RECETTE_SEARCH_MAX_SHRINK: the share of its documents an index may lose in a rebuild.
+    public var maxShrink: Double
 
     public init(context: RecetteContext, only: [String] = []) throws {
         let configuration = context.configuration
@@ -37,6 +39,11 @@ public struct SearchSetup: Sendable {
         case "auto": gzip = !Self.isLoopback(client.baseURL.host ?? "")
         case let other: throw RecetteFailure("RECETTE_SEARCH_GZIP='\(other)': use auto, always or never")
         }
+        let shrink = configuration[.searchMaxShrink] ?? "0.5"
+        guard let share = Double(shrink), share >= 0, share <= 1 else {
+            throw RecetteFailure("RECETTE_SEARCH_MAX_SHRINK='\(shrink)' is not a share between 0 and 1, e.g. 0.5 (a rebuild may lose half of an index's documents)")
+        }
+        maxShrink = share
     }
 
     /// The route asked for, else RECETTE_REINDEX_VIA, else direct when indexes are configured.
