@@ -144,7 +144,7 @@ struct Reset: AsyncParsableCommand {
         if let previous = outcome.previousDatabase { context.output.write("previous database kept as '\(previous)' (dropped by the next run, or now with --drop-previous)") }
         context.output.write("DATABASE_URL=\(try destination.destination.displayURL(database: destination.database))")
         if !skipReindex {
-            try await SearchCommands.reindex(context: context, via: nil, only: [], json: false)
+            try await SearchCommands.reindex(context: context, via: nil, only: [], allowShrink: false, json: false)
         }
     }
 }
