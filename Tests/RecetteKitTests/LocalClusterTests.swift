@@ -59,6 +59,44 @@ import Testing
         #expect(try fsync() == "on")
     }
 
+    /// A restore killed mid-load (`kill -9`) never resets its bulk-load settings: they stay in
+    /// postgresql.auto.conf across restarts. The next start (or `local status`) sees them on
+    /// with nobody holding the lock and resets them; while their owner lives, it leaves them.
+    @Test func bulkLoadSettingsOfADeadRestoreAreResetByTheNextStart() async throws {
+        let directory = TestEnvironment.clusterDirectory.appendingPathComponent("abandoned-\(UUID().uuidString.prefix(8))")
+        let context = try TestEnvironment.context()
+        let cluster = LocalCluster(directory: directory, tools: context.postgresTools, runner: context.runner)
+        defer { Task { try? await cluster.stop() } }
+        let port = try #require(try await cluster.start().port)
+        func setting(_ name: String) throws -> String? {
+            try PostgresConnection(url: cluster.url(database: "postgres", port: port)).query("SELECT current_setting($1)", [name]).scalar
+        }
+        let settings = LocalCluster.bulkLoadSettings(jobs: 2)
+        do {
+            let hold = try cluster.beginBulkLoad(settings, port: port)
+            #expect(try setting("fsync") == "off")
+            // Its owner is alive: a status check leaves its settings alone.
+            let status = try cluster.resetAbandonedBulkLoad(try await cluster.status())
+            #expect(status.bulkLoadSettingsOn.contains("fsync"))
+            #expect(try setting("fsync") == "off")
+            withExtendedLifetime(hold) {}
+        }  // the hold is gone as with a killed process: the kernel closed its descriptor
+        try await cluster.stop()
+        let stopped = try await cluster.status()
+        #expect(Set(stopped.bulkLoadSettingsOn).isSuperset(of: ["fsync", "full_page_writes", "autovacuum"]), "\(stopped.bulkLoadSettingsOn)")
+        let started = try await cluster.start()
+        #expect(started.bulkLoadSettingsOn.isEmpty, "\(started.bulkLoadSettingsOn)")
+        #expect(try setting("fsync") == "on")
+        #expect(try setting("full_page_writes") == "on")
+        #expect(try setting("autovacuum") == "on")
+        // And `local status` on a running server does the same.
+        _ = try cluster.beginBulkLoad(settings, port: port)
+        #expect(try setting("fsync") == "off")
+        let status = try cluster.resetAbandonedBulkLoad(try await cluster.status())
+        #expect(status.bulkLoadSettingsOn.isEmpty)
+        #expect(try setting("fsync") == "on")
+    }
+
     /// Two starts of a new cluster at once (two recette processes, or two tests): one runs
     /// initdb and starts the server, the other waits and finds it running.
     @Test func startsAtOnceInitialiseOnceAndAgreeOnThePort() async throws {
