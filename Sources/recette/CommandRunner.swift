@@ -70,7 +70,7 @@ enum CommandRunner {
     }
 
     static func fail(_ message: String, terminal: Terminal) -> Never {
-        FileHandle.standardError.write(Data((terminal.paint("error: ", .red) + message + "\n").utf8))
+        StandardStream.error(terminal.paint("error: ", .red) + message + "\n")
         exit(1)
     }
 }

@@ -171,39 +171,79 @@ actor SampleCache {
     }
 }
 
-/// Ctrl-C in the middle of a restore, through the binary.
+/// Ctrl-C, SIGHUP (the terminal closed) or a killed recette in the middle of a restore,
+/// through the binary.
 @Suite struct RestoreInterruptTests {
-    @Test func interruptingARestoreKeepsThePreviousDatabaseAndExits130() async throws {
+    /// A restore long enough to be caught mid-COPY, built once for the tests below.
+    static let big = Task {
+        try await SampleBackupBuilder(context: try TestEnvironment.context(), offers: 250_000, housingAds: 0, appName: "interrupt-big")
+            .build(into: TestEnvironment.clusterDirectory.appendingPathComponent("big"))
+    }
+
+    /// Starts `recette restore` of the big backup into `database` (holding the small sample
+    /// first) and returns once pg_restore is copying rows.
+    static func restoreCaughtMidCopy(into database: String, standardError: Pipe = Pipe(), logging: String = "--quiet") async throws -> Process {
         let small = try await SampleCache.shared.sample()
         let (cluster, port) = try await TestEnvironment.startedCluster()
         let context = try TestEnvironment.context()
-        // A restore long enough to be caught mid-COPY.
-        let big = try await SampleBackupBuilder(context: context, offers: 250_000, housingAds: 0, appName: "interrupt-big")
-            .build(into: TestEnvironment.clusterDirectory.appendingPathComponent("big"))
-        _ = try await LocalRestore(context: context, database: "interrupted").restore(archiveFile: small.archive)
+        let big = try await Self.big.value
+        _ = try await LocalRestore(context: context, database: database).restore(archiveFile: small.archive)
 
-        let (process, errors) = try CLI.launch(["restore", big.archive.path, "--quiet"],
-                                               environment: TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": "interrupted"]) { $1 })
+        let (process, _) = try CLI.launch(["restore", big.archive.path, logging],
+                                          environment: TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": database]) { $1 },
+                                          standardError: standardError)
         let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
         var copying = false
         for _ in 0..<600 where !copying {
             try await Task.sleep(for: .milliseconds(50))
-            copying = try !admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = 'interrupted__recette_incoming' AND query LIKE 'COPY%'").rows.isEmpty
+            copying = try !admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'COPY%'", [database + "__recette_incoming"]).rows.isEmpty
         }
         #expect(copying, "pg_restore never reached COPY")
+        return process
+    }
+
+    @Test(arguments: [SIGINT, SIGHUP])
+    func interruptingARestoreKeepsThePreviousDatabaseAndExits130(signal: Int32) async throws {
+        let database = "interrupted_\(signal)"
+        let errors = Pipe()
+        let process = try await Self.restoreCaughtMidCopy(into: database, standardError: errors)
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
         let start = ContinuousClock.now
-        kill(process.processIdentifier, SIGINT)
+        kill(process.processIdentifier, signal)
         process.waitUntilExit()
         #expect(ContinuousClock.now - start < .seconds(15))
-        #expect(process.terminationStatus == 130)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(process.terminationReason.rawValue) \(process.terminationStatus)")
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(stderr.contains("interrupted"), "\(stderr)")
 
         // No pg_restore left, the previous database as it was, no half-restored copy.
-        #expect(try admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = 'interrupted__recette_incoming'").rows.isEmpty)
-        #expect(try admin.query("SELECT 1 FROM pg_database WHERE datname = 'interrupted__recette_incoming'").rows.isEmpty)
-        let connection = try PostgresConnection(url: cluster.url(database: "interrupted", port: port))
+        let incoming = database + "__recette_incoming"
+        #expect(try admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1", [incoming]).rows.isEmpty)
+        #expect(try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [incoming]).rows.isEmpty)
+        let connection = try PostgresConnection(url: cluster.url(database: database, port: port))
         #expect(try connection.query("SELECT count(*) FROM offres_de_stage").scalar == String(RestoreIntegrationTests.offers))
+    }
+
+    /// Standard error is a pipe nobody reads any more (a closed log pipe): the next message
+    /// (`-v` logs every pg_restore line) stops the restore as SIGTERM would, instead of
+    /// SIGPIPE killing recette on the spot and leaving pg_restore loading as an orphan.
+    @Test func aClosedLogPipeStopsTheRestoreLikeSIGTERM() async throws {
+        let database = "broken_pipe"
+        let errors = Pipe()
+        let process = try await Self.restoreCaughtMidCopy(into: database, standardError: errors, logging: "-v")
+        try errors.fileHandleForReading.close()
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
+        let start = ContinuousClock.now
+        while process.isRunning && ContinuousClock.now - start < .seconds(60) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning)
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(process.terminationReason.rawValue) \(process.terminationStatus)")
+        let incoming = database + "__recette_incoming"
+        #expect(try admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1", [incoming]).rows.isEmpty)
+        #expect(try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [incoming]).rows.isEmpty)
     }
 }
 
