@@ -54,12 +54,13 @@ import Testing
     @Test func doctorShowsTheConfigurationWithSecretsRedacted() async throws {
         var environment = TestEnvironment.cliEnvironment
         environment["SCALINGO_API_TOKEN"] = "tk-us-doctor-must-not-print-this"
-        environment["DATABASE_URL"] = "postgresql://app:db-password-xyz@127.0.0.1:10000/app"
+        // Unencoded `/` and `?` in the password: where a URL scanner would end the host part.
+        environment["DATABASE_URL"] = "postgresql://app:db-pass/word?xyz@127.0.0.1:10000/app"
         environment["SCALINGO_APP"] = "my-recette-app"
         let result = try await CLI.run(["doctor"], environment: environment)
         let everything = result.standardOutput + result.standardError
         #expect(!everything.contains("tk-us-doctor-must-not-print-this"))
-        #expect(!everything.contains("db-password-xyz"))
+        #expect(!everything.contains("db-pass") && !everything.contains("word?xyz"), "\(everything)")
         #expect(result.standardOutput.contains("my-recette-app"))
         #expect(result.standardOutput.contains("postgresql://app:***@127.0.0.1:10000/app"))
         #expect(result.standardOutput.contains("ok       pg_restore"))

@@ -61,4 +61,17 @@ import Testing
         #expect(Redaction.redactingURLPasswords(in: "https://example.test/path") == "https://example.test/path")
         #expect(Redaction.redacting([Secret("tk-us-123456")], in: "token tk-us-123456 rejected") == "token *** rejected")
     }
+
+    /// A password holding `/`, `?` or `#` unencoded ends the URL scanner's authority early: the
+    /// secret's own value still says where the password is, for display and for any text.
+    @Test func passwordsWithSlashesAndQuestionMarksAreHiddenToo() throws {
+        let url = "postgresql://app:pa/ss?w#rd@127.0.0.1:5432/db"
+        let configuration = try Configuration.load(environment: ["DATABASE_URL": url], projectDirectory: TestEnvironment.newProjectDirectory())
+        #expect(configuration.displayValue(.databaseURL) == "postgresql://app:***@127.0.0.1:5432/db")
+        let redacted = Redaction.redacting(configuration.secrets, in: "cannot connect to \(url): refused; password 'pa/ss?w#rd'")
+        #expect(!redacted.contains("pa/ss") && !redacted.contains("ss?w"), "\(redacted)")
+        // Percent-encoded in the URL, decoded in a server's message: hidden both ways.
+        let encoded = Redaction.redacting([Secret("postgresql://app:p%2Fss%3Fword@h/db")], in: "auth failed for p/ss?word at postgresql://app:p%2Fss%3Fword@h/db")
+        #expect(!encoded.contains("p/ss?word") && !encoded.contains("p%2Fss"), "\(encoded)")
+    }
 }

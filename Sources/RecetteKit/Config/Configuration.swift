@@ -137,7 +137,7 @@ public struct Configuration: Sendable {
     /// The value as shown to people: secrets as `***`, URL passwords hidden.
     public func displayValue(_ setting: Setting) -> String? {
         guard let resolved = values[setting] else { return nil }
-        if setting == .databaseURL || setting == .sourceDatabaseURL || setting == .searchDatabaseURL { return Redaction.redactingURLPasswords(in: resolved.value) }
+        if setting == .databaseURL || setting == .sourceDatabaseURL || setting == .searchDatabaseURL { return Redaction.hidingPassword(ofURL: resolved.value) }
         return setting.isSecret ? "*** (set)" : resolved.value
     }
 
