@@ -75,3 +75,32 @@ import Testing
         #expect(!encoded.contains("p/ss?word") && !encoded.contains("p%2Fss"), "\(encoded)")
     }
 }
+
+/// recette.yml is read before anything else: a hostile or broken one must be refused fast.
+@Suite struct ConfigFileBoundsTests {
+    /// Ten lists of ten aliases of the list before: `levels` levels expand to 10^levels values.
+    static func aliasBomb(levels: Int) -> String {
+        var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in 1...levels {
+            lines.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test func aYAMLAliasBombIsRefusedInBoundedTime() throws {
+        for levels in [6, 9] {
+            let project = TestEnvironment.newProjectDirectory()
+            try Self.aliasBomb(levels: levels).write(to: project.appendingPathComponent("recette.yml"), atomically: true, encoding: .utf8)
+            let start = ContinuousClock.now
+            let error = try #require(throws: ConfigurationError.self) { try Configuration.committed(projectDirectory: project) }
+            #expect(ContinuousClock.now - start < .seconds(2), "\(levels) levels")
+            #expect("\(error)".contains("expands to more than"), "\(error)")
+        }
+    }
+
+    @Test func anchorsAndAliasesOfOrdinarySizeStillWork() throws {
+        let project = TestEnvironment.newProjectDirectory()
+        try "defaults: &defaults\n  app: my-app\nscalingo: *defaults\n".write(to: project.appendingPathComponent("recette.yml"), atomically: true, encoding: .utf8)
+        #expect(try Configuration.committed(projectDirectory: project)[.scalingoApp] == "my-app")
+    }
+}
