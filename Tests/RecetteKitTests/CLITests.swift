@@ -67,6 +67,31 @@ import Testing
         #expect(result.status == 0, "\(result.standardOutput)")
     }
 
+    /// A project directory recette cannot write to, or a file where `.recette/` should be:
+    /// one line naming the path, the cause and the fix, not Foundation's error dump.
+    @Test func anUnwritableProjectDirectoryIsOneLine() async throws {
+        let readOnly = TestEnvironment.newProjectDirectory()
+        chmod(readOnly.path, 0o555)
+        defer { chmod(readOnly.path, 0o755) }
+        var command = Command(TestEnvironment.binary.path, ["sample-backup", "--offers", "10", "--output", "out"], environment: TestEnvironment.cliEnvironment)
+        // Root writes anywhere: run as the postgres user then, as the local server runs.
+        if SystemUser.isRoot {
+            let postgres: SystemUser = try #require(SystemUser.lookup("postgres"))
+            command.user = postgres
+        }
+        let denied = try await CLI.collect(command, currentDirectory: readOnly)
+        #expect(denied.status == 1)
+        #expect(denied.standardError == "error: cannot write \(readOnly.path)/.recette: Permission denied; make it writable, or run recette from a project directory you can write to (--project-dir)",
+                "\(denied.standardError)")
+
+        let blocked = TestEnvironment.newProjectDirectory()
+        try Data().write(to: blocked.appendingPathComponent(".recette"))
+        let inTheWay = try await CLI.run(["sample-backup", "--offers", "10", "--output", "out"], currentDirectory: blocked)
+        #expect(inTheWay.status == 1)
+        #expect(inTheWay.standardError.split(separator: "\n").count == 1 && !inTheWay.standardError.contains("Domain="), "\(inTheWay.standardError)")
+        #expect(inTheWay.standardError.contains("\(blocked.path)/.recette: File exists; a file is in the way"), "\(inTheWay.standardError)")
+    }
+
     @Test func restoreOfAMissingFileIsOneLineAndStatus1() async throws {
         let result = try await CLI.run(["restore", "/nonexistent/backup.tar.gz"])
         #expect(result.status == 1)
