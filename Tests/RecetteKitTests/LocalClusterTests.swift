@@ -97,6 +97,19 @@ import Testing
         #expect(try setting("fsync") == "on")
     }
 
+    /// The cluster's password lives only in pgpass: without it, starting says so and what to
+    /// do, instead of every later connection failing on libpq's "no password supplied".
+    @Test func aMissingPasswordFileIsExplainedAtStart() async throws {
+        let directory = TestEnvironment.clusterDirectory.appendingPathComponent("no-pgpass-\(UUID().uuidString.prefix(8))")
+        let context = try TestEnvironment.context()
+        let cluster = LocalCluster(directory: directory, tools: context.postgresTools, runner: context.runner)
+        defer { Task { try? await cluster.stop() } }
+        _ = try await cluster.start()
+        try FileManager.default.removeItem(at: cluster.passwordFile)
+        let error = try await #require(throws: LocalClusterError.self) { try await cluster.start() }
+        #expect("\(error)".hasPrefix("\(cluster.passwordFile.path) is missing"), "\(error)")
+    }
+
     /// Two starts of a new cluster at once (two recette processes, or two tests): one runs
     /// initdb and starts the server, the other waits and finds it running.
     @Test func startsAtOnceInitialiseOnceAndAgreeOnThePort() async throws {

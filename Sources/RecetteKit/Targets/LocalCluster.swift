@@ -109,6 +109,11 @@ public struct LocalCluster: Sendable {
 
     private func startUnlocked() async throws -> Status {
         _ = try await initializeUnlocked()
+        // The password exists only there (written once, by initdb's run): without it no
+        // connection can log in, and every step after this would fail on libpq's terse error.
+        guard FileManager.default.fileExists(atPath: passwordFile.path) else {
+            throw LocalClusterError.passwordFileMissing(path: passwordFile.path, directory: directory.path)
+        }
         let current = try await status()
         if current.running { return try resetAbandonedBulkLoad(current) }
         var port = configuredPort() ?? Self.freeLoopbackPort()
@@ -415,6 +420,7 @@ public enum LocalClusterError: Error, CustomStringConvertible {
     case unreachableByServerUser(path: String)
     case cannotPrepare(path: String, reason: String)
     case startFailed(logTail: [String], underlying: String)
+    case passwordFileMissing(path: String, directory: String)
 
     public var description: String {
         switch self {
@@ -426,6 +432,8 @@ public enum LocalClusterError: Error, CustomStringConvertible {
             "cannot prepare \(path): \(reason)"
         case .startFailed(let logTail, let underlying):
             "the local PostgreSQL server did not start (\(underlying))" + (logTail.last.map { "; its log says: \($0)" } ?? "")
+        case .passwordFileMissing(let path, let directory):
+            "\(path) is missing: it held the local cluster's generated password, which is lost with it; run 'recette local stop', move \(directory) aside, and the next run creates a new cluster (restore again)"
         }
     }
 }
