@@ -59,13 +59,19 @@ import Testing
         #expect(try fsync() == "on")
     }
 
+    /// A cluster in a new directory of its own: the suite's shared one sees other restores
+    /// come and go.
+    static func ownCluster(_ name: String) throws -> LocalCluster {
+        let context = try TestEnvironment.context()
+        return LocalCluster(directory: TestEnvironment.clusterDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))"),
+                            tools: context.postgresTools, runner: context.runner)
+    }
+
     /// A restore killed mid-load (`kill -9`) never resets its bulk-load settings: they stay in
     /// postgresql.auto.conf across restarts. The next start (or `local status`) sees them on
     /// with nobody holding the lock and resets them; while their owner lives, it leaves them.
     @Test func bulkLoadSettingsOfADeadRestoreAreResetByTheNextStart() async throws {
-        let directory = TestEnvironment.clusterDirectory.appendingPathComponent("abandoned-\(UUID().uuidString.prefix(8))")
-        let context = try TestEnvironment.context()
-        let cluster = LocalCluster(directory: directory, tools: context.postgresTools, runner: context.runner)
+        let cluster = try Self.ownCluster("abandoned")
         defer { Task { try? await cluster.stop() } }
         let port = try #require(try await cluster.start().port)
         func setting(_ name: String) throws -> String? {
@@ -100,9 +106,7 @@ import Testing
     /// The cluster's password lives only in pgpass: without it, starting says so and what to
     /// do, instead of every later connection failing on libpq's "no password supplied".
     @Test func aMissingPasswordFileIsExplainedAtStart() async throws {
-        let directory = TestEnvironment.clusterDirectory.appendingPathComponent("no-pgpass-\(UUID().uuidString.prefix(8))")
-        let context = try TestEnvironment.context()
-        let cluster = LocalCluster(directory: directory, tools: context.postgresTools, runner: context.runner)
+        let cluster = try Self.ownCluster("no-pgpass")
         defer { Task { try? await cluster.stop() } }
         _ = try await cluster.start()
         try FileManager.default.removeItem(at: cluster.passwordFile)
