@@ -30,6 +30,7 @@ let package = Package(
                 "CLibPQ",
                 "CCurl",
                 "CZlib",
+                "CChildGuardian",
                 "RecetteTemplates",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
@@ -66,6 +67,9 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
         ),
+        // The process that ends recette's children when recette itself is killed (kill -9):
+        // fork-and-wait code that must stay async-signal-safe, hence C.
+        .target(name: "CChildGuardian"),
         // Loopback HTTP stand-ins for the services that cannot run here (Scalingo first).
         .target(
             name: "StandIns",

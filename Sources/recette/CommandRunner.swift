@@ -17,7 +17,7 @@ enum CommandRunner {
         do {
             configuration = try Configuration.load(flags: flags, environment: environment, projectDirectory: projectDirectory)
         } catch {
-            fail("\(error)", terminal: terminal)
+            fail(FailureMessage.oneLine(error), terminal: terminal)
         }
         let level: Logger.Level = common.verbose ? .debug : common.quiet ? .warning : .info
         let secrets = configuration.secrets
@@ -29,7 +29,7 @@ enum CommandRunner {
         do {
             archiveHTTP = try ArchiveTransport(configuration).make()
         } catch {
-            fail("\(error)", terminal: terminal)
+            fail(FailureMessage.oneLine(error), terminal: terminal)
         }
         let context = RecetteContext(
             configuration: configuration, runner: SubprocessRunner(logger: logger), http: URLSessionTransport(), archiveHTTP: archiveHTTP,
@@ -44,7 +44,7 @@ enum CommandRunner {
             do {
                 runLock = try RunLock.acquire(stateDirectory: context.stateDirectory, command: "recette \(lock)")
             } catch {
-                logger.error("\(String(describing: error))")
+                logger.error("\(FailureMessage.oneLine(error))")
                 throw ExitCode.failure
             }
         }
@@ -64,13 +64,13 @@ enum CommandRunner {
         case .failure(is CancellationError):
             throw ExitCode(130)
         case .failure(let error):
-            logger.error("\(Redaction.redacting(secrets, in: String(describing: error)))")
+            logger.error("\(Redaction.redacting(secrets, in: FailureMessage.oneLine(error)))")
             throw ExitCode.failure
         }
     }
 
     static func fail(_ message: String, terminal: Terminal) -> Never {
-        FileHandle.standardError.write(Data((terminal.paint("error: ", .red) + message + "\n").utf8))
+        StandardStream.error(terminal.paint("error: ", .red) + message + "\n")
         exit(1)
     }
 }

@@ -64,7 +64,8 @@ struct Local: AsyncParsableCommand {
         func run() async throws {
             try await CommandRunner.run(common) { context in
                 let cluster = context.localCluster
-                let status = try await cluster.status()
+                let before = try await cluster.status()
+                let status = try cluster.resetAbandonedBulkLoad(before)
                 let database = context.configuration[.localDatabase] ?? "recette"
                 if url {
                     guard status.running, let port = status.port else { throw RecetteFailure("the local cluster is not running; start it with 'recette local start'") }
@@ -74,6 +75,14 @@ struct Local: AsyncParsableCommand {
                 context.output.write("directory: \(cluster.directory.path)")
                 context.output.write("initialised: \(status.initialized ? "yes (PostgreSQL \(status.serverVersion ?? "?"))" : "no")")
                 context.output.write("running: \(status.running ? "yes" : "no")")
+                if !status.bulkLoadSettingsOn.isEmpty {
+                    // Unsafe for anything but a throwaway load: say so, and who resets them.
+                    context.output.write("bulk-load settings: on (\(status.bulkLoadSettingsOn.joined(separator: ", "))): "
+                        + (status.running ? "a restore is loading; they are reset when it ends"
+                                          : "left by a restore that did not finish; 'recette local start' resets them"))
+                } else if before.bulkLoadSettingsOn != status.bulkLoadSettingsOn {
+                    context.output.write("bulk-load settings: reset (\(before.bulkLoadSettingsOn.joined(separator: ", ")) were left on by a restore that did not finish)")
+                }
                 if status.running, let port = status.port {
                     context.output.write("DATABASE_URL=\(cluster.url(database: database, port: port))")
                 }

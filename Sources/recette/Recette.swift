@@ -27,6 +27,7 @@ struct Recette: AsyncParsableCommand {
 enum Main {
     static func main() async {
         MemoryPolicy.returnLargeBlocksToTheSystem()
+        InterruptHandler.ignoreBrokenPipes()
         do {
             var command = try Recette.parseAsRoot()
             if var command = command as? any AsyncParsableCommand {
@@ -45,7 +46,7 @@ enum Main {
         let code = Recette.exitCode(for: error)
         if code == .validationFailure {
             let message = Recette.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
-            FileHandle.standardError.write(Data("recette: \(message) (see 'recette --help')\n".utf8))
+            StandardStream.error("recette: \(message) (see 'recette --help')\n")
             Foundation.exit(2)
         }
         Recette.exit(withError: error)

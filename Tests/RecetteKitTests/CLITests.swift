@@ -54,16 +54,42 @@ import Testing
     @Test func doctorShowsTheConfigurationWithSecretsRedacted() async throws {
         var environment = TestEnvironment.cliEnvironment
         environment["SCALINGO_API_TOKEN"] = "tk-us-doctor-must-not-print-this"
-        environment["DATABASE_URL"] = "postgresql://app:db-password-xyz@127.0.0.1:10000/app"
+        // Unencoded `/` and `?` in the password: where a URL scanner would end the host part.
+        environment["DATABASE_URL"] = "postgresql://app:db-pass/word?xyz@127.0.0.1:10000/app"
         environment["SCALINGO_APP"] = "my-recette-app"
         let result = try await CLI.run(["doctor"], environment: environment)
         let everything = result.standardOutput + result.standardError
         #expect(!everything.contains("tk-us-doctor-must-not-print-this"))
-        #expect(!everything.contains("db-password-xyz"))
+        #expect(!everything.contains("db-pass") && !everything.contains("word?xyz"), "\(everything)")
         #expect(result.standardOutput.contains("my-recette-app"))
         #expect(result.standardOutput.contains("postgresql://app:***@127.0.0.1:10000/app"))
         #expect(result.standardOutput.contains("ok       pg_restore"))
         #expect(result.status == 0, "\(result.standardOutput)")
+    }
+
+    /// A project directory recette cannot write to, or a file where `.recette/` should be:
+    /// one line naming the path, the cause and the fix, not Foundation's error dump.
+    @Test func anUnwritableProjectDirectoryIsOneLine() async throws {
+        let readOnly = TestEnvironment.newProjectDirectory()
+        chmod(readOnly.path, 0o555)
+        defer { chmod(readOnly.path, 0o755) }
+        var command = Command(TestEnvironment.binary.path, ["sample-backup", "--offers", "10", "--output", "out"], environment: TestEnvironment.cliEnvironment)
+        // Root writes anywhere: run as the postgres user then, as the local server runs.
+        if SystemUser.isRoot {
+            let postgres: SystemUser = try #require(SystemUser.lookup("postgres"))
+            command.user = postgres
+        }
+        let denied = try await CLI.collect(command, currentDirectory: readOnly)
+        #expect(denied.status == 1)
+        #expect(denied.standardError == "error: cannot write \(readOnly.path)/.recette: Permission denied; make it writable, or run recette from a project directory you can write to (--project-dir)",
+                "\(denied.standardError)")
+
+        let blocked = TestEnvironment.newProjectDirectory()
+        try Data().write(to: blocked.appendingPathComponent(".recette"))
+        let inTheWay = try await CLI.run(["sample-backup", "--offers", "10", "--output", "out"], currentDirectory: blocked)
+        #expect(inTheWay.status == 1)
+        #expect(inTheWay.standardError.split(separator: "\n").count == 1 && !inTheWay.standardError.contains("Domain="), "\(inTheWay.standardError)")
+        #expect(inTheWay.standardError.contains("\(blocked.path)/.recette: File exists; a file is in the way"), "\(inTheWay.standardError)")
     }
 
     @Test func restoreOfAMissingFileIsOneLineAndStatus1() async throws {

@@ -61,4 +61,46 @@ import Testing
         #expect(Redaction.redactingURLPasswords(in: "https://example.test/path") == "https://example.test/path")
         #expect(Redaction.redacting([Secret("tk-us-123456")], in: "token tk-us-123456 rejected") == "token *** rejected")
     }
+
+    /// A password holding `/`, `?` or `#` unencoded ends the URL scanner's authority early: the
+    /// secret's own value still says where the password is, for display and for any text.
+    @Test func passwordsWithSlashesAndQuestionMarksAreHiddenToo() throws {
+        let url = "postgresql://app:pa/ss?w#rd@127.0.0.1:5432/db"
+        let configuration = try Configuration.load(environment: ["DATABASE_URL": url], projectDirectory: TestEnvironment.newProjectDirectory())
+        #expect(configuration.displayValue(.databaseURL) == "postgresql://app:***@127.0.0.1:5432/db")
+        let redacted = Redaction.redacting(configuration.secrets, in: "cannot connect to \(url): refused; password 'pa/ss?w#rd'")
+        #expect(!redacted.contains("pa/ss") && !redacted.contains("ss?w"), "\(redacted)")
+        // Percent-encoded in the URL, decoded in a server's message: hidden both ways.
+        let encoded = Redaction.redacting([Secret("postgresql://app:p%2Fss%3Fword@h/db")], in: "auth failed for p/ss?word at postgresql://app:p%2Fss%3Fword@h/db")
+        #expect(!encoded.contains("p/ss?word") && !encoded.contains("p%2Fss"), "\(encoded)")
+    }
+}
+
+/// recette.yml is read before anything else: a hostile or broken one must be refused fast.
+@Suite struct ConfigFileBoundsTests {
+    /// Ten lists of ten aliases of the list before: `levels` levels expand to 10^levels values.
+    static func aliasBomb(levels: Int) -> String {
+        var lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        for level in 1...levels {
+            lines.append("a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test func aYAMLAliasBombIsRefusedInBoundedTime() throws {
+        for levels in [6, 9] {
+            let project = TestEnvironment.newProjectDirectory()
+            try Self.aliasBomb(levels: levels).write(to: project.appendingPathComponent("recette.yml"), atomically: true, encoding: .utf8)
+            let start = ContinuousClock.now
+            let error = try #require(throws: ConfigurationError.self) { try Configuration.committed(projectDirectory: project) }
+            #expect(ContinuousClock.now - start < .seconds(2), "\(levels) levels")
+            #expect("\(error)".contains("expands to more than"), "\(error)")
+        }
+    }
+
+    @Test func anchorsAndAliasesOfOrdinarySizeStillWork() throws {
+        let project = TestEnvironment.newProjectDirectory()
+        try "defaults: &defaults\n  app: my-app\nscalingo: *defaults\n".write(to: project.appendingPathComponent("recette.yml"), atomically: true, encoding: .utf8)
+        #expect(try Configuration.committed(projectDirectory: project)[.scalingoApp] == "my-app")
+    }
 }

@@ -54,8 +54,18 @@ import Testing
         #expect(try parse("A=1\r\nB=\"2\"\r\n") == ["A": "1", "B": "2"])
     }
 
+    /// A token pasted without its name is a malformed line: the error names the line, and
+    /// quotes nothing of it.
+    @Test func errorsNeverQuoteTheLine() throws {
+        let error = try #require(throws: DotEnv.ParseError.self) { try DotEnv.parse("A=1\ntk-us-0123456789abcdef\n") }
+        #expect(error.line == 2)
+        #expect(!error.description.contains("tk-us"), "\(error)")
+        let unclosed = try #require(throws: DotEnv.ParseError.self) { try DotEnv.parse("TOKEN=\"tk-us-0123456789abcdef\n") }
+        #expect(!unclosed.description.contains("tk-us"), "\(unclosed)")
+    }
+
     @Test func errorsNameTheLine() {
-        #expect(throws: DotEnv.ParseError(file: ".env", line: 2, problem: "expected KEY=VALUE, found 'not a pair'")) {
+        #expect(throws: DotEnv.ParseError(file: ".env", line: 2, problem: "expected KEY=VALUE (the line has no '='); fix or remove line 2")) {
             try DotEnv.parse("A=1\nnot a pair\n")
         }
         #expect(throws: DotEnv.ParseError.self) { try DotEnv.parse("A=\"never closed\nB=2\n") }

@@ -59,6 +59,61 @@ import Testing
         #expect(try fsync() == "on")
     }
 
+    /// A cluster in a new directory of its own: the suite's shared one sees other restores
+    /// come and go.
+    static func ownCluster(_ name: String) throws -> LocalCluster {
+        let context = try TestEnvironment.context()
+        return LocalCluster(directory: TestEnvironment.clusterDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))"),
+                            tools: context.postgresTools, runner: context.runner)
+    }
+
+    /// A restore killed mid-load (`kill -9`) never resets its bulk-load settings: they stay in
+    /// postgresql.auto.conf across restarts. The next start (or `local status`) sees them on
+    /// with nobody holding the lock and resets them; while their owner lives, it leaves them.
+    @Test func bulkLoadSettingsOfADeadRestoreAreResetByTheNextStart() async throws {
+        let cluster = try Self.ownCluster("abandoned")
+        defer { Task { try? await cluster.stop() } }
+        let port = try #require(try await cluster.start().port)
+        func setting(_ name: String) throws -> String? {
+            try PostgresConnection(url: cluster.url(database: "postgres", port: port)).query("SELECT current_setting($1)", [name]).scalar
+        }
+        let settings = LocalCluster.bulkLoadSettings(jobs: 2)
+        do {
+            let hold = try cluster.beginBulkLoad(settings, port: port)
+            #expect(try setting("fsync") == "off")
+            // Its owner is alive: a status check leaves its settings alone.
+            let status = try cluster.resetAbandonedBulkLoad(try await cluster.status())
+            #expect(status.bulkLoadSettingsOn.contains("fsync"))
+            #expect(try setting("fsync") == "off")
+            withExtendedLifetime(hold) {}
+        }  // the hold is gone as with a killed process: the kernel closed its descriptor
+        try await cluster.stop()
+        let stopped = try await cluster.status()
+        #expect(Set(stopped.bulkLoadSettingsOn).isSuperset(of: ["fsync", "full_page_writes", "autovacuum"]), "\(stopped.bulkLoadSettingsOn)")
+        let started = try await cluster.start()
+        #expect(started.bulkLoadSettingsOn.isEmpty, "\(started.bulkLoadSettingsOn)")
+        #expect(try setting("fsync") == "on")
+        #expect(try setting("full_page_writes") == "on")
+        #expect(try setting("autovacuum") == "on")
+        // And `local status` on a running server does the same.
+        _ = try cluster.beginBulkLoad(settings, port: port)
+        #expect(try setting("fsync") == "off")
+        let status = try cluster.resetAbandonedBulkLoad(try await cluster.status())
+        #expect(status.bulkLoadSettingsOn.isEmpty)
+        #expect(try setting("fsync") == "on")
+    }
+
+    /// The cluster's password lives only in pgpass: without it, starting says so and what to
+    /// do, instead of every later connection failing on libpq's "no password supplied".
+    @Test func aMissingPasswordFileIsExplainedAtStart() async throws {
+        let cluster = try Self.ownCluster("no-pgpass")
+        defer { Task { try? await cluster.stop() } }
+        _ = try await cluster.start()
+        try FileManager.default.removeItem(at: cluster.passwordFile)
+        let error = try await #require(throws: LocalClusterError.self) { try await cluster.start() }
+        #expect("\(error)".hasPrefix("\(cluster.passwordFile.path) is missing"), "\(error)")
+    }
+
     /// Two starts of a new cluster at once (two recette processes, or two tests): one runs
     /// initdb and starts the server, the other waits and finds it running.
     @Test func startsAtOnceInitialiseOnceAndAgreeOnThePort() async throws {

@@ -14,6 +14,17 @@ import Testing
         #expect(connection.serverMajorVersion >= 12)
     }
 
+    /// libpq alone says "fe_sendauth: no password supplied": the error names the password
+    /// file it read and why it gave nothing.
+    @Test func aMissingPasswordFileIsNamed() async throws {
+        let (_, port) = try await TestEnvironment.startedCluster()
+        let error = try #require(throws: PostgresError.self) {
+            try PostgresConnection(url: "postgresql://postgres@127.0.0.1:\(port)/postgres?passfile=/nonexistent/pgpass")
+        }
+        #expect("\(error)".contains("the password file /nonexistent/pgpass does not exist"), "\(error)")
+        #expect(!"\(error)".contains("fe_sendauth"), "\(error)")
+    }
+
     @Test func errorsCarrySQLStateAndTheServerMessage() async throws {
         let (cluster, port) = try await TestEnvironment.startedCluster()
         let connection = try PostgresConnection(url: cluster.url(database: "postgres", port: port))

@@ -171,39 +171,118 @@ actor SampleCache {
     }
 }
 
-/// Ctrl-C in the middle of a restore, through the binary.
+/// Ctrl-C, SIGHUP (the terminal closed) or a killed recette in the middle of a restore,
+/// through the binary.
 @Suite struct RestoreInterruptTests {
-    @Test func interruptingARestoreKeepsThePreviousDatabaseAndExits130() async throws {
+    /// A restore long enough to be caught mid-COPY, built once for the tests below.
+    static let big = Task {
+        try await SampleBackupBuilder(context: try TestEnvironment.context(), offers: 250_000, housingAds: 0, appName: "interrupt-big")
+            .build(into: TestEnvironment.clusterDirectory.appendingPathComponent("big"))
+    }
+
+    /// Starts `recette restore` of the big backup into `database` (holding the small sample
+    /// first) and returns once pg_restore is copying rows.
+    static func restoreCaughtMidCopy(into database: String, standardError: Pipe = Pipe(), logging: String = "--quiet",
+                                     environment: [String: String] = [:]) async throws -> Process {
         let small = try await SampleCache.shared.sample()
         let (cluster, port) = try await TestEnvironment.startedCluster()
         let context = try TestEnvironment.context()
-        // A restore long enough to be caught mid-COPY.
-        let big = try await SampleBackupBuilder(context: context, offers: 250_000, housingAds: 0, appName: "interrupt-big")
-            .build(into: TestEnvironment.clusterDirectory.appendingPathComponent("big"))
-        _ = try await LocalRestore(context: context, database: "interrupted").restore(archiveFile: small.archive)
+        let big = try await Self.big.value
+        _ = try await LocalRestore(context: context, database: database).restore(archiveFile: small.archive)
 
-        let (process, errors) = try CLI.launch(["restore", big.archive.path, "--quiet"],
-                                               environment: TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": "interrupted"]) { $1 })
+        let (process, _) = try CLI.launch(["restore", big.archive.path, logging],
+                                          environment: TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": database]) { $1 }.merging(environment) { $1 },
+                                          standardError: standardError)
         let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
         var copying = false
         for _ in 0..<600 where !copying {
             try await Task.sleep(for: .milliseconds(50))
-            copying = try !admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = 'interrupted__recette_incoming' AND query LIKE 'COPY%'").rows.isEmpty
+            copying = try !admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'COPY%'", [database + "__recette_incoming"]).rows.isEmpty
         }
         #expect(copying, "pg_restore never reached COPY")
+        return process
+    }
+
+    @Test(arguments: [SIGINT, SIGHUP])
+    func interruptingARestoreKeepsThePreviousDatabaseAndExits130(signal: Int32) async throws {
+        let database = "interrupted_\(signal)"
+        let errors = Pipe()
+        let process = try await Self.restoreCaughtMidCopy(into: database, standardError: errors)
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
         let start = ContinuousClock.now
-        kill(process.processIdentifier, SIGINT)
+        kill(process.processIdentifier, signal)
         process.waitUntilExit()
         #expect(ContinuousClock.now - start < .seconds(15))
-        #expect(process.terminationStatus == 130)
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(process.terminationReason.rawValue) \(process.terminationStatus)")
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(stderr.contains("interrupted"), "\(stderr)")
 
         // No pg_restore left, the previous database as it was, no half-restored copy.
-        #expect(try admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = 'interrupted__recette_incoming'").rows.isEmpty)
-        #expect(try admin.query("SELECT 1 FROM pg_database WHERE datname = 'interrupted__recette_incoming'").rows.isEmpty)
-        let connection = try PostgresConnection(url: cluster.url(database: "interrupted", port: port))
+        let incoming = database + "__recette_incoming"
+        #expect(try admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1", [incoming]).rows.isEmpty)
+        #expect(try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [incoming]).rows.isEmpty)
+        let connection = try PostgresConnection(url: cluster.url(database: database, port: port))
         #expect(try connection.query("SELECT count(*) FROM offres_de_stage").scalar == String(RestoreIntegrationTests.offers))
+    }
+
+    /// `kill -9` of recette runs none of its clean-up: its children must still die with it
+    /// (the guardian ends their process groups), not go on loading as orphans. pg_restore
+    /// here writes nothing to standard error (a wrapper sends it to /dev/null): a chatty one
+    /// dies of SIGPIPE at its next line anyway, a silent one would load to the end.
+    @Test func pgRestoreDiesWithAKilledRecette() async throws {
+        let database = "killed"
+        let context = try TestEnvironment.context()
+        let realPgRestore = try #require(context.postgresTools.path(of: .pgRestore))
+        let realBinDirectory = URL(fileURLWithPath: realPgRestore).deletingLastPathComponent()
+        let binDirectory = TestEnvironment.scratchDirectory.appendingPathComponent("silent-bin-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: binDirectory, withIntermediateDirectories: true)
+        for program in try FileManager.default.contentsOfDirectory(atPath: realBinDirectory.path) where program != "pg_restore" {
+            try FileManager.default.createSymbolicLink(at: binDirectory.appendingPathComponent(program), withDestinationURL: realBinDirectory.appendingPathComponent(program))
+        }
+        let wrapper = binDirectory.appendingPathComponent("pg_restore")
+        try Data("#!/bin/sh\nexec '\(realPgRestore)' \"$@\" 2>/dev/null\n".utf8).write(to: wrapper)
+        chmod(wrapper.path, 0o755)
+
+        let process = try await Self.restoreCaughtMidCopy(into: database, environment: ["RECETTE_PG_BINDIR": binDirectory.path])
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let start = ContinuousClock.now
+        var loading = true
+        while loading && ContinuousClock.now - start < .seconds(30) {
+            try await Task.sleep(for: .milliseconds(100))
+            loading = try !admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1", [database + "__recette_incoming"]).rows.isEmpty
+        }
+        #expect(!loading, "pg_restore still loading 30 s after recette was killed")
+        // Stopped at once (SIGTERM from the guardian), not done loading: an orphan would
+        // have finished its COPY (its sessions end then too), and the rows would be there.
+        #expect(ContinuousClock.now - start < .seconds(3))
+        let incoming = try PostgresConnection(url: cluster.url(database: database + "__recette_incoming", port: port))
+        let rows = try incoming.query("SELECT count(*) FROM offres_de_stage").scalar.flatMap { Int($0) } ?? 0
+        #expect(rows < 250_000, "the killed restore's pg_restore went on to load every row")
+    }
+
+    /// Standard error is a pipe nobody reads any more (a closed log pipe): the next message
+    /// (`-v` logs every pg_restore line) stops the restore as SIGTERM would, instead of
+    /// SIGPIPE killing recette on the spot and leaving pg_restore loading as an orphan.
+    @Test func aClosedLogPipeStopsTheRestoreLikeSIGTERM() async throws {
+        let database = "broken_pipe"
+        let errors = Pipe()
+        let process = try await Self.restoreCaughtMidCopy(into: database, standardError: errors, logging: "-v")
+        try errors.fileHandleForReading.close()
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
+        let start = ContinuousClock.now
+        while process.isRunning && ContinuousClock.now - start < .seconds(60) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning)
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(process.terminationReason.rawValue) \(process.terminationStatus)")
+        let incoming = database + "__recette_incoming"
+        #expect(try admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1", [incoming]).rows.isEmpty)
+        #expect(try admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [incoming]).rows.isEmpty)
     }
 }
 

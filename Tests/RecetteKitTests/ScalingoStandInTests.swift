@@ -227,6 +227,31 @@ import Testing
         try fixture.expectIdentical(try await fixture.source().download(.newest).file)
     }
 
+    /// No size from Scalingo and no Content-Length: a body cut short (the connection closed
+    /// cleanly) looks complete to HTTP. The gzip stream's own end says otherwise: the download
+    /// resumes instead of caching a truncated archive as complete.
+    @Test(arguments: ArchiveTransport.allCases)
+    func aCutDownloadWithNoSizeGivenIsNotCachedAsComplete(_ transport: ArchiveTransport) async throws {
+        let gzipped = TestEnvironment.scratchDirectory.appendingPathComponent("whole-\(UUID().uuidString.prefix(8)).tar.gz")
+        let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom"))
+        try Gzip.compress(try #require(try random.read(upToCount: 3 << 20))).write(to: gzipped)
+        try random.close()
+        let fixture = try Fixture(archive: gzipped, archiveTransport: transport)
+        fixture.standIn.setAdvertisedSizeOverride(0, forBackup: "b-newest")  // 0: no size given
+        fixture.standIn.omitContentLength = true
+        fixture.standIn.dropDownloadAfter(bytes: 1 << 20)
+        let result = try await fixture.source().download(.newest)
+        try fixture.expectIdentical(result.file)
+        #expect(Gzip.isCompleteStream(result.file))
+
+        // A cut archive cached by an earlier run (before this check) is not trusted either.
+        try Data(contentsOf: gzipped).prefix(1 << 20).write(to: fixture.cached)
+        #expect(!Gzip.isCompleteStream(fixture.cached))
+        let again = try await fixture.source().download(.newest)
+        #expect(!again.fromCache)
+        try fixture.expectIdentical(again.file)
+    }
+
     @Test(arguments: ArchiveTransport.allCases)
     func aResumedPartialFileFromAnEarlierRunIsContinued(_ transport: ArchiveTransport) async throws {
         let fixture = try Fixture(archiveTransport: transport)

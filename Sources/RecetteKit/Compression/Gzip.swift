@@ -60,4 +60,43 @@ public enum Gzip {
         }
         return output
     }
+
+    /// Whether `file` is whole gzip: every member inflates to its end (zlib checks each
+    /// member's CRC and length), and nothing follows the last one. A download cut short, with
+    /// no size to compare against, fails this. Streams the file: constant memory.
+    public static func isCompleteStream(_ file: URL) -> Bool {
+        guard let handle = try? FileHandle(forReadingFrom: file) else { return false }
+        defer { try? handle.close() }
+        var stream = z_stream()
+        guard recette_inflate_init_gzip(&stream) == Z_OK else { return false }
+        defer { inflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: 256 * 1024)
+        var sawData = false
+        var status = Z_OK
+        while true {
+            guard let input = try? handle.read(upToCount: 1 << 20), !input.isEmpty else {
+                // End of the file: complete only at the end of a member.
+                return sawData && status == Z_STREAM_END
+            }
+            sawData = true
+            let ok: Bool = input.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+                stream.next_in = UnsafeMutablePointer(mutating: bytes.bindMemory(to: Bytef.self).baseAddress)
+                stream.avail_in = uInt(bytes.count)
+                while stream.avail_in > 0 {
+                    if status == Z_STREAM_END {
+                        // Another member follows (gzip files may be concatenated).
+                        guard inflateReset(&stream) == Z_OK else { return false }
+                    }
+                    status = output.withUnsafeMutableBufferPointer { buffer in
+                        stream.next_out = buffer.baseAddress
+                        stream.avail_out = uInt(buffer.count)
+                        return inflate(&stream, Z_NO_FLUSH)
+                    }
+                    guard status == Z_OK || status == Z_STREAM_END else { return false }
+                }
+                return true
+            }
+            guard ok else { return false }
+        }
+    }
 }

@@ -81,6 +81,7 @@ public struct Configuration: Sendable {
         var searchIndexes: [SearchIndexDefinition] = []
         if fileSystem.fileExists(atPath: configURL.path) {
             let text = try readText(configURL)
+            try ProjectConfigFile.checkBounded(yaml: text, path: configURL.path)
             fileValues = try ProjectConfigFile.flatten(yaml: text, path: configURL.path)
             searchIndexes = try SearchIndexDefinition.parse(yaml: text, path: configURL.path)
             filesRead.append("recette.yml")
@@ -137,7 +138,7 @@ public struct Configuration: Sendable {
     /// The value as shown to people: secrets as `***`, URL passwords hidden.
     public func displayValue(_ setting: Setting) -> String? {
         guard let resolved = values[setting] else { return nil }
-        if setting == .databaseURL || setting == .sourceDatabaseURL || setting == .searchDatabaseURL { return Redaction.redactingURLPasswords(in: resolved.value) }
+        if setting == .databaseURL || setting == .sourceDatabaseURL || setting == .searchDatabaseURL { return Redaction.hidingPassword(ofURL: resolved.value) }
         return setting.isSecret ? "*** (set)" : resolved.value
     }
 
@@ -161,6 +162,39 @@ public struct Configuration: Sendable {
 ///   db_service: db
 /// ```
 public enum ProjectConfigFile {
+    /// Far more than any project's settings and index queries.
+    static let maximumBytes = 1 << 20
+    static let maximumNodes = 100_000
+
+    /// Refuses a file that would take unbounded time and memory to load: Yams expands every
+    /// alias when it builds values, so ten lines of aliases of aliases (a "billion laughs")
+    /// become 10⁹ values. Composing the node tree shares aliased nodes (copy-on-write), so it
+    /// stays as small as the text; walking it stops at the first node over the budget.
+    public static func checkBounded(yaml: String, path: String) throws {
+        guard yaml.utf8.count <= maximumBytes else {
+            throw ConfigurationError.invalidConfigFile(path: path, reason: "it is larger than \(maximumBytes >> 20) MiB")
+        }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch {
+            throw ConfigurationError.invalidConfigFile(path: path, reason: "\(error)".split(separator: "\n").first.map(String.init) ?? "YAML error")
+        }
+        var budget = maximumNodes
+        func fits(_ node: Node) -> Bool {
+            budget -= 1
+            guard budget >= 0 else { return false }
+            switch node {
+            case .mapping(let mapping): return mapping.allSatisfy { fits($0.key) && fits($0.value) }
+            case .sequence(let sequence): return sequence.allSatisfy(fits)
+            case .scalar, .alias: return true
+            }
+        }
+        if let root, !fits(root) {
+            throw ConfigurationError.invalidConfigFile(path: path, reason: "it expands to more than \(maximumNodes) values (aliases of aliases?); write the values out instead of nesting aliases")
+        }
+    }
+
     public static func flatten(yaml: String, path: String) throws -> [String: String] {
         let node: Any?
         do {

@@ -25,7 +25,8 @@ public enum DotEnv {
                 line = line.dropFirst("export".count).drop(while: { $0 == " " || $0 == "\t" })
             }
             guard let equals = line.firstIndex(of: "=") else {
-                throw ParseError(file: file, line: lineNumber, problem: "expected KEY=VALUE, found '\(line.prefix(40))'")
+                // The line is not quoted: it may be a secret pasted without its name.
+                throw ParseError(file: file, line: lineNumber, problem: "expected KEY=VALUE (the line has no '='); fix or remove line \(lineNumber)")
             }
             let key = String(line[..<equals]).trimmingCharacters(in: [" ", "\t"])
             guard isValidKey(key) else {

@@ -35,12 +35,41 @@ public enum Redaction {
         return result + rest
     }
 
-    /// Replaces every occurrence of each secret's value in `text` with `***`.
+    /// Replaces every occurrence of each secret's value in `text` with `***`, and of the
+    /// password of each secret that is a URL (as written and percent-decoded), wherever it
+    /// appears: the URL scanner above stops at a `/` or `?` inside a password.
     public static func redacting(_ secrets: [Secret], in text: String) -> String {
-        var text = redactingURLPasswords(in: text)
-        for secret in secrets where secret.reveal().count >= 4 {
-            text = text.replacingOccurrences(of: secret.reveal(), with: "***")
+        let passwords = secrets.flatMap { urlPasswords(in: $0.reveal()) }
+        var text = text
+        for password in passwords.filter({ $0.count >= 4 }).sorted(by: { $0.count > $1.count }) {
+            text = text.replacingOccurrences(of: password, with: "***")
+        }
+        text = redactingURLPasswords(in: text)
+        for value in secrets.map({ $0.reveal() }).filter({ $0.count >= 4 }).sorted(by: { $0.count > $1.count }) {
+            text = text.replacingOccurrences(of: value, with: "***")
         }
         return text
+    }
+
+    /// A URL setting as shown to people: its password, whatever it holds, as `***`.
+    public static func hidingPassword(ofURL value: String) -> String {
+        guard let password = passwordRange(inURL: value) else { return redactingURLPasswords(in: value) }
+        return value.replacingCharacters(in: password, with: "***")
+    }
+
+    /// The password of a URL-valued secret (`postgresql://user:password@host/db`), as written
+    /// and percent-decoded. A setting holds one whole URL, so its user information runs to the
+    /// last `@`, even past a `/` or `?` the password holds unencoded.
+    static func urlPasswords(in value: String) -> [String] {
+        guard let range = passwordRange(inURL: value) else { return [] }
+        let password = String(value[range])
+        return [password, password.removingPercentEncoding].compactMap { $0 }.reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+    }
+
+    private static func passwordRange(inURL value: String) -> Range<String.Index>? {
+        guard let schemeEnd = value.range(of: "://"), let at = value[schemeEnd.upperBound...].lastIndex(of: "@"),
+              let colon = value[schemeEnd.upperBound..<at].firstIndex(of: ":") else { return nil }
+        let range = value.index(after: colon)..<at
+        return range.isEmpty ? nil : range
     }
 }

@@ -244,3 +244,51 @@ extension URLRequest {
         self.timeoutInterval = timeout
     }
 }
+
+/// What an error reply says, as one line fit for a message: the service's own message when it
+/// gave one (JSON), else the body's text; an HTML page (a proxy's 502) is named, not dumped;
+/// and never the request's credentials, which some servers echo back (a debug page listing
+/// the request headers).
+public enum HTTPErrorBody {
+    public static func summary(_ body: Data, message: String? = nil, request: URLRequest, limit: Int = 200) -> String? {
+        var text = message ?? String(decoding: body.prefix(64 * 1024), as: UTF8.self)
+        if message == nil, let page = htmlPage(text) { text = page }
+        text = text.split(whereSeparator: { $0.isWhitespace || $0.isNewline }).joined(separator: " ")
+            .filter { !$0.unicodeScalars.contains { $0.properties.generalCategory == .control } }
+        for credential in credentials(of: request) {
+            text = text.replacingOccurrences(of: credential, with: "***")
+        }
+        guard !text.isEmpty else { return nil }
+        return text.count > limit ? String(text.prefix(limit)) + "…" : text
+    }
+
+    /// "an HTML page (502 Bad Gateway)" from an HTML body, nil for anything else.
+    static func htmlPage(_ text: String) -> String? {
+        let start = text.drop(while: { $0.isWhitespace }).prefix(512).lowercased()
+        guard start.hasPrefix("<!doctype html") || start.hasPrefix("<html") || start.contains("<html") else { return nil }
+        let title = text.range(of: "<title>", options: .caseInsensitive).flatMap { open in
+            text.range(of: "</title>", options: .caseInsensitive, range: open.upperBound..<text.endIndex).map { text[open.upperBound..<$0.lowerBound] }
+        }.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        return "an HTML page" + (title.flatMap { $0.isEmpty ? nil : " (\($0))" } ?? "") + " instead of the service's answer (a proxy or gateway in the way?)"
+    }
+
+    /// The values of the request's credential headers (Authorization, *-Key, *-Token): whole,
+    /// without their scheme, and a Basic password decoded, longest first.
+    static func credentials(of request: URLRequest) -> [String] {
+        var values: [String] = []
+        for (name, value) in request.allHTTPHeaderFields ?? [:] {
+            let lowered = name.lowercased()
+            guard lowered == "authorization" || lowered.hasSuffix("key") || lowered.hasSuffix("token") else { continue }
+            values.append(value)
+            let parts = value.split(separator: " ", maxSplits: 1)
+            if parts.count == 2 {
+                values.append(String(parts[1]))
+                if parts[0].lowercased() == "basic", let decoded = Data(base64Encoded: String(parts[1])).map({ String(decoding: $0, as: UTF8.self) }) {
+                    values.append(decoded)
+                    if let colon = decoded.firstIndex(of: ":") { values.append(String(decoded[decoded.index(after: colon)...])) }
+                }
+            }
+        }
+        return values.filter { $0.count >= 4 }.sorted { $0.count > $1.count }
+    }
+}

@@ -59,13 +59,32 @@ public final class PostgresConnection: @unchecked Sendable {
         // processor would print them on our standard error.
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
         guard PQstatus(handle) == CONNECTION_OK else {
-            let message = Self.trimmed(PQerrorMessage(handle))
+            let message = Self.missingPassword(handle) ?? Self.trimmed(PQerrorMessage(handle))
             // Every stored property is set, so deinit runs and calls PQfinish.
             throw PostgresError(sqlState: nil, message: Redaction.redactingURLPasswords(in: message), detail: nil, context: "cannot connect to \(displayTarget)")
         }
     }
 
     deinit { PQfinish(handle) }
+
+    /// libpq's "fe_sendauth: no password supplied" says neither where it looked nor what to do:
+    /// name the password file it used (the URL's `passfile`, PGPASSFILE or ~/.pgpass) and why
+    /// it gave nothing.
+    private static func missingPassword(_ handle: OpaquePointer) -> String? {
+        guard PQconnectionNeedsPassword(handle) == 1 else { return nil }
+        var passfile: String?
+        if let options = PQconninfo(handle) {
+            var option = options
+            while let keyword = option.pointee.keyword {
+                if String(cString: keyword) == "passfile", let value = option.pointee.val { passfile = String(cString: value) }
+                option += 1
+            }
+            PQconninfoFree(options)
+        }
+        let file = passfile ?? (ProcessInfo.processInfo.environment["HOME"].map { $0 + "/.pgpass" } ?? "~/.pgpass")
+        let why = FileManager.default.fileExists(atPath: file) ? "has no line for this server and user" : "does not exist"
+        return "the server asks for a password and none was given: the password file \(file) \(why); put the password in that file, the URL or PGPASSWORD"
+    }
 
     /// Major.minor version of the server, e.g. 150018 → 15.
     public var serverMajorVersion: Int { Int(PQserverVersion(handle)) / 10000 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Subprocess
+import Synchronization
 #if canImport(System)
 import System
 #else
@@ -134,10 +135,18 @@ public struct SubprocessRunner: ProcessRunning {
         let tail = LineTail(capacity: standardErrorTailLength)
         let collected = OutputCollector()
         let status: TerminationStatus
+        // The child's group, for the guardian (children die with recette, even by kill -9);
+        // released once run() has reaped the child, so the guardian never holds a dead group.
+        let group = Mutex<pid_t?>(nil)
+        defer { if let leader = group.withLock({ $0 }) { ChildGuardian.shared.release(leader) } }
         do {
             // Standard input is always a writer: it carries `input` when there is some, and
             // is closed at once otherwise, so the child sees end-of-file instead of a terminal.
             status = try await Subprocess.run(configuration, input: .inputWriter, output: .sequence, error: .sequence) { execution in
+                // createSession: the child leads its own group, whose id is its pid.
+                let leader = execution.processIdentifier.value
+                group.withLock { $0 = leader }
+                ChildGuardian.shared.watch(leader)
                 let writer = execution.standardInputWriter
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {

@@ -54,7 +54,9 @@ public struct BackupDownloader: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
 
-        if let size = Self.fileSize(final), expected == nil || size == expected {
+        // Without a size to compare against, a cached file counts only when its gzip stream is
+        // whole (a run before this check could cache a cut download as complete).
+        if let size = Self.fileSize(final), expected.map({ size == $0 }) ?? Gzip.isCompleteStream(final) {
             logger.info("backup \(backup.id) is already downloaded: \(final.path)")
             return DownloadedBackup(file: final, backup: backup, fromCache: true, bytesTransferred: 0, seconds: 0)
         }
@@ -104,6 +106,11 @@ public struct BackupDownloader: Sendable {
                     lastFailure = "the connection closed after \(size) of \(expected) bytes"
                 } else if expected == nil, let contentLength, size != contentLength {
                     lastFailure = "received \(size) of \(contentLength) bytes"
+                } else if expected == nil, !Gzip.isCompleteStream(part) {
+                    // No size from Scalingo: a body cut short looks complete to HTTP (no
+                    // Content-Length, a closed connection). The archive's own end says it is
+                    // not; resume from where it stopped.
+                    lastFailure = "the archive ends before its gzip stream does, after \(size) bytes"
                 } else {
                     break
                 }

@@ -264,28 +264,29 @@ public actor ScalingoClient {
                 throw ScalingoError.notFound(what.prefix(1).uppercased() + what.dropFirst())
             case 429, 500...599:
                 lastStatus = response.statusCode
-                lastReason = Self.errorMessage(data) ?? HTTPURLResponse.localizedString(forStatusCode: response.statusCode)
+                lastReason = Self.errorMessage(data, request: request) ?? HTTPURLResponse.localizedString(forStatusCode: response.statusCode)
                 let retryAfter = response.value(forHTTPHeaderField: "Retry-After").flatMap { Int($0) }
                 logger.warning("\(what): HTTP \(response.statusCode); attempt \(attempt) of \(retry.maximumAttempts)")
                 if attempt < retry.maximumAttempts { try await retry.sleep(retry.delay(afterAttempt: attempt, retryAfterSeconds: retryAfter)) }
             default:
-                throw ScalingoError.rejected(what: what, status: response.statusCode, message: Self.errorMessage(data) ?? "no details")
+                throw ScalingoError.rejected(what: what, status: response.statusCode, message: Self.errorMessage(data, request: request) ?? "no details")
             }
         }
         throw ScalingoError.gaveUp(what: what, status: lastStatus, attempts: retry.maximumAttempts, reason: lastReason)
     }
 
     /// `{"error": "..."}`, `{"errors": {"field": ["..."]}}` or plain text.
-    static func errorMessage(_ data: Data) -> String? {
-        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
-            if let error = object["error"] as? String { return error }
-            if let errors = object["errors"] as? [String: [String]] {
-                return errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.joined(separator: ", "))" }.joined(separator: "; ")
-            }
-            if let message = object["message"] as? String { return message }
+    static func errorMessage(_ data: Data, request: URLRequest) -> String? {
+        HTTPErrorBody.summary(data, message: jsonErrorMessage(data), request: request)
+    }
+
+    private static func jsonErrorMessage(_ data: Data) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        if let error = object["error"] as? String { return error }
+        if let errors = object["errors"] as? [String: [String]] {
+            return errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.joined(separator: ", "))" }.joined(separator: "; ")
         }
-        let text = String(decoding: data.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return text.isEmpty ? nil : text.replacingOccurrences(of: "\n", with: " ")
+        return object["message"] as? String
     }
 
     static func errorResource(_ data: Data) -> String? {

@@ -314,7 +314,7 @@ public struct MeilisearchClient: Sendable {
             }
             let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
             throw MeilisearchError.api(status: response.statusCode, code: object?["code"] as? String ?? "http_\(response.statusCode)",
-                                       message: object?["message"] as? String ?? String(decoding: data.prefix(200), as: UTF8.self),
+                                       message: HTTPErrorBody.summary(data, message: object?["message"] as? String, request: request) ?? "no details",
                                        what: what, server: server)
         }
         throw MeilisearchError.unreachable(server: server, reason: "no answer")

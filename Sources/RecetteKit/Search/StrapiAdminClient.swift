@@ -114,7 +114,7 @@ public struct StrapiAdminClient: Sendable {
         if response.statusCode == 401, token != nil { throw StrapiError.unauthorized(server: server) }
         if response.statusCode == 404, path.hasPrefix("meilisearch") { throw StrapiError.pluginMissing(server: server) }
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-        let message = (object?["error"] as? [String: Any])?["message"] as? String ?? String(decoding: data.prefix(200), as: UTF8.self)
+        let message = HTTPErrorBody.summary(data, message: (object?["error"] as? [String: Any])?["message"] as? String, request: request) ?? "no details"
         throw StrapiError.api(status: response.statusCode, message: message, what: what, server: server)
     }
 }

@@ -13,6 +13,9 @@ public struct LocalCluster: Sendable {
         public var running: Bool
         public var port: Int?
         public var serverVersion: String?
+        /// Bulk-load settings written by ALTER SYSTEM and not reset (a restore is loading, or
+        /// one was killed before it could reset them): they stay on across restarts.
+        public var bulkLoadSettingsOn: [String] = []
     }
 
     public let directory: URL
@@ -106,8 +109,13 @@ public struct LocalCluster: Sendable {
 
     private func startUnlocked() async throws -> Status {
         _ = try await initializeUnlocked()
+        // The password exists only there (written once, by initdb's run): without it no
+        // connection can log in, and every step after this would fail on libpq's terse error.
+        guard FileManager.default.fileExists(atPath: passwordFile.path) else {
+            throw LocalClusterError.passwordFileMissing(path: passwordFile.path, directory: directory.path)
+        }
         let current = try await status()
-        if current.running { return current }
+        if current.running { return try resetAbandonedBulkLoad(current) }
         var port = configuredPort() ?? Self.freeLoopbackPort()
         if !Self.isLoopbackPortFree(port) { port = Self.freeLoopbackPort() }
         try writeSettings(port: port)
@@ -117,7 +125,7 @@ public struct LocalCluster: Sendable {
         } catch let error as ProcessError {
             throw LocalClusterError.startFailed(logTail: Self.tail(of: logFile, lines: 5), underlying: error.description)
         }
-        return try await status()
+        return try resetAbandonedBulkLoad(try await status())
     }
 
     public func stop() async throws {
@@ -137,7 +145,37 @@ public struct LocalCluster: Sendable {
             input: nil, output: .discard, onStandardErrorLine: nil, acceptedExitStatuses: [0, 3, 4]
         )
         let running = result.exitStatus == 0
-        return Status(initialized: true, running: running, port: running ? runningPort() ?? configuredPort() : configuredPort(), serverVersion: version)
+        return Status(initialized: true, running: running, port: running ? runningPort() ?? configuredPort() : configuredPort(), serverVersion: version,
+                      bulkLoadSettingsOn: bulkLoadSettingsWritten())
+    }
+
+    /// The status, after putting back the normal settings a restore left on when it died
+    /// (`kill -9`, a power cut): the kernel dropped its lock, so an exclusive `flock` on
+    /// `bulk-load.lock` that succeeds at once means no restore is loading. Run by every start
+    /// (`local start`, each restore's) and by `local status`: whoever touches the cluster next
+    /// undoes them, instead of the next restore that happens to finish.
+    public func resetAbandonedBulkLoad(_ status: Status) throws -> Status {
+        guard status.running, let port = status.port, !status.bulkLoadSettingsOn.isEmpty else { return status }
+        let descriptor = try openBulkLoadLock()
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return status }  // a restore is loading
+        // Read again under the lock: a restore that ended meanwhile has reset them itself.
+        let left = bulkLoadSettingsWritten()
+        if !left.isEmpty { try resetSettings(left, port: port) }
+        var status = status
+        status.bulkLoadSettingsOn = bulkLoadSettingsWritten()
+        return status
+    }
+
+    /// Which bulk-load settings `postgresql.auto.conf` (where ALTER SYSTEM writes) holds: read
+    /// from the file, so it is known whether the server runs or not.
+    func bulkLoadSettingsWritten() -> [String] {
+        guard let text = try? String(contentsOf: dataDirectory.appendingPathComponent("postgresql.auto.conf"), encoding: .utf8) else { return [] }
+        let names = Set(Self.bulkLoadSettings(jobs: 1).map(\.0))
+        return text.split(separator: "\n").compactMap { line -> String? in
+            let name = line.split(separator: "=", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces) ?? ""
+            return names.contains(name) ? name : nil
+        }
     }
 
     /// Creates `database` (empty) unless it exists, so the printed URL works at once.
@@ -167,7 +205,8 @@ public struct LocalCluster: Sendable {
     /// it loads, applies the bulk-load settings (the same values, so applying twice is
     /// harmless), and only the last one out, the one that can turn its lock exclusive, puts
     /// the normal settings back. The kernel drops the lock of a process that dies, so a crash
-    /// never blocks the others; the next restore to finish resets the settings then.
+    /// never blocks the others; the next start of the cluster (or `local status`) then sees
+    /// settings on with nobody holding the lock and resets them (`resetAbandonedBulkLoad`).
     public final class BulkLoadHold: @unchecked Sendable {
         fileprivate var descriptor: Int32
         fileprivate init(descriptor: Int32) { self.descriptor = descriptor }
@@ -176,12 +215,17 @@ public struct LocalCluster: Sendable {
 
     private var bulkLoadLockFile: URL { directory.appendingPathComponent("bulk-load.lock") }
 
-    /// Joins the restores loading into this cluster and applies `settings`.
-    public func beginBulkLoad(_ settings: [(String, String)], port: Int) throws -> BulkLoadHold {
+    private func openBulkLoadLock() throws -> Int32 {
         let descriptor = open(bulkLoadLockFile.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw RecetteFailure("cannot open \(bulkLoadLockFile.path): \(String(cString: strerror(errno))); check the permissions of \(directory.path)")
         }
+        return descriptor
+    }
+
+    /// Joins the restores loading into this cluster and applies `settings`.
+    public func beginBulkLoad(_ settings: [(String, String)], port: Int) throws -> BulkLoadHold {
+        let descriptor = try openBulkLoadLock()
         let hold = BulkLoadHold(descriptor: descriptor)
         // Exclusive only while another restore puts the normal settings back: a moment.
         var waited = 0
@@ -376,6 +420,7 @@ public enum LocalClusterError: Error, CustomStringConvertible {
     case unreachableByServerUser(path: String)
     case cannotPrepare(path: String, reason: String)
     case startFailed(logTail: [String], underlying: String)
+    case passwordFileMissing(path: String, directory: String)
 
     public var description: String {
         switch self {
@@ -387,6 +432,8 @@ public enum LocalClusterError: Error, CustomStringConvertible {
             "cannot prepare \(path): \(reason)"
         case .startFailed(let logTail, let underlying):
             "the local PostgreSQL server did not start (\(underlying))" + (logTail.last.map { "; its log says: \($0)" } ?? "")
+        case .passwordFileMissing(let path, let directory):
+            "\(path) is missing: it held the local cluster's generated password, which is lost with it; run 'recette local stop', move \(directory) aside, and the next run creates a new cluster (restore again)"
         }
     }
 }

@@ -17,7 +17,7 @@ public struct RecetteLogHandler: LogHandler {
     private let write: @Sendable (String) -> Void
 
     public init(label: String, format: LogFormat, level: Logger.Level, terminal: Terminal, secrets: [Secret],
-                write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) {
+                write: @escaping @Sendable (String) -> Void = { StandardStream.error($0 + "\n") }) {
         self.label = label
         self.format = format
         self.logLevel = level

@@ -16,7 +16,7 @@ public final class ProgressBar: @unchecked Sendable {
     private let showsBytes: Bool
     private var detail = ""
 
-    public init(label: String, enabled: Bool, showsBytes: Bool = true, write: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) }) {
+    public init(label: String, enabled: Bool, showsBytes: Bool = true, write: @escaping @Sendable (String) -> Void = { StandardStream.error($0) }) {
         self.label = label
         self.enabled = enabled
         self.showsBytes = showsBytes

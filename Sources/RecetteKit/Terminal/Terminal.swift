@@ -40,7 +40,7 @@ public protocol OutputSink: Sendable {
 public struct StandardOutputSink: OutputSink {
     public init() {}
     public func write(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        StandardStream.output(line + "\n")
     }
 }
 

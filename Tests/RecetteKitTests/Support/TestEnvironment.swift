@@ -155,13 +155,13 @@ enum CLI {
 
 extension CLI {
     /// Starts the binary without waiting (to signal it); standard error goes to the pipe.
-    static func launch(_ arguments: [String], environment: [String: String] = TestEnvironment.cliEnvironment) throws -> (Process, Pipe) {
+    static func launch(_ arguments: [String], environment: [String: String] = TestEnvironment.cliEnvironment,
+                       standardError errors: Pipe = Pipe()) throws -> (Process, Pipe) {
         let process = Process()
         process.executableURL = TestEnvironment.binary
         process.arguments = arguments
         process.environment = environment
         process.currentDirectoryURL = TestEnvironment.newProjectDirectory()
-        let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
