@@ -162,3 +162,97 @@ import Testing
     }
 }
 
+/// Backup data on disk is the owner's only, whatever the umask, and a killed run's work
+/// directory does not stay.
+@Suite struct PrivateStateTests {
+    static func mode(_ url: URL) throws -> Int { try DumpExtractionTests.mode(url) }
+
+    /// The binary under umask 000: every directory it makes under `.recette/` is 0700.
+    @Test func aRestoreUnderUmask000KeepsItsFilesPrivate() async throws {
+        let sample = try await SampleCache.shared.sample()
+        let project = TestEnvironment.newProjectDirectory()
+        // sh only to set the umask before exec'ing the binary; the arguments stay an argv.
+        let command = Command("/bin/sh", ["-c", "umask 000 && exec \"$0\" \"$@\"", TestEnvironment.binary.path,
+                                          "restore", sample.archive.path, "--target", "local", "--project-dir", project.path],
+                              environment: TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": "private_modes"]) { $1 })
+        let result = try await CLI.collect(command, currentDirectory: project)
+        #expect(result.status == 0, "\(result.standardError)")
+        let state = project.appendingPathComponent(".recette")
+        for directory in ["", "work", "runs"] {
+            let mode = try Self.mode(state.appendingPathComponent(directory))
+            #expect(mode == 0o700, ".recette/\(directory) is \(String(mode, radix: 8))")
+        }
+        let reports = try FileManager.default.contentsOfDirectory(at: state.appendingPathComponent("runs"), includingPropertiesForKeys: nil)
+        #expect(!reports.isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("work").path).filter { $0 != ".lock" }.isEmpty,
+                "the run's work directory is gone")
+    }
+
+    /// A run killed with SIGKILL while pg_restore reads the extracted dump leaves its work
+    /// directory; the next run that makes one removes it, and leaves a living run's alone.
+    @Test func theWorkDirectoryOfAKilledRunIsRemovedByTheNextRun() async throws {
+        let sample = try await SampleCache.shared.sample()
+        let project = TestEnvironment.newProjectDirectory()
+        let work = WorkDirectory.root(in: project.appendingPathComponent(".recette"))
+        let (process, _) = try CLI.launch(["restore", sample.archive.path, "--target", "local", "--quiet", "--project-dir", project.path],
+                                          environment: TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": "killed_run"]) { $1 })
+        var dumpSeen: URL?
+        for _ in 0..<1500 where dumpSeen == nil {
+            let runs = (try? FileManager.default.contentsOfDirectory(at: work, includingPropertiesForKeys: nil)) ?? []
+            dumpSeen = runs.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("restore.list").path) }
+            if dumpSeen == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let leftover = try #require(dumpSeen, "the run never reached pg_restore")
+        #expect(FileManager.default.fileExists(atPath: leftover.path), "SIGKILL leaves the directory behind")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: leftover.appendingPathComponent("dump").path).contains { $0.hasSuffix(".pgsql") })
+
+        let living = try WorkDirectory.create(in: project.appendingPathComponent(".recette"))
+        defer { living.remove() }
+        #expect(!FileManager.default.fileExists(atPath: leftover.path), "the killed run's directory is removed")
+        let next = try WorkDirectory.create(in: project.appendingPathComponent(".recette"))
+        defer { next.remove() }
+        #expect(FileManager.default.fileExists(atPath: living.url.path), "a living run's directory stays")
+    }
+
+    /// A download lands 0600 in 0700 directories, and an older recette's 0644 partial file is
+    /// made private before more is appended to it.
+    @Test func aDownloadedBackupIsPrivate() async throws {
+        let fixture = try ScalingoStandInTests.Fixture()
+        let part = URL(fileURLWithPath: fixture.cached.path + ".part")
+        try FileManager.default.createDirectory(at: part.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(contentsOf: fixture.archive).prefix(1000).write(to: part)
+        chmod(part.path, 0o644)
+        chmod(part.deletingLastPathComponent().path, 0o755)
+        let downloaded = try await fixture.source().download(.newest)
+        try fixture.expectIdentical(downloaded.file)
+        #expect(try Self.mode(downloaded.file) == 0o600)
+        #expect(try Self.mode(downloaded.file.deletingLastPathComponent()) == 0o700)
+        #expect(try Self.mode(fixture.project.appendingPathComponent(".recette/backups")) == 0o700)
+    }
+
+    /// As root the server runs as postgres, which must still reach a cluster inside the now
+    /// private `.recette/`: it is let through (search only), not given the directory.
+    @Test(.enabled(if: geteuid() == 0, "the server runs as another user only when recette is root"))
+    func theLocalClusterInsideAPrivateStateDirectoryStillStarts() async throws {
+        let project = TestEnvironment.newProjectDirectory()
+        var environment = ProcessInfo.processInfo.environment
+        environment["RECETTE_LOCAL_DIR"] = nil
+        let configuration = try Configuration.load(environment: environment, projectDirectory: project)
+        let context = RecetteContext(configuration: configuration, runner: SubprocessRunner(), http: URLSessionTransport(), output: RecordingOutputSink(),
+                                     logger: .init(label: "tests"), terminal: Terminal(standardOutputIsTTY: false, standardErrorIsTTY: false, colorEnabled: false),
+                                     environment: environment)
+        let work = try WorkDirectory.create(in: context.stateDirectory)
+        work.remove()
+        #expect(try Self.mode(context.stateDirectory) == 0o700)
+        let cluster = context.localCluster
+        #expect(cluster.directory.path.hasPrefix(context.stateDirectory.path + "/"))
+        #expect(try await cluster.initializeIfNeeded())
+        #expect(try Self.mode(context.stateDirectory) == 0o710)
+        let postgres = try #require(SystemUser.lookup("postgres"))
+        let group = (try FileManager.default.attributesOfItem(atPath: context.stateDirectory.path)[.groupOwnerAccountID] as? NSNumber)?.uint32Value
+        #expect(group == postgres.gid)
+        #expect(try Self.mode(WorkDirectory.root(in: context.stateDirectory)) == 0o700)
+    }
+}

@@ -21,7 +21,7 @@ public final class RunLock: @unchecked Sendable {
 
     /// Takes the project's lock, or throws a one-line refusal naming the holder.
     public static func acquire(stateDirectory: URL, command: String, now: Date = Date()) throws -> RunLock {
-        try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
+        try PrivateDirectory.makeIfMissing(stateDirectory)
         let file = stateDirectory.appendingPathComponent("lock")
         let descriptor = open(file.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {

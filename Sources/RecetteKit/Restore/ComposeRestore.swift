@@ -40,8 +40,9 @@ public struct ComposeRestore: Sendable {
         let service = reset.service
 
         // 1. Nothing is destroyed before the backup is known good.
-        let workDirectory = context.stateDirectory.appendingPathComponent("work").appendingPathComponent(UUID().uuidString)
-        defer { try? FileManager.default.removeItem(at: workDirectory) }
+        let work = try WorkDirectory.create(in: context.stateDirectory)
+        defer { work.remove() }
+        let workDirectory = work.url
         let plan = try await reset.plan()
         let (user, database) = (plan.databaseUser, plan.databaseName)
         let (dump, toc) = try await timed("verify") {
