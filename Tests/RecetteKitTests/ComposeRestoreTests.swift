@@ -70,6 +70,10 @@ struct ComposeRestoreTests {
         let last = String(result.standardError.split(separator: "\n").last ?? "")
         #expect(last.hasPrefix("error: pg_restore failed in the 'db' container on '\(broken.lastPathComponent)': "), "\(result.standardError)")
         #expect(last.hasSuffix("the database is partial: run the restore again"), "\(last)")
+        // The dump copied into the container goes too, although the restore failed.
+        let project = try ComposeProject.configured(by: stack.context())
+        let left = try await project.exec(service: "db", argv: ["ls", "-A", "/tmp"]).outputText
+        #expect(!left.contains("recette-restore"), "left in the db container's /tmp: \(left)")
         let connection = try PostgresConnection(url: stack.url(database: "app"))
         #expect(try connection.query("SHOW fsync").scalar == "on")
         #expect(try connection.query("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'").scalar == "0")

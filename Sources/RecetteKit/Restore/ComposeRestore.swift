@@ -57,10 +57,6 @@ public struct ComposeRestore: Sendable {
         let (list, foreignKeys) = PgRestoreRun.mainList(toc: toc, options: options, dependencies: dependencies)
         let listFile = workDirectory.appendingPathComponent("restore.list")
         try (list.joined(separator: "\n") + "\n").write(to: listFile, atomically: true, encoding: .utf8)
-        try await timed("copy dump") {
-            try await project.copy(file: dump, toService: service, path: Self.dumpPathInContainer)
-            try await project.copy(file: listFile, toService: service, path: Self.listPathInContainer)
-        }
         func pgRestore(sections: [String]) -> [String] {
             ["pg_restore"] + PgRestoreRun.arguments(options: options, listPath: Self.listPathInContainer, sections: sections)
                 + ["--username=\(user)", "--dbname=\(database)", Self.dumpPathInContainer]
@@ -85,6 +81,7 @@ public struct ComposeRestore: Sendable {
         }
         var addedNotValid = 0
         do {
+            try await timed("copy dump") { try await copyIntoContainer(dump: dump, list: listFile) }
             if options.unlogged && !options.schemaOnly {
                 try await timed("pg_restore (pre-data)") { try await run(pgRestore(sections: ["pre-data"])) }
                 try await timed("SET UNLOGGED") {
@@ -109,16 +106,17 @@ public struct ComposeRestore: Sendable {
             await Task {
                 try? await endRestoreSessions(database: database, user: user)
                 try? await resetSettings(applied, database: database, user: user)
+                await removeCopiesFromContainer()
             }.value
             if Task.isCancelled || error is CancellationError {
                 logger.error("stopped during the restore: database '\(database)' of the '\(service)' service is partial; run the restore again")
             }
             throw error
         }
+        await removeCopiesFromContainer()
         if !applied.settings.isEmpty {
             try await timed("normal settings") { try await resetSettings(applied, database: database, user: user) }
         }
-        _ = try? await project.exec(service: service, argv: ["rm", "-f", Self.dumpPathInContainer, Self.listPathInContainer])
 
         let counts = try await timed("count rows") { try await rowCounts(database: database, user: user) }
         let report = RestoreReport(
@@ -129,6 +127,27 @@ public struct ComposeRestore: Sendable {
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: "compose service '\(service)', database '\(database)'", tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: nil)
+    }
+
+    /// `docker compose cp` keeps the host file's mode (0600, root's): readable for pg_restore
+    /// only when the service's user is root. Inside the container the dump is the db server's
+    /// own data, so it is made readable there (as root, whatever the service's `user:`).
+    private func copyIntoContainer(dump: URL, list: URL) async throws {
+        let paths = [Self.dumpPathInContainer, Self.listPathInContainer]
+        try await reset.project.copy(file: dump, toService: reset.service, path: paths[0])
+        try await reset.project.copy(file: list, toService: reset.service, path: paths[1])
+        _ = try await context.runner.run(reset.project.command(["exec", "-T", "--user", "0", reset.service, "chmod", "0644"] + paths))
+    }
+
+    /// The copies in the container go however the restore ended: a dump left in the db
+    /// container's /tmp would outlive the run (and the next reset keeps no trace of it).
+    private func removeCopiesFromContainer() async {
+        let paths = [Self.dumpPathInContainer, Self.listPathInContainer]
+        do {
+            try await reset.project.exec(service: reset.service, argv: ["rm", "-f"] + paths)
+        } catch {
+            context.logger.warning("could not remove the dump copied into the '\(reset.service)' container (\(error)); remove it with: docker compose exec \(reset.service) rm -f \(paths.joined(separator: " "))")
+        }
     }
 
     /// Settings applied for a restore, and the fsync value to come back to.
