@@ -150,12 +150,12 @@ struct DumpExtraction {
         let file = directory.appendingPathComponent(header.baseName)
         let descriptor = try PrivateFile.create(file)
         var closed = false
-        defer { if !closed { systemClose(descriptor) } }
+        defer { if !closed { posixClose(descriptor) } }
         do {
             try forEachChunk(reader, count: header.size) { bytes, count in
                 var offset = 0
                 while offset < count {
-                    let written = systemWrite(descriptor, bytes + offset, count - offset)
+                    let written = posixWrite(descriptor, bytes + offset, count - offset)
                     if written > 0 {
                         offset += written
                     } else if written < 0 && errno == EINTR {
@@ -172,7 +172,7 @@ struct DumpExtraction {
             }
             try skip(reader, count: Self.padding(header.size))
             closed = true
-            guard systemClose(descriptor) == 0 else {
+            guard posixClose(descriptor) == 0 else {
                 throw BackupArchiveError.cannotWrite(archive, directory: directory.path, reason: String(cString: strerror(errno)))
             }
         } catch {
@@ -336,7 +336,7 @@ final class GzipFileReader {
         input = UnsafeMutableRawPointer.allocate(byteCount: Self.inputSize, alignment: 16)
         let status = recette_inflate_init_gzip(&stream)
         guard status == Z_OK else {
-            systemClose(descriptor)
+            posixClose(descriptor)
             input.deallocate()
             throw BackupArchiveError.corrupt(path, detail: "zlib could not start (code \(status))")
         }
@@ -344,7 +344,7 @@ final class GzipFileReader {
 
     func close() {
         inflateEnd(&stream)
-        systemClose(descriptor)
+        posixClose(descriptor)
         input.deallocate()
     }
 
@@ -362,7 +362,7 @@ final class GzipFileReader {
     private func refill() throws {
         guard stream.avail_in == 0, !endOfFile else { return }
         while true {
-            let got = systemRead(descriptor, input, Self.inputSize)
+            let got = posixRead(descriptor, input, Self.inputSize)
             if got < 0 && errno == EINTR { continue }
             guard got >= 0 else { throw BackupArchiveError.readFailed(path, reason: String(cString: strerror(errno))) }
             if got == 0 { endOfFile = true }
@@ -410,29 +410,4 @@ final class CancelFlag: Sendable {
     private let value = Atomic<Bool>(false)
     func cancel() { value.store(true, ordering: .relaxed) }
     var isCanceled: Bool { value.load(ordering: .relaxed) }
-}
-
-@discardableResult
-private func systemClose(_ descriptor: Int32) -> Int32 {
-    #if canImport(Glibc)
-    Glibc.close(descriptor)
-    #else
-    Darwin.close(descriptor)
-    #endif
-}
-
-private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.read(descriptor, buffer, count)
-    #else
-    Darwin.read(descriptor, buffer, count)
-    #endif
-}
-
-private func systemWrite(_ descriptor: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.write(descriptor, buffer, count)
-    #else
-    Darwin.write(descriptor, buffer, count)
-    #endif
 }

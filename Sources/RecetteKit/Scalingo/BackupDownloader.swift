@@ -321,22 +321,6 @@ final class PartFileWriter: @unchecked Sendable {
     }
 }
 
-private func posixClose(_ fd: Int32) {
-    #if canImport(Glibc)
-    _ = Glibc.close(fd)
-    #else
-    _ = Darwin.close(fd)
-    #endif
-}
-
-private func posixWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.write(fd, bytes, count)
-    #else
-    Darwin.write(fd, bytes, count)
-    #endif
-}
-
 final class LockedValue<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: T
