@@ -188,8 +188,9 @@ import Testing
                 "the run's work directory is gone")
     }
 
-    /// A run killed with SIGKILL while pg_restore reads the extracted dump leaves its work
-    /// directory; the next run that makes one removes it, and leaves a living run's alone.
+    /// A run killed with SIGKILL once its dump is extracted leaves its work directory; the next
+    /// run that makes one removes it, and leaves a living run's alone. (Killed as soon as the
+    /// dump appears, during the checks: before the shared test cluster gets bulk-load settings.)
     @Test func theWorkDirectoryOfAKilledRunIsRemovedByTheNextRun() async throws {
         let sample = try await SampleCache.shared.sample()
         let project = TestEnvironment.newProjectDirectory()
@@ -197,14 +198,16 @@ import Testing
         let (process, _) = try CLI.launch(["restore", sample.archive.path, "--target", "local", "--quiet", "--project-dir", project.path],
                                           environment: TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": "killed_run"]) { $1 })
         var dumpSeen: URL?
-        for _ in 0..<1500 where dumpSeen == nil {
+        for _ in 0..<3000 where dumpSeen == nil {
             let runs = (try? FileManager.default.contentsOfDirectory(at: work, includingPropertiesForKeys: nil)) ?? []
-            dumpSeen = runs.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("restore.list").path) }
-            if dumpSeen == nil { try await Task.sleep(for: .milliseconds(10)) }
+            dumpSeen = runs.first { run in
+                ((try? FileManager.default.contentsOfDirectory(atPath: run.appendingPathComponent("dump").path)) ?? []).contains { $0.hasSuffix(".pgsql") }
+            }
+            if dumpSeen == nil { try await Task.sleep(for: .milliseconds(5)) }
         }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        let leftover = try #require(dumpSeen, "the run never reached pg_restore")
+        let leftover = try #require(dumpSeen, "the run never extracted its dump")
         #expect(FileManager.default.fileExists(atPath: leftover.path), "SIGKILL leaves the directory behind")
         #expect(try FileManager.default.contentsOfDirectory(atPath: leftover.appendingPathComponent("dump").path).contains { $0.hasSuffix(".pgsql") })
 
