@@ -108,6 +108,8 @@ struct ComposeRestoreTests {
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(stderr.contains("database 'app' of the 'db' service is partial; run the restore again"), "\(stderr)")
         #expect(stderr.contains("interrupted"), "\(stderr)")
+        let left = try await ComposeProject.configured(by: stack.context()).exec(service: "db", argv: ["ls", "-A", "/tmp"]).outputText
+        #expect(!left.contains("recette-restore"), "left in the db container's /tmp after Ctrl-C: \(left)")
 
         let connection = try PostgresConnection(url: stack.url(database: "app"))
         #expect(try connection.query("SELECT count(*) FROM pg_stat_activity WHERE datname = 'app' AND pid <> pg_backend_pid() AND backend_type = 'client backend'").scalar == "0",
