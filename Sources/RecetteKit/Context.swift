@@ -39,7 +39,7 @@ public struct RecetteContext: Sendable {
     }
 
     public var localCluster: LocalCluster {
-        LocalCluster(directory: configuration.path(.localDirectory)!, tools: postgresTools, runner: runner)
+        LocalCluster(directory: configuration.path(.localDirectory)!, tools: postgresTools, runner: runner, stateDirectory: stateDirectory)
     }
 
     /// The project directory (where `.recette/` lives).

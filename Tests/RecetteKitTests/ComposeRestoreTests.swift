@@ -70,6 +70,10 @@ struct ComposeRestoreTests {
         let last = String(result.standardError.split(separator: "\n").last ?? "")
         #expect(last.hasPrefix("error: pg_restore failed in the 'db' container on '\(broken.lastPathComponent)': "), "\(result.standardError)")
         #expect(last.hasSuffix("the database is partial: run the restore again"), "\(last)")
+        // The dump copied into the container goes too, although the restore failed.
+        let project = try ComposeProject.configured(by: stack.context())
+        let left = try await project.exec(service: "db", argv: ["ls", "-A", "/tmp"]).outputText
+        #expect(!left.contains("recette-restore"), "left in the db container's /tmp: \(left)")
         let connection = try PostgresConnection(url: stack.url(database: "app"))
         #expect(try connection.query("SHOW fsync").scalar == "on")
         #expect(try connection.query("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'").scalar == "0")
@@ -104,6 +108,8 @@ struct ComposeRestoreTests {
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(stderr.contains("database 'app' of the 'db' service is partial; run the restore again"), "\(stderr)")
         #expect(stderr.contains("interrupted"), "\(stderr)")
+        let left = try await ComposeProject.configured(by: stack.context()).exec(service: "db", argv: ["ls", "-A", "/tmp"]).outputText
+        #expect(!left.contains("recette-restore"), "left in the db container's /tmp after Ctrl-C: \(left)")
 
         let connection = try PostgresConnection(url: stack.url(database: "app"))
         #expect(try connection.query("SELECT count(*) FROM pg_stat_activity WHERE datname = 'app' AND pid <> pg_backend_pid() AND backend_type = 'client backend'").scalar == "0",

@@ -102,7 +102,7 @@ import Testing
 }
 
 enum BadInput: String, CaseIterable, CustomTestStringConvertible {
-    case missingFile, notGzip, tarWithoutDump, truncatedArchive, unreadableDump, dumpTruncatedInData
+    case missingFile, notGzip, tarWithoutDump, truncatedArchive, unreadableDump, dumpTruncatedInData, dumpIsASymlink, dumpOutsideTheArchive
 
     var testDescription: String { rawValue }
 
@@ -114,6 +114,8 @@ enum BadInput: String, CaseIterable, CustomTestStringConvertible {
         case .truncatedArchive: "corrupt or truncated"
         case .unreadableDump: "pg_restore cannot read the dump"
         case .dumpTruncatedInData: "pg_restore failed"
+        case .dumpIsASymlink: "is a symbolic link to '"
+        case .dumpOutsideTheArchive: "unsafe path ('../20261120030000_my-app_1.pgsql'"
         }
     }
 
@@ -122,11 +124,18 @@ enum BadInput: String, CaseIterable, CustomTestStringConvertible {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let runner = SubprocessRunner()
         let file = directory.appendingPathComponent("20261120030000_my-app_1.tar.gz")
-        func pack(_ name: String, _ contents: Data) async throws {
-            let staging = directory.appendingPathComponent("staging")
+        let staging = directory.appendingPathComponent("staging")
+        func pack(_ name: String, _ contents: Data, tarOptions: [String] = []) async throws {
             try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
             try contents.write(to: staging.appendingPathComponent(name))
-            try await runner.run(Command("tar", ["--create", "--gzip", "--file", file.path, "--directory", staging.path, "./" + name]))
+            try await runner.run(Command("tar", ["--create", "--gzip", "--file", file.path, "--directory", staging.path] + tarOptions + ["./" + name]))
+        }
+        /// The sample's own dump, a good one, as a file of its own.
+        func sampleDump() async throws -> URL {
+            let extracted = directory.appendingPathComponent("extracted")
+            try FileManager.default.createDirectory(at: extracted, withIntermediateDirectories: true)
+            try await runner.run(Command("tar", ["--extract", "--gzip", "--file", archive.path, "--directory", extracted.path]))
+            return try FileManager.default.contentsOfDirectory(at: extracted, includingPropertiesForKeys: nil).first { $0.pathExtension == "pgsql" }!
         }
         switch self {
         case .missingFile:
@@ -142,12 +151,17 @@ enum BadInput: String, CaseIterable, CustomTestStringConvertible {
             try await pack("20261120030000_my-app_1.pgsql", Data("PGDMP but not really a dump at all".utf8))
         case .dumpTruncatedInData:
             // The table of contents is intact (pg_restore --list succeeds) but table data is cut.
-            let extracted = directory.appendingPathComponent("extracted")
-            try FileManager.default.createDirectory(at: extracted, withIntermediateDirectories: true)
-            try await runner.run(Command("tar", ["--extract", "--gzip", "--file", archive.path, "--directory", extracted.path]))
-            let dump = try FileManager.default.contentsOfDirectory(at: extracted, includingPropertiesForKeys: nil).first { $0.pathExtension == "pgsql" }!
-            let bytes = try Data(contentsOf: dump)
+            let bytes = try Data(contentsOf: try await sampleDump())
             try await pack("20261120030000_my-app_1.pgsql", bytes.prefix(bytes.count * 6 / 10))
+        case .dumpIsASymlink:
+            // A good dump elsewhere on the machine, which the archive only points at.
+            let elsewhere = try await sampleDump()
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: staging.appendingPathComponent("20261120030000_my-app_1.pgsql").path, withDestinationPath: elsewhere.path)
+            try await runner.run(Command("tar", ["--create", "--gzip", "--file", file.path, "--directory", staging.path, "./20261120030000_my-app_1.pgsql"]))
+        case .dumpOutsideTheArchive:
+            // A good dump, stored as ../NAME (-P keeps the ..).
+            try await pack("20261120030000_my-app_1.pgsql", try Data(contentsOf: try await sampleDump()), tarOptions: ["--absolute-names", "--transform=s,^\\./,../,"])
         }
         return file
     }

@@ -26,7 +26,7 @@ public final class RunLock: @unchecked Sendable {
 
     /// Takes the project's lock, or throws a one-line refusal naming the holder.
     public static func acquire(stateDirectory: URL, command: String, now: Date = Date()) throws -> RunLock {
-        try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
+        try PrivateDirectory.makeIfMissing(stateDirectory)
         switch try attempt(file: stateDirectory.appendingPathComponent("lock"), command: command, now: now) {
         case .acquired(let lock):
             return lock

@@ -4,7 +4,7 @@ import Foundation
 public enum RunReportFile {
     public static func write<Report: Encodable>(_ report: Report, kind: String, startedAt: Date, stateDirectory: URL) throws -> URL {
         let directory = stateDirectory.appendingPathComponent("runs")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try PrivateDirectory.make(directory)
         let file = directory.appendingPathComponent("\(kind)-\(UTCStamp.string(from: startedAt, pattern: "yyyyMMdd'T'HHmmss'Z'")).json")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -40,8 +40,9 @@ public struct ComposeRestore: Sendable {
         let service = reset.service
 
         // 1. Nothing is destroyed before the backup is known good.
-        let workDirectory = context.stateDirectory.appendingPathComponent("work").appendingPathComponent(UUID().uuidString)
-        defer { try? FileManager.default.removeItem(at: workDirectory) }
+        let work = try WorkDirectory.create(in: context.stateDirectory)
+        defer { work.remove() }
+        let workDirectory = work.url
         let plan = try await reset.plan()
         let (user, database) = (plan.databaseUser, plan.databaseName)
         let (dump, toc) = try await timed("verify") {
@@ -56,10 +57,6 @@ public struct ComposeRestore: Sendable {
         let (list, foreignKeys) = PgRestoreRun.mainList(toc: toc, options: options, dependencies: dependencies)
         let listFile = workDirectory.appendingPathComponent("restore.list")
         try (list.joined(separator: "\n") + "\n").write(to: listFile, atomically: true, encoding: .utf8)
-        try await timed("copy dump") {
-            try await project.copy(file: dump, toService: service, path: Self.dumpPathInContainer)
-            try await project.copy(file: listFile, toService: service, path: Self.listPathInContainer)
-        }
         func pgRestore(sections: [String]) -> [String] {
             ["pg_restore"] + PgRestoreRun.arguments(options: options, listPath: Self.listPathInContainer, sections: sections)
                 + ["--username=\(user)", "--dbname=\(database)", Self.dumpPathInContainer]
@@ -85,6 +82,7 @@ public struct ComposeRestore: Sendable {
         var addedNotValid = 0
         var prepared: [PrepareAction] = []
         do {
+            try await timed("copy dump") { try await copyIntoContainer(dump: dump, list: listFile) }
             if options.unlogged && !options.schemaOnly {
                 try await timed("pg_restore (pre-data)") { try await run(pgRestore(sections: ["pre-data"])) }
                 try await timed("SET UNLOGGED") {
@@ -119,16 +117,17 @@ public struct ComposeRestore: Sendable {
             await Task {
                 try? await endRestoreSessions(database: database, user: user)
                 try? await resetSettings(applied, database: database, user: user)
+                await removeCopiesFromContainer()
             }.value
             if Task.isCancelled || error is CancellationError {
                 logger.error("stopped during the restore: database '\(database)' of the '\(service)' service is partial; run the restore again")
             }
             throw error
         }
+        await removeCopiesFromContainer()
         if !applied.settings.isEmpty {
             try await timed("normal settings") { try await resetSettings(applied, database: database, user: user) }
         }
-        _ = try? await project.exec(service: service, argv: ["rm", "-f", Self.dumpPathInContainer, Self.listPathInContainer])
 
         let counts = try await timed("count rows") { try await rowCounts(database: database, user: user) }
         let report = RestoreReport(
@@ -139,6 +138,27 @@ public struct ComposeRestore: Sendable {
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: "compose service '\(service)', database '\(database)'", tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: nil)
+    }
+
+    /// `docker compose cp` keeps the host file's mode (0600, root's): readable for pg_restore
+    /// only when the service's user is root. Inside the container the dump is the db server's
+    /// own data, so it is made readable there (as root, whatever the service's `user:`).
+    private func copyIntoContainer(dump: URL, list: URL) async throws {
+        let paths = [Self.dumpPathInContainer, Self.listPathInContainer]
+        try await reset.project.copy(file: dump, toService: reset.service, path: paths[0])
+        try await reset.project.copy(file: list, toService: reset.service, path: paths[1])
+        _ = try await context.runner.run(reset.project.command(["exec", "-T", "--user", "0", reset.service, "chmod", "0644"] + paths))
+    }
+
+    /// The copies in the container go however the restore ended: a dump left in the db
+    /// container's /tmp would outlive the run (and the next reset keeps no trace of it).
+    private func removeCopiesFromContainer() async {
+        let paths = [Self.dumpPathInContainer, Self.listPathInContainer]
+        do {
+            try await reset.project.exec(service: reset.service, argv: ["rm", "-f"] + paths)
+        } catch {
+            context.logger.warning("could not remove the dump copied into the '\(reset.service)' container (\(error)); remove it with: docker compose exec \(reset.service) rm -f \(paths.joined(separator: " "))")
+        }
     }
 
     /// Settings applied for a restore, and the fsync value to come back to.

@@ -61,8 +61,9 @@ public struct DatabaseRestore: Sendable {
             }
         }
         logger.info("checking \(archiveFile.path)")
-        let workDirectory = context.stateDirectory.appendingPathComponent("work").appendingPathComponent(UUID().uuidString)
-        defer { try? FileManager.default.removeItem(at: workDirectory) }
+        let work = try WorkDirectory.create(in: context.stateDirectory)
+        defer { work.remove() }
+        let workDirectory = work.url
         let pgRestore = try context.postgresTools.require(.pgRestore)
         let (dump, toc) = try await timed("verify") {
             try await BackupVerification(context: context).verify(archiveFile, workDirectory: workDirectory)

@@ -73,9 +73,9 @@ public struct SampleBackupBuilder: Sendable {
             try connection.execute("COMMIT")
         }
 
-        let workDirectory = context.stateDirectory.appendingPathComponent("work").appendingPathComponent("sample-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: workDirectory) }
+        let work = try WorkDirectory.create(in: context.stateDirectory, prefix: "sample-")
+        defer { work.remove() }
+        let workDirectory = work.url
         let dumpName = baseName + ".pgsql"
         logger.info("dumping it with pg_dump -Fc")
         try await runner.run(Command(try context.postgresTools.require(.pgDump),

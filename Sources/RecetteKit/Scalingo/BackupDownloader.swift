@@ -60,7 +60,7 @@ public struct BackupDownloader: Sendable {
             logger.info("backup \(backup.id) is already downloaded: \(final.path)")
             return DownloadedBackup(file: final, backup: backup, fromCache: true, bytesTransferred: 0, seconds: 0)
         }
-        try FileManager.default.createDirectory(at: final.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try PrivateDirectory.make(final.deletingLastPathComponent(), from: cacheDirectory)
         logger.info("downloading backup \(backup.id) (\(expected.map(ByteCount.human) ?? "size unknown")) to \(final.path)")
 
         var transferred: Int64 = 0
@@ -227,11 +227,18 @@ final class PartFileWriter: @unchecked Sendable {
 
     init(_ url: URL, progress: ProgressBar) throws {
         path = url.path
-        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             let code = errno
             buffer.deallocate()
             throw RecetteFailure("cannot open \(url.path) for writing: \(String(cString: strerror(code))); check free space and permissions")
+        }
+        do {
+            try PrivateFile.restrict(fd, url)
+        } catch {
+            posixClose(fd)
+            buffer.deallocate()
+            throw error
         }
         let end = lseek(fd, 0, SEEK_END)
         guard end >= 0 else {
@@ -319,22 +326,6 @@ final class PartFileWriter: @unchecked Sendable {
             try flushBuffer()
         }
     }
-}
-
-private func posixClose(_ fd: Int32) {
-    #if canImport(Glibc)
-    _ = Glibc.close(fd)
-    #else
-    _ = Darwin.close(fd)
-    #endif
-}
-
-private func posixWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.write(fd, bytes, count)
-    #else
-    Darwin.write(fd, bytes, count)
-    #endif
 }
 
 final class LockedValue<T>: @unchecked Sendable {

@@ -33,7 +33,7 @@ public struct ScalingoCLI: Sendable {
     /// the CLI succeeded. Without a backup id the CLI picks the backup itself.
     public func download(backupID: String?) async throws -> URL {
         let directory = context.stateDirectory.appendingPathComponent("backups/scalingo-cli")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try PrivateDirectory.make(directory)
         let final = directory.appendingPathComponent("\(backupID ?? "latest-\(Int(Date().timeIntervalSince1970))").tar.gz")
         if backupID != nil, FileManager.default.fileExists(atPath: final.path) {
             context.logger.info("backup \(backupID!) is already downloaded: \(final.path)")
@@ -54,6 +54,8 @@ public struct ScalingoCLI: Sendable {
             try? FileManager.default.removeItem(at: part)
             throw RecetteFailure("the Scalingo CLI reported success but wrote nothing; run it by hand to see why: scalingo --app APP --addon ADDON backups-download")
         }
+        // The CLI makes the file with its own mode: backup data is the owner's only.
+        try PrivateFile.restrict(part)
         try FileManager.default.moveItem(at: part, to: final)
         return final
     }

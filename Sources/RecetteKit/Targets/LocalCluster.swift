@@ -22,11 +22,14 @@ public struct LocalCluster: Sendable {
     private let tools: PostgresTools
     private let runner: any ProcessRunning
     public let superuser = "postgres"
+    /// The project's `.recette/` (0700) when the cluster may live inside it.
+    private let stateDirectory: URL?
 
-    public init(directory: URL, tools: PostgresTools, runner: any ProcessRunning) {
+    public init(directory: URL, tools: PostgresTools, runner: any ProcessRunning, stateDirectory: URL? = nil) {
         self.directory = directory.standardizedFileURL
         self.tools = tools
         self.runner = runner
+        self.stateDirectory = stateDirectory?.standardizedFileURL
     }
 
     public var dataDirectory: URL { directory.appendingPathComponent("data") }
@@ -53,6 +56,7 @@ public struct LocalCluster: Sendable {
         }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try giveToServerUser(directory)
+        try letServerUserThroughStateDirectory()
         try await checkServerUserCanWrite(directory)
 
         let password = Self.generatePassword()
@@ -89,6 +93,10 @@ public struct LocalCluster: Sendable {
     /// second fails on the first one's files. An flock on `start.lock`, waited for (bounded);
     /// the kernel releases it if its holder dies.
     private func whileStarting<T>(_ work: () async throws -> T) async throws -> T {
+        if let stateDirectory, directory.path.hasPrefix(stateDirectory.path + "/") {
+            // Made here first (`recette local start` on a new project): private, whatever the umask.
+            try PrivateDirectory.makeIfMissing(stateDirectory)
+        }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let lockFile = directory.appendingPathComponent("start.lock")
         let descriptor = open(lockFile.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
@@ -331,6 +339,23 @@ public struct LocalCluster: Sendable {
         guard let user = serverUser else { return }
         guard chown(url.path, user.uid, user.gid) == 0 else {
             throw LocalClusterError.cannotPrepare(path: url.path, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    /// `.recette/` is its owner's only (it holds backup data), but the server user must pass
+    /// through it to a cluster inside it: the directories from `.recette/` down to the cluster's
+    /// get the server user's group with search permission only (0710: no listing, no reading).
+    private func letServerUserThroughStateDirectory() throws {
+        guard let user = serverUser, let stateDirectory, directory.path.hasPrefix(stateDirectory.path + "/") else { return }
+        var current = directory.deletingLastPathComponent()
+        while current.path.count >= stateDirectory.path.count {
+            var info = stat()
+            if stat(current.path, &info) == 0, info.st_uid == geteuid() {
+                guard chown(current.path, uid_t.max, user.gid) == 0, chmod(current.path, 0o710) == 0 else {
+                    throw LocalClusterError.cannotPrepare(path: current.path, reason: String(cString: strerror(errno)))
+                }
+            }
+            current = current.deletingLastPathComponent()
         }
     }
 
