@@ -7,7 +7,7 @@ import Testing
 /// reads the restored sample and reproduces the plugin's loop, string batch size included.
 @Suite(.serialized) struct PluginReindexTests {
     private func run(batchSize: StrapiStandIn.BatchSize, password: String = "Recette-Admin-1", pluginKey: String? = nil,
-                     check: (SearchProject, MeilisearchStandIn, CLIResult) throws -> Void,
+                     check: (SearchProject, MeilisearchStandIn, CLIResult) async throws -> Void,
                      strapiCheck: (StrapiStandIn) throws -> Void = { _ in }) async throws {
         let meilisearch = try MeilisearchStandIn()
         defer { meilisearch.stop() }
@@ -18,7 +18,7 @@ import Testing
         let result = try await project.recette(["reindex", "--via", "plugin"], [
             "STRAPI_URL": strapi.baseURL.absoluteString, "STRAPI_ADMIN_EMAIL": "admin@recette.test", "STRAPI_ADMIN_PASSWORD": password,
         ])
-        try check(project, meilisearch, result)
+        try await check(project, meilisearch, result)
         try strapiCheck(strapi)
         #expect(!(result.standardOutput + result.standardError).contains(password), "no password in output")
     }
@@ -69,6 +69,24 @@ import Testing
             #expect(last.contains("failed to reindex api::"), "\(last)")
             #expect(last.contains("The provided API key is invalid."), "\(last)")
             #expect(meilisearch.indexUIDs().isEmpty)
+        }
+    }
+
+    @Test func verifyFindsAStaleDocumentOfThePluginsIndexByItsUpdatedAt() async throws {
+        try await run(batchSize: .unset) { project, meilisearch, result in
+            try #require(result.status == 0, "\(result.standardError)")
+            let clean = try await project.recette(["search", "verify", "--index", "offre-de-stage"])
+            #expect(clean.status == 0 && clean.standardOutput.contains("in sync"), "\(clean.standardOutput)\(clean.standardError)")
+            #expect(!clean.standardOutput.contains("staleness not checked"), "\(clean.standardOutput)")
+
+            // The row changed after the plugin indexed it; the plugin's document holds Strapi's
+            // attribute `updatedAt` (milliseconds, Z), the query's row `updated_at`.
+            let connection = try PostgresConnection(url: project.databaseURL)
+            let id = try #require(try connection.query("SELECT min(id) FROM offres_de_stage WHERE published_at IS NOT NULL").scalar)
+            try connection.execute("UPDATE offres_de_stage SET updated_at = updated_at + interval '1 second' WHERE id = \(id)")
+            let drift = try await project.recette(["search", "verify", "--index", "offre-de-stage"])
+            #expect(drift.status == 1)
+            #expect(drift.standardOutput.contains("1 stale (updatedAt differs): offre-de-stage-\(id)"), "\(drift.standardOutput)")
         }
     }
 
