@@ -733,6 +733,20 @@ import FoundationNetworking
         #expect(hits.first.map { Set($0.keys) } == ["id", "title"], "search applies displayedAttributes")
     }
 
+    /// localizedAttributes (v1.10+): a list of {attributePatterns, locales} rules, or null.
+    @Test func localizedAttributesAreRulesOfPatternsAndLocales() async throws {
+        let (standIn, client) = try Self.standIn()
+        defer { standIn.stop() }
+        let rules: [[String: [String]]] = [["attributePatterns": ["*_fr"], "locales": ["fra"]]]
+        let task = try await Self.run(client, "PATCH", "/indexes/loc/settings", json: ["localizedAttributes": rules])
+        #expect(task["status"] as? String == "succeeded", "\(task)")
+        #expect(try await client.get("/indexes/loc/settings")["localizedAttributes"] as? [[String: [String]]] == rules)
+        let flat = try await client.send("PATCH", "/indexes/loc/settings", json: ["localizedAttributes": ["*_fr"]])
+        #expect(flat.status == 400 && flat.meiliError?["code"] == "invalid_settings_localized_attributes")
+        let partial = try await client.send("PATCH", "/indexes/loc/settings", json: ["localizedAttributes": [["locales": ["fra"]]]])
+        #expect(partial.meiliError?["message"] == "Missing field `attributePatterns` inside `.localizedAttributes[0]`")
+    }
+
     /// The stand-in answers as the Meilisearch the generated compose file runs.
     @Test func itReportsTheVersionTheComposeFilePins() throws {
         let compose = try String(contentsOf: TestEnvironment.packageRoot.appendingPathComponent("compose/compose.yaml"), encoding: .utf8)

@@ -367,7 +367,7 @@ enum MeiliSettings {
         case object([(String, Kind)])
         case stringMap([String])  // object of name → one of the values
         case anyObject
-        case optionalList
+        case localizedRules  // array of {attributePatterns, locales} (v1.10+)
     }
 
     struct Field {
@@ -415,7 +415,7 @@ enum MeiliSettings {
               defaultValue: .obj(["maxTotalHits": .int(1000)])),
         Field(name: "embedders", kind: .anyObject, defaultValue: .object([])),
         Field(name: "searchCutoffMs", kind: .optionalCount, defaultValue: .null),
-        Field(name: "localizedAttributes", kind: .optionalList, defaultValue: .null),
+        Field(name: "localizedAttributes", kind: .localizedRules, defaultValue: .null),
         Field(name: "facetSearch", kind: .bool, defaultValue: .bool(true)),
         Field(name: "prefixSearch", kind: .oneOf(["indexingTime", "disabled"]), defaultValue: .string("indexingTime")),
     ]
@@ -461,7 +461,16 @@ enum MeiliSettings {
             MeiliCore.wrongType(code, at: at, expected: expected, found: found)
         }
         switch kind {
-        case .stringList, .optionalList, .rankingRules, .filterable:
+        case .localizedRules:
+            guard let elements = value.elements else { throw fail("an array", value) }
+            let rule: [(String, Kind)] = [("attributePatterns", .stringList), ("locales", .stringList)]
+            for (i, element) in elements.enumerated() {
+                try check(element, .object(rule), code: code, location: "\(location)[\(i)]")
+                for (name, _) in rule where element[name] == nil {
+                    throw MeiliError(code: code, message: "Missing field `\(name)` inside `\(location)[\(i)]`")
+                }
+            }
+        case .stringList, .rankingRules, .filterable:
             guard let elements = value.elements else { throw fail("an array", value) }
             for (i, element) in elements.enumerated() {
                 if case .filterable = kind, element.members != nil { continue }
