@@ -7,13 +7,14 @@ import Testing
 /// reads the restored sample and reproduces the plugin's loop, string batch size included.
 @Suite(.serialized) struct PluginReindexTests {
     private func run(batchSize: StrapiStandIn.BatchSize, password: String = "Recette-Admin-1", pluginKey: String? = nil,
+                     permissions: Set<String> = ["create", "update", "delete"],
                      check: (SearchProject, MeilisearchStandIn, CLIResult) async throws -> Void,
                      strapiCheck: (StrapiStandIn) throws -> Void = { _ in }) async throws {
         let meilisearch = try MeilisearchStandIn()
         defer { meilisearch.stop() }
         let project = try await SearchProject.make(meilisearch: meilisearch)
         let strapi = try StrapiStandIn(databaseURL: project.databaseURL, meilisearchURL: meilisearch.baseURL,
-                                       meilisearchAPIKey: pluginKey ?? meilisearch.masterKey, batchSize: batchSize)
+                                       meilisearchAPIKey: pluginKey ?? meilisearch.masterKey, adminPermissions: permissions, batchSize: batchSize)
         defer { strapi.stop() }
         let result = try await project.recette(["reindex", "--via", "plugin"], [
             "STRAPI_URL": strapi.baseURL.absoluteString, "STRAPI_ADMIN_EMAIL": "admin@recette.test", "STRAPI_ADMIN_PASSWORD": password,
@@ -87,6 +88,16 @@ import Testing
             let drift = try await project.recette(["search", "verify", "--index", "offre-de-stage"])
             #expect(drift.status == 1)
             #expect(drift.standardOutput.contains("1 stale (updatedAt differs): offre-de-stage-\(id)"), "\(drift.standardOutput)")
+        }
+    }
+
+    @Test func anAdminWithoutThePluginsPermissionsIsExplained() async throws {
+        try await run(batchSize: .unset, permissions: []) { _, meilisearch, result in
+            #expect(result.status == 1)
+            let last = result.standardError.split(separator: "\n").last.map(String.init) ?? ""
+            #expect(last.contains("does not let the admin STRAPI_ADMIN_EMAIL reindex api::"), "\(last)")
+            #expect(last.contains("Roles → Plugins → Meilisearch"), "\(last)")
+            #expect(meilisearch.indexUIDs().isEmpty)
         }
     }
 

@@ -16,12 +16,15 @@ import Testing
         var meili: StandInClient { StandInClient(baseURL: meilisearch.baseURL, bearer: "masterKey") }
         var anonymous: StandInClient { StandInClient(baseURL: strapi.baseURL, bearer: nil) }
 
-        init(offers: Int, housingAds: Int, batchSize: StrapiStandIn.BatchSize = .unset) async throws {
+        init(offers: Int, housingAds: Int, batchSize: StrapiStandIn.BatchSize = .unset,
+             permissions: Set<String> = ["create", "update", "delete"],
+             contentTypes: [StrapiStandIn.ContentType] = [.offers, .housingAds, .users]) async throws {
             database = try await SampleDatabases.shared.database(offers: offers, housingAds: housingAds)
             meilisearch = try MeilisearchStandIn(taskProcessingDelay: .zero)
             strapi = try StrapiStandIn(
                 databaseURL: database.url, meilisearchURL: meilisearch.baseURL, meilisearchAPIKey: "masterKey",
-                adminEmail: StrapiStandInTests.email, adminPassword: StrapiStandInTests.password, batchSize: batchSize)
+                adminEmail: StrapiStandInTests.email, adminPassword: StrapiStandInTests.password, adminPermissions: permissions,
+                contentTypes: contentTypes, batchSize: batchSize)
         }
 
         func stop() {
@@ -201,6 +204,47 @@ import Testing
         let user = try #require(fixture.meilisearch.document("user-1", in: "user"))
         #expect(user["email"] is String && user["username"] is String)
         #expect(user["password"] == nil && user["reset_password_token"] == nil && user["confirmation_token"] == nil)
+    }
+
+    @Test func theConfiguredSettingsAreSentWheneverTheIndexIsCreated() async throws {
+        var offers = StrapiStandIn.ContentType.offers
+        offers.settings = #"{"filterableAttributes":["domaine"],"pagination":{"maxTotalHits":100000}}"#
+        let fixture = try await Fixture(offers: 40, housingAds: 15, contentTypes: [offers])
+        defer { fixture.stop() }
+        for method in ["POST", "PUT"] {
+            _ = try await fixture.index(offers.uid, method: method)
+            let settings = try await fixture.meili.get("/indexes/offre-de-stage/settings")
+            #expect(settings["filterableAttributes"] as? [String] == ["domaine"], "\(method)")
+            #expect((settings["pagination"] as? [String: Any])?["maxTotalHits"] as? Int == 100_000)
+        }
+    }
+
+    @Test func anAdminWithoutThePluginsPermissionsGets403() async throws {
+        let fixture = try await Fixture(offers: 40, housingAds: 15, permissions: ["create"])
+        defer { fixture.stop() }
+        let admin = try await fixture.admin()
+        #expect(try await admin.get("/meilisearch/content-type").status == 200, "listing needs no permission")
+        let update = try await admin.send("PUT", "/meilisearch/content-type", json: ["contentType": StrapiStandIn.ContentType.offers.uid])
+        #expect(update.status == 403)
+        #expect(update.text == #"{"data":null,"error":{"status":403,"name":"PolicyError","message":"Policy Failed","details":{}}}"#)
+        #expect(try await admin.send("DELETE", "/meilisearch/content-type/offre-de-stage").status == 403)
+        #expect(try await admin.send("POST", "/meilisearch/content-type", json: ["contentType": StrapiStandIn.ContentType.offers.uid]).status == 200)
+        #expect(fixture.strapi.reindexRuns.map(\.update) == [false], "the refused update ran nothing")
+    }
+
+    @Test func aTransformEntryThatThrowsDropsItsWholeBatchSilently() async throws {
+        let published = try await SampleDatabases.shared.database(offers: 40, housingAds: 15).url
+        let first = try #require(try PostgresConnection(url: published).query("SELECT min(id) FROM offres_de_stage WHERE published_at IS NOT NULL").scalar.flatMap(Int.init))
+        var offers = StrapiStandIn.ContentType.offers
+        offers.transformThrowsOn = [first]
+        let fixture = try await Fixture(offers: 40, housingAds: 15, batchSize: .number(10), contentTypes: [offers])
+        defer { fixture.stop() }
+        let reply = try await fixture.index(offers.uid, method: "POST")
+        #expect(reply["error"] == nil, "the plugin answers as if all was well: \(reply)")
+        let run = try #require(fixture.strapi.reindexRuns.last)
+        #expect(run.batches.first?.documents == 0 && run.batches.first?.taskUID != nil, "an empty addition is still sent")
+        let ids = try fixture.publishedIDs()
+        #expect(fixture.meilisearch.documentIDs(in: "offre-de-stage") == ids.dropFirst(10).map { "offre-de-stage-\($0)" })
     }
 
     /// `batchSize = limit || 500; for (index = 0; index < count; index += batchSize)`, on a

@@ -33,13 +33,22 @@ public final class StrapiStandIn: Sendable {
         public var modelName: String
         /// Columns of attributes marked `private: true`, which the plugin removes.
         public var privateColumns: Set<String>
+        /// The index settings of the plugin's config (JSON object), sent whenever the plugin
+        /// (re)creates the index; nil: none configured (`{}` is sent).
+        public var settings: String?
+        /// Entry ids the project's `transformEntry` throws on: the plugin then drops the whole
+        /// batch holding one (it logs and indexes nothing of it), and answers as if all was well.
+        public var transformThrowsOn: Set<Int>
 
-        public init(uid: String, collectionName: String, indexUID: String, modelName: String, privateColumns: Set<String> = []) {
+        public init(uid: String, collectionName: String, indexUID: String, modelName: String, privateColumns: Set<String> = [],
+                    settings: String? = nil, transformThrowsOn: Set<Int> = []) {
             self.uid = uid
             self.collectionName = collectionName
             self.indexUID = indexUID
             self.modelName = modelName
             self.privateColumns = privateColumns
+            self.settings = settings
+            self.transformThrowsOn = transformThrowsOn
         }
 
         /// The sample database's offers (`SampleDatabaseSQL`).
@@ -119,17 +128,21 @@ public final class StrapiStandIn: Sendable {
     ///   - meilisearchAPIKey: sent as `Authorization: Bearer KEY` (nil: no header).
     ///   - contentTypes: the CMS's content types, all of which the plugin lists and can index.
     ///   - batchSize: the plugin's `entriesQuery.limit`.
+    ///   - adminPermissions: the plugin actions the admin's role grants (`create`, `update`,
+    ///     `delete`, as in `plugin::meilisearch.collections.create`); a route whose action is
+    ///     missing answers 403, as Strapi's `admin::hasPermissions` policy does.
     public init(
         databaseURL: String, meilisearchURL: URL, meilisearchAPIKey: String?,
         adminEmail: String = "admin@recette.test", adminPassword: String = "Recette-Admin-1",
+        adminPermissions: Set<String> = ["create", "update", "delete"],
         contentTypes: [ContentType] = [.offers, .housingAds, .users], batchSize: BatchSize = .unset,
         port: Int = 0
     ) throws {
         let core = StrapiCore(
             configuration: .init(
                 databaseURL: databaseURL, meilisearchURL: meilisearchURL, apiKey: meilisearchAPIKey,
-                adminEmail: adminEmail, adminPassword: adminPassword, contentTypes: contentTypes,
-                batchSize: batchSize))
+                adminEmail: adminEmail, adminPassword: adminPassword, adminPermissions: adminPermissions,
+                contentTypes: contentTypes, batchSize: batchSize))
         self.core = core
         server = try LoopbackHTTPServer(port: port) { request in core.handle(request) }
     }
@@ -180,6 +193,7 @@ final class StrapiCore: @unchecked Sendable {
         var apiKey: String?
         var adminEmail: String
         var adminPassword: String
+        var adminPermissions: Set<String>
         var contentTypes: [S.ContentType]
         var batchSize: S.BatchSize
     }
@@ -259,6 +273,10 @@ final class StrapiCore: @unchecked Sendable {
                 return Self.strapiError(401, "UnauthorizedError", "Missing or invalid credentials")
             }
             let body = (try? StandInJSON.parse(request.body)) ?? .object([])
+            let action = ["POST": "create", "PUT": "update", "DELETE": "delete"][request.method]
+            if let action, !configuration.adminPermissions.contains(action) {
+                return Self.strapiError(403, "PolicyError", "Policy Failed")
+            }
             switch request.method {
             case "GET" where path == "/meilisearch/content-type":
                 return Self.json(200, .obj(["data": contentTypesReport()]))
@@ -461,8 +479,8 @@ final class StrapiCore: @unchecked Sendable {
                 _ = try meili("DELETE", "/indexes/\(contentType.indexUID)")
                 state.withLock { _ = $0.indexed?.remove(contentType.uid) }
             }
-            // addContentTypeInMeiliSearch: settings from the plugin config (none here), then batches.
-            _ = try meili("PATCH", "/indexes/\(contentType.indexUID)/settings", body: Data("{}".utf8))
+            // addContentTypeInMeiliSearch: settings from the plugin config, then batches.
+            _ = try meili("PATCH", "/indexes/\(contentType.indexUID)/settings", body: Data((contentType.settings ?? "{}").utf8))
             let taskUIDs = try batches(contentType, connection, into: &run)
             state.withLock { s in
                 s.indexed?.insert(contentType.uid)
@@ -497,9 +515,13 @@ final class StrapiCore: @unchecked Sendable {
                 throw StandInFailure("the batch loop did not end after 100000 batches (batch size \(batchSize.jsString))")
             }
             let offset = try Self.strapiStart(index)
-            let documents = try builder.documents(offset: offset, limit: limit)
+            var documents = try builder.documents(offset: offset, limit: limit)
+            // transformEntries catches the throw and returns [] for the whole batch, which is
+            // still sent: an empty addition.
+            let dropped = documents.contains { $0["id"]?.intValue.map(contentType.transformThrowsOn.contains) ?? false }
+            if dropped { documents = [] }
             var batch = S.ReindexRun.Batch(index: index.jsString, offset: offset, limit: limit ?? -1, documents: documents.count)
-            if !documents.isEmpty {
+            if !documents.isEmpty || dropped {
                 let body = StandInJSON.array(documents).data
                 let task = try meili(
                     "POST", "/indexes/\(contentType.indexUID)/documents", query: "primaryKey=_meilisearch_id", body: body)

@@ -22,6 +22,8 @@ public enum StrapiError: Error, CustomStringConvertible, Sendable {
     case invalidCredentials(server: String)
     case unauthorized(server: String)
     case pluginMissing(server: String)
+    /// `admin::hasPermissions`: the admin's role lacks the plugin action.
+    case pluginForbidden(what: String, server: String)
     case api(status: Int, message: String, what: String, server: String)
     case unreachable(server: String, reason: String)
     case unreadableReply(what: String, server: String)
@@ -38,6 +40,8 @@ public enum StrapiError: Error, CustomStringConvertible, Sendable {
             return "Strapi at \(server) refused the admin token: log in again, or check that STRAPI_URL is the admin's server"
         case .pluginMissing(let server):
             return "Strapi at \(server) has no /meilisearch/content-type route: is strapi-plugin-meilisearch installed and enabled? Or use --via direct"
+        case .pluginForbidden(let what, let server):
+            return "Strapi at \(server) does not let the admin STRAPI_ADMIN_EMAIL \(what) (403 Policy Failed): give its role the Meilisearch plugin's permissions (Settings → Administration panel → Roles → Plugins → Meilisearch), or use --via direct"
         case .api(let status, let message, let what, let server):
             return "Strapi at \(server) answered \(status) while trying to \(what): \(message)"
         case .unreachable(let server, let reason):
@@ -131,6 +135,7 @@ public struct StrapiAdminClient: Sendable {
         }
         if response.statusCode == 401, token != nil { throw StrapiError.unauthorized(server: server) }
         if response.statusCode == 404, path.hasPrefix("meilisearch") { throw StrapiError.pluginMissing(server: server) }
+        if response.statusCode == 403, path.hasPrefix("meilisearch") { throw StrapiError.pluginForbidden(what: what, server: server) }
         let message = errorMessage ?? String(decoding: data.prefix(200), as: UTF8.self)
         throw StrapiError.api(status: response.statusCode, message: message, what: what, server: server)
     }
