@@ -84,7 +84,7 @@ public struct ScalingoCLI: Sendable {
 
     /// A directory only this user can read (mkdtemp: mode 0700), for the CLI's stored login.
     static func makePrivateDirectory() throws -> String {
-        var template = Array((NSTemporaryDirectory() + "/recette-scalingo-cli.XXXXXX").utf8CString)
+        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("recette-scalingo-cli.XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw RecetteFailure("cannot create a private directory for the Scalingo CLI in \(NSTemporaryDirectory()) (errno \(errno)): check TMPDIR")
         }
