@@ -364,9 +364,12 @@ download_backup() {
     local arguments=(--app "$scalingo_app" --addon "$addon_name" backups-download --output "$work_dir/backup.tar.gz")
     if [[ -n $backup_id ]]; then arguments+=(--backup "$backup_id"); fi
     # The token reaches the CLI through its environment only: a command line is visible to
-    # every user of the machine (ps), so never --api-token.
+    # every user of the machine (ps), so never --api-token. The CLI gets configuration and
+    # cache directories in the private work directory: it would prefer a login stored in
+    # ~/.config/scalingo (maybe another account's) to the token, or store the token there.
     (
         export SCALINGO_API_TOKEN="$scalingo_api_token"
+        export CONFIG_DIR="$work_dir/scalingo-config" CACHE_DIR="$work_dir/scalingo-cache"
         export SCALINGO_REGION="$scalingo_region"
         if [[ -n $scalingo_auth_url ]]; then export SCALINGO_AUTH_URL="$scalingo_auth_url"; fi
         if [[ -n $scalingo_api_url ]]; then export SCALINGO_API_URL="$scalingo_api_url"; fi

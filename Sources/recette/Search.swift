@@ -47,8 +47,9 @@ struct Search: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Per index: ids missing from the index, ids in the index the database no longer has, and stale documents.",
             discussion: """
-            Reads every id (and updated_at, when the query returns it) from the database and from
-            the index. Prints the first --show of each kind and the counts of all; exits 1 when
+            Reads every id and update timestamp (updated_at, or Strapi's updatedAt in an index
+            the plugin built) from the database and from the index; says so when either side has
+            none. Prints the first --show of each kind and the counts of all; exits 1 when
             anything differs. --fix sends only the missing and stale documents to the live index
             and deletes the extra ones, then checks again; deleting more than
             RECETTE_SEARCH_MAX_SHRINK (default 0.5) of an index's documents needs --allow-shrink.
@@ -106,10 +107,12 @@ struct Search: AsyncParsableCommand {
 
         func describe(_ drift: IndexDrift, show: Int) -> [String] {
             var lines = ["\(drift.uid): \(drift.databaseRows) rows in the database, \(drift.indexDocuments) documents in the index — \(drift.isInSync ? "in sync" : "DIFFERS")"]
-            for (label, ids) in [("missing from the index", drift.missing), ("in the index, not in the database", drift.extra), ("stale (updated_at differs)", drift.stale)] where !ids.isEmpty {
+            let stale = "stale (\(drift.staleBy ?? "updated_at") differs)"
+            for (label, ids) in [("missing from the index", drift.missing), ("in the index, not in the database", drift.extra), (stale, drift.stale)] where !ids.isEmpty {
                 let shown = ids.prefix(show).joined(separator: ", ")
                 lines.append("  \(ids.count) \(label)\(show > 0 ? ": \(shown)\(ids.count > show ? ", …" : "")" : "")")
             }
+            if let unknown = drift.staleUnknown { lines.append("  staleness not checked: \(unknown)") }
             return lines
         }
     }

@@ -81,7 +81,8 @@ import Testing
         }
         let denied = try await CLI.collect(command, currentDirectory: readOnly)
         #expect(denied.status == 1)
-        #expect(denied.standardError == "error: cannot write \(readOnly.path)/.recette: Permission denied; make it writable, or run recette from a project directory you can write to (--project-dir)",
+        #expect(denied.standardError.split(separator: "\n").count == 1 && !denied.standardError.contains("Domain="), "\(denied.standardError)")
+        #expect(denied.standardError.hasPrefix("error: cannot create \(readOnly.path)/.recette: Permission denied; check the permissions of \(readOnly.path)"),
                 "\(denied.standardError)")
 
         let blocked = TestEnvironment.newProjectDirectory()

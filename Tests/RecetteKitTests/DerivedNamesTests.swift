@@ -117,8 +117,10 @@ import Testing
 
     func restore(_ archive: URL, into database: String, keepPrevious: Bool = false) async throws -> RestoreOutcome {
         let destination = URLDestination(target: try await url(database), dropPrevious: !keepPrevious)
+        var options = RestoreOptions()
+        options.pristine = false  // only the names under test
         return try await DatabaseRestore(context: try TestEnvironment.context(), destination: destination, database: database,
-                                         options: RestoreOptions()).restore(archiveFile: archive)
+                                         options: options).restore(archiveFile: archive)
     }
 
     @Test func aFailedRestoreIntoA63ByteDatabaseLeavesItWhole() async throws {

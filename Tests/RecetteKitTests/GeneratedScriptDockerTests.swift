@@ -17,6 +17,11 @@ struct GeneratedScriptDockerTests {
         return stack.settings.merging(fixture.environment) { $1 }.merging([
             "PATH": fixtures + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
             "FAKE_SCALINGO_ARGV_LOG": argvLog.path,
+            // The CLI stores its login under HOME unless told otherwise: a home of the test's own
+            // (docker's config, where the compose plugin is, stays the user's).
+            "HOME": argvLog.deletingLastPathComponent().appendingPathComponent("home").path,
+            "DOCKER_CONFIG": ProcessInfo.processInfo.environment["DOCKER_CONFIG"]
+                ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".docker").path,
         ]) { $1 }
     }
 
@@ -57,6 +62,9 @@ struct GeneratedScriptDockerTests {
         }
         #expect(try await stack.runningContainerIDs(["db", "search", "cms"]).count == 3)
 
+        // The CLI kept its login in the script's private directory, not in the user's home.
+        let home = stack.directory.appendingPathComponent("home/.config/scalingo")
+        #expect(!FileManager.default.fileExists(atPath: home.path), "the CLI stored its login under HOME")
         // The token reached the CLI through its environment only.
         let argv = try String(contentsOf: argvLog, encoding: .utf8)
         #expect(argv.contains("backups-download"))

@@ -674,6 +674,86 @@ import FoundationNetworking
         #expect(twice.status == 400 && twice.meiliError?["code"] == "invalid_swap_duplicate_index_found")
     }
 
+    @Test func aSwapIsFiledUnderBothIndexes() async throws {
+        let (standIn, client) = try Self.standIn()
+        defer { standIn.stop() }
+        _ = try await Self.run(client, "POST", "/indexes/a/documents?primaryKey=id", json: Self.documents(1...2))
+        _ = try await Self.run(client, "POST", "/indexes/b/documents?primaryKey=id", json: Self.documents(3...4))
+        let swap = try await Self.run(client, "POST", "/swap-indexes", json: [["indexes": ["a", "b"]]])
+        let swapUID = try #require(swap["uid"] as? Int)
+        for uid in ["a", "b"] {
+            let listed = try #require(try await client.get("/tasks?indexUids=\(uid)")["results"] as? [[String: Any]])
+            #expect(listed.contains { $0["uid"] as? Int == swapUID }, "GET /tasks?indexUids=\(uid) finds the swap")
+        }
+        #expect((try await client.get("/tasks?indexUids=c")["results"] as? [[String: Any]])?.isEmpty == true)
+
+        // …and a cancelation by index reaches an enqueued swap.
+        standIn.pauseTaskProcessing()
+        let queued = try await client.send("POST", "/swap-indexes", json: [["indexes": ["a", "b"]]])
+        let cancel = try await client.send("POST", "/tasks/cancel?indexUids=b")
+        standIn.resumeTaskProcessing()
+        let canceled = try await Self.finished(client, queued)
+        #expect(canceled["status"] as? String == "canceled")
+        #expect(canceled["canceledBy"] as? Int == cancel["taskUid"] as? Int)
+    }
+
+    @Test func aCancelationInterruptsTheTaskBeingProcessed() async throws {
+        let (standIn, client) = try Self.standIn(delay: .seconds(30))
+        defer { standIn.stop() }
+        let slow = try await client.send("POST", "/indexes/slow/documents?primaryKey=id", json: Self.documents(1...3))
+        let uid = try #require(slow["taskUid"] as? Int)
+        for _ in 0..<2000 where try await client.get("/tasks/\(uid)")["status"] as? String != "processing" {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        standIn.taskProcessingDelay = .milliseconds(1)
+        let started = ContinuousClock.now
+        let cancel = try await client.send("POST", "/tasks/cancel?uids=\(uid)")
+        let task = try await Self.finished(client, slow)
+        #expect(ContinuousClock.now - started < .seconds(10), "not after the 30 s the task would take")
+        #expect(task["status"] as? String == "canceled" && task["canceledBy"] as? Int == cancel["taskUid"] as? Int, "\(task)")
+        #expect(standIn.indexUIDs().isEmpty, "an interrupted task changes nothing")
+        let cancelation = try await Self.finished(client, cancel)
+        #expect((cancelation["details"] as? [String: Any])?["canceledTasks"] as? Int == 1)
+    }
+
+    /// Meilisearch stopped applying displayedAttributes to document routes in v0.28.
+    @Test func documentRoutesReturnEveryFieldAndOnlySearchAppliesDisplayedAttributes() async throws {
+        let (standIn, client) = try Self.standIn()
+        defer { standIn.stop() }
+        _ = try await Self.run(client, "POST", "/indexes/docs/documents?primaryKey=id", json: Self.documents(1...2) { _ in ["updatedAt": "2026-01-01T00:00:00.000Z"] })
+        _ = try await Self.run(client, "PATCH", "/indexes/docs/settings", json: ["displayedAttributes": ["id", "title"]])
+        let listed = try #require(try await client.get("/indexes/docs/documents")["results"] as? [[String: Any]])
+        #expect(listed.first?["updatedAt"] as? String == "2026-01-01T00:00:00.000Z")
+        let picked = try #require(try await client.get("/indexes/docs/documents?fields=id,updatedAt")["results"] as? [[String: Any]])
+        #expect(picked.first.map { Set($0.keys) } == ["id", "updatedAt"])
+        let fetched = try #require(try await client.send("POST", "/indexes/docs/documents/fetch", json: ["fields": ["updatedAt"]])["results"] as? [[String: Any]])
+        #expect(fetched.first?["updatedAt"] is String)
+        #expect(try await client.get("/indexes/docs/documents/1")["updatedAt"] is String)
+        let hits = try #require(try await client.send("POST", "/indexes/docs/search", json: ["q": ""])["hits"] as? [[String: Any]])
+        #expect(hits.first.map { Set($0.keys) } == ["id", "title"], "search applies displayedAttributes")
+    }
+
+    /// localizedAttributes (v1.10+): a list of {attributePatterns, locales} rules, or null.
+    @Test func localizedAttributesAreRulesOfPatternsAndLocales() async throws {
+        let (standIn, client) = try Self.standIn()
+        defer { standIn.stop() }
+        let rules: [[String: [String]]] = [["attributePatterns": ["*_fr"], "locales": ["fra"]]]
+        let task = try await Self.run(client, "PATCH", "/indexes/loc/settings", json: ["localizedAttributes": rules])
+        #expect(task["status"] as? String == "succeeded", "\(task)")
+        #expect(try await client.get("/indexes/loc/settings")["localizedAttributes"] as? [[String: [String]]] == rules)
+        let flat = try await client.send("PATCH", "/indexes/loc/settings", json: ["localizedAttributes": ["*_fr"]])
+        #expect(flat.status == 400 && flat.meiliError?["code"] == "invalid_settings_localized_attributes")
+        let partial = try await client.send("PATCH", "/indexes/loc/settings", json: ["localizedAttributes": [["locales": ["fra"]]]])
+        #expect(partial.meiliError?["message"] == "Missing field `attributePatterns` inside `.localizedAttributes[0]`")
+    }
+
+    /// The stand-in answers as the Meilisearch the generated compose file runs.
+    @Test func itReportsTheVersionTheComposeFilePins() throws {
+        let compose = try String(contentsOf: TestEnvironment.packageRoot.appendingPathComponent("compose/compose.yaml"), encoding: .utf8)
+        let tag = try #require(compose.firstMatch(of: /getmeili\/meilisearch:v(\d+\.\d+)/)?.1)
+        #expect(MeilisearchStandIn.emulatedVersion.hasPrefix("\(tag).") && tag.hasPrefix("1."), "compose pins v\(tag)")
+    }
+
     // MARK: Unreachable
 
     @Test func anUnavailableStandInStopsAnsweringAfterSomeRequests() async throws {

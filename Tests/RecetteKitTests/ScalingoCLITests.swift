@@ -89,4 +89,64 @@ import Testing
         #expect(missing.status == 1)
         #expect(missing.standardError.contains("the Scalingo CLI ('scalingo') is not installed"), "\(missing.standardError)")
     }
+
+    /// A login the stand-in refuses (another account's token), stored as the real CLI stores it.
+    static func storeLogin(token: String, home: URL, fixture: ScalingoStandInTests.Fixture) throws -> URL {
+        let directory = home.appendingPathComponent(".config/scalingo")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let host = "\(fixture.standIn.authURL.host!):\(fixture.standIn.authURL.port!)"
+        let auth = directory.appendingPathComponent("auth")
+        try Data(#"{"auth_data_version":"2.1","auth_config_data":{"\#(host)":{"tokens":{"token":"\#(token)"},"user":{"username":"someone-else"}}}}"#.utf8).write(to: auth)
+        return auth
+    }
+
+    static var fixturesPath: String { TestEnvironment.packageRoot.appendingPathComponent("Tests/Fixtures").path }
+
+    @Test func theStandInCLIStoresTheVariablesTokenThenPrefersItsStoredLogin() async throws {
+        let fixture = try await Self.fixture()
+        let home = fixture.project.appendingPathComponent("home")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        func scalingo(token: String) async throws -> CLIResult {
+            try await CLI.collect(Command(Self.fixturesPath + "/scalingo", ["--app", ScalingoStandInTests.app, "--addon", "postgresql", "backups"],
+                                          environment: Self.environment(fixture, extra: ["HOME": home.path, "SCALINGO_API_TOKEN": token])),
+                                  currentDirectory: fixture.project)
+        }
+        // No stored login: it logs in with the variable (users/self) and stores the token.
+        let first = try await scalingo(token: ScalingoStandIn.defaultAPIToken)
+        #expect(first.status == 0, "\(first.standardError)")
+        let stored = try String(contentsOf: home.appendingPathComponent(".config/scalingo/auth"), encoding: .utf8)
+        #expect(stored.contains(ScalingoStandIn.defaultAPIToken))
+        #expect(fixture.standIn.count(.userSelf) == 1 && fixture.standIn.count(.regions) == 1)
+        // A stored login: the variable is ignored, even a wrong one; the regions come from the cache.
+        let second = try await scalingo(token: "tk-us-not-a-token")
+        #expect(second.status == 0, "\(second.standardError)")
+        #expect(fixture.standIn.count(.userSelf) == 1 && fixture.standIn.count(.regions) == 1)
+        // Another account's stored login wins over the right variable.
+        _ = try Self.storeLogin(token: "tk-us-another-account", home: home, fixture: fixture)
+        let third = try await scalingo(token: ScalingoStandIn.defaultAPIToken)
+        #expect(third.status == 1 && third.standardError.contains("401"), "\(third.standardError)")
+    }
+
+    @Test func theScalingoCLIRouteIgnoresALoginStoredInTheHomeAndStoresNothingThere() async throws {
+        let fixture = try await Self.fixture()
+        let home = fixture.project.appendingPathComponent("home")
+        let temporary = fixture.project.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        let auth = try Self.storeLogin(token: "tk-us-another-account", home: home, fixture: fixture)
+        let before = try Data(contentsOf: auth)
+        let environment = Self.environment(fixture, extra: [
+            "PATH": Self.fixturesPath + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+            "HOME": home.path, "TMPDIR": temporary.path,
+        ])
+        let result = try await CLI.run(["download", "--scalingo-cli", "--backup", "b-newest", "--project-dir", fixture.project.path], environment: environment)
+        #expect(result.status == 0, "the other account's login is not used: \(result.standardError)")
+        #expect(fixture.standIn.count(.userSelf) == 1, "the CLI logged in with SCALINGO_API_TOKEN")
+        #expect(try Data(contentsOf: auth) == before, "the stored login is left as it was")
+        let homeFiles = FileManager.default.enumerator(atPath: home.path)?.compactMap { $0 as? String } ?? []
+        for file in homeFiles {
+            let text = (try? String(contentsOf: home.appendingPathComponent(file), encoding: .utf8)) ?? ""
+            #expect(!text.contains(ScalingoStandIn.defaultAPIToken), "the token landed in \(file)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: temporary.path).isEmpty, "the run's own CLI configuration is removed")
+    }
 }

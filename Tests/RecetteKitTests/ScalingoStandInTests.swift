@@ -75,6 +75,26 @@ import Testing
         }
     }
 
+    /// The calls the real CLI makes besides recette's, in go-scalingo's shapes.
+    @Test func answersTheCLIsOwnCallsUsersSelfRegionsAndOneAddon() async throws {
+        let fixture = try Fixture()
+        let base = fixture.standIn.baseURL
+        let basic = "Basic " + Data(":\(ScalingoStandIn.defaultAPIToken)".utf8).base64EncodedString()
+        let exchanged = try await StandInClient(baseURL: base, bearer: nil).send("POST", "/auth/v1/tokens/exchange", headers: ["Authorization": basic])
+        let api = StandInClient(baseURL: base, bearer: try #require(exchanged["token"] as? String))
+        #expect(try await StandInClient(baseURL: base, bearer: nil).get("/auth/v1/users/self").status == 401)
+        let user = try #require(try await api.get("/auth/v1/users/self")["user"] as? [String: Any])
+        #expect(user["username"] is String && user["email"] is String)
+        let regions = try #require(try await api.get("/auth/v1/regions")["regions"] as? [[String: Any]])
+        #expect(regions.count == 1 && regions[0]["default"] as? Bool == true)
+        #expect(regions[0]["api"] as? String == fixture.standIn.apiEndpoint.absoluteString)
+        #expect(regions[0]["database_api"] as? String == fixture.standIn.dbEndpoint.absoluteString)
+        let addon = try await api.get("/api/v1/apps/\(Self.app)/addons/\(Self.addonID)")
+        #expect((addon["addon"] as? [String: Any])?["id"] as? String == Self.addonID, "\(addon)")
+        #expect(((addon["addon"] as? [String: Any])?["addon_provider"] as? [String: Any])?["id"] as? String == "postgresql")
+        #expect(try await api.get("/api/v1/apps/\(Self.app)/addons/ad-unknown").status == 404)
+    }
+
     @Test func listsBackupsNewestFirstWhateverTheAPIOrder() async throws {
         let fixture = try Fixture()
         fixture.standIn.listOrder = .unfinishedFirstThenOldest

@@ -338,6 +338,19 @@ struct SearchProject {
         #expect(Set(meilisearch.documentIDs(in: "offre-de-stage")) == (try project.publishedOfferIDs()))
         #expect(meilisearch.document("offre-de-stage-\(ids[3])", in: "offre-de-stage")?["title"] as? String == "Nouveau titre")
     }
+
+    @Test func verifySaysWhenTheIndexHoldsNoTimestampToJudgeStaleness() async throws {
+        let meilisearch = try MeilisearchStandIn()
+        defer { meilisearch.stop() }
+        let project = try await SearchProject.make(meilisearch: meilisearch)
+        // An index whose documents carry no update timestamp (a transformEntry that drops it).
+        let client = MeilisearchClient(baseURL: meilisearch.baseURL, apiKey: Secret(meilisearch.masterKey!), transport: URLSessionTransport())
+        let ndjson = try project.publishedOfferIDs().sorted().map { #"{"_meilisearch_id":"\#($0)","title":"t"}"# }.joined(separator: "\n")
+        try await client.wait(for: try await client.addDocuments("offre-de-stage", ndjson: Data(ndjson.utf8), primaryKey: "_meilisearch_id", gzip: false))
+        let result = try await project.recette(["search", "verify", "--index", "offre-de-stage"])
+        #expect(result.status == 0, "every id is there: \(result.standardError)")
+        #expect(result.standardOutput.contains("staleness not checked: the documents of offre-de-stage hold no updated_at or updatedAt"), "\(result.standardOutput)")
+    }
 }
 
 final class Observations: @unchecked Sendable {

@@ -16,13 +16,15 @@ import Testing
         var meili: StandInClient { StandInClient(baseURL: meilisearch.baseURL, bearer: "masterKey") }
         var anonymous: StandInClient { StandInClient(baseURL: strapi.baseURL, bearer: nil) }
 
-        init(offers: Int, housingAds: Int, batchSize: StrapiStandIn.BatchSize = .unset, keys: StrapiStandIn.DocumentKeys = .columnNames) async throws {
+        init(offers: Int, housingAds: Int, batchSize: StrapiStandIn.BatchSize = .unset,
+             permissions: Set<String> = ["create", "update", "delete"],
+             contentTypes: [StrapiStandIn.ContentType] = [.offers, .housingAds, .users]) async throws {
             database = try await SampleDatabases.shared.database(offers: offers, housingAds: housingAds)
             meilisearch = try MeilisearchStandIn(taskProcessingDelay: .zero)
             strapi = try StrapiStandIn(
                 databaseURL: database.url, meilisearchURL: meilisearch.baseURL, meilisearchAPIKey: "masterKey",
-                adminEmail: StrapiStandInTests.email, adminPassword: StrapiStandInTests.password, batchSize: batchSize,
-                documentKeys: keys)
+                adminEmail: StrapiStandInTests.email, adminPassword: StrapiStandInTests.password, adminPermissions: permissions,
+                contentTypes: contentTypes, batchSize: batchSize)
         }
 
         func stop() {
@@ -114,7 +116,12 @@ import Testing
         let offers = StrapiStandIn.ContentType.offers.uid
         let ads = StrapiStandIn.ContentType.housingAds.uid
         let before = try await fixture.contentTypes()
-        #expect(Set(before.keys) == [offers, ads])
+        // Every content type of the CMS, configured in the plugin or not: users-permissions'
+        // users too (the plugin ignores only its roles and permissions, and admin/upload/i18n).
+        #expect(Set(before.keys) == [offers, ads, StrapiStandIn.ContentType.users.uid])
+        #expect(before[StrapiStandIn.ContentType.users.uid]?["indexed"] as? Bool == false)
+        #expect(before[StrapiStandIn.ContentType.users.uid]?["listened"] as? Bool == false)
+        #expect(before[StrapiStandIn.ContentType.users.uid]?["indexUid"] as? String == "user")
         let offer = try #require(before[offers])
         #expect(offer["collection"] as? String == "offre-de-stage")
         #expect(offer["indexUid"] as? String == "offre-de-stage")
@@ -163,8 +170,9 @@ import Testing
         #expect(doc["id"] as? Int == id)
         #expect(doc["title"] as? String == row[0] && doc["slug"] as? String == row[1])
         #expect(doc["duree_en_mois"] as? Int == Int(row[2] ?? ""))
-        #expect(doc["published_at"] as? String == row[3], "JavaScript's toISOString()")
-        #expect((doc["created_at"] as? String)?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"#, options: .regularExpression) != nil)
+        #expect(doc["publishedAt"] as? String == row[3], "JavaScript's toISOString() under the attribute's name")
+        #expect(doc["published_at"] == nil && doc["updatedAt"] is String)
+        #expect((doc["createdAt"] as? String)?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"#, options: .regularExpression) != nil)
         #expect(doc["created_by_id"] == nil && doc["updated_by_id"] == nil)
         #expect(doc["_meilisearch_id"] as? String == "offre-de-stage-\(id)")
 
@@ -173,7 +181,7 @@ import Testing
             "SELECT l.ville, l.code_postal FROM offres_de_stage_components c JOIN components_localisation_localisations l ON l.id = c.component_id WHERE c.entity_id = $1 AND c.field = 'localisation'",
             [String(id)]).rows[0]
         #expect(localisation["ville"] as? String == city[0] && localisation["code_postal"] as? String == city[1])
-        #expect(localisation["id"] == nil, "components without their own id")
+        #expect(localisation["id"] is Int, "components with their own id, as the entity service returns them")
         #expect(localisation["coordonnees"] is [String: Any])
         #expect((doc["entreprise"] as? [String: Any])?["nom"] is String)
 
@@ -187,14 +195,56 @@ import Testing
         #expect(ad["titre"] is String && ad["localisation"] is [String: Any] && ad["entreprise"] == nil)
     }
 
-    @Test func strapiAttributeNamesAreAvailableForTheTimestamps() async throws {
-        let fixture = try await Fixture(offers: 40, housingAds: 15, keys: .strapiAttributes)
+    @Test func privateAttributesAreNotSentAndATableWithoutDraftsIsIndexedWhole() async throws {
+        let fixture = try await Fixture(offers: 40, housingAds: 15)
         defer { fixture.stop() }
-        _ = try await fixture.index(method: "POST")
-        let id = try #require(try fixture.publishedIDs().first)
-        let doc = try #require(fixture.meilisearch.document("offre-de-stage-\(id)", in: "offre-de-stage"))
-        #expect(doc["publishedAt"] is String && doc["createdAt"] is String && doc["updatedAt"] is String)
-        #expect(doc["published_at"] == nil)
+        _ = try await fixture.index(StrapiStandIn.ContentType.users.uid, method: "POST")
+        let users = try PostgresConnection(url: fixture.database.url).query("SELECT count(*) FROM up_users").scalar.flatMap(Int.init)
+        #expect(fixture.meilisearch.documentCount(in: "user") == users, "users-permissions has no draft & publish")
+        let user = try #require(fixture.meilisearch.document("user-1", in: "user"))
+        #expect(user["email"] is String && user["username"] is String)
+        #expect(user["password"] == nil && user["reset_password_token"] == nil && user["confirmation_token"] == nil)
+    }
+
+    @Test func theConfiguredSettingsAreSentWheneverTheIndexIsCreated() async throws {
+        var offers = StrapiStandIn.ContentType.offers
+        offers.settings = #"{"filterableAttributes":["domaine"],"pagination":{"maxTotalHits":100000}}"#
+        let fixture = try await Fixture(offers: 40, housingAds: 15, contentTypes: [offers])
+        defer { fixture.stop() }
+        for method in ["POST", "PUT"] {
+            _ = try await fixture.index(offers.uid, method: method)
+            let settings = try await fixture.meili.get("/indexes/offre-de-stage/settings")
+            #expect(settings["filterableAttributes"] as? [String] == ["domaine"], "\(method)")
+            #expect((settings["pagination"] as? [String: Any])?["maxTotalHits"] as? Int == 100_000)
+        }
+    }
+
+    @Test func anAdminWithoutThePluginsPermissionsGets403() async throws {
+        let fixture = try await Fixture(offers: 40, housingAds: 15, permissions: ["create"])
+        defer { fixture.stop() }
+        let admin = try await fixture.admin()
+        #expect(try await admin.get("/meilisearch/content-type").status == 200, "listing needs no permission")
+        let update = try await admin.send("PUT", "/meilisearch/content-type", json: ["contentType": StrapiStandIn.ContentType.offers.uid])
+        #expect(update.status == 403)
+        #expect(update.text == #"{"data":null,"error":{"status":403,"name":"PolicyError","message":"Policy Failed","details":{}}}"#)
+        #expect(try await admin.send("DELETE", "/meilisearch/content-type/offre-de-stage").status == 403)
+        #expect(try await admin.send("POST", "/meilisearch/content-type", json: ["contentType": StrapiStandIn.ContentType.offers.uid]).status == 200)
+        #expect(fixture.strapi.reindexRuns.map(\.update) == [false], "the refused update ran nothing")
+    }
+
+    @Test func aTransformEntryThatThrowsDropsItsWholeBatchSilently() async throws {
+        let published = try await SampleDatabases.shared.database(offers: 40, housingAds: 15).url
+        let first = try #require(try PostgresConnection(url: published).query("SELECT min(id) FROM offres_de_stage WHERE published_at IS NOT NULL").scalar.flatMap(Int.init))
+        var offers = StrapiStandIn.ContentType.offers
+        offers.transformThrowsOn = [first]
+        let fixture = try await Fixture(offers: 40, housingAds: 15, batchSize: .number(10), contentTypes: [offers])
+        defer { fixture.stop() }
+        let reply = try await fixture.index(offers.uid, method: "POST")
+        #expect(reply["error"] == nil, "the plugin answers as if all was well: \(reply)")
+        let run = try #require(fixture.strapi.reindexRuns.last)
+        #expect(run.batches.first?.documents == 0 && run.batches.first?.taskUID != nil, "an empty addition is still sent")
+        let ids = try fixture.publishedIDs()
+        #expect(fixture.meilisearch.documentIDs(in: "offre-de-stage") == ids.dropFirst(10).map { "offre-de-stage-\($0)" })
     }
 
     /// `batchSize = limit || 500; for (index = 0; index < count; index += batchSize)`, on a

@@ -302,7 +302,7 @@ final class MeiliCore: @unchecked Sendable {
             return Self.json(
                 200,
                 .obj(["commitSha": .string("0000000000000000000000000000000000000000"),
-                      "commitDate": .string("2025-03-24T00:00:00Z"), "pkgVersion": .string(S.emulatedVersion)]))
+                      "commitDate": .string("2025-08-11T00:00:00Z"), "pkgVersion": .string(S.emulatedVersion)]))
         case .stats: return try globalStats(request)
         case .listIndexes: return try listIndexes(request)
         case .createIndex: return try createIndex(request)
@@ -606,16 +606,21 @@ final class MeiliCore: @unchecked Sendable {
             work: .addDocuments(replace: replace, documents: documents, primaryKey: primaryKey))
     }
 
-    /// The attributes a reader gets: `fields` ∩ displayedAttributes (nil = everything).
+    /// The attributes a search hit shows: `attributesToRetrieve` ∩ displayedAttributes (nil = everything).
     private func visibleFields(_ requested: [String]?, settings: StandInJSON) -> [String]? {
         let displayed = settings["displayedAttributes"]?.stringArray ?? ["*"]
-        let requested = requested.flatMap { $0.contains("*") ? nil : $0 }
+        let requested = Self.requestedFields(requested)
         switch (requested, displayed.contains("*")) {
         case (nil, true): return nil
         case (nil, false): return displayed
         case (let r?, true): return r
         case (let r?, false): return r.filter { displayed.contains($0) }
         }
+    }
+
+    /// The fields asked for; nil (every field) for none or `*`.
+    private static func requestedFields(_ fields: [String]?) -> [String]? {
+        fields.flatMap { $0.contains("*") ? nil : $0 }
     }
 
     private func listFields(_ text: String?) -> [String]? {
@@ -682,7 +687,9 @@ final class MeiliCore: @unchecked Sendable {
         let (page, total, visible) = try state.withLock { s -> ([Data], Int, [String]?) in
             guard let index = s.indexes[uid] else { throw MeiliError.indexNotFound(uid) }
             let store = index.store
-            let visible = visibleFields(fields, settings: index.settings)
+            // Document routes return every stored field (`fields` aside): displayedAttributes
+            // applies to search only since v0.28.
+            let visible = Self.requestedFields(fields)
             if let ids {
                 // In storage order, like Meilisearch (not the order asked).
                 let positions = Set(ids.compactMap { store.position[$0] }).sorted()
@@ -746,7 +753,7 @@ final class MeiliCore: @unchecked Sendable {
             guard let document = index.store.document(id) else {
                 throw MeiliError(code: "document_not_found", message: "Document `\(id)` not found.")
             }
-            return (document, visibleFields(listFields(request.query["fields"]), settings: index.settings))
+            return (document, Self.requestedFields(listFields(request.query["fields"])))
         }
         return Self.json(200, Self.project(document, visible))
     }
@@ -963,7 +970,7 @@ final class MeiliCore: @unchecked Sendable {
         func matches(_ task: MeiliTask) -> Bool {
             (uids?.contains(task.uid) ?? true) && (statuses?.contains(task.status) ?? true)
                 && (types?.contains(task.type) ?? true)
-                && (indexUIDs.map { set in task.indexUID.map { set.contains($0) } ?? false } ?? true)
+                && (indexUIDs.map { !$0.isDisjoint(with: task.filedUnder) } ?? true)
         }
     }
 
@@ -999,8 +1006,15 @@ final class MeiliCore: @unchecked Sendable {
             guard let members = operation.members else {
                 throw Self.wrongType("bad_request", at: "[\(i)]", expected: "an object", found: operation)
             }
-            for member in members where member.key != "indexes" {
-                throw Self.unknownField(member.key, ["indexes"], location: "[\(i)]")
+            for member in members where member.key != "indexes" && member.key != "rename" {
+                throw Self.unknownField(member.key, ["indexes", "rename"], location: "[\(i)]")
+            }
+            // `rename` (v1.18+): renaming an index into a free uid is not implemented here.
+            if let rename = operation["rename"] {
+                guard let flag = rename.boolValue else {
+                    throw Self.wrongType("invalid_swap_rename", at: "[\(i)].rename", expected: "a boolean", found: rename)
+                }
+                if flag { throw MeiliError.notImplemented("swaps with `rename: true`") }
             }
             guard let value = operation["indexes"] else {
                 throw MeiliError(code: "missing_swap_indexes", message: "Missing field `indexes` inside `[\(i)]`")

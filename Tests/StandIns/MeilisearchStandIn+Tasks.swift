@@ -21,7 +21,12 @@ extension MeiliCore {
         while true {
             _ = wake.wait(timeout: .now() + .milliseconds(50))
             while let next = takeNextTask() {
-                if next.delay > .zero { Thread.sleep(forTimeInterval: next.delay.seconds) }
+                if next.delay > .zero, !process(next.uid, for: next.delay) {
+                    // Interrupted: left processing, without effect, for the cancelation (next
+                    // in line: cancelations go first) to mark canceled.
+                    state.withLock { $0.processingUID = nil }
+                    continue
+                }
                 let outcome: Result<StandInJSON, MeiliError>
                 if let injected = next.injected {
                     outcome = .failure(injected)
@@ -32,6 +37,23 @@ extension MeiliCore {
             }
             if state.withLock({ $0.stopped }) { return }
         }
+    }
+
+    /// Spends `delay` on the task, in slices; false as soon as an enqueued cancelation names
+    /// it: Meilisearch interrupts the task it is processing for a cancelation.
+    private func process(_ uid: Int, for delay: Duration) -> Bool {
+        let deadline = ContinuousClock.now + delay
+        while ContinuousClock.now < deadline {
+            let canceled = state.withLock { s in
+                s.tasks[s.nextPending...].contains { task in
+                    guard task.status == .enqueued, case .cancel(let matched)? = task.work else { return false }
+                    return matched.contains(uid)
+                }
+            }
+            if canceled { return false }
+            Thread.sleep(forTimeInterval: min((deadline - ContinuousClock.now).seconds, 0.005))
+        }
+        return true
     }
 
     private struct NextTask {
@@ -166,7 +188,8 @@ extension MeiliCore {
                 let canceled = state.withLock { s -> Int in
                     var count = 0
                     let now = Date()
-                    for target in matched where s.tasks[target].status == .enqueued {
+                    // An interrupted task is still `processing`: canceled too.
+                    for target in matched where s.tasks[target].status == .enqueued || s.tasks[target].status == .processing {
                         s.tasks[target].status = .canceled
                         s.tasks[target].canceledBy = uid
                         s.tasks[target].finishedAt = now
@@ -344,7 +367,7 @@ enum MeiliSettings {
         case object([(String, Kind)])
         case stringMap([String])  // object of name → one of the values
         case anyObject
-        case optionalList
+        case localizedRules  // array of {attributePatterns, locales} (v1.10+)
     }
 
     struct Field {
@@ -392,7 +415,7 @@ enum MeiliSettings {
               defaultValue: .obj(["maxTotalHits": .int(1000)])),
         Field(name: "embedders", kind: .anyObject, defaultValue: .object([])),
         Field(name: "searchCutoffMs", kind: .optionalCount, defaultValue: .null),
-        Field(name: "localizedAttributes", kind: .optionalList, defaultValue: .null),
+        Field(name: "localizedAttributes", kind: .localizedRules, defaultValue: .null),
         Field(name: "facetSearch", kind: .bool, defaultValue: .bool(true)),
         Field(name: "prefixSearch", kind: .oneOf(["indexingTime", "disabled"]), defaultValue: .string("indexingTime")),
     ]
@@ -438,7 +461,16 @@ enum MeiliSettings {
             MeiliCore.wrongType(code, at: at, expected: expected, found: found)
         }
         switch kind {
-        case .stringList, .optionalList, .rankingRules, .filterable:
+        case .localizedRules:
+            guard let elements = value.elements else { throw fail("an array", value) }
+            let rule: [(String, Kind)] = [("attributePatterns", .stringList), ("locales", .stringList)]
+            for (i, element) in elements.enumerated() {
+                try check(element, .object(rule), code: code, location: "\(location)[\(i)]")
+                for (name, _) in rule where element[name] == nil {
+                    throw MeiliError(code: code, message: "Missing field `\(name)` inside `\(location)[\(i)]`")
+                }
+            }
+        case .stringList, .rankingRules, .filterable:
             guard let elements = value.elements else { throw fail("an array", value) }
             for (i, element) in elements.enumerated() {
                 if case .filterable = kind, element.members != nil { continue }

@@ -1,4 +1,4 @@
-// A stand-in for Meilisearch v1.x (it answers as 1.14 does) on a LoopbackHTTPServer
+// A stand-in for Meilisearch v1.x (it answers as 1.19 does, the version compose/compose.yaml pins) on a LoopbackHTTPServer
 // (127.0.0.1 only). It speaks the documented HTTP API with the real status codes and error
 // bodies `{"message","code","type","link"}`, and runs writes as asynchronous tasks on one
 // background worker, in order: enqueued → processing → succeeded | failed.
@@ -20,7 +20,7 @@ import Foundation
 
 public final class MeilisearchStandIn: Sendable {
     /// The version `GET /version` reports; the routes and shapes follow it.
-    public static let emulatedVersion = "1.14.0"
+    public static let emulatedVersion = "1.19.0"
 
     // MARK: Public types
 
@@ -457,6 +457,14 @@ struct MeiliTask {
     var canceledBy: Int?
     /// Dropped once the task has run, so payloads do not pile up.
     var work: MeiliWork?
+
+    /// The indexes `indexUids` filters find the task under: its own, or for a swap (whose
+    /// `indexUid` is null) every index it swaps, as Meilisearch files it.
+    var filedUnder: Set<String> {
+        if let indexUID { return [indexUID] }
+        let swapped = details["swaps"]?.elements?.flatMap { $0["indexes"]?.stringArray ?? [] } ?? []
+        return Set(swapped)
+    }
 
     var json: StandInJSON {
         var duration: StandInJSON = .null

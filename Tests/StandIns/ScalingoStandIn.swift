@@ -107,6 +107,10 @@ public final class ScalingoStandIn: Sendable {
     /// The calls the stand-in knows, for fault injection and the log.
     public enum Route: String, Sendable, CaseIterable, Hashable {
         case tokenExchange  // POST {auth}/v1/tokens/exchange
+        // The real CLI's calls besides recette's: who is logged in, the regions, one addon.
+        case userSelf  // GET {auth}/v1/users/self
+        case regions  // GET {auth}/v1/regions
+        case addon  // GET {api}/apps/{app}/addons/{addon}
         case addons  // GET {api}/apps/{app}/addons
         case addonToken  // POST {api}/apps/{app}/addons/{addon}/token
         case backups  // GET {db}/databases/{addon}/backups
@@ -549,6 +553,11 @@ private struct Engine {
         if s.count == 4, s[0] == "auth", s[1] == "v1", s[2] == "tokens", s[3] == "exchange" {
             return ok(post, .tokenExchange, [])
         }
+        if s.count == 4, s[0] == "auth", s[1] == "v1", s[2] == "users", s[3] == "self" { return ok(get, .userSelf, []) }
+        if s.count == 3, s[0] == "auth", s[1] == "v1", s[2] == "regions" { return ok(get, .regions, []) }
+        if s.count == 6, s[0] == "api", s[1] == "v1", s[2] == "apps", s[4] == "addons", !s[3].isEmpty, !s[5].isEmpty {
+            return ok(get, .addon, [s[3], s[5]])
+        }
         if s.count == 5, s[0] == "api", s[1] == "v1", s[2] == "apps", s[4] == "addons", !s[3].isEmpty {
             return ok(get, .addons, [s[3]])
         }
@@ -621,6 +630,9 @@ private struct Engine {
     private func dispatch(_ route: S.Route, _ c: [String], _ request: HTTPRequest) -> HTTPResponse {
         switch route {
         case .tokenExchange: return exchangeToken(request)
+        case .userSelf: return userSelf(request)
+        case .regions: return regions(request)
+        case .addon: return showAddon(app: c[0], addonID: c[1], request)
         case .addons: return listAddons(app: c[0], request)
         case .addonToken: return addonToken(app: c[0], addonID: c[1], request)
         case .backups: return listBackups(addonID: c[0], request)
@@ -728,6 +740,36 @@ private struct Engine {
                 "id": addon.providerID, "name": addon.providerName, "short_description": addon.providerName,
             ],
         ]
+    }
+
+    /// The account behind the API token (go-scalingo's `Self`: `{"user": …}`).
+    private func userSelf(_ request: HTTPRequest) -> HTTPResponse {
+        if let denied = requireAPIToken(request) { return denied }
+        return .json(200, ["user": [
+            "id": "us-0000aaaa-bbbb-cccc-dddd-eeeeffff0000", "username": "recette-standin", "fullname": "Recette Stand-in",
+            "email": "standin@recette.invalid", "flags": [String: Bool](),
+        ] as [String: Any]])
+    }
+
+    /// One region, this stand-in; the CLI caches the list (`RegionsList`: `{"regions": […]}`).
+    private func regions(_ request: HTTPRequest) -> HTTPResponse {
+        if request.header("authorization") != nil, let denied = requireAPIToken(request) { return denied }
+        let base = state.withLock { "http://127.0.0.1:\($0.port)" }
+        return .json(200, ["regions": [[
+            "name": "osc-fr1", "display_name": "Paris - Outscale", "ssh": "127.0.0.1:22", "api": base + "/api",
+            "dashboard": base + "/dashboard", "database_api": base + "/dbapi", "default": true,
+        ] as [String: Any]]])
+    }
+
+    private func showAddon(app: String, addonID: String, _ request: HTTPRequest) -> HTTPResponse {
+        if let denied = requireAPIToken(request) { return denied }
+        return state.withLock { s -> HTTPResponse in
+            guard let found = s.apps[app] else { return .json(404, ["resource": "app", "error": "not found"]) }
+            guard let addon = found.addons.first(where: { $0.id == addonID }) else {
+                return .json(404, ["resource": "addon", "error": "not found"])
+            }
+            return .json(200, ["addon": addonJSON(addon, appID: found.id)])
+        }
     }
 
     private func listAddons(app: String, _ request: HTTPRequest) -> HTTPResponse {

@@ -31,12 +31,24 @@ public final class StrapiStandIn: Sendable {
         public var indexUID: String
         /// The model's singular name: `offre-de-stage` (prefix of `_meilisearch_id`).
         public var modelName: String
+        /// Columns of attributes marked `private: true`, which the plugin removes.
+        public var privateColumns: Set<String>
+        /// The index settings of the plugin's config (JSON object), sent whenever the plugin
+        /// (re)creates the index; nil: none configured (`{}` is sent).
+        public var settings: String?
+        /// Entry ids the project's `transformEntry` throws on: the plugin then drops the whole
+        /// batch holding one (it logs and indexes nothing of it), and answers as if all was well.
+        public var transformThrowsOn: Set<Int>
 
-        public init(uid: String, collectionName: String, indexUID: String, modelName: String) {
+        public init(uid: String, collectionName: String, indexUID: String, modelName: String, privateColumns: Set<String> = [],
+                    settings: String? = nil, transformThrowsOn: Set<Int> = []) {
             self.uid = uid
             self.collectionName = collectionName
             self.indexUID = indexUID
             self.modelName = modelName
+            self.privateColumns = privateColumns
+            self.settings = settings
+            self.transformThrowsOn = transformThrowsOn
         }
 
         /// The sample database's offers (`SampleDatabaseSQL`).
@@ -47,6 +59,12 @@ public final class StrapiStandIn: Sendable {
         public static let housingAds = ContentType(
             uid: "api::annonce-de-logement.annonce-de-logement", collectionName: "annonces_de_logement",
             indexUID: "annonce-de-logement", modelName: "annonce-de-logement")
+        /// users-permissions' users: every Strapi has it and the plugin lists it (it ignores only
+        /// the admin, upload and i18n plugins and users-permissions' roles and permissions),
+        /// under the index named after its model. Its secrets are private attributes.
+        public static let users = ContentType(
+            uid: "plugin::users-permissions.user", collectionName: "up_users", indexUID: "user", modelName: "user",
+            privateColumns: ["password", "reset_password_token", "confirmation_token"])
     }
 
     /// The plugin's `entriesQuery.limit`.
@@ -57,15 +75,6 @@ public final class StrapiStandIn: Sendable {
         case number(Double)
         /// A string, as read from an environment variable: the bug.
         case string(String)
-    }
-
-    /// How document keys are named.
-    public enum DocumentKeys: Sendable {
-        /// The table's column names (`published_at`, `created_at`, …).
-        case columnNames
-        /// As Strapi v4's entity service names the timestamps (`publishedAt`, `createdAt`,
-        /// `updatedAt`); other columns keep their names.
-        case strapiAttributes
     }
 
     public enum Health: Sendable, Equatable {
@@ -117,18 +126,23 @@ public final class StrapiStandIn: Sendable {
     ///   - databaseURL: libpq connection string or `postgresql://` URL of the restored database.
     ///   - meilisearchURL: where the plugin writes (any Meilisearch, or the stand-in).
     ///   - meilisearchAPIKey: sent as `Authorization: Bearer KEY` (nil: no header).
+    ///   - contentTypes: the CMS's content types, all of which the plugin lists and can index.
     ///   - batchSize: the plugin's `entriesQuery.limit`.
+    ///   - adminPermissions: the plugin actions the admin's role grants (`create`, `update`,
+    ///     `delete`, as in `plugin::meilisearch.collections.create`); a route whose action is
+    ///     missing answers 403, as Strapi's `admin::hasPermissions` policy does.
     public init(
         databaseURL: String, meilisearchURL: URL, meilisearchAPIKey: String?,
         adminEmail: String = "admin@recette.test", adminPassword: String = "Recette-Admin-1",
-        contentTypes: [ContentType] = [.offers, .housingAds], batchSize: BatchSize = .unset,
-        documentKeys: DocumentKeys = .columnNames, port: Int = 0
+        adminPermissions: Set<String> = ["create", "update", "delete"],
+        contentTypes: [ContentType] = [.offers, .housingAds, .users], batchSize: BatchSize = .unset,
+        port: Int = 0
     ) throws {
         let core = StrapiCore(
             configuration: .init(
                 databaseURL: databaseURL, meilisearchURL: meilisearchURL, apiKey: meilisearchAPIKey,
-                adminEmail: adminEmail, adminPassword: adminPassword, contentTypes: contentTypes,
-                batchSize: batchSize, documentKeys: documentKeys))
+                adminEmail: adminEmail, adminPassword: adminPassword, adminPermissions: adminPermissions,
+                contentTypes: contentTypes, batchSize: batchSize))
         self.core = core
         server = try LoopbackHTTPServer(port: port) { request in core.handle(request) }
     }
@@ -179,9 +193,9 @@ final class StrapiCore: @unchecked Sendable {
         var apiKey: String?
         var adminEmail: String
         var adminPassword: String
+        var adminPermissions: Set<String>
         var contentTypes: [S.ContentType]
         var batchSize: S.BatchSize
-        var documentKeys: S.DocumentKeys
     }
 
     struct State {
@@ -259,6 +273,10 @@ final class StrapiCore: @unchecked Sendable {
                 return Self.strapiError(401, "UnauthorizedError", "Missing or invalid credentials")
             }
             let body = (try? StandInJSON.parse(request.body)) ?? .object([])
+            let action = ["POST": "create", "PUT": "update", "DELETE": "delete"][request.method]
+            if let action, !configuration.adminPermissions.contains(action) {
+                return Self.strapiError(403, "PolicyError", "Policy Failed")
+            }
             switch request.method {
             case "GET" where path == "/meilisearch/content-type":
                 return Self.json(200, .obj(["data": contentTypesReport()]))
@@ -461,8 +479,8 @@ final class StrapiCore: @unchecked Sendable {
                 _ = try meili("DELETE", "/indexes/\(contentType.indexUID)")
                 state.withLock { _ = $0.indexed?.remove(contentType.uid) }
             }
-            // addContentTypeInMeiliSearch: settings from the plugin config (none here), then batches.
-            _ = try meili("PATCH", "/indexes/\(contentType.indexUID)/settings", body: Data("{}".utf8))
+            // addContentTypeInMeiliSearch: settings from the plugin config, then batches.
+            _ = try meili("PATCH", "/indexes/\(contentType.indexUID)/settings", body: Data((contentType.settings ?? "{}").utf8))
             let taskUIDs = try batches(contentType, connection, into: &run)
             state.withLock { s in
                 s.indexed?.insert(contentType.uid)
@@ -487,7 +505,7 @@ final class StrapiCore: @unchecked Sendable {
         let count = try Self.count(contentType, connection)
         run.count = count
         let limit = try Self.strapiLimit(batchSize)
-        let builder = try DocumentBuilder(contentType: contentType, keys: configuration.documentKeys, connection: connection)
+        let builder = try DocumentBuilder(contentType: contentType, connection: connection)
         var taskUIDs: [Int] = []
         var index = JSValue.number(0)
         var iterations = 0
@@ -497,9 +515,13 @@ final class StrapiCore: @unchecked Sendable {
                 throw StandInFailure("the batch loop did not end after 100000 batches (batch size \(batchSize.jsString))")
             }
             let offset = try Self.strapiStart(index)
-            let documents = try builder.documents(offset: offset, limit: limit)
+            var documents = try builder.documents(offset: offset, limit: limit)
+            // transformEntries catches the throw and returns [] for the whole batch, which is
+            // still sent: an empty addition.
+            let dropped = documents.contains { $0["id"]?.intValue.map(contentType.transformThrowsOn.contains) ?? false }
+            if dropped { documents = [] }
             var batch = S.ReindexRun.Batch(index: index.jsString, offset: offset, limit: limit ?? -1, documents: documents.count)
-            if !documents.isEmpty {
+            if !documents.isEmpty || dropped {
                 let body = StandInJSON.array(documents).data
                 let task = try meili(
                     "POST", "/indexes/\(contentType.indexUID)/documents", query: "primaryKey=_meilisearch_id", body: body)
@@ -614,26 +636,30 @@ enum JSValue: Sendable, Equatable {
 
 // MARK: - Documents
 
-/// Builds the plugin's documents for one content type: the published rows by id, their
-/// components nested (without their own id), and `_meilisearch_id = "<modelName>-<id>"`.
+/// Builds the plugin's documents for one content type as Strapi v4's entity service returns
+/// entries (`populate: '*'`, one level): the published rows by id, attribute names (the
+/// sample's attributes are named like their columns; the timestamps are camelCase), components
+/// nested with their own `id`, private attributes removed, and
+/// `_meilisearch_id = "<modelName>-<id>"`.
 struct DocumentBuilder {
     let contentType: StrapiStandIn.ContentType
-    let keys: StrapiStandIn.DocumentKeys
     let connection: PostgresConnection
     let timestampColumns: Set<String>
     let hasComponents: Bool
+    /// A content type without draft & publish has no `published_at`: every row is live.
+    let draftAndPublish: Bool
 
     /// Relation columns Strapi never returns as fields (admin users, private).
     static let hiddenColumns: Set<String> = ["created_by_id", "updated_by_id"]
 
-    init(contentType: StrapiStandIn.ContentType, keys: StrapiStandIn.DocumentKeys, connection: PostgresConnection) throws {
+    init(contentType: StrapiStandIn.ContentType, connection: PostgresConnection) throws {
         self.contentType = contentType
-        self.keys = keys
         self.connection = connection
         let columns = try connection.query(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1",
             [contentType.collectionName])
         timestampColumns = Set(columns.rows.filter { ($0[1] ?? "").hasPrefix("timestamp") }.compactMap { $0[0] })
+        draftAndPublish = columns.rows.contains { $0[0] == "published_at" }
         hasComponents = try connection.query(
             "SELECT to_regclass($1) IS NOT NULL", [PostgresConnection.quoteIdentifier(contentType.collectionName + "_components")]
         ).scalar == "t"
@@ -645,8 +671,8 @@ struct DocumentBuilder {
         // Strapi's offset paging over published rows by id; the page's ids are chosen first so
         // that the JSON is built for those rows only (OFFSET would build it for skipped rows too).
         let rows = try connection.query(
-            "SELECT t.id, row_to_json(t)::text FROM \(table) t JOIN (SELECT id FROM \(table) WHERE published_at IS NOT NULL "
-                + "ORDER BY id\(limitClause) OFFSET \(offset)) page ON page.id = t.id ORDER BY t.id"
+            "SELECT t.id, row_to_json(t)::text FROM \(table) t JOIN (SELECT id FROM \(table)"
+                + (draftAndPublish ? " WHERE published_at IS NOT NULL" : "") + " ORDER BY id\(limitClause) OFFSET \(offset)) page ON page.id = t.id ORDER BY t.id"
         ).rows
         let ids = rows.compactMap { $0[0].flatMap(Int.init) }
         let components = try hasComponents ? self.components(of: ids) : [:]
@@ -655,7 +681,7 @@ struct DocumentBuilder {
                 throw StandInFailure("unreadable row in \(contentType.collectionName)")
             }
             var members: [StandInJSON.Member] = []
-            for column in columns where !Self.hiddenColumns.contains(column.key) {
+            for column in columns where !Self.hiddenColumns.contains(column.key) && !contentType.privateColumns.contains(column.key) {
                 var value = column.value
                 if timestampColumns.contains(column.key), let s = value.stringValue { value = .string(Self.javascriptISO(s)) }
                 members.append(.init(name(column.key), value))
@@ -666,8 +692,8 @@ struct DocumentBuilder {
         }
     }
 
+    /// The timestamps' attribute names: Strapi adds them to every content type in camelCase.
     private func name(_ column: String) -> String {
-        guard keys == .strapiAttributes else { return column }
         switch column {
         case "created_at": return "createdAt"
         case "updated_at": return "updatedAt"
@@ -700,7 +726,7 @@ struct DocumentBuilder {
                 guard let id = row[0].flatMap(Int.init), let text = row[1], case .object(let members) = try StandInJSON.parse(text) else {
                     continue
                 }
-                loaded[type, default: [:]][id] = .object(members.filter { $0.key != "id" })
+                loaded[type, default: [:]][id] = .object(members)
             }
         }
         var result: [Int: [(String, StandInJSON)]] = [:]

@@ -3,7 +3,10 @@ import Foundation
 /// The `--scalingo-cli` route: an installed `scalingo` binary does the talking.
 ///
 /// The token reaches it only through `SCALINGO_API_TOKEN` in its environment — never
-/// `--api-token`, which anyone on the machine could read in `ps`.
+/// `--api-token`, which anyone on the machine could read in `ps`. Each run gets configuration
+/// and cache directories of its own (`CONFIG_DIR`, `CACHE_DIR`), removed afterwards: the CLI
+/// prefers a login stored in `~/.config/scalingo/auth` to the variable (it could be another
+/// account's), and with none it stores the variable's token there, in the user's home.
 public struct ScalingoCLI: Sendable {
     public var context: RecetteContext
     public var executable: String
@@ -13,10 +16,11 @@ public struct ScalingoCLI: Sendable {
         self.executable = executable
     }
 
-    private func command(_ arguments: [String]) throws -> Command {
+    private func command(_ arguments: [String], configuration directory: String) throws -> Command {
         guard let token = context.configuration.secret(.scalingoAPIToken), !token.isEmpty else { throw ScalingoError.missingToken }
         guard let app = context.configuration[.scalingoApp], !app.isEmpty else { throw ScalingoError.missingApp }
-        var environment = ["SCALINGO_API_TOKEN": token.reveal()]
+        var environment = ["SCALINGO_API_TOKEN": token.reveal(),
+                           "CONFIG_DIR": directory + "/config", "CACHE_DIR": directory + "/cache"]
         for setting in [Setting.scalingoRegion, .scalingoAuthURL, .scalingoAPIURL, .scalingoDBURL] {
             if let value = context.configuration[setting] { environment[setting.environmentName] = value }
         }
@@ -26,7 +30,7 @@ public struct ScalingoCLI: Sendable {
 
     /// The CLI's own backups table, as it prints it.
     public func backupsTable() async throws -> String {
-        try await run(command(["backups"])).outputText
+        try await run(["backups"]).outputText
     }
 
     /// Downloads into `.recette/backups/scalingo-cli/`, through a `.part` file renamed when
@@ -45,7 +49,7 @@ public struct ScalingoCLI: Sendable {
         if let backupID { arguments += ["--backup", backupID] }
         context.logger.info("downloading with the Scalingo CLI")
         do {
-            try await run(command(arguments), streamingErrors: true)
+            try await run(arguments, streamingErrors: true)
         } catch {
             try? FileManager.default.removeItem(at: part)
             throw error
@@ -61,7 +65,10 @@ public struct ScalingoCLI: Sendable {
     }
 
     @discardableResult
-    private func run(_ command: Command, streamingErrors: Bool = false) async throws -> ProcessResult {
+    private func run(_ arguments: [String], streamingErrors: Bool = false) async throws -> ProcessResult {
+        let directory = try Self.makePrivateDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let command = try command(arguments, configuration: directory)
         let logger = context.logger
         var relay: (@Sendable (String) -> Void)?
         if streamingErrors {
@@ -75,5 +82,14 @@ public struct ScalingoCLI: Sendable {
             let line = error.standardErrorTail.last(where: { !$0.isEmpty }) ?? error.description
             throw RecetteFailure("the Scalingo CLI failed: \(line)")
         }
+    }
+
+    /// A directory only this user can read (mkdtemp: mode 0700), for the CLI's stored login.
+    static func makePrivateDirectory() throws -> String {
+        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("recette-scalingo-cli.XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw RecetteFailure("cannot create a private directory for the Scalingo CLI in \(NSTemporaryDirectory()) (errno \(errno)): check TMPDIR")
+        }
+        return String(cString: made)
     }
 }

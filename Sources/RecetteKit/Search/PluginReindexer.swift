@@ -38,9 +38,15 @@ public struct PluginReindexer: Sendable {
 
     public func run(only: Set<String> = []) async throws -> [PluginReindexReport] {
         let listed = try await strapi.contentTypes()
-        let selected = listed.filter { only.isEmpty || only.contains($0.contentType) || only.contains($0.indexUid ?? "") }
+        let selected = Self.select(listed, only: only, configured: Set(definitions.compactMap(\.contentType)))
         guard !selected.isEmpty else {
-            throw RecetteFailure("the Meilisearch plugin lists no content type\(only.isEmpty ? "" : " named \(only.sorted().joined(separator: ", "))"): configure it in the CMS (config/plugins.js), or use --via direct")
+            if !only.isEmpty {
+                throw RecetteFailure("the Meilisearch plugin lists no content type named \(only.sorted().joined(separator: ", ")): name one it lists (\(listed.map(\.contentType).joined(separator: ", "))), or use --via direct")
+            }
+            throw RecetteFailure("the Meilisearch plugin indexes no content type yet: name them with --index (index uid or content type), add them to search.indexes in recette.yml with content_type, or use --via direct")
+        }
+        for skipped in listed where !selected.contains(skipped) && only.isEmpty {
+            logger.debug("not reindexing \(skipped.contentType): the plugin lists it but does not index it")
         }
         let connection = try PostgresConnection(url: databaseConnectionString)
         var reports: [PluginReindexReport] = []
@@ -59,6 +65,23 @@ public struct PluginReindexer: Sendable {
         }
         return reports
     }
+
+    /// The content types to rebuild: those named, or else those the plugin indexes (indexed, or
+    /// listened to: set up once, even if this Meilisearch has no index yet) and those recette.yml
+    /// names. The plugin lists every content type of the CMS; rebuilding them all would create
+    /// indexes nobody asked for, and users-permissions' users only when named: an index of
+    /// their e-mails is a leak waiting to happen.
+    static func select(_ listed: [PluginContentType], only: Set<String>, configured: Set<String>) -> [PluginContentType] {
+        if !only.isEmpty {
+            return listed.filter { only.contains($0.contentType) || only.contains($0.indexUid ?? "") }
+        }
+        return listed.filter { contentType in
+            contentType.contentType != usersContentType
+                && (contentType.indexed == true || contentType.listened == true || configured.contains(contentType.contentType))
+        }
+    }
+
+    static let usersContentType = "plugin::users-permissions.user"
 
     /// Why an index holds fewer documents than the database's published rows.
     public static func diagnose(documents: Int, publishedRows: Int, cmsEnvironment: [String: String]) -> String? {

@@ -17,7 +17,7 @@ public struct IndexStatus: Sendable, Codable, Equatable {
 }
 
 /// Which documents differ: ids missing from the index, ids in the index the database no
-/// longer has, and documents whose `updated_at` differs (stale).
+/// longer has, and documents whose update timestamp differs (stale).
 public struct IndexDrift: Sendable, Codable, Equatable {
     public var uid: String
     public var databaseRows: Int
@@ -25,8 +25,56 @@ public struct IndexDrift: Sendable, Codable, Equatable {
     public var missing: [String]
     public var extra: [String]
     public var stale: [String]
+    /// The index's timestamp compared with the query's: `updated_at`, or `updatedAt` in an index
+    /// the plugin built (Strapi's attribute name). nil: not compared.
+    public var staleBy: String?
+    /// Why staleness could not be judged, when it could not.
+    public var staleUnknown: String?
 
     public var isInSync: Bool { missing.isEmpty && extra.isEmpty && stale.isEmpty }
+}
+
+/// The update timestamp of a document: Strapi's attribute (`updatedAt`, what the plugin sends)
+/// or its column (`updated_at`, what a SQL query returns).
+enum UpdateStamp {
+    static let fields = ["updated_at", "updatedAt"]
+
+    /// The first of `fields` the document holds, with its text.
+    static func find(in document: [String: Any]) -> (field: String, text: String)? {
+        for field in fields {
+            if let value = document[field], !(value is NSNull) { return (field, "\(value)") }
+        }
+        return nil
+    }
+
+    /// Milliseconds since 1970 of an ISO 8601 timestamp as PostgreSQL's JSON prints it
+    /// (`2022-09-01T08:00:00.123456+00:00`, no offset for a timestamp without time zone: UTC
+    /// here) or JavaScript's `toISOString()` (`2022-09-01T08:00:00.123Z`). Milliseconds, because
+    /// JavaScript keeps no more: the same instant must compare equal from both sides.
+    static func milliseconds(_ text: String) -> Int64? {
+        let pattern = #"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d(?::?\d\d)?)?$"#
+        guard let match = try? NSRegularExpression(pattern: pattern).firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return nil }
+        func group(_ i: Int) -> String? { Range(match.range(at: i), in: text).map { String(text[$0]) } }
+        var components = DateComponents()
+        components.calendar = Calendar(identifier: .gregorian)
+        components.timeZone = TimeZone(identifier: "UTC")
+        (components.year, components.month, components.day) = (Int(group(1)!), Int(group(2)!), Int(group(3)!))
+        (components.hour, components.minute, components.second) = (Int(group(4)!), Int(group(5)!), Int(group(6)!))
+        guard let date = components.date else { return nil }
+        var millis = Int64(date.timeIntervalSince1970) * 1000 + Int64(String(((group(7) ?? "") + "000").prefix(3)))!
+        if let zone = group(8), zone != "Z" {
+            let digits = zone.dropFirst().filter(\.isNumber)
+            let hours = Int64(digits.prefix(2)) ?? 0, minutes = Int64(digits.dropFirst(2)) ?? 0
+            millis -= (zone.hasPrefix("-") ? -1 : 1) * (hours * 60 + minutes) * 60_000
+        }
+        return millis
+    }
+
+    /// Two timestamps of one document differ: as instants when both parse, else as text.
+    static func differ(_ a: String, _ b: String) -> Bool {
+        if let x = milliseconds(a), let y = milliseconds(b) { return x != y }
+        return a != b
+    }
 }
 
 /// `recette search status` and `recette search verify [--fix]`.
@@ -56,34 +104,40 @@ public struct SearchDrift: Sendable {
     public func verify(_ definition: SearchIndexDefinition) async throws -> IndexDrift {
         let connection = try PostgresConnection(url: databaseConnectionString)
         let key = PostgresConnection.quoteLiteral(definition.primaryKey)
+        let stampColumns = UpdateStamp.fields.map { "recette_document->>\(PostgresConnection.quoteLiteral($0)) AS \(PostgresConnection.quoteIdentifier($0))" }
         let sql = """
-            SELECT recette_document->>\(key) AS id, recette_document->>'updated_at' AS updated_at
+            SELECT recette_document->>\(key) AS id, \(stampColumns.joined(separator: ", "))
             FROM (SELECT row_to_json(q) AS recette_document FROM (\(definition.subquery)) AS q) AS d
             """
-        let (ids, stamps) = try await connection.onOwnThread { connection -> ([String?], [String?]) in
+        let (ids, stampsByField) = try await connection.onOwnThread { connection -> ([String?], [[String?]]) in
             let result = try connection.query(sql)
-            return (result.column("id"), result.column("updated_at"))
+            return (result.column("id"), UpdateStamp.fields.map { result.column($0) })
         }
+        // The query's own name for the timestamp: the first field any row holds.
+        let databaseField = zip(UpdateStamp.fields, stampsByField).first { $0.1.contains { $0 != nil } }
         var database: [String: String?] = [:]
-        for (id, stamp) in zip(ids, stamps) {
+        for (row, id) in ids.enumerated() {
             guard let id else {
                 throw RecetteFailure("index \(definition.uid): a row of the query has no '\(definition.primaryKey)' (the primary key): fix the query in recette.yml")
             }
             // updateValue: a subscript assignment of a nil stamp would remove the key.
-            database.updateValue(stamp, forKey: id)
+            database.updateValue(databaseField?.1[row], forKey: id)
         }
         guard try await client.index(definition.uid) != nil else {
             return IndexDrift(uid: definition.uid, databaseRows: database.count, indexDocuments: 0,
                               missing: database.keys.sorted(), extra: [], stale: [])
         }
         var index: [String: String?] = [:]
+        var indexFields: Set<String> = []
         var offset = 0
         let pageSize = 10_000
         for _ in 0..<100_000 {
-            let page = try await client.documents(definition.uid, fields: [definition.primaryKey, "updated_at"], offset: offset, limit: pageSize)
+            let page = try await client.documents(definition.uid, fields: [definition.primaryKey] + UpdateStamp.fields, offset: offset, limit: pageSize)
             for document in page.documents {
                 guard let id = document[definition.primaryKey] else { continue }
-                index.updateValue(document["updated_at"].map { "\($0)" }, forKey: MeilisearchClient.idText(id))
+                let stamp = UpdateStamp.find(in: document)
+                if let stamp { indexFields.insert(stamp.field) }
+                index.updateValue(stamp?.text, forKey: MeilisearchClient.idText(id))
             }
             offset += pageSize
             if page.documents.isEmpty || offset >= page.total { break }
@@ -91,10 +145,20 @@ public struct SearchDrift: Sendable {
         let missing = database.keys.filter { index[$0] == nil }.sorted()
         let extra = index.keys.filter { database[$0] == nil }.sorted()
         let stale = database.compactMap { id, stamp -> String? in
-            guard let stamp, let indexed = index[id], let indexedStamp = indexed, indexedStamp != stamp else { return nil }
+            guard let stamp, let indexed = index[id], let indexedStamp = indexed, UpdateStamp.differ(indexedStamp, stamp) else { return nil }
             return id
         }.sorted()
-        return IndexDrift(uid: definition.uid, databaseRows: database.count, indexDocuments: index.count, missing: missing, extra: extra, stale: stale)
+        var drift = IndexDrift(uid: definition.uid, databaseRows: database.count, indexDocuments: index.count, missing: missing, extra: extra, stale: stale)
+        // Say so rather than report "no stale document" when nothing could be compared.
+        let both = UpdateStamp.fields.joined(separator: " or ")
+        if databaseField == nil {
+            drift.staleUnknown = "the query of recette.yml returns no \(both): add the row's update timestamp to it to find stale documents"
+        } else if indexFields.isEmpty, !index.isEmpty {
+            drift.staleUnknown = "the documents of \(definition.uid) hold no \(both) (the CMS's transformEntry leaves it out?), so stale documents cannot be told apart; 'recette reindex' rebuilds them all"
+        } else {
+            drift.staleBy = indexFields.isEmpty ? databaseField?.0 : indexFields.sorted().joined(separator: "/")
+        }
+        return drift
     }
 
     /// Sends the missing and stale documents (from the query) to the live index and deletes

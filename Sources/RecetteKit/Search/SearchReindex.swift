@@ -56,7 +56,7 @@ public struct SearchReindex: Sendable {
                 }
         case .plugin:
             let (url, email, _) = try strapiCredentials()
-            return ["log in to the Strapi admin at \(url.absoluteString) as \(email), ask the Meilisearch plugin to reindex \(only.isEmpty ? "every content type" : only.joined(separator: ", ")), wait for Meilisearch (\(setup.client.server)) and compare with the database"]
+            return ["log in to the Strapi admin at \(url.absoluteString) as \(email), ask the Meilisearch plugin to reindex \(only.isEmpty ? "every content type it indexes (users-permissions users only when named)" : only.joined(separator: ", ")), wait for Meilisearch (\(setup.client.server)) and compare with the database"]
         }
     }
 

@@ -12,6 +12,9 @@ public struct PluginContentType: Sendable, Decodable, Equatable {
     public var isIndexing: Bool?
     public var numberOfDocuments: Int?
     public var numberOfEntries: Int?
+    /// The plugin listens to the content type's changes: it was added to Meilisearch once. This
+    /// outlives the index (a fresh local Meilisearch makes `indexed` false).
+    public var listened: Bool?
 }
 
 public enum StrapiError: Error, CustomStringConvertible, Sendable {
@@ -19,9 +22,13 @@ public enum StrapiError: Error, CustomStringConvertible, Sendable {
     case invalidCredentials(server: String)
     case unauthorized(server: String)
     case pluginMissing(server: String)
+    /// `admin::hasPermissions`: the admin's role lacks the plugin action.
+    case pluginForbidden(what: String, server: String)
     case api(status: Int, message: String, what: String, server: String)
     case unreachable(server: String, reason: String)
     case unreadableReply(what: String, server: String)
+    /// The plugin answers its failures with HTTP 200 and `{"error": {"message": …}}`.
+    case pluginFailed(what: String, message: String, server: String)
 
     public var description: String {
         switch self {
@@ -33,12 +40,16 @@ public enum StrapiError: Error, CustomStringConvertible, Sendable {
             return "Strapi at \(server) refused the admin token: log in again, or check that STRAPI_URL is the admin's server"
         case .pluginMissing(let server):
             return "Strapi at \(server) has no /meilisearch/content-type route: is strapi-plugin-meilisearch installed and enabled? Or use --via direct"
+        case .pluginForbidden(let what, let server):
+            return "Strapi at \(server) does not let the admin STRAPI_ADMIN_EMAIL \(what) (403 Policy Failed): give its role the Meilisearch plugin's permissions (Settings → Administration panel → Roles → Plugins → Meilisearch), or use --via direct"
         case .api(let status, let message, let what, let server):
             return "Strapi at \(server) answered \(status) while trying to \(what): \(message)"
         case .unreachable(let server, let reason):
             return "cannot reach Strapi at \(server) (\(reason)): is the CMS running? Check STRAPI_URL"
         case .unreadableReply(let what, let server):
             return "Strapi at \(server) sent a reply recette cannot read (\(what))"
+        case .pluginFailed(let what, let message, let server):
+            return "the Meilisearch plugin of Strapi at \(server) failed to \(what): \(message); check the plugin's Meilisearch host and key (config/plugins.js), or use --via direct"
         }
     }
 }
@@ -110,11 +121,23 @@ public struct StrapiAdminClient: Sendable {
             if case .network(_, let reason) = error { throw StrapiError.unreachable(server: server, reason: reason) }
             throw StrapiError.unreachable(server: server, reason: error.description)
         }
-        if (200..<300).contains(response.statusCode) { return data }
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        let errorMessage: String? = object.flatMap { object in
+            guard let error = object["error"], !(error is NSNull) else { return nil }
+            return (error as? [String: Any])?["message"] as? String ?? "\(error)"
+        }
+        if (200..<300).contains(response.statusCode) {
+            // The plugin's controllers catch every failure into a 200 reply with an `error` body.
+            if let errorMessage, path.hasPrefix("meilisearch") {
+                throw StrapiError.pluginFailed(what: what, message: HTTPErrorBody.summary(data, message: errorMessage, request: request) ?? errorMessage,
+                                               server: server)
+            }
+            return data
+        }
         if response.statusCode == 401, token != nil { throw StrapiError.unauthorized(server: server) }
         if response.statusCode == 404, path.hasPrefix("meilisearch") { throw StrapiError.pluginMissing(server: server) }
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-        let message = HTTPErrorBody.summary(data, message: (object?["error"] as? [String: Any])?["message"] as? String, request: request) ?? "no details"
+        if response.statusCode == 403, path.hasPrefix("meilisearch") { throw StrapiError.pluginForbidden(what: what, server: server) }
+        let message = HTTPErrorBody.summary(data, message: errorMessage, request: request) ?? "no details"
         throw StrapiError.api(status: response.statusCode, message: message, what: what, server: server)
     }
 }

@@ -33,6 +33,12 @@ public enum PrivateDirectory {
             missing.append(current)
             current = current.deletingLastPathComponent()
         }
+        // What is there must be a directory: a file in the way is named now, not as an odd
+        // "Not a directory" when something inside it is opened later.
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: current.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw RecetteFailure("cannot create \(url.path): \(current.path): File exists; a file is in the way of a directory recette needs there: move it aside")
+        }
         for directory in missing.reversed() {
             // Another process may make it at the same moment: EEXIST is fine, its mode is set below.
             guard mkdir(directory.path, 0o700) == 0 || errno == EEXIST else {
