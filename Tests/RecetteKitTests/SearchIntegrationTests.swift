@@ -152,7 +152,8 @@ struct SearchProject {
         _ = await searcher.value
         #expect(second.status == 0, "\(second.standardError)")
         let seen = observations.all
-        #expect(seen.filter(\.rebuilding).count >= 10, "searches ran during the rebuild: \(seen.filter(\.rebuilding).count)")
+        // How many land depends on the machine's load (8 were seen on a loaded 2-core CI run).
+        #expect(seen.filter(\.rebuilding).count >= 5, "searches ran during the rebuild: \(seen.filter(\.rebuilding).count)")
         #expect(seen.allSatisfy { $0.status == 200 && $0.hits == published }, "every search saw the full index: \(Set(seen.map { "\($0.status) \($0.hits)" }))")
         #expect(meilisearch.documentCount(in: "offre-de-stage") == published)
         #expect(meilisearch.tasks().filter { $0.type == .documentAdditionOrUpdate }.count > 10, "many batches")
