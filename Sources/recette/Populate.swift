@@ -46,12 +46,7 @@ struct Populate: AsyncParsableCommand {
 
     @Flag(help: "local and compose targets: make every table UNLOGGED before loading its rows (no write-ahead log; a server crash empties them).")
     var unlogged = false
-    @Flag(help: "Leave staging's wiring in the copy: the Meilisearch plugin's stored host and key, enabled webhooks.")
-    var keepWiring = false
-    @Flag(help: "Keep no pristine template of the restored database (local and url targets).")
-    var noPristine = false
-    @Flag(help: "Run pg_restore even when the pristine template already holds this backup.")
-    var fresh = false
+    @OptionGroup(title: "The copy") var copy: CopyOptions
     @Option(help: "How to rebuild the indexes: direct or plugin (default: RECETTE_REINDEX_VIA, else direct when search.indexes is configured).")
     var via: ReindexRoute?
     @Flag(help: "Let the reindex replace an index even when the rebuilt one lost more than RECETTE_SEARCH_MAX_SHRINK of its documents.")
@@ -92,9 +87,7 @@ struct Populate: AsyncParsableCommand {
         }
         if let jobs { options.restore.jobs = jobs }
         options.restore.unlogged = unlogged
-        options.restore.pristine = !noPristine
-        options.restore.fresh = fresh
-        options.restore.localWiring = !keepWiring
+        copy.apply(to: &options.restore)
         options.reindexRoute = via
         options.allowShrink = allowShrink
         options.from = from

@@ -62,14 +62,7 @@ struct Restore: AsyncParsableCommand {
     @Flag(help: "local and compose targets: make every table UNLOGGED before loading its rows (no write-ahead log; a server crash empties them).")
     var unlogged = false
 
-    @Flag(help: "Leave staging's wiring in the copy: the Meilisearch plugin's stored host and key, enabled webhooks.")
-    var keepWiring = false
-
-    @Flag(help: "Keep no pristine template of the result (local and url targets; see 'recette reset --pristine').")
-    var noPristine = false
-
-    @Flag(help: "Run pg_restore even when the pristine template already holds this backup.")
-    var fresh = false
+    @OptionGroup(title: "The copy") var copy: CopyOptions
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
@@ -85,9 +78,7 @@ struct Restore: AsyncParsableCommand {
         options.excludedTables = excludeTable
         options.schemaOnly = schemaOnly
         options.unlogged = unlogged
-        options.pristine = !noPristine
-        options.fresh = fresh
-        options.localWiring = !keepWiring
+        copy.apply(to: &options)
         let restoreOptions = options
         var flags: [Setting: String] = [:]
         if let target { flags[.target] = target.rawValue }
