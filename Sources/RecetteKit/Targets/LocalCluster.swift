@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The `local` target: a PostgreSQL cluster recette runs itself, under the project's
 /// `.recette/local/`, with the machine's initdb and pg_ctl, listening on a free loopback port.
@@ -398,11 +399,16 @@ public struct LocalCluster: Sendable {
         if candidates.count >= 1_000 {
             for _ in 0..<100 {
                 let port = Int.random(in: candidates)
-                if isLoopbackPortFree(port, reusingTimeWait: false) { return port }
+                // A port handed out earlier may not be bound yet (a server still starting):
+                // never hand it out twice from one process.
+                guard isLoopbackPortFree(port, reusingTimeWait: false), handedOutPorts.withLock({ $0.insert(port).inserted }) else { continue }
+                return port
             }
         }
         return kernelChosenLoopbackPort()
     }
+
+    private static let handedOutPorts = Mutex<Set<Int>>([])
 
     private static func kernelChosenLoopbackPort() -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
