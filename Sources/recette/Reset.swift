@@ -137,7 +137,7 @@ struct Reset: AsyncParsableCommand {
                                action: "replace database '\(destination.database)'", assumeYes: context.assumeYes)
         }
         let outcome = try PristineSwap(destination: destination.destination, template: template, logger: context.logger)
-            .run(prepare: PristineTemplate.prepareSettings(context.configuration, localWiring: !keepWiring), startedAt: Date())
+            .run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: !keepWiring, target: target.rawValue), startedAt: Date())
         let size = ByteCountFormatter.string(fromByteCount: outcome.bytes, countStyle: .binary)
         context.output.write("'\(destination.database)' is the pristine copy again (\(size) cloned from '\(template.name)' in \(String(format: "%.1f", outcome.seconds)) s"
                              + (outcome.endedSessions > 0 ? ", \(outcome.endedSessions) session(s) ended" : "") + ")")

@@ -63,3 +63,48 @@ import Testing
         #expect(try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, 'wiring_fails_')").rows.isEmpty, "the new copy is dropped")
     }
 }
+
+/// The url target's default anonymisation of Strapi's own personal data (issue 14).
+@Suite(.serialized) struct PersonalDataPresetTests {
+    func url(_ database: String) async throws -> String {
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        return cluster.url(database: database, port: port)
+    }
+
+    func column(_ sql: String, in database: String) async throws -> [String] {
+        try PostgresConnection(url: try await url(database)).query(sql).rows.compactMap { $0.first ?? nil }
+    }
+
+    @Test func aReviewAppCopyHoldsNoEmailOfTheBackup() async throws {
+        let sample = try await SampleCache.shared.sample()
+        // The backup's own values, from a local copy (not anonymised by default).
+        let local = try await CLI.run(["restore", sample.archive.path, "--target-url", try await url("people_kept"), "--yes", "--drop-previous", "--no-pristine"],
+                                      environment: TestEnvironment.cliEnvironment.merging(["RECETTE_ANONYMIZE": "false"]) { $1 })
+        #expect(local.status == 0, "\(local.standardError)")
+        let emails = try await column("SELECT email FROM up_users UNION ALL SELECT email FROM admin_users", in: "people_kept")
+        #expect(emails.count > 5 && emails.allSatisfy { !$0.hasSuffix("@example.invalid") })
+        let keptAdmin = try #require(try await column("SELECT email FROM admin_users ORDER BY id", in: "people_kept").first)
+
+        let review = try await CLI.run(["restore", sample.archive.path, "--target-url", try await url("people_review"), "--yes", "--drop-previous", "--no-pristine"],
+                                       environment: TestEnvironment.cliEnvironment.merging(["STRAPI_ADMIN_EMAIL": keptAdmin.uppercased()]) { $1 })
+        #expect(review.status == 0, "\(review.standardError)")
+        let left = try await column("SELECT email FROM up_users UNION ALL SELECT email FROM admin_users UNION ALL SELECT username FROM up_users", in: "people_review")
+        #expect(Set(left).intersection(Set(emails)) == [keptAdmin], "only the configured admin keeps its e-mail: \(Set(left).intersection(Set(emails)))")
+        #expect(try await column("SELECT count(*) FROM up_users WHERE password IS NOT NULL", in: "people_review") == ["0"])
+        #expect(try await column("SELECT count(DISTINCT email) = count(*) FROM up_users", in: "people_review") == ["t"], "e-mails stay unique")
+        #expect(review.standardOutput.contains("prepare: anonymise up_users: "), "\(review.standardOutput)")
+        for email in emails where email != keptAdmin {
+            #expect(!(review.standardOutput + review.standardError).contains(email))
+        }
+    }
+
+    @Test func aWrongAnonymizeValueStopsBeforeAnything() async throws {
+        let sample = try await SampleCache.shared.sample()
+        let result = try await CLI.run(["restore", sample.archive.path, "--target-url", try await url("people_never"), "--yes"],
+                                       environment: TestEnvironment.cliEnvironment.merging(["RECETTE_ANONYMIZE": "maybe"]) { $1 })
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("RECETTE_ANONYMIZE='maybe': use auto"), "\(result.standardError)")
+        let admin = try PostgresConnection(url: try await url("postgres"))
+        #expect(try admin.query("SELECT 1 FROM pg_database WHERE starts_with(datname, 'people_never')").rows.isEmpty)
+    }
+}

@@ -45,6 +45,7 @@ extension Setting {
     public static let reindexVia = Setting("RECETTE_REINDEX_VIA", config: "search.via", "how indexes are rebuilt: direct (from SQL, default when search.indexes is set) or plugin (the Strapi plugin)")
     public static let searchBatchMegabytes = Setting("RECETTE_SEARCH_BATCH_MB", config: "search.batch_mb", default: "16", "largest NDJSON batch sent to Meilisearch, in MiB (a 413 halves it)")
     public static let searchGzip = Setting("RECETTE_SEARCH_GZIP", config: "search.gzip", default: "auto", "gzip document batches: auto (not on loopback), always or never")
+    public static let anonymize = Setting("RECETTE_ANONYMIZE", config: "anonymize", default: "auto", "anonymise Strapi's personal data (up_users, admin_users) in the copy: auto (the url target, review apps), true or false")
     public static let searchMaxShrink = Setting("RECETTE_SEARCH_MAX_SHRINK", config: "search.max_shrink", default: "0.5", "largest share (0 to 1) of an index's documents a rebuild may lose without --allow-shrink")
     public static let cmsService = Setting("RECETTE_CMS_SERVICE", config: "search.cms_service", default: "cms", "compose service running Strapi")
     public static let cmsHealthURL = Setting("RECETTE_CMS_HEALTH_URL", config: "search.health_url", default: "http://127.0.0.1:1337/_health", "URL answering 2xx once the CMS is up (Strapi: /_health)")
@@ -60,7 +61,7 @@ extension Setting {
         .databaseURL, .sourceDatabaseURL, .meilisearchURL, .meilisearchAPIKey,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
         .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume, .postgresMajor, .downloadTransport,
-        .searchDatabaseURL, .reindexVia, .searchBatchMegabytes, .searchGzip, .searchMaxShrink, .cmsService, .cmsHealthURL, .cmsStartTimeout,
+        .searchDatabaseURL, .reindexVia, .searchBatchMegabytes, .searchGzip, .searchMaxShrink, .anonymize, .cmsService, .cmsHealthURL, .cmsStartTimeout,
         .strapiURL, .strapiAdminEmail, .strapiAdminPassword,
     ]
 }

@@ -43,7 +43,8 @@ public struct DatabaseRestore: Sendable {
         // 1. Everything about the input is checked before the target is touched.
         try destination.check(options)
         let pristine = try PristineTemplate(database: database)
-        let prepare = PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring)
+        let prepare = try PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring, target: destination.targetName)
+        let anonymize = try PersonalDataPreset.isEnabled(context.configuration, target: destination.targetName)
         let checksum = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
             ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: runner) } : nil
         var serverPrepared = false
@@ -115,10 +116,13 @@ public struct DatabaseRestore: Sendable {
             }
             // The copy is made local before anyone can use it: a failure here drops it and
             // leaves the previous database as it was.
-            if options.localWiring {
+            if options.localWiring || anonymize {
+                let adminEmail = context.configuration[.strapiAdminEmail]
                 prepared = try await timed("prepare") {
                     let connection = try PostgresConnection(url: try destination.connectionString(database: incoming))
-                    return try await LocalWiring.apply { sql in try connection.query(sql).rows }
+                    let run: (String) async throws -> [[String?]] = { sql in try connection.query(sql).rows }
+                    return (options.localWiring ? try await LocalWiring.apply(query: run) : [])
+                        + (anonymize ? try await PersonalDataPreset.apply(keepingAdmin: adminEmail, query: run) : [])
                 }
                 for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
             }
@@ -179,7 +183,7 @@ public struct DatabaseRestore: Sendable {
             phases: timer.phases, pgRestorePhases: outcome.phases,
             kinds: RestoreReport.kinds(from: outcome.items), errors: outcome.errors,
             foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts, pristine: pristineUse,
-            prepare: options.localWiring ? prepared : nil)
+            prepare: options.localWiring || anonymize ? prepared : nil)
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: try destination.displayURL(database: database), tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: previous)

@@ -34,8 +34,9 @@ public struct PristineTemplate: Sendable {
 
     /// Today's prepare settings, as recorded in a template's marker. Issue "A safe copy" adds
     /// its actions here; today it is the role a restore creates for the dump.
-    public static func prepareSettings(_ configuration: Configuration, localWiring: Bool) -> String {
-        "db_user=\(configuration[.scalingoDBUser] ?? "");\(LocalWiring.setting(localWiring))"
+    public static func prepareSettings(_ configuration: Configuration, localWiring: Bool, target: String) throws -> String {
+        let anonymize = try PersonalDataPreset.isEnabled(configuration, target: target)
+        return "db_user=\(configuration[.scalingoDBUser] ?? "");\(LocalWiring.setting(localWiring));\(PersonalDataPreset.setting(anonymize))"
     }
 
     /// The restore flags that change what the database holds.

@@ -40,13 +40,15 @@ public struct TargetRestore: Sendable {
             let plan = try await reset.plan()
             return ["check \(file.path) (also against the pg_restore of the '\(reset.service)' image), then:"] + plan.lines
                 + ["copy the dump into the container and run \(flags) there"] + (options.localWiring ? LocalWiring.planLines : [])
+                + (try PersonalDataPreset.isEnabled(context.configuration, target: "compose") ? PersonalDataPreset.planLines : [])
         case .local, .url:
             let (destination, database) = try destination()
             try destination.check(options)
             let names = try DerivedDatabaseNames(base: database)
             return ["check \(file.path), restore it into a new database '\(names.incoming)' on \(destination.serverDescription) with \(flags), then rename it to '\(database)'"
                     + (destination.keepsPreviousDatabase ? ", keeping the replaced one under a dated name" : ", dropping the replaced one")]
-                + (options.localWiring ? LocalWiring.planLines.map { $0 + " (in the new database, before the rename)" } : [])
+                + ((options.localWiring ? LocalWiring.planLines : []) + (try PersonalDataPreset.isEnabled(context.configuration, target: destination.targetName) ? PersonalDataPreset.planLines : []))
+                    .map { $0 + " (in the new database, before the rename)" }
         }
     }
 
