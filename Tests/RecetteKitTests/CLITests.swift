@@ -51,6 +51,25 @@ import Testing
         #expect(usage.status == 2)
     }
 
+    /// doctor judges Compose by the compose target's rule: v5 (after v2) is fine.
+    @Test func doctorAcceptsComposeV5() async throws {
+        let bin = TestEnvironment.newProjectDirectory().appendingPathComponent("bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let fake = bin.appendingPathComponent("docker")
+        try """
+            #!/bin/sh
+            if [ "$1 $2 $3" = "compose version --short" ]; then echo v5.0.1; exit 0; fi
+            if [ "$1" = version ]; then echo 28.2.2; exit 0; fi
+            exit 1
+            """.write(to: fake, atomically: true, encoding: .utf8)
+        chmod(fake.path, 0o755)
+        var environment = TestEnvironment.cliEnvironment
+        environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        let result = try await CLI.run(["doctor"], environment: environment)
+        #expect(result.standardOutput.contains("docker compose") && result.standardOutput.contains("v5.0.1"), "\(result.standardOutput)")
+        #expect(!result.standardOutput.contains("not found"), "\(result.standardOutput)")
+    }
+
     @Test func doctorShowsTheConfigurationWithSecretsRedacted() async throws {
         var environment = TestEnvironment.cliEnvironment
         environment["SCALINGO_API_TOKEN"] = "tk-us-doctor-must-not-print-this"

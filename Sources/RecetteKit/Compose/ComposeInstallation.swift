@@ -48,7 +48,7 @@ public struct ComposeInstallation: Sendable, Equatable {
     }
 
     /// `v2.40.3` → `2.40.3`; v1 answers `1.29.2` (older ones `docker-compose version 1.x, build …`).
-    private static func normalized(_ output: String) -> String {
+    static func normalized(_ output: String) -> String {
         let firstLine = output.split(separator: "\n").first.map(String.init) ?? output
         let token = firstLine.split(separator: " ").first(where: { $0.first?.isNumber == true || ($0.first == "v" && $0.dropFirst().first?.isNumber == true) })
         let version = token.map(String.init) ?? firstLine

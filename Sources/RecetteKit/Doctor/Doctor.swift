@@ -48,8 +48,9 @@ public struct Doctor: Sendable {
         }
         let compose = await probe(Command("docker", ["compose", "version", "--short"]))
         switch compose {
-        case .success(let version) where version.hasPrefix("2") || version.hasPrefix("v2"):
-            checks.append(DoctorCheck(name: "docker compose", outcome: .ok, detail: "v" + version.trimmingCharacters(in: CharacterSet(charactersIn: "v")), fix: nil, required: dockerRequired))
+        // The compose target's own rule (ComposeInstallation): v2 and later, v5 included.
+        case .success(let output) where ComposeInstallation.isSupported(ComposeInstallation.normalized(output)):
+            checks.append(DoctorCheck(name: "docker compose", outcome: .ok, detail: "v" + ComposeInstallation.normalized(output), fix: nil, required: dockerRequired))
         default:
             let legacy = await probe(Command("docker-compose", ["version", "--short"]))
             let detail: String
