@@ -272,7 +272,9 @@ actor SampleCache {
         #expect(!loading, "pg_restore still loading 30 s after recette was killed")
         // Stopped at once (SIGTERM from the guardian), not done loading: an orphan would
         // have finished its COPY (its sessions end then too), and the rows would be there.
-        #expect(ContinuousClock.now - start < .seconds(3))
+        // A liveness bound only (4.8 s was seen on a loaded CI run): the row count below is
+        // what tells a stopped pg_restore from an orphan that finished.
+        #expect(ContinuousClock.now - start < .seconds(10))
         let incoming = try PostgresConnection(url: cluster.url(database: database + "__recette_incoming", port: port))
         let rows = try incoming.query("SELECT count(*) FROM offres_de_stage").scalar.flatMap { Int($0) } ?? 0
         #expect(rows < 250_000, "the killed restore's pg_restore went on to load every row")
