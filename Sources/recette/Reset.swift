@@ -124,25 +124,24 @@ struct Reset: AsyncParsableCommand {
                                 skipReindex: Bool, keepWiring: Bool, prompt: ConfirmationPrompt) async throws {
         let (server, database) = try TargetRestore(context: context, options: RestoreOptions(), urlNamedOnCommandLine: namedURL, dropPrevious: dropPrevious)
             .destination(for: "reset --pristine")
-        let destination = (destination: server, database: database)
         let template = try PristineTemplate(database: database)
         if context.dryRun {
-            context.output.write("would, on \(destination.destination.serverDescription): CREATE DATABASE \(PostgresConnection.quoteIdentifier(template.names.incoming)) TEMPLATE \(PostgresConnection.quoteIdentifier(template.name)), end the sessions connected to '\(destination.database)', rename it into place (the replaced one \(destination.destination.keepsPreviousDatabase ? "kept under a dated name" : "dropped"))"
+            context.output.write("would, on \(server.serverDescription): CREATE DATABASE \(PostgresConnection.quoteIdentifier(template.names.incoming)) TEMPLATE \(PostgresConnection.quoteIdentifier(template.name)), end the sessions connected to '\(database)', rename it into place (the replaced one \(server.keepsPreviousDatabase ? "kept under a dated name" : "dropped"))"
                                  + (skipReindex ? "" : ", then rebuild the search indexes"))
             return
         }
-        try await destination.destination.prepare()
-        if target == .local || (destination.destination as? URLDestination)?.isOnThisMachine == true {
-            try prompt.confirm("Replace database '\(destination.database)' with a copy of its pristine template '\(template.name)'?",
-                               action: "replace database '\(destination.database)'", assumeYes: context.assumeYes)
+        try await server.prepare()
+        if target == .local || (server as? URLDestination)?.isOnThisMachine == true {
+            try prompt.confirm("Replace database '\(database)' with a copy of its pristine template '\(template.name)'?",
+                               action: "replace database '\(database)'", assumeYes: context.assumeYes)
         }
-        let outcome = try PristineSwap(destination: destination.destination, template: template, logger: context.logger)
+        let outcome = try PristineSwap(destination: server, template: template, logger: context.logger)
             .run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: !keepWiring, target: target.rawValue), startedAt: Date())
         let size = ByteCountFormatter.string(fromByteCount: outcome.bytes, countStyle: .binary)
-        context.output.write("'\(destination.database)' is the pristine copy again (\(size) cloned from '\(template.name)' in \(String(format: "%.1f", outcome.seconds)) s"
+        context.output.write("'\(database)' is the pristine copy again (\(size) cloned from '\(template.name)' in \(String(format: "%.1f", outcome.seconds)) s"
                              + (outcome.endedSessions > 0 ? ", \(outcome.endedSessions) session(s) ended" : "") + ")")
         if let previous = outcome.previousDatabase { context.output.write("previous database kept as '\(previous)' (dropped by the next run, or now with --drop-previous)") }
-        context.output.write("DATABASE_URL=\(try destination.destination.displayURL(database: destination.database))")
+        context.output.write("DATABASE_URL=\(try server.displayURL(database: database))")
         if !skipReindex {
             try await SearchCommands.reindex(context: context, via: nil, only: [], allowShrink: false, json: false)
         }

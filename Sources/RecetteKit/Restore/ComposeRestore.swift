@@ -40,7 +40,7 @@ public struct ComposeRestore: Sendable {
         let service = reset.service
 
         // 1. Nothing is destroyed before the backup is known good.
-        let anonymize = try PersonalDataPreset.isEnabled(context.configuration, target: "compose")
+        let preparePhase = try PreparePhase(options: options, configuration: context.configuration, target: "compose")
         let work = try WorkDirectory.create(in: context.stateDirectory)
         defer { work.remove() }
         let workDirectory = work.url
@@ -104,15 +104,12 @@ public struct ComposeRestore: Sendable {
             }
             _ = try await timed("analyze") { try await psql(["-c", "ANALYZE"], database: database, user: user) }
             // Before the CMS can start on it: staging's Meilisearch and webhooks cut.
-            if options.localWiring || anonymize {
-                let adminEmail = context.configuration[.strapiAdminEmail]
+            if preparePhase.runs {
                 prepared = try await timed("prepare") {
-                    let run: (String) async throws -> [[String?]] = { sql in
+                    try await preparePhase.run { sql in
                         try await psql(["-v", "ON_ERROR_STOP=1", "--no-align", "--tuples-only", "--field-separator=\t", "-c", sql], database: database, user: user)
                             .outputText.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map { String($0) } }
                     }
-                    return (options.localWiring ? try await LocalWiring.apply(query: run) : [])
-                        + (anonymize ? try await PersonalDataPreset.apply(keepingAdmin: adminEmail, query: run) : [])
                 }
                 for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
             }
@@ -138,7 +135,7 @@ public struct ComposeRestore: Sendable {
             archive: archiveFile.lastPathComponent, target: "compose", database: database, startedAt: startedAt, jobs: options.jobs,
             settings: applied.settings.map { "\($0.0)=\($0.1)" }, totalSeconds: Date().timeIntervalSince(startedAt), phases: timer.phases, pgRestorePhases: [],
             kinds: RestoreReport.kinds(from: log.itemTimings), errors: log.restoreErrors,
-            foreignKeysAddedNotValid: addedNotValid, rowCounts: counts, prepare: options.localWiring || anonymize ? prepared : nil)
+            foreignKeysAddedNotValid: addedNotValid, rowCounts: counts, prepare: preparePhase.runs ? prepared : nil)
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: "compose service '\(service)', database '\(database)'", tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: nil)

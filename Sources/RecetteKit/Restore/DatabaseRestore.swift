@@ -44,7 +44,7 @@ public struct DatabaseRestore: Sendable {
         try destination.check(options)
         let pristine = try PristineTemplate(database: database)
         let prepare = try PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring, target: destination.targetName)
-        let anonymize = try PersonalDataPreset.isEnabled(context.configuration, target: destination.targetName)
+        let preparePhase = try PreparePhase(options: options, configuration: context.configuration, target: destination.targetName)
         let checksum = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
             ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: runner) } : nil
         var serverPrepared = false
@@ -116,13 +116,10 @@ public struct DatabaseRestore: Sendable {
             }
             // The copy is made local before anyone can use it: a failure here drops it and
             // leaves the previous database as it was.
-            if options.localWiring || anonymize {
-                let adminEmail = context.configuration[.strapiAdminEmail]
+            if preparePhase.runs {
                 prepared = try await timed("prepare") {
                     let connection = try PostgresConnection(url: try destination.connectionString(database: incoming))
-                    let run: (String) async throws -> [[String?]] = { sql in try connection.query(sql).rows }
-                    return (options.localWiring ? try await LocalWiring.apply(query: run) : [])
-                        + (anonymize ? try await PersonalDataPreset.apply(keepingAdmin: adminEmail, query: run) : [])
+                    return try await preparePhase.run { sql in try connection.query(sql).rows }
                 }
                 for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
             }
@@ -183,7 +180,7 @@ public struct DatabaseRestore: Sendable {
             phases: timer.phases, pgRestorePhases: outcome.phases,
             kinds: RestoreReport.kinds(from: outcome.items), errors: outcome.errors,
             foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts, pristine: pristineUse,
-            prepare: options.localWiring || anonymize ? prepared : nil)
+            prepare: preparePhase.runs ? prepared : nil)
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: try destination.displayURL(database: database), tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: previous)

@@ -44,8 +44,8 @@ public struct DatabaseSwap: Sendable {
         let admin = claim.connection
         let existing = try admin.query("""
             SELECT datname, shobj_description(oid, 'pg_database') AS marker FROM pg_database
-            WHERE datname = ANY($1::text[])
-            """, [PostgresArray.literal([incoming, previousName(at: date)])])
+            WHERE datname IN ($1, $2)
+            """, [incoming, previousName(at: date)])
         for row in existing.rows {
             let name = row[0] ?? ""
             let marker = row[1]
@@ -146,12 +146,5 @@ public final class IncomingClaim: Sendable {
 
     static func lockKey(for incoming: String) -> Int64 {
         Int64(bitPattern: DerivedDatabaseNames.fnv1a("recette incoming \(incoming)"))
-    }
-}
-
-/// A PostgreSQL array literal of text values, for `$1::text[]` parameters.
-enum PostgresArray {
-    static func literal(_ values: [String]) -> String {
-        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
     }
 }
