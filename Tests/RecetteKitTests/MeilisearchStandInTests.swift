@@ -702,9 +702,14 @@ import FoundationNetworking
         defer { standIn.stop() }
         let slow = try await client.send("POST", "/indexes/slow/documents?primaryKey=id", json: Self.documents(1...3))
         let uid = try #require(slow["taskUid"] as? Int)
-        for _ in 0..<2000 where try await client.get("/tasks/\(uid)")["status"] as? String != "processing" {
+        // Polls until processing; a `for … where` would go on polling (2000 requests) after it.
+        var status: String?
+        for _ in 0..<2000 {
+            status = try await client.get("/tasks/\(uid)")["status"] as? String
+            if status == "processing" { break }
             try await Task.sleep(for: .milliseconds(5))
         }
+        try #require(status == "processing", "the slow task never started")
         standIn.taskProcessingDelay = .milliseconds(1)
         let started = ContinuousClock.now
         let cancel = try await client.send("POST", "/tasks/cancel?uids=\(uid)")
