@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// Writes a run report as JSON to `.recette/runs/<kind>-<UTC timestamp>.json`.
 public enum RunReportFile {

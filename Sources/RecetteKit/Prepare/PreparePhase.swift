@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// The prepare phase of one restore: which actions run in the new database, decided once from
 /// the flags and settings, then run through whichever way the target reaches its server.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecetteWorld
 
 /// What a restore produced.
 public struct RestoreOutcome: Sendable {
@@ -262,12 +263,5 @@ public struct LocalRestore: Sendable {
     public func restore(archiveFile: URL) async throws -> RestoreOutcome {
         let destination = LocalDestination(cluster: context.localCluster, jobs: options.jobs, bulkLoad: bulkLoad)
         return try await DatabaseRestore(context: context, destination: destination, database: database, options: options).restore(archiveFile: archiveFile)
-    }
-}
-
-extension Duration {
-    public var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) / 1e18
     }
 }

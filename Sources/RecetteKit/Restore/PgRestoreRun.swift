@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecetteWorld
 
 /// What to restore and how.
 public struct RestoreOptions: Sendable, Equatable {

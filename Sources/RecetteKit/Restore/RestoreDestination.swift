@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// A PostgreSQL server a restore goes to, and how it treats the database it replaces.
 public protocol RestoreDestination: Sendable {

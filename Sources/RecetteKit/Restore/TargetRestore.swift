@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// Where a restore goes, as the configuration names it (RECETTE_TARGET).
 public enum RestoreTargetKind: String, Sendable, CaseIterable, Codable {
