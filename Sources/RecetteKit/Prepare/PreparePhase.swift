@@ -8,8 +8,8 @@ public struct PreparePhase: Sendable {
     public var anonymize: Bool
     public var adminEmail: String?
 
-    public init(options: RestoreOptions, configuration: Configuration, target: String) throws {
-        localWiring = options.localWiring
+    public init(localWiring: Bool, configuration: Configuration, target: String) throws {
+        self.localWiring = localWiring
         anonymize = try PersonalDataPreset.isEnabled(configuration, target: target)
         adminEmail = configuration[.strapiAdminEmail]
     }

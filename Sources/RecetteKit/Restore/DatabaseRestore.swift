@@ -45,7 +45,7 @@ public struct DatabaseRestore: Sendable {
         try destination.check(options)
         let pristine = try PristineTemplate(database: database)
         let prepare = try PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring, target: destination.targetName)
-        let preparePhase = try PreparePhase(options: options, configuration: context.configuration, target: destination.targetName)
+        let preparePhase = try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: destination.targetName)
         let checksum = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
             ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: runner) } : nil
         var serverPrepared = false
@@ -240,28 +240,5 @@ public struct BackupVerification: Sendable {
         }
         let toc = try await DumpReader(pgRestore: pgRestore, runner: runner).tableOfContents(of: dump, describedAs: name)
         return (dump, toc)
-    }
-}
-
-/// Restores into the `local` target.
-public struct LocalRestore: Sendable {
-    public var context: RecetteContext
-    public var database: String
-    public var options: RestoreOptions
-    public var bulkLoad = true
-
-    public init(context: RecetteContext, database: String? = nil, jobs: Int? = nil, options: RestoreOptions? = nil) {
-        self.context = context
-        self.database = database ?? context.configuration[.localDatabase] ?? "recette"
-        var options = options ?? RestoreOptions()
-        if let jobs { options.jobs = jobs }
-        self.options = options
-    }
-
-    public var jobs: Int { options.jobs }
-
-    public func restore(archiveFile: URL) async throws -> RestoreOutcome {
-        let destination = LocalDestination(cluster: context.localCluster, jobs: options.jobs, bulkLoad: bulkLoad)
-        return try await DatabaseRestore(context: context, destination: destination, database: database, options: options).restore(archiveFile: archiveFile)
     }
 }

@@ -44,9 +44,3 @@ public struct RecetteContext: Sendable {
     /// `.recette/` of the project: caches, work files, run reports.
     public var stateDirectory: URL { projectDirectory.appendingPathComponent(".recette") }
 }
-
-/// A failure explained for a person: one line saying what happened and what to do.
-public struct RecetteFailure: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}

@@ -41,7 +41,7 @@ public struct ComposeRestore: Sendable {
         let service = reset.service
 
         // 1. Nothing is destroyed before the backup is known good.
-        let preparePhase = try PreparePhase(options: options, configuration: context.configuration, target: "compose")
+        let preparePhase = try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: "compose")
         let work = try WorkDirectory.create(in: context.stateDirectory)
         defer { work.remove() }
         let workDirectory = work.url

@@ -40,14 +40,14 @@ public struct TargetRestore: Sendable {
             let reset = try ComposeDatabaseReset.configured(by: context)
             let plan = try await reset.plan()
             return ["check \(file.path) (also against the pg_restore of the '\(reset.service)' image), then:"] + plan.lines
-                + ["copy the dump into the container and run \(flags) there"] + (try PreparePhase(options: options, configuration: context.configuration, target: "compose").planLines)
+                + ["copy the dump into the container and run \(flags) there"] + (try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: "compose").planLines)
         case .local, .url:
             let (destination, database) = try destination()
             try destination.check(options)
             let names = try DerivedDatabaseNames(base: database)
             return ["check \(file.path), restore it into a new database '\(names.incoming)' on \(destination.serverDescription) with \(flags), then rename it to '\(database)'"
                     + (destination.keepsPreviousDatabase ? ", keeping the replaced one under a dated name" : ", dropping the replaced one")]
-                + (try PreparePhase(options: options, configuration: context.configuration, target: destination.targetName).planLines)
+                + (try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: destination.targetName).planLines)
                     .map { $0 + " (in the new database, before the rename)" }
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import RecetteWorld
 
 /// Writes a run report as JSON to `.recette/runs/<kind>-<UTC timestamp>.json`.
 public enum RunReportFile {
