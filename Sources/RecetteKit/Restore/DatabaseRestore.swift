@@ -99,9 +99,8 @@ public struct DatabaseRestore: Sendable {
             try await timed("bulk-load settings") { try destination.applySettings(settings) }
         }
         logger.info("restoring into a new database with \(options.jobs) job(s)")
-        let restoreRun = PgRestoreRun(pgRestore: pgRestore, runner: runner, logger: logger,
-                                      environment: try destination.clientEnvironment(database: incoming),
-                                      database: incoming, options: options)
+        let server = LibpqRestoreServer(destination: destination, pgRestorePath: pgRestore, runner: runner)
+        let restoreRun = PgRestoreRun(server: server, pgRestore: pgRestore, runner: runner, logger: logger, database: incoming, options: options)
         let progress = RestoreProgress(toc: toc, dataSizes: ArchiveDataSizes.read(from: dump),
                                        bar: ProgressBar(label: "restoring", enabled: context.showsProgress, showsBytes: false))
         defer { progress.finish() }
@@ -111,17 +110,11 @@ public struct DatabaseRestore: Sendable {
             outcome = try await timed("pg_restore") {
                 try await restoreRun.run(dump: dump, toc: toc, workDirectory: workDirectory, onItemFinished: progress.finished)
             }
-            try await timed("analyze") {
-                let connection = try PostgresConnection(url: try destination.connectionString(database: incoming))
-                try await connection.cancellable { try $0.execute("ANALYZE") }
-            }
+            try await timed("analyze") { try await RestoreFinish.analyze(server, database: incoming) }
             // The copy is made local before anyone can use it: a failure here drops it and
             // leaves the previous database as it was.
             if preparePhase.runs {
-                prepared = try await timed("prepare") {
-                    let connection = try PostgresConnection(url: try destination.connectionString(database: incoming))
-                    return try await preparePhase.run { sql in try connection.query(sql).rows }
-                }
+                prepared = try await timed("prepare") { try await RestoreFinish.prepare(preparePhase, on: server, database: incoming) }
                 for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
             }
         } catch {
@@ -174,7 +167,7 @@ public struct DatabaseRestore: Sendable {
             try await timed("normal settings") { try destination.resetSettings(settings.map(\.0)) }
         }
 
-        let counts = try await timed("count rows") { try TableRowCount.all(in: PostgresConnection(url: try destination.connectionString(database: database))) }
+        let counts = try await timed("count rows") { try await RestoreFinish.rowCounts(server, database: database) }
         let report = RestoreReport(
             archive: archiveFile.lastPathComponent, target: destination.targetName, database: database, startedAt: startedAt, jobs: options.jobs,
             settings: settings.map { "\($0.0)=\($0.1)" }, totalSeconds: now().timeIntervalSince(startedAt),
