@@ -103,8 +103,8 @@ public struct Populate: Sendable {
 
     /// `--dry-run`: the plan with the concrete commands and what would be destroyed; read-only.
     public func plan() async throws -> [String] {
-        let target = try RestoreTargetKind.configured(context.configuration)
-        var lines: [String] = ["recette populate, target \(target.rawValue); nothing is changed by this dry run:"]
+        let target = try Targets.resolve(context)
+        var lines: [String] = ["recette populate, target \(target.kind.rawValue); nothing is changed by this dry run:"]
         for step in PopulateStep.allCases {
             guard options.runs(step) else {
                 lines.append("[\(step.rawValue)] skipped")
@@ -122,7 +122,7 @@ public struct Populate: Sendable {
         return lines
     }
 
-    private func planLines(_ step: PopulateStep, target: RestoreTargetKind) async throws -> [String] {
+    private func planLines(_ step: PopulateStep, target: any Target) async throws -> [String] {
             var lines: [String] = []
             switch step {
             case .backup:
@@ -140,13 +140,12 @@ public struct Populate: Sendable {
                 case .file(let url): file = url
                 default: file = cachedArchive() ?? context.stateDirectory.appendingPathComponent("backups/<downloaded>.tar.gz")
                 }
-                lines += try await TargetRestore(context: context, options: options.restore).plan(file: file).map { "  " + $0 }
+                lines += try await target.restorePlan(file: file, options: options.restore).map { "  " + $0 }
             case .cms:
-                if target == .compose {
-                    let starter = try CMSStarter.configured(by: context, compose: true)
+                if let starter = try target.cms() {
                     lines.append("  run: docker compose up --detach --wait \(starter.service), then poll \(starter.healthURL.absoluteString) (up to \(Int(starter.timeout.seconds))s)")
                 } else {
-                    lines.append("  nothing to start: the \(target.rawValue) target runs no CMS")
+                    lines.append("  nothing to start: the \(target.kind.rawValue) target runs no CMS")
                 }
             case .reindex:
                 lines += try SearchReindex(context: context, requested: options.reindexRoute, allowShrink: options.allowShrink).plan().map { "  " + $0 }
@@ -188,19 +187,18 @@ public struct Populate: Sendable {
                     guard let file = archive ?? cachedArchive() else {
                         throw RecetteFailure("no backup to restore: run populate from the 'backup' step, or give --backup FILE")
                     }
-                    let outcome = try await TargetRestore(context: context, options: options.restore).restore(file: file, confirmReset: confirmReset)
+                    let outcome = try await Targets.resolve(context).restore(file: file, options: options.restore, confirmReset: confirmReset)
                     let rows = outcome.rowCounts.reduce(0) { $0 + $1.rows }
                     record.detail = "\(file.lastPathComponent): \(outcome.rowCounts.count) tables, \(rows) rows into '\(outcome.database)'"
                     record.phases = outcome.report.phases
                     report.restoreReport = outcome.reportFile?.path
                     report.backup = file.path
                 case .cms:
-                    guard try RestoreTargetKind.configured(context.configuration) == .compose else {
+                    guard let starter = try Targets.resolve(context).cms() else {
                         record.status = .skipped
                         record.detail = "the \(target) target runs no CMS"
                         break
                     }
-                    let starter = try CMSStarter.configured(by: context, compose: true)
                     try await starter.start()
                     record.detail = "\(starter.service) answers \(starter.healthURL.absoluteString)"
                 case .reindex:

@@ -109,9 +109,6 @@ public struct SearchReindex: Sendable {
 
     /// The CMS service's environment when the target is compose (to name a string batch size).
     private func cmsEnvironment() async -> [String: String] {
-        guard context.configuration[.target] == "compose", let project = try? ComposeProject.configured(by: context),
-              let resolved = try? await project.resolve(),
-              let service = resolved.services[context.configuration[.cmsService] ?? "cms"] else { return [:] }
-        return service.environment.compactMapValues { $0 }
+        await (try? Targets.resolve(context))?.cmsEnvironment() ?? [:]
     }
 }
