@@ -122,39 +122,15 @@ public struct Populate: Sendable {
         return lines
     }
 
+    /// Each step's dry-run lines, from the step's own file (`Pipeline/Steps/`).
     private func planLines(_ step: PopulateStep, target: any Target) async throws -> [String] {
-            var lines: [String] = []
-            switch step {
-            case .backup:
-                switch options.origin {
-                case .file(let url): lines.append("  use \(url.path)")
-                case .scalingoAPI(let choice):
-                    let app = context.configuration[.scalingoApp] ?? "(SCALINGO_APP not set)"
-                    lines.append("  download the \(choice) backup of app \(app), addon \(context.configuration[.addonName] ?? "postgresql"), through Scalingo's API into \(context.stateDirectory.appendingPathComponent("backups").path) (cached by backup id)")
-                case .scalingoCLI(let id):
-                    lines.append("  run: scalingo --app APP --addon ADDON backups-download" + (id.map { " --backup \($0)" } ?? "") + " (token in its environment)")
-                }
-            case .restore:
-                let file: URL
-                switch options.origin {
-                case .file(let url): file = url
-                default: file = cachedArchive() ?? context.stateDirectory.appendingPathComponent("backups/<downloaded>.tar.gz")
-                }
-                lines += try await target.restorePlan(file: file, options: options.restore).map { "  " + $0 }
-            case .cms:
-                if let starter = try target.cms() {
-                    lines.append("  run: docker compose up --detach --wait \(starter.service), then poll \(starter.healthURL.absoluteString) (up to \(Int(starter.timeout.seconds))s)")
-                } else {
-                    lines.append("  nothing to start: the \(target.kind.rawValue) target runs no CMS")
-                }
-            case .reindex:
-                lines += try SearchReindex(context: context, requested: options.reindexRoute, allowShrink: options.allowShrink).plan().map { "  " + $0 }
-            case .check:
-                let definitions = context.configuration.searchIndexes
-                lines.append(definitions.isEmpty ? "  nothing to compare: no search.indexes in recette.yml"
-                             : "  count each index's documents against its query: \(definitions.map(\.uid).joined(separator: ", "))")
-            }
-            return lines
+        switch step {
+        case .backup: backupPlan()
+        case .restore: try await restorePlan(target)
+        case .cms: try cmsPlan(target)
+        case .reindex: try reindexPlan()
+        case .check: checkPlan()
+        }
     }
 
     /// Runs the steps; never throws: a failure ends the run and is in the report (`succeeded`
@@ -164,15 +140,15 @@ public struct Populate: Sendable {
         let clock = ContinuousClock()
         let logger = context.logger
         let target = (try? RestoreTargetKind.configured(context.configuration))?.rawValue ?? (context.configuration[.target] ?? "local")
-        var report = PopulateReport(startedAt: startedAt, finishedAt: startedAt, succeeded: false, target: target, steps: [])
-        var archive: URL?
-        if case .file(let url) = options.origin { archive = url }
+        var run = PopulateRun(archive: nil, report: PopulateReport(startedAt: startedAt, finishedAt: startedAt, succeeded: false, target: target, steps: []),
+                              confirmReset: confirmReset)
+        if case .file(let url) = options.origin { run.archive = url }
         var failure: (any Error)?
 
         for step in PopulateStep.allCases {
             guard failure == nil, options.runs(step) else {
-                report.steps.append(PopulateStepRecord(step: step, status: .skipped, seconds: 0,
-                                                       detail: failure != nil ? "not run: an earlier step failed" : "not asked for"))
+                run.report.steps.append(PopulateStepRecord(step: step, status: .skipped, seconds: 0,
+                                                           detail: failure != nil ? "not run: an earlier step failed" : "not asked for"))
                 continue
             }
             logger.info("step \(step.rawValue): \(step.summary)")
@@ -180,54 +156,11 @@ public struct Populate: Sendable {
             var record = PopulateStepRecord(step: step, status: .succeeded, seconds: 0, detail: "")
             do {
                 switch step {
-                case .backup:
-                    archive = try await obtainBackup()
-                    record.detail = archive!.lastPathComponent
-                case .restore:
-                    guard let file = archive ?? cachedArchive() else {
-                        throw RecetteFailure("no backup to restore: run populate from the 'backup' step, or give --backup FILE")
-                    }
-                    let outcome = try await Targets.resolve(context).restore(file: file, options: options.restore, confirmReset: confirmReset)
-                    let rows = outcome.rowCounts.reduce(0) { $0 + $1.rows }
-                    record.detail = "\(file.lastPathComponent): \(outcome.rowCounts.count) tables, \(rows) rows into '\(outcome.database)'"
-                    record.phases = outcome.report.phases
-                    report.restoreReport = outcome.reportFile?.path
-                    report.backup = file.path
-                case .cms:
-                    guard let starter = try Targets.resolve(context).cms() else {
-                        record.status = .skipped
-                        record.detail = "the \(target) target runs no CMS"
-                        break
-                    }
-                    try await starter.start()
-                    record.detail = "\(starter.service) answers \(starter.healthURL.absoluteString)"
-                case .reindex:
-                    let outcome = try await SearchReindex(context: context, requested: options.reindexRoute, allowShrink: options.allowShrink).run()
-                    switch outcome {
-                    case .direct(let reports):
-                        report.reindex = reports
-                        record.detail = reports.map { "\($0.uid) \($0.documents) docs" }.joined(separator: ", ") + " (direct, swapped in)"
-                    case .plugin(let reports):
-                        report.pluginReindex = reports
-                        record.detail = reports.map { "\($0.indexUid) \($0.documents)/\($0.publishedRows)" }.joined(separator: ", ") + " (plugin)"
-                    }
-                    if let problem = outcome.problem { throw RecetteFailure(problem) }
-                case .check:
-                    let setup = try SearchSetup(context: context)
-                    guard !setup.definitions.isEmpty else {
-                        record.status = .skipped
-                        record.detail = "no search.indexes in recette.yml"
-                        break
-                    }
-                    let database = try await SearchDatabase.connection(for: context)
-                    let statuses = try await SearchDrift(client: setup.client, databaseConnectionString: database.connectionString, logger: logger)
-                        .status(setup.definitions)
-                    report.search = statuses
-                    record.detail = statuses.map { "\($0.uid) \($0.state)" }.joined(separator: ", ")
-                    let drifting = statuses.filter { !$0.isInSync }
-                    if !drifting.isEmpty {
-                        throw RecetteFailure("\(drifting.map(\.uid).joined(separator: ", ")) differ from the database after the rebuild: see 'recette search verify'")
-                    }
+                case .backup: try await backupStep(&run, &record)
+                case .restore: try await restoreStep(&run, &record)
+                case .cms: try await cmsStep(&run, &record)
+                case .reindex: try await reindexStep(&run, &record)
+                case .check: try await checkStep(&run, &record)
                 }
             } catch {
                 failure = error
@@ -236,14 +169,14 @@ public struct Populate: Sendable {
             }
             record.seconds = (clock.now - started).seconds
             logger.info("step \(step.rawValue): \(record.status.rawValue) in \(String(format: "%.1f", record.seconds))s")
-            report.steps.append(record)
+            run.report.steps.append(record)
         }
-        report.finishedAt = now()
-        report.succeeded = failure == nil
+        run.report.finishedAt = now()
+        run.report.succeeded = failure == nil
         if let failure {
-            report.error = failure is CancellationError ? "interrupted" : Redaction.redacting(context.configuration.secrets, in: String(describing: failure))
+            run.report.error = failure is CancellationError ? "interrupted" : Redaction.redacting(context.configuration.secrets, in: String(describing: failure))
         }
-        return report
+        return run.report
     }
 
     /// Writes the report to `.recette/runs/populate-<timestamp>.json`.
@@ -285,31 +218,5 @@ public struct Populate: Sendable {
             }
         }
         return failed
-    }
-
-    private func obtainBackup() async throws -> URL {
-        switch options.origin {
-        case .file(let url):
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                throw RecetteFailure("--backup \(url.path): no such file")
-            }
-            return url
-        case .scalingoAPI(let choice):
-            return try await ScalingoBackupSource(context: context).download(choice).file
-        case .scalingoCLI(let id):
-            return try await ScalingoCLI(context: context).download(backupID: id)
-        }
-    }
-
-    /// The most recently downloaded archive under `.recette/backups/`, for `--from restore`.
-    func cachedArchive() -> URL? {
-        let root = context.stateDirectory.appendingPathComponent("backups")
-        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.contentModificationDateKey]) else { return nil }
-        var newest: (URL, Date)?
-        for case let url as URL in walker where url.lastPathComponent.hasSuffix(".tar.gz") {
-            let date = (try? url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
-            if newest == nil || date > newest!.1 { newest = (url, date) }
-        }
-        return newest?.0
     }
 }
