@@ -37,7 +37,7 @@ enum CommandRunner {
             output: StandardOutputSink(), logger: logger,
             terminal: terminal, environment: environment,
             showsProgress: terminal.standardErrorIsTTY && !common.noProgress,
-            assumeYes: common.yes, dryRun: common.dryRun
+            assumeYes: common.yes, dryRun: common.dryRun, prompt: .standard()
         )
 
         var runLock: RunLock?

@@ -102,7 +102,7 @@ struct Populate: AsyncParsableCommand {
                 try await populate.plan().forEach(context.output.write)
                 return
             }
-            let prompt = ConfirmationPrompt.standard()
+            let prompt = context.prompt
             let report = await populate.run { plan in
                 try prompt.confirm(plan.question, action: "delete volume \(plan.volume.dockerName)", assumeYes: context.assumeYes)
             }

@@ -72,7 +72,7 @@ struct Pristine: AsyncParsableCommand {
                     context.output.write("would drop \(template.name) on \(server)")
                     return
                 }
-                try ConfirmationPrompt.standard().confirm("Drop the pristine template '\(template.name)' on \(server)?",
+                try context.prompt.confirm("Drop the pristine template '\(template.name)' on \(server)?",
                                                           action: "drop \(template.name)", assumeYes: context.assumeYes)
                 try template.drop(on: admin)
                 context.output.write("dropped \(template.name) (\(ByteCountFormatter.string(fromByteCount: state.bytes, countStyle: .binary)) freed) on \(server)")

@@ -59,7 +59,7 @@ struct Reset: AsyncParsableCommand {
         let (dropPrevious, pristine, skipReindex, keepWiring) = (dropPrevious, pristine, skipReindex, keepWiring)
         try await CommandRunner.run(common, flags: flags, lock: "reset") { context in
             let target = try Targets.resolve(context, dropPrevious: dropPrevious)
-            let prompt = ConfirmationPrompt.standard()
+            let prompt = context.prompt
             if pristine {
                 try await Self.resetToPristine(context: context, target: target, skipReindex: skipReindex, keepWiring: keepWiring, prompt: prompt)
                 return

@@ -85,7 +85,7 @@ struct Restore: AsyncParsableCommand {
                 lines.dropFirst().forEach(context.output.write)
                 return
             }
-            let prompt = ConfirmationPrompt.standard()
+            let prompt = context.prompt
             let outcome = try await target.restore(file: file, options: restoreOptions) { plan in
                 try prompt.confirm(plan.question, action: "delete volume \(plan.volume.dockerName)", assumeYes: context.assumeYes)
             }

@@ -53,7 +53,7 @@ import Testing
         try PostgresConnection(url: try await url(database)).execute("CREATE TABLE marker (id int); INSERT INTO marker VALUES (1), (2), (3)")
         let dump = TestEnvironment.scratchDirectory.appendingPathComponent("odd-store-\(UUID().uuidString).pgsql")
         let (cluster, port) = try await TestEnvironment.startedCluster()
-        let pgDump = try TestEnvironment.context().postgresTools.require(.pgDump)
+        let pgDump = try TestEnvironment.machineContext().postgresTools.require(.pgDump)
         _ = try await SubprocessRunner().run(Command(pgDump, ["-Fc", "-f", dump.path], environment: cluster.clientEnvironment(database: source, port: port)))
 
         let failed = try await CLI.run(["restore", dump.path, "--target-url", try await url(database), "--yes", "--no-pristine"])

@@ -95,10 +95,10 @@ public struct Populate: Sendable {
     public var options: PopulateOptions
     public var now: @Sendable () -> Date
 
-    public init(context: RecetteContext, options: PopulateOptions, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(context: RecetteContext, options: PopulateOptions, now: (@Sendable () -> Date)? = nil) {
         self.context = context
         self.options = options
-        self.now = now
+        self.now = now ?? context.now
     }
 
     /// `--dry-run`: the plan with the concrete commands and what would be destroyed; read-only.
