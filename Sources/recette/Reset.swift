@@ -68,7 +68,7 @@ struct Reset: AsyncParsableCommand {
         }
         let (namedURL, dropPrevious, pristine, skipReindex, keepWiring) = (targetURL != nil, dropPrevious, pristine, skipReindex, keepWiring)
         try await CommandRunner.run(common, flags: flags, lock: "reset") { context in
-            let targetName = context.configuration[.target] ?? "local"
+            let targetName = context.configuration.text(.target)
             guard let target = RestoreTarget(rawValue: targetName) else {
                 throw RecetteFailure("RECETTE_TARGET='\(targetName)' is not a target; use local, compose or url")
             }

@@ -130,7 +130,7 @@ public struct Populate: Sendable {
                 case .file(let url): lines.append("  use \(url.path)")
                 case .scalingoAPI(let choice):
                     let app = context.configuration[.scalingoApp] ?? "(SCALINGO_APP not set)"
-                    lines.append("  download the \(choice) backup of app \(app), addon \(context.configuration[.addonName] ?? "postgresql"), through Scalingo's API into \(context.stateDirectory.appendingPathComponent("backups").path) (cached by backup id)")
+                    lines.append("  download the \(choice) backup of app \(app), addon \(context.configuration.text(.addonName)), through Scalingo's API into \(context.stateDirectory.appendingPathComponent("backups").path) (cached by backup id)")
                 case .scalingoCLI(let id):
                     lines.append("  run: scalingo --app APP --addon ADDON backups-download" + (id.map { " --backup \($0)" } ?? "") + " (token in its environment)")
                 }
@@ -164,7 +164,7 @@ public struct Populate: Sendable {
         let startedAt = now()
         let clock = ContinuousClock()
         let logger = context.logger
-        let target = (try? RestoreTargetKind.configured(context.configuration))?.rawValue ?? (context.configuration[.target] ?? "local")
+        let target = context.configuration.text(.target)
         var report = PopulateReport(startedAt: startedAt, finishedAt: startedAt, succeeded: false, target: target, steps: [])
         var archive: URL?
         if case .file(let url) = options.origin { archive = url }

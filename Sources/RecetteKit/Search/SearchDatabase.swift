@@ -11,32 +11,29 @@ public enum SearchDatabase {
         if let url = configuration.secret(.searchDatabaseURL), !url.isEmpty {
             return (url.reveal(), Redaction.redactingURLPasswords(in: url.reveal()))
         }
-        let target = configuration[.target] ?? "local"
-        switch target {
-        case "local":
+        switch try RestoreTargetKind.configured(configuration) {
+        case .local:
             let cluster = context.localCluster
             let status = try await cluster.status()
             guard status.running, let port = status.port else {
                 throw RecetteFailure("recette's local PostgreSQL is not running: restore a backup first ('recette restore FILE') or 'recette local start'")
             }
-            let database = configuration[.localDatabase] ?? "recette"
+            let database = configuration.text(.localDatabase)
             let url = cluster.url(database: database, port: port)
             return (url, url)
-        case "url":
+        case .url:
             guard let url = configuration.secret(.databaseURL), !url.isEmpty else {
                 throw RecetteFailure("the url target needs DATABASE_URL to read the documents from (or set RECETTE_SEARCH_DATABASE_URL)")
             }
             return (url.reveal(), Redaction.redactingURLPasswords(in: url.reveal()))
-        case "compose":
+        case .compose:
             return try await composeConnection(context)
-        default:
-            throw RecetteFailure("RECETTE_TARGET='\(target)' is not a target; use local, compose or url")
         }
     }
 
     private static func composeConnection(_ context: RecetteContext) async throws -> (connectionString: String, display: String) {
         let project = try ComposeProject.configured(by: context)
-        let service = context.configuration[.composeDBService] ?? "db"
+        let service = context.configuration.text(.composeDBService)
         let resolved = try await project.resolve()
         let environment = resolved.services[service]?.environment ?? [:]
         let user = (environment["POSTGRES_USER"] ?? nil).flatMap { $0.isEmpty ? nil : $0 } ?? "postgres"

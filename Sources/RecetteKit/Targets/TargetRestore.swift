@@ -6,11 +6,7 @@ public enum RestoreTargetKind: String, Sendable, CaseIterable, Codable {
     case local, compose, url
 
     public static func configured(_ configuration: Configuration) throws -> RestoreTargetKind {
-        let name = configuration[.target] ?? "local"
-        guard let target = RestoreTargetKind(rawValue: name) else {
-            throw RecetteFailure("RECETTE_TARGET='\(name)' is not a target; use local, compose or url")
-        }
-        return target
+        try configuration.choice(.target, as: RestoreTargetKind.self)
     }
 }
 
@@ -73,7 +69,7 @@ public struct TargetRestore: Sendable {
             guard !what.isEmpty else { preconditionFailure("the compose target restores through ComposeRestore") }
             throw RecetteFailure("\(what) is not built for the compose target yet (its restore keeps no pristine template); use the local or url target, or 'recette restore' again")
         case .local:
-            return (LocalDestination(cluster: context.localCluster, jobs: options.jobs), context.configuration[.localDatabase] ?? "recette")
+            return (LocalDestination(cluster: context.localCluster, jobs: options.jobs), context.configuration.text(.localDatabase))
         case .url:
             let destination = try URLDestination.configured(by: context, namedOnCommandLine: urlNamedOnCommandLine, dropPrevious: dropPrevious)
             return (destination, destination.target.database)
