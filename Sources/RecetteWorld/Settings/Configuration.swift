@@ -249,7 +249,7 @@ public enum ProjectConfigFile {
             for key in mapping.keys.sorted() {
                 let pattern = prefix + key
                 let shown = (parentShown.isEmpty ? "" : parentShown + ".") + key
-                guard siblings.contains(key) else {
+                guard siblings.contains(key) || holdsAnAnchor(key, in: yaml) else {
                     let nearest = siblings.min { (editDistance(key, $0), $0) < (editDistance(key, $1), $1) }
                     throw ConfigurationError.unknownKey(path: path, key: shown,
                                                         nearest: nearest.map { (parentShown.isEmpty ? "" : parentShown + ".") + $0 })
@@ -269,6 +269,13 @@ public enum ProjectConfigFile {
             }
         }
         try walk(root, pattern: "", shown: "")
+    }
+
+    /// `defaults: &defaults` holds values that keys recette reads take by alias (`scalingo:
+    /// *defaults`): a key of its own, not a typo. (Yams keeps no anchor once it has loaded.)
+    private static func holdsAnAnchor(_ key: String, in yaml: String) -> Bool {
+        let name = NSRegularExpression.escapedPattern(for: key)
+        return yaml.range(of: #"(^|[\n{,])[ \t-]*"# + name + #"[ \t]*:[ \t]*&"#, options: .regularExpression) != nil
     }
 
     /// Levenshtein distance: the fewest one-character edits from `a` to `b`.

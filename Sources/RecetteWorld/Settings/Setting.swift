@@ -56,7 +56,7 @@ extension Setting {
     public static let meilisearchAPIKey = Setting("PLUGIN_MEILISEARCH_API_KEY", config: nil, secret: true, "Meilisearch API key")
     public static let target = Setting("RECETTE_TARGET", config: "target", accepts: .choice(["local", "compose", "url"]), default: "local", "where the database is restored: local, compose or url")
     public static let localDirectory = Setting("RECETTE_LOCAL_DIR", config: "local.directory", accepts: .path, default: ".recette/local", "directory of the local target's PostgreSQL cluster")
-    public static let localDatabase = Setting("RECETTE_DATABASE", config: "database", default: "recette", "name of the restored database (local and compose targets)")
+    public static let localDatabase = Setting("RECETTE_DATABASE", config: "database", default: "recette", "name of the restored database on the local target (compose restores into the db service's POSTGRES_DB, url into DATABASE_URL's database)")
     public static let postgresBinDirectory = Setting("RECETTE_PG_BINDIR", config: "postgres.bindir", accepts: .path, "directory holding pg_restore, pg_dump, initdb and pg_ctl (default: found automatically)")
     public static let composeFile = Setting("RECETTE_COMPOSE_FILE", config: "compose.file", accepts: .path, default: "compose/compose.yaml", "compose file of the project")
     public static let composeOverrides = Setting("RECETTE_COMPOSE_OVERRIDES", config: "compose.override_files", accepts: .pathList, "extra compose files applied after the compose file, separated by ':' (in recette.yml: a list or a ':'-separated string)")
