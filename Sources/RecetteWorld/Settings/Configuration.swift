@@ -249,7 +249,8 @@ public enum ProjectConfigFile {
             for key in mapping.keys.sorted() {
                 let pattern = prefix + key
                 let shown = (parentShown.isEmpty ? "" : parentShown + ".") + key
-                guard siblings.contains(key) || holdsAnAnchor(key, in: yaml) else {
+                guard siblings.contains(key) else {
+                    if holdsAnAnchor(key, in: yaml) { continue }
                     let nearest = siblings.min { (editDistance(key, $0), $0) < (editDistance(key, $1), $1) }
                     throw ConfigurationError.unknownKey(path: path, key: shown,
                                                         nearest: nearest.map { (parentShown.isEmpty ? "" : parentShown + ".") + $0 })
