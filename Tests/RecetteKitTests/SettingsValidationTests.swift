@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 import StandIns
 
 /// Settings are typed and checked once, when the configuration loads: a bad value or an
