@@ -47,7 +47,7 @@ struct Pristine: AsyncParsableCommand {
                 }
                 context.output.write("backup: \(marker.archive) (sha256 \(marker.checksum.prefix(12))…)")
                 context.output.write("made: \(UTCStamp.string(from: marker.createdAt, pattern: "yyyy-MM-dd HH:mm:ss")) UTC")
-                context.output.write("prepare settings: \(marker.prepare)" + (marker.prepare == (try PristineTemplate.prepareSettings(context.configuration, localWiring: true, target: context.configuration[.target] ?? "local")) ? " (today's)" : " (differ from today's: reset --pristine refuses it)"))
+                context.output.write("prepare settings: \(marker.prepare)" + (marker.prepare == (try PristineTemplate.prepareSettings(context.configuration, localWiring: true, target: context.configuration.text(.target))) ? " (today's)" : " (differ from today's: reset --pristine refuses it)"))
                 context.output.write("restore options: \(marker.restoreOptions)")
             }
         }

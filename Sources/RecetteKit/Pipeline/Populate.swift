@@ -139,7 +139,7 @@ public struct Populate: Sendable {
         let startedAt = now()
         let clock = ContinuousClock()
         let logger = context.logger
-        let target = (try? RestoreTargetKind.configured(context.configuration))?.rawValue ?? (context.configuration[.target] ?? "local")
+        let target = context.configuration.text(.target)
         var run = PopulateRun(archive: nil, report: PopulateReport(startedAt: startedAt, finishedAt: startedAt, succeeded: false, target: target, steps: []),
                               confirmReset: confirmReset)
         if case .file(let url) = options.origin { run.archive = url }

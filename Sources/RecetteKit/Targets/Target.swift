@@ -6,11 +6,7 @@ public enum RestoreTargetKind: String, Sendable, CaseIterable, Codable {
     case local, compose, url
 
     public static func configured(_ configuration: Configuration) throws -> RestoreTargetKind {
-        let name = configuration[.target] ?? "local"
-        guard let target = RestoreTargetKind(rawValue: name) else {
-            throw RecetteFailure("RECETTE_TARGET='\(name)' is not a target; use local, compose or url")
-        }
-        return target
+        try configuration.choice(.target, as: RestoreTargetKind.self)
     }
 }
 

@@ -9,7 +9,7 @@ extension Populate {
         case .file(let url): return ["  use \(url.path)"]
         case .scalingoAPI(let choice):
             let app = context.configuration[.scalingoApp] ?? "(SCALINGO_APP not set)"
-            return ["  download the \(choice) backup of app \(app), addon \(context.configuration[.addonName] ?? "postgresql"), through Scalingo's API into \(context.stateDirectory.appendingPathComponent("backups").path) (cached by backup id)"]
+            return ["  download the \(choice) backup of app \(app), addon \(context.configuration.text(.addonName)), through Scalingo's API into \(context.stateDirectory.appendingPathComponent("backups").path) (cached by backup id)"]
         case .scalingoCLI(let id):
             return ["  run: scalingo --app APP --addon ADDON backups-download" + (id.map { " --backup \($0)" } ?? "") + " (token in its environment)"]
         }

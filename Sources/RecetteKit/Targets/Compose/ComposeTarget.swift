@@ -44,13 +44,13 @@ public struct ComposeTarget: Target {
     /// The CMS service's environment as compose resolves it (to name a string batch size).
     public func cmsEnvironment() async -> [String: String] {
         guard let project = try? ComposeProject.configured(by: context), let resolved = try? await project.resolve(),
-              let service = resolved.services[context.configuration[.cmsService] ?? "cms"] else { return [:] }
+              let service = resolved.services[context.configuration.text(.cmsService)] else { return [:] }
         return service.environment.compactMapValues { $0 }
     }
 
     static func composeConnection(_ context: RecetteContext) async throws -> (connectionString: String, display: String) {
         let project = try ComposeProject.configured(by: context)
-        let service = context.configuration[.composeDBService] ?? "db"
+        let service = context.configuration.text(.composeDBService)
         let resolved = try await project.resolve()
         let environment = resolved.services[service]?.environment ?? [:]
         let user = (environment["POSTGRES_USER"] ?? nil).flatMap { $0.isEmpty ? nil : $0 } ?? "postgres"

@@ -6,7 +6,7 @@ public struct LocalTarget: Target {
     public var context: RecetteContext
     public var kind: RestoreTargetKind { .local }
 
-    var database: String { context.configuration[.localDatabase] ?? "recette" }
+    var database: String { context.configuration.text(.localDatabase) }
 
     public func restorePlan(file: URL, options: RestoreOptions) async throws -> [String] {
         try swapRestorePlan(LocalDestination(cluster: context.localCluster, jobs: options.jobs), database: database, file: file,
