@@ -51,6 +51,8 @@ struct Populate: AsyncParsableCommand {
     var via: ReindexRoute?
     @Flag(help: "Let the reindex replace an index even when the rebuilt one lost more than RECETTE_SEARCH_MAX_SHRINK of its documents.")
     var allowShrink = false
+    @Flag(help: "Start the CMS even when Strapi's boot schema sync would drop tables or columns of the copy (see 'recette strapi check').")
+    var allowSchemaDrops = false
     @Option(help: ArgumentHelp("Start at this step: \(PopulateStep.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "step"))
     var from: PopulateStep?
     @Option(help: ArgumentHelp("Run only this step.", valueName: "step"))
@@ -90,6 +92,7 @@ struct Populate: AsyncParsableCommand {
         copy.apply(to: &options.restore)
         options.reindexRoute = via
         options.allowShrink = allowShrink
+        options.allowSchemaDrops = allowSchemaDrops
         options.from = from
         options.only = only
         options.skip = Set(skip)

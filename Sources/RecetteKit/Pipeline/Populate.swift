@@ -35,6 +35,9 @@ public struct PopulateOptions: Sendable {
     public var reindexRoute: ReindexRoute?
     /// `--allow-shrink`: see `SearchReindex.allowShrink`.
     public var allowShrink = false
+    /// `--allow-schema-drops`: start the CMS even when its boot sync would drop tables or
+    /// columns of the restored copy.
+    public var allowSchemaDrops = false
     public var from: PopulateStep?
     public var only: PopulateStep?
     public var skip: Set<PopulateStep> = []
@@ -143,6 +146,7 @@ public struct Populate: Sendable {
             case .cms:
                 if target == .compose {
                     let starter = try CMSStarter.configured(by: context, compose: true)
+                    lines += try await schemaGuardPlan()
                     lines.append("  run: docker compose up --detach --wait \(starter.service), then poll \(starter.healthURL.absoluteString) (up to \(Int(starter.timeout.seconds))s)")
                 } else {
                     lines.append("  nothing to start: the \(target.rawValue) target runs no CMS")
@@ -200,8 +204,9 @@ public struct Populate: Sendable {
                         break
                     }
                     let starter = try CMSStarter.configured(by: context, compose: true)
+                    let guardNote = try await guardSchema()
                     try await starter.start()
-                    record.detail = "\(starter.service) answers \(starter.healthURL.absoluteString)"
+                    record.detail = "\(starter.service) answers \(starter.healthURL.absoluteString)" + guardNote
                 case .reindex:
                     let outcome = try await SearchReindex(context: context, requested: options.reindexRoute, allowShrink: options.allowShrink).run()
                     switch outcome {
@@ -286,6 +291,40 @@ public struct Populate: Sendable {
             }
         }
         return failed
+    }
+
+    /// Strapi's boot sync drops tracked tables and columns the branch's code no longer has:
+    /// check before the CMS can start. Returns a note for the step's detail.
+    private func guardSchema() async throws -> String {
+        guard let project = try StrapiProject.configured(context.configuration) else { return "" }
+        let database = try await SearchDatabase.connection(for: context)
+        let (_, changes) = try await StrapiSchemaGuard.check(project: project, connectionString: database.connectionString)
+        for line in changes.lines { context.logger.info("strapi schema guard: \(line)") }
+        guard changes.dropsSomething else { return "; schema guard: nothing dropped" }
+        guard options.allowSchemaDrops else {
+            throw RecetteFailure("the CMS was not started: Strapi's boot sync would drop \(changes.dropSummary) (its source \(project.directory.path) no longer has them); \(StrapiSchemaGuard.fix)")
+        }
+        context.logger.warning("--allow-schema-drops: starting the CMS although its boot sync drops \(changes.dropSummary)")
+        return "; schema guard: drops allowed (\(changes.dropSummary))"
+    }
+
+    /// The guard's list for `--dry-run`, on the database as it is now (the restore has not run).
+    private func schemaGuardPlan() async throws -> [String] {
+        guard let project = try StrapiProject.configured(context.configuration) else {
+            return ["  schema guard: no Strapi source (strapi.project), not checked"]
+        }
+        let changes: StrapiSchemaChanges
+        do {
+            let database = try await SearchDatabase.connection(for: context)
+            changes = try await StrapiSchemaGuard.check(project: project, connectionString: database.connectionString).changes
+        } catch let error as StrapiProjectError {
+            throw error
+        } catch {
+            return ["  schema guard: check \(project.directory.path) against the restored database (the current one cannot be read: \(error))"]
+        }
+        var lines = ["  schema guard: \(project.directory.path) against the current database\(changes.dropsSomething && !options.allowSchemaDrops ? " (the cms step stops: \(StrapiSchemaGuard.fix))" : ""):"]
+        lines += changes.lines.map { "    " + $0 }
+        return lines
     }
 
     private func obtainBackup() async throws -> URL {
