@@ -244,6 +244,21 @@ struct StrapiProjectFiles {
         #expect(tables["articles"] == ["id", "target_id", "target_type", "created_at", "updated_at", "created_by_id", "updated_by_id"])
     }
 
+    /// What the document generation reads: which column of which table holds each side.
+    @Test func eachRelationSideKnowsItsLinkColumns() throws {
+        let schema = StrapiSchema.expected(by: try StrapiProjectReaderTests.project().project.model())
+        let owning = try #require(schema.relationLinks["api::evenement.evenement.organisateur"])
+        #expect(owning == StrapiLinkTable(name: "evenements_organisateur_links", joinColumn: "evenement_id", inverseJoinColumn: "organisateur_id",
+                                          orderColumn: nil, inverseOrderColumn: "evenement_order"))
+        // The mappedBy side reads the same table the other way round, in its own order.
+        #expect(schema.relationLinks["api::organisateur.organisateur.evenements"]
+                == StrapiLinkTable(name: "evenements_organisateur_links", joinColumn: "organisateur_id", inverseJoinColumn: "evenement_id",
+                                   orderColumn: "evenement_order", inverseOrderColumn: nil))
+        #expect(schema.componentJoinTables["evenements"]?.name == "evenements_components")
+        #expect(schema.componentJoinTables["evenements"]?.componentColumn == "component_id")
+        #expect(schema.componentJoinTables["organisateurs"] == nil)
+    }
+
     @Test func aV5ProjectUsesItsOwnNames() throws {
         let files = try StrapiProjectReaderTests.project()
         try files.write("package.json", #"{"dependencies": {"@strapi/strapi": "5.12.3"}}"#)

@@ -84,6 +84,27 @@ import Testing
         #expect(changes.addedColumns == [])
     }
 
+    @Test func sampleBackupWritesTheSourceThatStrapiCheckReadsOnTheLocalTarget() async throws {
+        _ = try await TestEnvironment.startedCluster()
+        let output = TestEnvironment.newProjectDirectory().appendingPathComponent("out")
+        let built = try await CLI.run(["sample-backup", "--offers", "20", "--housing", "10", "--app", "guard-cli", "--output", output.path, "--quiet"])
+        #expect(built.status == 0, "\(built.standardError)")
+        let source = output.appendingPathComponent("guard-cli-cms")
+        for (path, text) in SampleCMSSource.files {
+            #expect(try String(contentsOf: source.appendingPathComponent(path), encoding: .utf8) == text, "\(path)")
+        }
+        var environment = TestEnvironment.cliEnvironment
+        environment["RECETTE_DATABASE"] = "strapi_guard_cli"
+        environment["RECETTE_STRAPI_PROJECT"] = source.path
+        let archive = built.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        let restored = try await CLI.run(["restore", archive, "--quiet", "--no-pristine"], environment: environment)
+        #expect(restored.status == 0, "\(restored.standardError)")
+        let checked = try await CLI.run(["strapi", "check", "--target", "local"], environment: environment)
+        #expect(checked.status == 1, "\(checked.standardOutput)\(checked.standardError)")
+        let listed = checked.standardOutput.split(separator: "\n").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(listed == ["would DROP column annonces_de_logement.slug", "would ADD table evenements"], "\(checked.standardOutput)")
+    }
+
     @Test func strapiCheckPrintsTheListAndExitsOneOnADrop() async throws {
         let (url, source) = try await Self.restored.value
         var environment = TestEnvironment.cliEnvironment

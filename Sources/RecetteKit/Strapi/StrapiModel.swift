@@ -24,6 +24,11 @@ public struct StrapiModel: Sendable, Equatable {
 
     public func contentType(_ uid: String) -> StrapiContentType? { contentTypes.first { $0.uid == uid } }
     public func component(_ uid: String) -> StrapiComponent? { components.first { $0.uid == uid } }
+
+    /// Every content type's and component's attributes, with the owner's uid.
+    public var attributeOwners: [(uid: String, attributes: [StrapiAttribute])] {
+        contentTypes.map { ($0.uid, $0.attributes) } + components.map { ($0.uid, $0.attributes) }
+    }
 }
 
 /// `src/api/<api>/content-types/<name>/schema.json`.
@@ -111,6 +116,16 @@ public struct StrapiAttribute: Sendable, Equatable {
         /// `customField`s and types this reader does not know, with their declared `type`:
         /// a column like a scalar (Strapi stores custom fields in their base type's column).
         case other(String)
+
+        /// Kept in the owner's component join table.
+        public var holdsComponents: Bool {
+            switch self {
+            case .component, .dynamiczone: true
+            default: false
+            }
+        }
+
+        public var isMedia: Bool { if case .media = self { true } else { false } }
 
         public var isScalar: Bool {
             switch self {

@@ -65,8 +65,7 @@ public struct StrapiProject: Sendable {
     /// Every component an attribute names exists, and every `api::` relation target: Strapi
     /// refuses to start otherwise, and the physical schema needs them.
     private func checkReferences(_ model: StrapiModel) throws {
-        let owners: [(uid: String, attributes: [StrapiAttribute])] = model.contentTypes.map { ($0.uid, $0.attributes) } + model.components.map { ($0.uid, $0.attributes) }
-        for owner in owners {
+        for owner in model.attributeOwners {
             for attribute in owner.attributes {
                 var components: [String] = []
                 switch attribute.kind {
