@@ -20,22 +20,37 @@ let package = Package(
             name: "recette",
             dependencies: [
                 "RecetteKit",
+                "RecetteWorld",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The domain: the pipeline, its steps and the three targets. It reaches the outside
+        // world only through RecetteWorld, the lower target, which cannot see it back.
         .target(
             name: "RecetteKit",
+            dependencies: [
+                "RecetteWorld",
+                "CZlib",
+                "RecetteTemplates",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ]
+        ),
+        // Settings (typed, validated once), the injected outside world (processes, HTTP,
+        // libpq, terminal, files, interrupts) and support code that knows nothing of Strapi,
+        // Scalingo or Meilisearch.
+        .target(
+            name: "RecetteWorld",
             dependencies: [
                 "CLibPQ",
                 "CCurl",
                 "CZlib",
                 "CChildGuardian",
-                "RecetteTemplates",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "Mustache", package: "swift-mustache"),
             ]
         ),
         // templates/: what `recette generate` renders. The files are compiled into the binary
@@ -73,7 +88,7 @@ let package = Package(
         // Loopback HTTP stand-ins for the services that cannot run here (Scalingo first).
         .target(
             name: "StandIns",
-            dependencies: ["RecetteKit"],
+            dependencies: ["RecetteKit", "RecetteWorld"],
             path: "Tests/StandIns"
         ),
         // The Scalingo stand-in as a process on 127.0.0.1, for scripts/bench-download.sh.
@@ -85,7 +100,7 @@ let package = Package(
         // The Strapi plugin's reindex strategy (offset pages, one POST each), for scripts/bench-reindex.sh.
         .executableTarget(
             name: "plugin-strategy-baseline",
-            dependencies: ["RecetteKit"],
+            dependencies: ["RecetteKit", "RecetteWorld"],
             path: "Benchmarks/PluginStrategyBaseline"
         ),
         // The Meilisearch stand-in as a process on 127.0.0.1, for benchmarks.
@@ -96,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RecetteKitTests",
-            dependencies: ["RecetteKit", "RecetteTemplates", "StandIns"]
+            dependencies: ["RecetteKit", "RecetteWorld", "RecetteTemplates", "StandIns"]
         ),
     ]
 )

@@ -10,6 +10,9 @@ scripts/install-test-prereqs.sh
 echo "== shellcheck"
 shellcheck scripts/*.sh compose/testing/*.sh
 
+echo "== folder graph (no cycle between the folders of Sources/)"
+scripts/folder-graph.py > /dev/null || { scripts/folder-graph.py | grep -A50 "^cycle"; exit 1; }
+
 echo "== swift build"
 swift build
 

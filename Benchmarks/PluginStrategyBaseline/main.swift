@@ -17,6 +17,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import RecetteKit
+import RecetteWorld
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 7, let meilisearchURL = URL(string: arguments[2]) else {

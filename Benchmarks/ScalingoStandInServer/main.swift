@@ -21,6 +21,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RecetteWorld
 
 func fail(_ message: String, status: Int32 = 2) -> Never {
     FileHandle.standardError.write(Data("scalingo-standin: \(message)\n".utf8))

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RecetteKit
+import RecetteWorld
 
 /// Builds the context from the common options, runs the work, and turns what happens into
 /// an exit status: 0 ok, 1 failure (one line on standard error), 130 interrupted.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import RecetteKit
+import RecetteWorld
 
 /// Flags every subcommand takes.
 struct CommonOptions: ParsableArguments {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RecetteKit
+import RecetteWorld
 
 /// What `restore` and `populate` do to the copy beyond pg_restore: the prepare phase and the
 /// pristine template.

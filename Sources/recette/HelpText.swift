@@ -1,3 +1,4 @@
+import RecetteWorld
 extension String {
     /// Joins the lines of each paragraph so ArgumentParser can wrap them to the terminal;
     /// lines indented by two spaces (examples) and blank lines are kept as they are.

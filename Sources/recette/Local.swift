@@ -1,5 +1,6 @@
 import ArgumentParser
 import RecetteKit
+import RecetteWorld
 
 struct Local: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RecetteKit
+import RecetteWorld
 
 typealias RestoreTarget = RestoreTargetKind
 extension RestoreTargetKind: ExpressibleByArgument {}

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// Archives built with real `tar`: only the one dump leaves them, as a private regular file of
 /// its header's size; links, special files, unsafe paths, a full disk and a pipe are refused

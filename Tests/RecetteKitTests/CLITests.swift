@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// The built `recette` binary, as a user runs it.
 @Suite struct CLITests {

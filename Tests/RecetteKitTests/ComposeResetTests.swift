@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// `recette reset --target compose` on the real engine, with compose/compose.yaml and the
 /// test override: only the db service's container and volume go; the search index and media

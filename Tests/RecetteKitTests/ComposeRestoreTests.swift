@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// `recette restore --target compose` on a real engine: the backup lands in the db service
 /// (here with --unlogged; populate's compose test restores without it), the search and media

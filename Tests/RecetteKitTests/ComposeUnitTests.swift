@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// The compose layer's decisions, without Docker: which installation is good enough, what a
 /// resolved project allows, which command lines are built, how readiness is waited for.

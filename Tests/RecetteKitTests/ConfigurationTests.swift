@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 @Suite struct ConfigurationTests {
     private func project(dotEnv: String? = nil, yaml: String? = nil) throws -> URL {

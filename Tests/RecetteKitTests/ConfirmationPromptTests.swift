@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// Destructive commands ask first on a terminal, and need --yes anywhere else.
 @Suite struct ConfirmationPromptTests {

@@ -2,6 +2,7 @@ import Foundation
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

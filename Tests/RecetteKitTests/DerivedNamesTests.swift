@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// Names recette derives from a database's never collide with it or with each other, and are
 /// recognised exactly (issue 11, group 1).

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// A real Docker engine and Docker Compose v2: `docker compose up --wait` on the project's
 /// compose file with the test override, then queries to the containerised PostgreSQL.

@@ -1,5 +1,6 @@
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 @Suite struct DotEnvTests {
     private func parse(_ text: String) throws -> [String: String] {

@@ -3,6 +3,7 @@ import RecetteTemplates
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// `recette generate`: the templates, their escaping, the committed files kept in sync, and
 /// the generated script's own behaviour where no Docker is needed (settings, .env, reindex).

@@ -2,6 +2,7 @@ import Foundation
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// The committed populate-with-recette-data.sh on a real engine, downloading through the
 /// stand-in `scalingo` CLI from the Scalingo stand-in: it restores exactly what

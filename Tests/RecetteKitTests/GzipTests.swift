@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 @Suite struct GzipTests {
     @Test func roundTripsAndIsReadableByGunzip() throws {

@@ -5,6 +5,7 @@ import FoundationNetworking
 import Logging
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// Error replies become one line: no HTML dump, no echoed credentials.
 @Suite struct HTTPErrorBodyTests {

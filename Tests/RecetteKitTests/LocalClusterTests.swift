@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// The `local` target's own cluster, on its own directory (not the shared test cluster).
 @Suite struct LocalClusterTests {

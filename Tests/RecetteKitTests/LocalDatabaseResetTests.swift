@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// `recette reset --target local`: one database of the shared test cluster dropped and
 /// created empty; its neighbours untouched.

@@ -2,6 +2,7 @@ import Foundation
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// The Meilisearch stand-in read by a client nobody here wrote: the official Python SDK
 /// (`meilisearch` on PyPI), through every call recette makes (Tests/Fixtures/meilisearch-sdk-calls.py).

@@ -2,6 +2,7 @@ import Foundation
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// `recette reindex --via plugin` against the Strapi admin + Meilisearch plugin stand-in, which
 /// reads the restored sample and reproduces the plugin's loop, string batch size included.

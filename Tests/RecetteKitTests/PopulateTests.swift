@@ -2,6 +2,7 @@ import Foundation
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// `recette populate` through the binary: dry runs touch nothing, the lock refuses a second
 /// run, --notify gets the report, --only restore runs one step.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// Against a real PostgreSQL server: this run's throwaway cluster.
 @Suite struct PostgresConnectionTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// The prepare phase cuts staging's wiring in the new database before it is swapped in
 /// (issue 14, its Meilisearch and webhook actions).

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// The pristine template kept after a restore, and the reset back to it (issue 16), on this
 /// run's real cluster reached as a url target.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// The walking skeleton on real PostgreSQL and real pg_dump/pg_restore: a sample backup built
 /// like Scalingo's, restored into the local target, counted; bad inputs leave the database alone.

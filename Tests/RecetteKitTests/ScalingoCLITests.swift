@@ -2,6 +2,7 @@ import Foundation
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// `recette backups` / `recette download` as a user runs them, against the Scalingo stand-in;
 /// the downloaded sample backup is then restored into the local target.

@@ -3,6 +3,7 @@ import Logging
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// recette's Scalingo client and downloader against the loopback stand-in, which speaks the
 /// documented API (token exchange, addons, addon token, backups, pre-signed archive URL) with

@@ -2,6 +2,7 @@ import Foundation
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 extension SearchProject {
     /// Replaces the project's `search.indexes` with one index `uid` built from `query`.

@@ -5,6 +5,7 @@ import FoundationNetworking
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// The sample at its acceptance size (25,000 offers, ~10% drafts), restored once per run into
 /// `search_base`; each test works on its own copy (`CREATE DATABASE … TEMPLATE`).

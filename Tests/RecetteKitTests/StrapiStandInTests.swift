@@ -2,6 +2,7 @@ import Foundation
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// The Strapi stand-in: admin login and credentials, the plugin's content-type listing, its
 /// documents, and its batch loop run with JavaScript semantics (the "5000" string bug).

@@ -1,5 +1,6 @@
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 @Suite struct TableOfContentsTests {
     static let listing = """

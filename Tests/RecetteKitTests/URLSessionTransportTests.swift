@@ -5,6 +5,7 @@ import FoundationNetworking
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// URLSessionTransport (and, for cancelling, CurlTransport too) against a loopback server:
 /// cancelling a request stops it promptly and never waits on URLSession's shared work queue

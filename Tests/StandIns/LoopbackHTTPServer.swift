@@ -15,6 +15,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RecetteWorld
 
 // MARK: - Public types
 

@@ -11,6 +11,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RecetteWorld
 
 /// The stand-in's engine: shared by the connection threads and the task worker.
 final class MeiliCore: @unchecked Sendable {

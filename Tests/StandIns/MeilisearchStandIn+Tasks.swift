@@ -3,6 +3,7 @@
 // changes nothing and readers see the state either before or after a task, never halfway.
 
 import Foundation
+import RecetteWorld
 
 extension MeiliCore {
     typealias TaskType = MeilisearchStandIn.TaskType

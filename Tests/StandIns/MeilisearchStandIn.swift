@@ -17,6 +17,7 @@
 // Only Foundation, the C library and RecetteKit's Gzip are used.
 
 import Foundation
+import RecetteWorld
 
 public final class MeilisearchStandIn: Sendable {
     /// The version `GET /version` reports; the routes and shapes follow it.

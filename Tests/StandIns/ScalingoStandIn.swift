@@ -18,6 +18,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RecetteWorld
 
 public final class ScalingoStandIn: Sendable {
     // MARK: Model

@@ -8,6 +8,7 @@
 // stored document.
 
 import Foundation
+import RecetteWorld
 
 /// A JSON value. Numbers keep their literal text, objects their member order.
 enum StandInJSON: Sendable, Equatable {

@@ -17,6 +17,7 @@ import RecetteKit
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import RecetteWorld
 
 public final class StrapiStandIn: Sendable {
     // MARK: Public types

@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// One prerequisite checked by `recette doctor`.
 public struct DoctorCheck: Sendable, Equatable {

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Logging
+import RecetteWorld
 
 /// The steps of `recette populate`, in order. Checking the backup, resetting the database and
 /// restoring it are one step: the reset never happens without a backup checked in the same run.

@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// A prepare action that failed in the new database.
 public struct PrepareFailure: Error, CustomStringConvertible, Sendable {

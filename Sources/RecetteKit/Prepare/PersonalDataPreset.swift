@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// The prepare phase's built-in anonymisation of Strapi's own personal data, for copies that
 /// leave the recette environment (a review app: the url target, by default).

@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// The prepare phase of one restore: which actions run in the new database, decided once from
 /// the flags and settings, then run through whichever way the target reaches its server.
@@ -7,8 +8,8 @@ public struct PreparePhase: Sendable {
     public var anonymize: Bool
     public var adminEmail: String?
 
-    public init(options: RestoreOptions, configuration: Configuration, target: String) throws {
-        localWiring = options.localWiring
+    public init(localWiring: Bool, configuration: Configuration, target: String) throws {
+        self.localWiring = localWiring
         anonymize = try PersonalDataPreset.isEnabled(configuration, target: target)
         adminEmail = configuration[.strapiAdminEmail]
     }

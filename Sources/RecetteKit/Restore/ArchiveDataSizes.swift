@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// The size of each TABLE DATA block of a custom-format archive, read from its binary table of
 /// contents: every entry records where its data starts, so a block's size is the distance to

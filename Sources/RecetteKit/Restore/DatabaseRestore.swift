@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecetteWorld
 
 /// What a restore produced.
 public struct RestoreOutcome: Sendable {
@@ -44,7 +45,7 @@ public struct DatabaseRestore: Sendable {
         try destination.check(options)
         let pristine = try PristineTemplate(database: database)
         let prepare = try PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring, target: destination.targetName)
-        let preparePhase = try PreparePhase(options: options, configuration: context.configuration, target: destination.targetName)
+        let preparePhase = try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: destination.targetName)
         let checksum = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
             ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: runner) } : nil
         var serverPrepared = false
@@ -98,9 +99,8 @@ public struct DatabaseRestore: Sendable {
             try await timed("bulk-load settings") { try destination.applySettings(settings) }
         }
         logger.info("restoring into a new database with \(options.jobs) job(s)")
-        let restoreRun = PgRestoreRun(pgRestore: pgRestore, runner: runner, logger: logger,
-                                      environment: try destination.clientEnvironment(database: incoming),
-                                      database: incoming, options: options)
+        let server = LibpqRestoreServer(destination: destination, pgRestorePath: pgRestore, runner: runner)
+        let restoreRun = PgRestoreRun(server: server, pgRestore: pgRestore, runner: runner, logger: logger, database: incoming, options: options)
         let progress = RestoreProgress(toc: toc, dataSizes: ArchiveDataSizes.read(from: dump),
                                        bar: ProgressBar(label: "restoring", enabled: context.showsProgress, showsBytes: false))
         defer { progress.finish() }
@@ -110,17 +110,11 @@ public struct DatabaseRestore: Sendable {
             outcome = try await timed("pg_restore") {
                 try await restoreRun.run(dump: dump, toc: toc, workDirectory: workDirectory, onItemFinished: progress.finished)
             }
-            try await timed("analyze") {
-                let connection = try PostgresConnection(url: try destination.connectionString(database: incoming))
-                try await connection.cancellable { try $0.execute("ANALYZE") }
-            }
+            try await timed("analyze") { try await RestoreFinish.analyze(server, database: incoming) }
             // The copy is made local before anyone can use it: a failure here drops it and
             // leaves the previous database as it was.
             if preparePhase.runs {
-                prepared = try await timed("prepare") {
-                    let connection = try PostgresConnection(url: try destination.connectionString(database: incoming))
-                    return try await preparePhase.run { sql in try connection.query(sql).rows }
-                }
+                prepared = try await timed("prepare") { try await RestoreFinish.prepare(preparePhase, on: server, database: incoming) }
                 for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
             }
         } catch {
@@ -173,7 +167,7 @@ public struct DatabaseRestore: Sendable {
             try await timed("normal settings") { try destination.resetSettings(settings.map(\.0)) }
         }
 
-        let counts = try await timed("count rows") { try TableRowCount.all(in: PostgresConnection(url: try destination.connectionString(database: database))) }
+        let counts = try await timed("count rows") { try await RestoreFinish.rowCounts(server, database: database) }
         let report = RestoreReport(
             archive: archiveFile.lastPathComponent, target: destination.targetName, database: database, startedAt: startedAt, jobs: options.jobs,
             settings: settings.map { "\($0.0)=\($0.1)" }, totalSeconds: now().timeIntervalSince(startedAt),
@@ -239,35 +233,5 @@ public struct BackupVerification: Sendable {
         }
         let toc = try await DumpReader(pgRestore: pgRestore, runner: runner).tableOfContents(of: dump, describedAs: name)
         return (dump, toc)
-    }
-}
-
-/// Restores into the `local` target.
-public struct LocalRestore: Sendable {
-    public var context: RecetteContext
-    public var database: String
-    public var options: RestoreOptions
-    public var bulkLoad = true
-
-    public init(context: RecetteContext, database: String? = nil, jobs: Int? = nil, options: RestoreOptions? = nil) {
-        self.context = context
-        self.database = database ?? context.configuration[.localDatabase] ?? "recette"
-        var options = options ?? RestoreOptions()
-        if let jobs { options.jobs = jobs }
-        self.options = options
-    }
-
-    public var jobs: Int { options.jobs }
-
-    public func restore(archiveFile: URL) async throws -> RestoreOutcome {
-        let destination = LocalDestination(cluster: context.localCluster, jobs: options.jobs, bulkLoad: bulkLoad)
-        return try await DatabaseRestore(context: context, destination: destination, database: database, options: options).restore(archiveFile: archiveFile)
-    }
-}
-
-extension Duration {
-    public var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) / 1e18
     }
 }

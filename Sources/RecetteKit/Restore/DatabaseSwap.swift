@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecetteWorld
 
 /// Puts a complete new database in the place of another, by renaming: the url target's way
 /// (and the local one's) of replacing a database without ever being without one. The new

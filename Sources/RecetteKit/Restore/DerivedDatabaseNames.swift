@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// The names of the databases recette makes beside a project's database: the one a restore
 /// builds (`incoming`), the replaced one it keeps (`previous` + a timestamp) and the template

@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// Reads a dump's table of contents with the machine's `pg_restore --list`: if that fails,
 /// pg_restore could not restore it either.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecetteWorld
 
 /// How long one TOC item took, from pg_restore's `--verbose` lines stamped on arrival.
 public struct ItemTiming: Sendable, Codable, Equatable {

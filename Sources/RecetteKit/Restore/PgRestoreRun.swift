@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecetteWorld
 
 /// What to restore and how.
 public struct RestoreOptions: Sendable, Equatable {
@@ -31,13 +32,14 @@ public struct RestoreOptions: Sendable, Equatable {
     public init(jobs: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)) { self.jobs = jobs }
 }
 
-/// One run of pg_restore (plus the foreign keys step), timed item by item.
+/// One run of pg_restore (plus the unlogged and foreign keys steps), timed item by item, on
+/// whichever server the target reaches: the one restore sequence of every target.
 public struct PgRestoreRun: Sendable {
+    public var server: any RestoreServer
+    /// This machine's pg_restore: turns the dump's foreign keys into SQL (`--file=-`).
     public var pgRestore: String
     public var runner: any ProcessRunning
     public var logger: Logger
-    /// libpq environment (PGHOST, PGPORT, PGUSER, PGPASSFILE/PGPASSWORD…) of the target.
-    public var environment: [String: String]
     public var database: String
     public var options: RestoreOptions
 
@@ -48,11 +50,11 @@ public struct PgRestoreRun: Sendable {
         public var phases: [RestoreReport.Phase]
     }
 
-    public init(pgRestore: String, runner: any ProcessRunning, logger: Logger, environment: [String: String], database: String, options: RestoreOptions) {
+    public init(server: any RestoreServer, pgRestore: String, runner: any ProcessRunning, logger: Logger, database: String, options: RestoreOptions) {
+        self.server = server
         self.pgRestore = pgRestore
         self.runner = runner
         self.logger = logger
-        self.environment = environment
         self.database = database
         self.options = options
     }
@@ -177,45 +179,50 @@ public struct PgRestoreRun: Sendable {
         try (list.joined(separator: "\n") + "\n").write(to: listFile, atomically: true, encoding: .utf8)
 
         let log = PgRestoreLog(toc: toc, onItemFinished: onItemFinished)
-        let logger = logger
-        func pgRestoreRun(_ arguments: [String]) async throws {
+        let (server, database, logger) = (server, database, logger)
+        let start = clock.now
+        let input = try await server.stage(dump: dump, list: listFile)
+        func pgRestoreRun(sections: [String]) async throws {
             do {
-                _ = try await runner.run(Command(pgRestore, arguments + ["--dbname=\(database)", dump.path], environment: environment), input: nil, output: .discard,
-                                         onStandardErrorLine: log.lineHandler(logging: logger), acceptedExitStatuses: [0])
+                try await server.pgRestore(Self.arguments(options: options, listPath: input.listPath, sections: sections), input: input,
+                                           database: database, onStandardErrorLine: log.lineHandler(logging: logger))
             } catch let error as ProcessError {
                 log.finish()
                 throw PgRestoreFailure(errors: log.restoreErrors, processError: error)
             }
             log.finish()
         }
-        let start = clock.now
-        if options.unlogged && !options.schemaOnly {
-            try await pgRestoreRun(Self.arguments(options: options, listPath: listFile.path, sections: ["pre-data"]))
-            let unloggedStart = clock.now
-            let connection = try PostgresConnection(url: PostgresConnection.connectionString(libpqEnvironment: environment, database: database))
-            try await connection.cancellable { try $0.execute(Self.setUnloggedSQL) }
-            phases.append(.init(name: "schema (pre-data)", seconds: (unloggedStart - start).seconds))
-            phases.append(.init(name: "SET UNLOGGED", seconds: (clock.now - unloggedStart).seconds))
-            let dataStart = clock.now
-            try await pgRestoreRun(Self.arguments(options: options, listPath: listFile.path, sections: ["data", "post-data"]))
-            phases.append(.init(name: "rows and indexes (data, post-data)", seconds: (clock.now - dataStart).seconds))
-            phases.append(.init(name: "pg_restore in all", seconds: (clock.now - start).seconds))
-        } else {
-            try await pgRestoreRun(Self.arguments(options: options, listPath: listFile.path, sections: []))
-            phases.append(.init(name: "pg_restore", seconds: (clock.now - start).seconds))
-        }
-
+        // What `stage` copied goes however the run ends; a fresh task runs even after Ctrl-C.
         var added = 0
-        if !foreignKeys.isEmpty && !options.schemaOnly {
-            let fkStart = clock.now
-            let (rewritten, count) = try await Self.foreignKeysNotValidSQL(pgRestore: pgRestore, runner: runner, dump: dump, foreignKeys: foreignKeys,
-                                                                           keepOwners: options.keepOwners, workDirectory: workDirectory)
-            let connection = try PostgresConnection(url: PostgresConnection.connectionString(libpqEnvironment: environment, database: database))
-            try await connection.cancellable { try $0.execute(rewritten) }
-            added = count
-            phases.append(.init(name: "foreign keys (NOT VALID)", seconds: (clock.now - fkStart).seconds))
-            logger.info("added \(count) foreign keys as NOT VALID (rows came from a valid source; new writes are checked)")
+        do {
+            if options.unlogged && !options.schemaOnly {
+                try await pgRestoreRun(sections: ["pre-data"])
+                let unloggedStart = clock.now
+                try await server.execute(Self.setUnloggedSQL, database: database)
+                phases.append(.init(name: "schema (pre-data)", seconds: (unloggedStart - start).seconds))
+                phases.append(.init(name: "SET UNLOGGED", seconds: (clock.now - unloggedStart).seconds))
+                let dataStart = clock.now
+                try await pgRestoreRun(sections: ["data", "post-data"])
+                phases.append(.init(name: "rows and indexes (data, post-data)", seconds: (clock.now - dataStart).seconds))
+                phases.append(.init(name: "pg_restore in all", seconds: (clock.now - start).seconds))
+            } else {
+                try await pgRestoreRun(sections: [])
+                phases.append(.init(name: "pg_restore", seconds: (clock.now - start).seconds))
+            }
+            if !foreignKeys.isEmpty && !options.schemaOnly {
+                let fkStart = clock.now
+                let (rewritten, count) = try await Self.foreignKeysNotValidSQL(pgRestore: pgRestore, runner: runner, dump: dump, foreignKeys: foreignKeys,
+                                                                               keepOwners: options.keepOwners, workDirectory: workDirectory)
+                try await server.execute(rewritten, database: database)
+                added = count
+                phases.append(.init(name: "foreign keys (NOT VALID)", seconds: (clock.now - fkStart).seconds))
+                logger.info("added \(count) foreign keys as NOT VALID (rows came from a valid source; new writes are checked)")
+            }
+        } catch {
+            await Task { await server.unstage() }.value
+            throw error
         }
+        await server.unstage()
         return Outcome(items: log.itemTimings, errors: log.restoreErrors, foreignKeysAddedNotValid: added, phases: phases)
     }
 }

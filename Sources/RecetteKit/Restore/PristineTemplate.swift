@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecetteWorld
 
 /// What a pristine template was made from, kept in its comment so that a later reset or
 /// restore can tell whether it still fits.

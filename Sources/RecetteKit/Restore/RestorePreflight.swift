@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// The custom-format archive version, read from the dump's first bytes: "PGDMP" then
 /// major, minor, revision (e.g. 1.14.0, written by pg_dump 12 to 15).

@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// Restore progress weighted by data size: a TABLE DATA item counts for its block's size in
 /// the archive; the items after the data (indexes, constraints…) share a third of the bar,

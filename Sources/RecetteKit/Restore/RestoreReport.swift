@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// Where a restore's time went, for people (text) and machines (`.recette/runs/*.json`).
 public struct RestoreReport: Sendable, Codable {

@@ -1,3 +1,4 @@
+import RecetteWorld
 /// The table of contents of a custom-format dump, as `pg_restore --list` prints it.
 public struct TableOfContents: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {

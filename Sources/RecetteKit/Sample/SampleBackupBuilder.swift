@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecetteWorld
 
 /// A backup built by `SampleBackupBuilder`, and the counts a restore of it must show.
 public struct SampleBackup: Sendable {

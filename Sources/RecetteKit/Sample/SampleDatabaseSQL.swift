@@ -1,3 +1,4 @@
+import RecetteWorld
 // The SQL for a Strapi-v4-shaped sample ("recette") database, used to exercise
 // backup/restore end to end without real customer data.
 //

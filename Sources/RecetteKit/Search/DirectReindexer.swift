@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecetteWorld
 
 /// What one index rebuild did, for the run report.
 public struct IndexRebuildReport: Sendable, Codable, Equatable {

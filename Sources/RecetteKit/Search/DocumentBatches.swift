@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// Hands NDJSON batches from a producer thread (a COPY out of PostgreSQL) to an async
 /// consumer (the HTTP sender), holding at most `capacity` finished batches in between: when

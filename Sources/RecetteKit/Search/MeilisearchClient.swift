@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import RecetteWorld
 
 /// What went wrong talking to Meilisearch, said so a person can act on it.
 public enum MeilisearchError: Error, CustomStringConvertible, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecetteWorld
 
 /// What the plugin's reindex left in one index, against the database.
 public struct PluginReindexReport: Sendable, Codable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// Where the documents are read from: the database recette restored.
 public enum SearchDatabase {

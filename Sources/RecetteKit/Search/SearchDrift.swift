@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RecetteWorld
 
 /// Database rows against index documents, per index.
 public struct IndexStatus: Sendable, Codable, Equatable {

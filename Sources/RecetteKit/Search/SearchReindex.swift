@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// What a reindex did, by route.
 public enum ReindexOutcome: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// How indexes are rebuilt.
 public enum ReindexRoute: String, Sendable, CaseIterable, Codable {

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import RecetteWorld
 
 /// One content type as the Meilisearch plugin lists it (`GET /meilisearch/content-type`).
 public struct PluginContentType: Sendable, Decodable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import RecetteWorld
 
 /// The name of an index a direct rebuild fills before swapping it in:
 /// `<uid>_<yyyyMMddHHmmss>_<owner>`, where `owner` names the checkout that made it.

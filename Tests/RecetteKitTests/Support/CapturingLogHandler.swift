@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// Keeps every log line (as RecetteLogHandler formats it, debug included) for inspection.
 final class LogCapture: @unchecked Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// What the integration tests share: one throwaway PostgreSQL cluster per test run (recette's
 /// own `local` target, in a temporary directory), the package root, the built binary.

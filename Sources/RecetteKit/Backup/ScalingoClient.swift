@@ -1,0 +1,296 @@
+import Foundation
+import Logging
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import RecetteWorld
+
+public enum ScalingoError: Error, CustomStringConvertible, Equatable {
+    case missingToken
+    case missingApp
+    case invalidToken
+    case appNotFound(app: String, region: String)
+    case forbidden(String)
+    case notFound(String)
+    case rejected(what: String, status: Int, message: String)
+    case gaveUp(what: String, status: Int?, attempts: Int, reason: String)
+    case unreadableReply(what: String)
+
+    public var description: String {
+        switch self {
+        case .missingToken:
+            "SCALINGO_API_TOKEN is not set: create an API token in your Scalingo account settings and put it in .env or the environment"
+        case .missingApp:
+            "SCALINGO_APP is not set: name the app that holds the recette database in .env, the environment or recette.yml"
+        case .invalidToken:
+            "invalid API token: create one in your Scalingo account settings and put it in SCALINGO_API_TOKEN"
+        case .appNotFound(let app, let region):
+            "app '\(app)' not found in region \(region): check SCALINGO_APP and SCALINGO_REGION, and that your token's account can see the app"
+        case .forbidden(let what):
+            "Scalingo refused access to \(what): your token's account lacks the rights; ask the app's owner to add you as a collaborator"
+        case .notFound(let what):
+            "\(what) not found on Scalingo"
+        case .rejected(let what, let status, let message):
+            "Scalingo rejected \(what) (HTTP \(status)): \(message)"
+        case .gaveUp(let what, let status, let attempts, let reason):
+            "Scalingo did not answer \(what) after \(attempts) attempts (\(status.map { "HTTP \($0), " } ?? "")\(reason)); try again later"
+        case .unreadableReply(let what):
+            "Scalingo's reply to \(what) could not be read; is SCALINGO_API_URL/SCALINGO_DB_URL pointing at Scalingo?"
+        }
+    }
+}
+
+/// How long to wait between attempts: exponential backoff with jitter, bounded.
+public struct RetryPolicy: Sendable {
+    public var maximumAttempts: Int
+    public var baseDelay: Duration
+    public var maximumDelay: Duration
+    public var sleep: @Sendable (Duration) async throws -> Void
+
+    public init(maximumAttempts: Int = 5, baseDelay: Duration = .milliseconds(500), maximumDelay: Duration = .seconds(10),
+                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        self.maximumAttempts = maximumAttempts
+        self.baseDelay = baseDelay
+        self.maximumDelay = maximumDelay
+        self.sleep = sleep
+    }
+
+    /// Delay before attempt `attempt + 1` (attempt counts from 1): base × 2^(attempt-1), capped,
+    /// with "full jitter" so clients retrying together spread out; a Retry-After wins when given.
+    public func delay(afterAttempt attempt: Int, retryAfterSeconds: Int? = nil) -> Duration {
+        if let retryAfterSeconds { return min(.seconds(retryAfterSeconds), maximumDelay) }
+        let exponential = baseDelay * (1 << min(attempt - 1, 16))
+        let capped = min(exponential, maximumDelay)
+        let milliseconds = Int(capped.components.seconds * 1000 + capped.components.attoseconds / 1_000_000_000_000_000)
+        return .milliseconds(Int.random(in: milliseconds / 2...max(milliseconds / 2, milliseconds)))
+    }
+}
+
+/// A bearer token and when it stops working.
+struct BearerToken: Sendable {
+    var value: Secret
+    var expiresAt: Date
+
+    /// Reads `exp` from a JWT's payload; tokens that are not JWTs are trusted for 50 minutes.
+    init(_ token: String, issuedAt: Date) {
+        value = Secret(token)
+        expiresAt = Self.expiry(ofJWT: token) ?? issuedAt.addingTimeInterval(50 * 60)
+    }
+
+    static func expiry(ofJWT token: String) -> Date? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 3 else { return nil }
+        var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64),
+              let payload = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let exp = payload["exp"] as? Double ?? (payload["exp"] as? Int).map(Double.init) else { return nil }
+        return Date(timeIntervalSince1970: exp)
+    }
+
+    /// Scalingo's advice: exchange again when less than five minutes remain.
+    func isFresh(at now: Date) -> Bool { expiresAt.timeIntervalSince(now) > 5 * 60 }
+}
+
+/// Scalingo's HTTP APIs: token exchange, addons, addon token, backups, archive URL.
+///
+/// The API token only ever travels as the password of the Basic auth of the exchange; the
+/// bearer tokens stay in memory. None of them is logged or put in an error.
+public actor ScalingoClient {
+    public let endpoints: ScalingoEndpoints
+    public let region: String
+    private let apiToken: Secret
+    private let transport: any HTTPTransport
+    private let retry: RetryPolicy
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+    private var apiBearer: BearerToken?
+    private var addonBearers: [String: BearerToken] = [:]
+
+    public static let userAgent = "recette/\(RecetteVersion.current)"
+
+    public init(endpoints: ScalingoEndpoints, region: String, apiToken: Secret, transport: any HTTPTransport,
+                retry: RetryPolicy = RetryPolicy(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.endpoints = endpoints
+        self.region = region
+        self.apiToken = apiToken
+        self.transport = transport
+        self.retry = retry
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Built from the configuration; fails early on a missing token.
+    public static func from(_ configuration: Configuration, transport: any HTTPTransport, logger: Logger, retry: RetryPolicy = RetryPolicy()) throws -> ScalingoClient {
+        guard let token = configuration.secret(.scalingoAPIToken), !token.isEmpty else { throw ScalingoError.missingToken }
+        let region = configuration[.scalingoRegion] ?? "osc-fr1"
+        let endpoints = try ScalingoEndpoints.resolve(region: region, authOverride: configuration[.scalingoAuthURL],
+                                                      apiOverride: configuration[.scalingoAPIURL], databaseOverride: configuration[.scalingoDBURL])
+        return ScalingoClient(endpoints: endpoints, region: region, apiToken: token, transport: transport, retry: retry, logger: logger)
+    }
+
+    // MARK: - Calls
+
+    public func addons(app: String) async throws -> [ScalingoAddon] {
+        struct Reply: Decodable { var addons: [ScalingoAddon] }
+        let reply: Reply = try await get(endpoints.api.appendingPathComponent("v1/apps/\(app)/addons"),
+                                         bearer: .api, what: "the addons of app '\(app)'", app: app)
+        return reply.addons
+    }
+
+    public func backups(app: String, addonID: String) async throws -> [ScalingoBackup] {
+        struct Reply: Decodable { var database_backups: [ScalingoBackup] }
+        let reply: Reply = try await get(endpoints.database.appendingPathComponent("api/databases/\(addonID)/backups"),
+                                         bearer: .addon(app: app, addonID: addonID), what: "the backups of addon \(addonID)", app: app)
+        return reply.database_backups
+    }
+
+    public func backup(app: String, addonID: String, backupID: String) async throws -> ScalingoBackup {
+        struct Reply: Decodable { var database_backup: ScalingoBackup }
+        let reply: Reply = try await get(endpoints.database.appendingPathComponent("api/backups/\(backupID)"),
+                                         bearer: .addon(app: app, addonID: addonID), what: "backup \(backupID)", app: app)
+        return reply.database_backup
+    }
+
+    /// A pre-signed URL, to fetch with a plain GET and no Authorization header; it expires
+    /// within minutes, so ask for a new one before each attempt.
+    public func archiveURL(app: String, addonID: String, backupID: String) async throws -> URL {
+        struct Reply: Decodable { var download_url: String }
+        let what = "the download link of backup \(backupID)"
+        let reply: Reply = try await get(endpoints.database.appendingPathComponent("api/databases/\(addonID)/backups/\(backupID)/archive"),
+                                         bearer: .addon(app: app, addonID: addonID), what: what, app: app)
+        guard let download = URL(string: reply.download_url) else { throw ScalingoError.unreadableReply(what: what) }
+        return download
+    }
+
+    /// Number of token exchanges so far (JWTs are reused until close to expiry).
+    public private(set) var exchangeCount = 0
+
+    // MARK: - Plumbing
+
+    private enum Bearer { case api, addon(app: String, addonID: String) }
+
+    /// GET with the bearer, retries and error mapping of `call`, decoded as `Reply`.
+    private func get<Reply: Decodable>(_ url: URL, bearer: Bearer, what: String, app: String) async throws -> Reply {
+        try decode(try await call("GET", url, bearer: bearer, what: what, app: app), what)
+    }
+
+    private func decode<T: Decodable>(_ data: Data, _ what: String) throws -> T {
+        do { return try JSONDecoder().decode(T.self, from: data) } catch { throw ScalingoError.unreadableReply(what: what) }
+    }
+
+    private func bearerToken(_ bearer: Bearer, forceNew: Bool) async throws -> Secret {
+        switch bearer {
+        case .api:
+            if !forceNew, let token = apiBearer, token.isFresh(at: now()) { return token.value }
+            let token = try await exchangeToken()
+            apiBearer = token
+            return token.value
+        case .addon(let app, let addonID):
+            if !forceNew, let token = addonBearers[addonID], token.isFresh(at: now()) { return token.value }
+            struct Reply: Decodable { struct Addon: Decodable { var token: String }; var addon: Addon }
+            let url = endpoints.api.appendingPathComponent("v1/apps/\(app)/addons/\(addonID)/token")
+            let what = "a database token for addon \(addonID)"
+            let reply: Reply = try decode(try await call("POST", url, bearer: .api, body: Data("{}".utf8), what: what, app: app), what)
+            let token = BearerToken(reply.addon.token, issuedAt: now())
+            addonBearers[addonID] = token
+            return token.value
+        }
+    }
+
+    private func exchangeToken() async throws -> BearerToken {
+        struct Reply: Decodable { var token: String }
+        var request = URLRequest(url: endpoints.auth.appendingPathComponent("v1/tokens/exchange"))
+        request.httpMethod = "POST"
+        // Basic auth with an empty user name and the token as password.
+        request.setValue("Basic " + Data(":\(apiToken.reveal())".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
+        let data = try await send(request, what: "the API token exchange", app: nil, onUnauthorized: { throw ScalingoError.invalidToken })
+        exchangeCount += 1
+        let reply: Reply = try decode(data, "the API token exchange")
+        logger.debug("exchanged the API token for a bearer token")
+        return BearerToken(reply.token, issuedAt: now())
+    }
+
+    private func call(_ method: String, _ url: URL, bearer: Bearer, body: Data? = nil, what: String, app: String?) async throws -> Data {
+        var renewed = false
+        while true {
+            var request = URLRequest(url: url)
+            request.httpMethod = method
+            request.httpBody = body
+            if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+            request.setValue("Bearer " + (try await bearerToken(bearer, forceNew: renewed)).reveal(), forHTTPHeaderField: "Authorization")
+            do {
+                return try await send(request, what: what, app: app, onUnauthorized: {
+                    // A token revoked or expired early: exchange once more, then give up.
+                    if renewed { throw ScalingoError.invalidToken }
+                    throw RenewBearer()
+                })
+            } catch is RenewBearer {
+                renewed = true
+            }
+        }
+    }
+
+    private struct RenewBearer: Error {}
+
+    /// One request with retries on 429, 5xx and network failures; 401/403/404 are never retried.
+    private func send(_ request: URLRequest, what: String, app: String?, onUnauthorized: () throws -> Never) async throws -> Data {
+        var request = request
+        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        request.setValue(Self.userAgent, forHTTPHeaderField: "User-Agent")
+        var lastStatus: Int?
+        var lastReason = ""
+        for attempt in 1...retry.maximumAttempts {
+            try Task.checkCancellation()
+            let data: Data
+            let response: HTTPURLResponse
+            do {
+                (data, response) = try await transport.send(request)
+            } catch let error as HTTPTransportError {
+                lastStatus = nil
+                lastReason = error.description
+                logger.warning("\(what): \(error.description); attempt \(attempt) of \(retry.maximumAttempts)")
+                if attempt < retry.maximumAttempts { try await retry.sleep(retry.delay(afterAttempt: attempt)) }
+                continue
+            }
+            switch response.statusCode {
+            case 200..<300:
+                return data
+            case 401:
+                try onUnauthorized()
+            case 403:
+                throw ScalingoError.forbidden(what)
+            case 404:
+                if let app, Self.errorResource(data) == "app" { throw ScalingoError.appNotFound(app: app, region: region) }
+                throw ScalingoError.notFound(what.prefix(1).uppercased() + what.dropFirst())
+            case 429, 500...599:
+                lastStatus = response.statusCode
+                lastReason = Self.errorMessage(data, request: request) ?? HTTPURLResponse.localizedString(forStatusCode: response.statusCode)
+                let retryAfter = response.value(forHTTPHeaderField: "Retry-After").flatMap { Int($0) }
+                logger.warning("\(what): HTTP \(response.statusCode); attempt \(attempt) of \(retry.maximumAttempts)")
+                if attempt < retry.maximumAttempts { try await retry.sleep(retry.delay(afterAttempt: attempt, retryAfterSeconds: retryAfter)) }
+            default:
+                throw ScalingoError.rejected(what: what, status: response.statusCode, message: Self.errorMessage(data, request: request) ?? "no details")
+            }
+        }
+        throw ScalingoError.gaveUp(what: what, status: lastStatus, attempts: retry.maximumAttempts, reason: lastReason)
+    }
+
+    /// `{"error": "..."}`, `{"errors": {"field": ["..."]}}` or plain text.
+    static func errorMessage(_ data: Data, request: URLRequest) -> String? {
+        HTTPErrorBody.summary(data, message: jsonErrorMessage(data), request: request)
+    }
+
+    private static func jsonErrorMessage(_ data: Data) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        if let error = object["error"] as? String { return error }
+        if let errors = object["errors"] as? [String: [String]] {
+            return errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.joined(separator: ", "))" }.joined(separator: "; ")
+        }
+        return object["message"] as? String
+    }
+
+    static func errorResource(_ data: Data) -> String? {
+        (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["resource"] as? String
+    }
+}

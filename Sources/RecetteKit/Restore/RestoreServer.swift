@@ -1,0 +1,87 @@
+import Foundation
+import RecetteWorld
+
+/// The PostgreSQL server a restore talks to, however it is reached: by libpq and a host
+/// `pg_restore` (local and url targets), or through `docker compose exec` in the db service
+/// (compose target). The restore engine (`PgRestoreRun`, `RestoreFinish`) is written once
+/// over this protocol.
+public protocol RestoreServer: Sendable {
+    /// For messages: `the local server`, `the 'db' service`.
+    var serverDescription: String { get }
+    /// One SQL statement in `database`; its rows as text (NULL as nil where the route can tell).
+    func query(_ sql: String, database: String) async throws -> [[String?]]
+    /// Statements run one after the other, stopping at the first error.
+    func execute(_ sql: String, database: String) async throws
+    /// Where pg_restore reads the dump and its `--use-list` (a container needs copies).
+    func stage(dump: URL, list: URL) async throws -> StagedRestoreInput
+    /// Removes what `stage` copied; runs however the restore ends.
+    func unstage() async
+    /// pg_restore `arguments` (without `--dbname` and the dump) into `database`. A failure
+    /// throws the `ProcessError` of the run; standard error lines go to `onStandardErrorLine`.
+    func pgRestore(_ arguments: [String], input: StagedRestoreInput, database: String,
+                   onStandardErrorLine: @escaping @Sendable (String) -> Void) async throws
+}
+
+/// The paths a pg_restore run reads, as that run sees them.
+public struct StagedRestoreInput: Sendable {
+    public var dumpPath: String
+    public var listPath: String
+}
+
+/// The steps after pg_restore that every target runs the same way, with the same phase names:
+/// statistics, the prepare phase, exact row counts.
+public enum RestoreFinish {
+    public static func analyze(_ server: any RestoreServer, database: String) async throws {
+        try await server.execute("ANALYZE", database: database)
+    }
+
+    public static func prepare(_ phase: PreparePhase, on server: any RestoreServer, database: String) async throws -> [PrepareAction] {
+        try await phase.run { sql in try await server.query(sql, database: database) }
+    }
+
+    public static func rowCounts(_ server: any RestoreServer, database: String) async throws -> [TableRowCount] {
+        TableRowCount.parse(try await server.query(TableRowCount.sql, database: database))
+    }
+}
+
+/// A server reached by libpq from this machine, with this machine's pg_restore.
+public struct LibpqRestoreServer: RestoreServer {
+    public var destination: any RestoreDestination
+    public var pgRestorePath: String
+    public var runner: any ProcessRunning
+
+    public init(destination: any RestoreDestination, pgRestorePath: String, runner: any ProcessRunning) {
+        self.destination = destination
+        self.pgRestorePath = pgRestorePath
+        self.runner = runner
+    }
+
+    public var serverDescription: String { destination.serverDescription }
+
+    private func connection(_ database: String) throws -> PostgresConnection {
+        try PostgresConnection(url: try destination.connectionString(database: database))
+    }
+
+    public func query(_ sql: String, database: String) async throws -> [[String?]] {
+        let connection = try connection(database)
+        return try await connection.cancellable { try $0.query(sql).rows }
+    }
+
+    public func execute(_ sql: String, database: String) async throws {
+        let connection = try connection(database)
+        try await connection.cancellable { try $0.execute(sql) }
+    }
+
+    public func stage(dump: URL, list: URL) async throws -> StagedRestoreInput {
+        StagedRestoreInput(dumpPath: dump.path, listPath: list.path)
+    }
+
+    public func unstage() async {}
+
+    public func pgRestore(_ arguments: [String], input: StagedRestoreInput, database: String,
+                          onStandardErrorLine: @escaping @Sendable (String) -> Void) async throws {
+        let command = Command(pgRestorePath, arguments + ["--dbname=\(database)", input.dumpPath],
+                              environment: try destination.clientEnvironment(database: database))
+        _ = try await runner.run(command, input: nil, output: .discard, onStandardErrorLine: onStandardErrorLine, acceptedExitStatuses: [0])
+    }
+}

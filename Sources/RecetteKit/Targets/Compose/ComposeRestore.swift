@@ -1,0 +1,148 @@
+import Foundation
+import Logging
+import RecetteWorld
+
+/// Restores into the `compose` target: the project's db service.
+///
+/// The backup is checked first (also against the pg_restore inside the service's image);
+/// only then is the db service's container and volume reset — other volumes stay — and the
+/// dump restored *inside* the container, so client and server match and no port needs to be
+/// published. Queries here go through `psql` in the container for the same reason.
+public struct ComposeRestore: Sendable {
+    public var context: RecetteContext
+    public var reset: ComposeDatabaseReset
+    public var options: RestoreOptions
+
+
+    public init(context: RecetteContext, reset: ComposeDatabaseReset, options: RestoreOptions) {
+        self.context = context
+        self.reset = reset
+        self.options = options
+    }
+
+    /// The pg_restore major version of the service's image (a throwaway `run`, the running
+    /// container and its volume untouched).
+    func containerPgRestoreMajor() async throws -> Int? {
+        let command = reset.project.command(["run", "--rm", "--no-deps", "-T", "--entrypoint", "pg_restore", reset.service, "--version"])
+        let result = try? await context.runner.run(command)
+        return result.flatMap { PostgresTools.majorVersion(fromVersionOutput: $0.outputText) }
+    }
+
+    /// Checks everything that can be checked, then resets and restores. `confirm` is called
+    /// with the reset plan once the backup is known good, before anything is destroyed.
+    public func restore(archiveFile: URL, confirm: (ComposeResetPlan) throws -> Void) async throws -> RestoreOutcome {
+        let logger = context.logger
+        let startedAt = Date()
+        let timer = PhaseTimer()
+        func timed<T>(_ phase: String, _ work: () async throws -> T) async throws -> T { try await timer.time(phase, work) }
+        let project = reset.project
+        let service = reset.service
+
+        // 1. Nothing is destroyed before the backup is known good.
+        let preparePhase = try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: "compose")
+        let work = try WorkDirectory.create(in: context.stateDirectory)
+        defer { work.remove() }
+        let workDirectory = work.url
+        let plan = try await reset.plan()
+        let (user, database) = (plan.databaseUser, plan.databaseName)
+        let (dump, toc) = try await timed("verify") {
+            let major = try await containerPgRestoreMajor()
+            return try await BackupVerification(context: context).verify(archiveFile, workDirectory: workDirectory, restoringMajor: major)
+        }
+        try confirm(plan)
+
+        // 2. Reset only the db service's volume, then restore inside the container.
+        _ = try await timed("reset db volume") { try await reset.run(plan) }
+        let server = ComposeServiceServer(project: project, service: service, user: user, runner: context.runner, logger: logger)
+        // The volume was just created: a throwaway server. It loads with the bulk-load
+        // settings (ALTER SYSTEM, reload), put back to normal however the restore ends.
+        let applied = try await timed("bulk-load settings") { try await applyBulkLoadSettings(server, database: database) }
+        let progress = RestoreProgress(toc: toc, dataSizes: ArchiveDataSizes.read(from: dump),
+                                       bar: ProgressBar(label: "restoring", enabled: context.showsProgress, showsBytes: false))
+        defer { progress.finish() }
+        logger.info("restoring inside the '\(service)' container with \(options.jobs) job(s)")
+        let restoreRun = PgRestoreRun(server: server, pgRestore: try context.postgresTools.require(.pgRestore), runner: context.runner,
+                                      logger: logger, database: database, options: options)
+        let outcome: PgRestoreRun.Outcome
+        var prepared: [PrepareAction] = []
+        do {
+            outcome = try await timed("pg_restore") {
+                try await restoreRun.run(dump: dump, toc: toc, workDirectory: workDirectory, onItemFinished: progress.finished)
+            }
+            try await timed("analyze") { try await RestoreFinish.analyze(server, database: database) }
+            // Before the CMS can start on it: staging's Meilisearch and webhooks cut.
+            if preparePhase.runs {
+                prepared = try await timed("prepare") { try await RestoreFinish.prepare(preparePhase, on: server, database: database) }
+                for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
+            }
+        } catch {
+            // Runs even when the task was cancelled (Ctrl-C): a fresh task is not cancelled.
+            await Task {
+                if let ended = try? await server.endRestoreSessions(database: database) {
+                    logger.info("ended \(ended) pg_restore/psql session(s) left in the '\(service)' container")
+                }
+                try? await resetSettings(applied, on: server, database: database)
+            }.value
+            if Task.isCancelled || error is CancellationError {
+                logger.error("stopped during the restore: database '\(database)' of the '\(service)' service is partial; run the restore again")
+            }
+            if let failure = error as? PgRestoreFailure {
+                throw RecetteFailure("pg_restore failed in the '\(service)' container on '\(archiveFile.lastPathComponent)': \(failure); the database is partial: run the restore again")
+            }
+            throw error
+        }
+        if !applied.settings.isEmpty {
+            try await timed("normal settings") { try await resetSettings(applied, on: server, database: database) }
+        }
+
+        let counts = try await timed("count rows") { try await RestoreFinish.rowCounts(server, database: database) }
+        let report = RestoreReport(
+            archive: archiveFile.lastPathComponent, target: "compose", database: database, startedAt: startedAt, jobs: options.jobs,
+            settings: applied.settings.map { "\($0.0)=\($0.1)" }, totalSeconds: Date().timeIntervalSince(startedAt), phases: timer.phases,
+            pgRestorePhases: outcome.phases, kinds: RestoreReport.kinds(from: outcome.items), errors: outcome.errors,
+            foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts, prepare: preparePhase.runs ? prepared : nil)
+        let reportFile = try? report.write(stateDirectory: context.stateDirectory)
+        return RestoreOutcome(database: database, url: "compose service '\(service)', database '\(database)'", tableOfContents: toc,
+                              rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: nil)
+    }
+
+    /// Settings applied for a restore, and the fsync value to come back to.
+    struct AppliedSettings: Sendable {
+        var settings: [(String, String)] = []
+        var fsyncBefore = "on"
+    }
+
+    /// LocalCluster's bulk-load settings through ALTER SYSTEM (the server's own user is a
+    /// superuser in the postgres image; for another, nothing is changed and the log says so),
+    /// then a reload, waited for. `wal_level=minimal` would need a restart: not applied.
+    private func applyBulkLoadSettings(_ server: ComposeServiceServer, database: String) async throws -> AppliedSettings {
+        let settings = LocalCluster.bulkLoadSettings(jobs: options.jobs)
+        let state = try await server.query("SELECT rolsuper, current_setting('fsync') FROM pg_roles WHERE rolname = current_user", database: database)
+        guard let row = state.first, row.count == 2, row[0] == "t", let fsync = row[1] else {
+            context.logger.info("'\(server.user)' is not a superuser: the db service keeps its settings during the restore")
+            return AppliedSettings()
+        }
+        let sql = settings.map { "ALTER SYSTEM SET \($0.0) = '\($0.1)';" }.joined(separator: "\n") + "\nSELECT pg_reload_conf();\n"
+        try await server.execute(sql, database: database)
+        try await awaitSetting("fsync", "off", on: server, database: database)
+        return AppliedSettings(settings: settings, fsyncBefore: fsync)
+    }
+
+    /// Back to the server's own values, waited for on fsync.
+    private func resetSettings(_ applied: AppliedSettings, on server: ComposeServiceServer, database: String) async throws {
+        guard !applied.settings.isEmpty else { return }
+        let sql = applied.settings.map { "ALTER SYSTEM RESET \($0.0);" }.joined(separator: "\n") + "\nSELECT pg_reload_conf();\n"
+        try await server.execute(sql, database: database)
+        try await awaitSetting("fsync", applied.fsyncBefore, on: server, database: database)
+    }
+
+    /// A reload is asynchronous: sessions started before the postmaster read the file keep the
+    /// old values. Polls new sessions, bounded (10 s).
+    private func awaitSetting(_ name: String, _ expected: String, on server: ComposeServiceServer, database: String) async throws {
+        for _ in 0..<50 {
+            if try await server.query("SHOW \(name)", database: database).first?.first ?? nil == expected { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw RecetteFailure("the '\(reset.service)' server did not take \(name)=\(expected) within 10 s; see 'docker compose logs \(reset.service)'")
+    }
+}
