@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RecetteKit
+import RecetteWorld
 
 struct Strapi: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

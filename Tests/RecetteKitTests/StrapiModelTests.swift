@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// Writes a Strapi project's files into a fresh directory.
 struct StrapiProjectFiles {

@@ -2,6 +2,7 @@ import Foundation
 import StandIns
 import Testing
 @testable import RecetteKit
+@testable import RecetteWorld
 
 /// Strapi's boot sync rules on hand-made states (see `StrapiSchemaChanges`).
 @Suite struct StrapiSchemaGuardUnitTests {

@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// A Strapi project's source on disk (`strapi.project` in recette.yml, or the project
 /// directory when it holds `src/api`), and the model read from it.

@@ -1,4 +1,5 @@
 import Foundation
+import RecetteWorld
 
 /// What Strapi's boot schema sync would do to a database: the tables and columns it would
 /// drop, and those it would add.
