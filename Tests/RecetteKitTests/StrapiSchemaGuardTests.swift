@@ -106,6 +106,14 @@ import Testing
         #expect(listed == ["would DROP column annonces_de_logement.slug", "would ADD table evenements"], "\(checked.standardOutput)")
     }
 
+    @Test func strapiCheckWithoutASourceSaysWhereToPointIt() async throws {
+        let result = try await CLI.run(["strapi", "check"])
+        #expect(result.status == 1)
+        #expect(result.standardError.split(separator: "\n").last
+                == "error: no Strapi project to check: set strapi.project in recette.yml (or RECETTE_STRAPI_PROJECT) to the CMS's source, the directory holding package.json and src/api",
+                "\(result.standardError)")
+    }
+
     @Test func strapiCheckPrintsTheListAndExitsOneOnADrop() async throws {
         let (url, source) = try await Self.restored.value
         var environment = TestEnvironment.cliEnvironment
