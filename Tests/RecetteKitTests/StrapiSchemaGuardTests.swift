@@ -153,10 +153,10 @@ import Testing
             try "services: {}\n".write(to: compose, atomically: true, encoding: .utf8)
         }
 
-        func context(allowing: Bool, runner: any ProcessRunning) async throws -> (RecetteContext, PopulateOptions) {
+        func context(allowing: Bool, runner: any ProcessRunning, database: String? = nil) async throws -> (RecetteContext, PopulateOptions) {
             let (url, source) = try await StrapiSchemaGuardIntegrationTests.restored.value
             let context = try TestEnvironment.context(projectDirectory: directory, environment: [
-                "RECETTE_TARGET": "compose", "RECETTE_SEARCH_DATABASE_URL": url, "RECETTE_STRAPI_PROJECT": source.path,
+                "RECETTE_TARGET": "compose", "RECETTE_SEARCH_DATABASE_URL": database ?? url, "RECETTE_STRAPI_PROJECT": source.path,
                 "RECETTE_CMS_HEALTH_URL": health.baseURL.appendingPathComponent("_health").absoluteString, "RECETTE_CMS_TIMEOUT": "20",
             ], runner: runner)
             var options = PopulateOptions()
@@ -188,6 +188,27 @@ import Testing
         #expect(goesOn.succeeded, "\(goesOn.error ?? "")")
         #expect(starting.commands.map(\.arguments) == [up.arguments])
         #expect(goesOn.steps.first { $0.step == .cms }?.detail.contains("schema guard: drops allowed (column annonces_de_logement.slug)") == true)
+    }
+
+    @Test func aDatabaseTheGuardCannotReadKeepsTheCMSStoppedUnlessAllowed() async throws {
+        let project = try CMSProject()
+        defer { project.health.stop() }
+        let nowhere = "postgresql://postgres@127.0.0.1:\(LocalCluster.freeLoopbackPort())/app?connect_timeout=5"
+        let refusing = ScriptedRunner([:])
+        let (context, options) = try await project.context(allowing: false, runner: refusing, database: nowhere)
+        let report = await Populate(context: context, options: options).run { _ in }
+        let cms = try #require(report.steps.first { $0.step == .cms })
+        #expect(cms.status == .failed)
+        #expect(cms.detail.hasPrefix("the CMS was not started: the Strapi schema guard cannot read the restored database ("), "\(cms.detail)")
+        #expect(cms.detail.hasSuffix("or pass --allow-schema-drops to start the CMS unchecked"), "\(cms.detail)")
+        #expect(refusing.commands.isEmpty, "docker compose up never ran")
+
+        let up = try ComposeProject.configured(by: context).upCommand(services: ["cms"], wait: true, timeout: .seconds(20))
+        let starting = ScriptedRunner([([up.executable] + up.arguments).joined(separator: " "): .success("")])
+        let (allowed, allowingOptions) = try await project.context(allowing: true, runner: starting, database: nowhere)
+        let goesOn = await Populate(context: allowed, options: allowingOptions).run { _ in }
+        #expect(goesOn.succeeded, "\(goesOn.error ?? "")")
+        #expect(starting.commands.map(\.arguments) == [up.arguments])
     }
 
     @Test func aDryRunShowsTheList() async throws {

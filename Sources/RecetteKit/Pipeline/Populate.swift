@@ -298,8 +298,23 @@ public struct Populate: Sendable {
     /// check before the CMS can start. Returns a note for the step's detail.
     private func guardSchema() async throws -> String {
         guard let project = try StrapiProject.configured(context.configuration) else { return "" }
-        let database = try await SearchDatabase.connection(for: context)
-        let (_, changes) = try await StrapiSchemaGuard.check(project: project, connectionString: database.connectionString)
+        let changes: StrapiSchemaChanges
+        do {
+            let database = try await SearchDatabase.connection(for: context)
+            changes = try await StrapiSchemaGuard.check(project: project, connectionString: database.connectionString).changes
+        } catch let error as StrapiProjectError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // Unchecked is not safe: the CMS starts only when asked to go on regardless.
+            let reason = Redaction.redacting(context.configuration.secrets, in: String(describing: error))
+            guard options.allowSchemaDrops else {
+                throw RecetteFailure("the CMS was not started: the Strapi schema guard cannot read the restored database (\(reason)); make it readable (RECETTE_SEARCH_DATABASE_URL), or pass --allow-schema-drops to start the CMS unchecked")
+            }
+            context.logger.warning("--allow-schema-drops: starting the CMS unchecked, the schema guard cannot read the database (\(reason))")
+            return "; schema guard: not run (database unreadable, --allow-schema-drops)"
+        }
         for line in changes.lines { context.logger.info("strapi schema guard: \(line)") }
         guard changes.dropsSomething else { return "; schema guard: nothing dropped" }
         guard options.allowSchemaDrops else {
