@@ -124,7 +124,10 @@ struct Populate: AsyncParsableCommand {
             }
             if !report.succeeded {
                 if report.error == "interrupted" { throw CancellationError() }
-                let failed = report.steps.first { $0.status == .failed }?.step.rawValue ?? "?"
+                // Refused before its first step (a CMS source that cannot be read): nothing to resume.
+                guard let failed = report.steps.first(where: { $0.status == .failed })?.step.rawValue else {
+                    throw RecetteFailure(report.error ?? "populate failed before its first step")
+                }
                 throw RecetteFailure("step '\(failed)' failed: \(report.error ?? "?") — fix it, then resume with: recette populate --from \(failed)")
             }
         }

@@ -211,6 +211,37 @@ import Testing
         #expect(starting.commands.map(\.arguments) == [up.arguments])
     }
 
+    @Test func aBadCMSSourceFailsTheRunBeforeItsFirstStep() async throws {
+        let files = try StrapiProjectReaderTests.project(schema: #"{"collectionName": "evenements", "attributes": {"titre": {"type": "strnig"}}}"#)
+        let sample = try await SampleCache.shared.sample()
+        let directory = TestEnvironment.newProjectDirectory()
+        let compose = directory.appendingPathComponent("compose/compose.yaml")
+        try FileManager.default.createDirectory(at: compose.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try "services: {}\n".write(to: compose, atomically: true, encoding: .utf8)
+        // Fails closed: a restore (docker compose …) would be an unscripted command.
+        let runner = ScriptedRunner([:])
+        let context = try TestEnvironment.context(projectDirectory: directory, environment: [
+            "RECETTE_TARGET": "compose", "RECETTE_STRAPI_PROJECT": files.directory.path,
+        ], runner: runner)
+        var options = PopulateOptions()
+        options.origin = .file(sample.archive)
+        let report = await Populate(context: context, options: options).run { _ in Issue.record("no reset is asked for") }
+        #expect(!report.succeeded)
+        #expect(report.error?.hasPrefix("src/api/evenement/content-types/evenement/schema.json: attribute 'titre' has type 'strnig'") == true, "\(report.error ?? "")")
+        #expect(report.steps.allSatisfy { $0.status == .skipped }, "\(report.steps)")
+        #expect(runner.commands.isEmpty)
+
+        // Through the CLI: the file's line, with nothing to resume.
+        var environment = TestEnvironment.cliEnvironment
+        environment["RECETTE_STRAPI_PROJECT"] = files.directory.path
+        let result = try await CLI.run(["populate", "--backup", sample.archive.path, "--target", "compose", "--yes", "--project-dir", directory.path],
+                                       environment: environment)
+        #expect(result.status == 1)
+        let last = result.standardError.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(last.hasPrefix("error: src/api/evenement/content-types/evenement/schema.json: attribute 'titre' has type 'strnig'"), "\(result.standardError)")
+        #expect(!last.contains("--from"), "\(last)")
+    }
+
     @Test func aDryRunShowsTheList() async throws {
         let project = try CMSProject()
         defer { project.health.stop() }

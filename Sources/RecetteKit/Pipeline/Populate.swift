@@ -173,6 +173,11 @@ public struct Populate: Sendable {
         var archive: URL?
         if case .file(let url) = options.origin { archive = url }
         var failure: (any Error)?
+        do {
+            try checkCMSSource()
+        } catch {
+            failure = error
+        }
 
         for step in PopulateStep.allCases {
             guard failure == nil, options.runs(step) else {
@@ -292,6 +297,13 @@ public struct Populate: Sendable {
             }
         }
         return failed
+    }
+
+    /// A CMS source the guard cannot read fails the run before its first step, not after the
+    /// database was reset and restored.
+    private func checkCMSSource() throws {
+        guard options.runs(.cms), (try? RestoreTargetKind.configured(context.configuration)) == .compose else { return }
+        _ = try StrapiProject.configured(context.configuration)?.model()
     }
 
     /// Strapi's boot sync drops tracked tables and columns the branch's code no longer has:
