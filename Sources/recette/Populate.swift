@@ -51,6 +51,8 @@ struct Populate: AsyncParsableCommand {
     var via: ReindexRoute?
     @Flag(help: "Let the reindex replace an index even when the rebuilt one lost more than RECETTE_SEARCH_MAX_SHRINK of its documents.")
     var allowShrink = false
+    @Flag(help: "Start the CMS even when Strapi's boot schema sync would drop tables or columns of the copy (see 'recette strapi check').")
+    var allowSchemaDrops = false
     @Option(help: ArgumentHelp("Start at this step: \(PopulateStep.allCases.map(\.rawValue).joined(separator: ", ")).", valueName: "step"))
     var from: PopulateStep?
     @Option(help: ArgumentHelp("Run only this step.", valueName: "step"))
@@ -90,6 +92,7 @@ struct Populate: AsyncParsableCommand {
         copy.apply(to: &options.restore)
         options.reindexRoute = via
         options.allowShrink = allowShrink
+        options.allowSchemaDrops = allowSchemaDrops
         options.from = from
         options.only = only
         options.skip = Set(skip)
@@ -119,7 +122,10 @@ struct Populate: AsyncParsableCommand {
             }
             if !report.succeeded {
                 if report.error == "interrupted" { throw CancellationError() }
-                let failed = report.steps.first { $0.status == .failed }?.step.rawValue ?? "?"
+                // Refused before its first step (a CMS source that cannot be read): nothing to resume.
+                guard let failed = report.steps.first(where: { $0.status == .failed })?.step.rawValue else {
+                    throw RecetteFailure(report.error ?? "populate failed before its first step")
+                }
                 throw RecetteFailure("step '\(failed)' failed: \(report.error ?? "?") — fix it, then resume with: recette populate --from \(failed)")
             }
         }

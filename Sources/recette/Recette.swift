@@ -19,7 +19,7 @@ struct Recette: AsyncParsableCommand {
         version: RecetteVersion.current,
         subcommands: [
             Populate.self, Backups.self, Download.self, Restore.self, Reset.self, Reindex.self, Search.self,
-            Generate.self, Doctor.self, Local.self, Pristine.self, SampleBackup.self,
+            Strapi.self, Generate.self, Doctor.self, Local.self, Pristine.self, SampleBackup.self,
         ]
     )
 }

@@ -13,6 +13,8 @@ struct SampleBackup: AsyncParsableCommand {
         the local cluster, dumped with pg_dump -Fc with every object owned by a role that is
         dropped afterwards (as on a real restore, the owner does not exist on the target), and
         packed as <timestamp>_<app>_<n>.tar.gz holding one .pgsql file. Prints the archive path.
+        Also writes the matching Strapi v4 project (--cms-source), whose content types differ
+        from the database by one content type more and one attribute less.
 
         Example:
           recette sample-backup --output tmp/backups --offers 25000 --housing 12000
@@ -33,6 +35,9 @@ struct SampleBackup: AsyncParsableCommand {
     @Option(help: "App name used in the archive's name.")
     var app = "recette-sample"
 
+    @Option(help: ArgumentHelp("Directory the matching Strapi v4 project (package.json, src/api, src/components) is written to (default: <output>/<app>-cms).", valueName: "dir"))
+    var cmsSource: String?
+
     func validate() throws {
         guard offers >= 0, housing >= 0 else { throw ValidationError("--offers and --housing must be zero or more") }
         guard !app.isEmpty, app.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
@@ -41,17 +46,21 @@ struct SampleBackup: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (output, offers, housing, app) = (output, offers, housing, app)
+        let (output, offers, housing, app, cmsSource) = (output, offers, housing, app, cmsSource)
         try await CommandRunner.run(common, lock: "sample-backup") { context in
-            let directory = output.hasPrefix("/") ? URL(fileURLWithPath: output) : context.projectDirectory.appendingPathComponent(output)
+            func resolved(_ path: String) -> URL { path.hasPrefix("/") ? URL(fileURLWithPath: path) : context.projectDirectory.appendingPathComponent(path) }
+            let directory = resolved(output)
+            let source = cmsSource.map(resolved) ?? directory.appendingPathComponent("\(app)-cms")
             if context.dryRun {
-                context.output.write("would build a sample database (\(offers) offers, \(housing) housing ads) in the local cluster and write <timestamp>_\(app)_1.tar.gz into \(directory.path)")
+                context.output.write("would build a sample database (\(offers) offers, \(housing) housing ads) in the local cluster and write <timestamp>_\(app)_1.tar.gz into \(directory.path), and its CMS source into \(source.path)")
                 return
             }
             let builder = SampleBackupBuilder(context: context, offers: offers, housingAds: housing, appName: app)
             let backup = try await builder.build(into: directory)
             let expected = backup.expectedRowCounts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             context.logger.info("expected rows: \(expected)")
+            try SampleCMSSource.write(into: source)
+            context.logger.info("wrote the matching Strapi project into \(source.path) (strapi.project; one content type more and one attribute less than the database, for 'recette strapi check')")
             context.output.write(backup.archive.path)
         }
     }

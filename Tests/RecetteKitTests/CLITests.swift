@@ -8,6 +8,7 @@ import Testing
     static let subcommands: [[String]] = [
         ["populate"], ["backups"], ["download"], ["restore"], ["reset"], ["reindex"], ["search"], ["search", "status"],
         ["search", "verify"], ["generate"], ["doctor"], ["local"], ["local", "start"], ["local", "stop"], ["local", "status"], ["sample-backup"],
+        ["strapi"], ["strapi", "check"],
     ]
 
     @Test func topLevelHelpListsEverySubcommand() async throws {

@@ -36,6 +36,9 @@ public struct PopulateOptions: Sendable {
     public var reindexRoute: ReindexRoute?
     /// `--allow-shrink`: see `SearchReindex.allowShrink`.
     public var allowShrink = false
+    /// `--allow-schema-drops`: start the CMS even when its boot sync would drop tables or
+    /// columns of the restored copy.
+    public var allowSchemaDrops = false
     public var from: PopulateStep?
     public var only: PopulateStep?
     public var skip: Set<PopulateStep> = []
@@ -127,7 +130,7 @@ public struct Populate: Sendable {
         switch step {
         case .backup: backupPlan()
         case .restore: try await restorePlan(target)
-        case .cms: try cmsPlan(target)
+        case .cms: try await cmsPlan(target)
         case .reindex: try reindexPlan()
         case .check: checkPlan()
         }
@@ -144,6 +147,11 @@ public struct Populate: Sendable {
                               confirmReset: confirmReset)
         if case .file(let url) = options.origin { run.archive = url }
         var failure: (any Error)?
+        do {
+            try checkCMSSource()
+        } catch {
+            failure = error
+        }
 
         for step in PopulateStep.allCases {
             guard failure == nil, options.runs(step) else {
@@ -218,5 +226,12 @@ public struct Populate: Sendable {
             }
         }
         return failed
+    }
+
+    /// A CMS source the guard cannot read fails the run before its first step, not after the
+    /// database was reset and restored.
+    private func checkCMSSource() throws {
+        guard options.runs(.cms), (try? Targets.resolve(context).cms()) != nil else { return }
+        _ = try StrapiProject.configured(context.configuration)?.model()
     }
 }

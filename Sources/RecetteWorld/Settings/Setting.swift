@@ -77,6 +77,7 @@ extension Setting {
     public static let strapiURL = Setting("STRAPI_URL", config: "strapi.url", accepts: .url(schemes: ["http", "https"]), default: "http://127.0.0.1:1337", "Strapi's URL, for the plugin's reindex through the admin API")
     public static let strapiAdminEmail = Setting("STRAPI_ADMIN_EMAIL", config: "strapi.admin_email", "Strapi admin user's email, for the plugin's reindex through the admin API")
     public static let strapiAdminPassword = Setting("STRAPI_ADMIN_PASSWORD", config: nil, secret: true, "Strapi admin user's password, for the plugin's reindex through the admin API")
+    public static let strapiProject = Setting("RECETTE_STRAPI_PROJECT", config: "strapi.project", accepts: .path, "the CMS's source (package.json, src/api, src/components), for the schema guard (default: the project directory when it holds src/api)")
 
     public static let all: [Setting] = [
         .scalingoAPIToken, .scalingoApp, .scalingoRegion, .addonName, .scalingoDBUser,
@@ -85,6 +86,6 @@ extension Setting {
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
         .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume, .postgresMajor, .downloadTransport,
         .searchDatabaseURL, .reindexVia, .searchBatchMegabytes, .searchGzip, .searchMaxShrink, .anonymize, .cmsService, .cmsHealthURL, .cmsStartTimeout,
-        .strapiURL, .strapiAdminEmail, .strapiAdminPassword,
+        .strapiURL, .strapiAdminEmail, .strapiAdminPassword, .strapiProject,
     ]
 }
