@@ -18,6 +18,12 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "recette",
+            dependencies: ["RecetteCommands", "RecetteWorld"]
+        ),
+        // The subcommands (ArgumentParser), thin: each builds a context and calls RecetteKit.
+        // A library so that the tests can run them in-process, in a world of their own.
+        .target(
+            name: "RecetteCommands",
             dependencies: [
                 "RecetteKit",
                 "RecetteWorld",
@@ -111,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RecetteKitTests",
-            dependencies: ["RecetteKit", "RecetteWorld", "RecetteTemplates", "StandIns"]
+            dependencies: ["RecetteCommands", "RecetteKit", "RecetteWorld", "RecetteTemplates", "StandIns"]
         ),
     ]
 )

@@ -21,7 +21,7 @@ import Testing
 
     @Test(arguments: subcommands)
     func everySubcommandHasHelp(_ words: [String]) async throws {
-        let result = try await CLI.run(words + ["--help"])
+        let result = try await CLI.runInProcess(words + ["--help"])
         #expect(result.status == 0)
         #expect(result.standardOutput.contains("OVERVIEW:"))
         #expect(result.standardOutput.contains("USAGE: recette \(words.joined(separator: " "))"))
@@ -37,7 +37,7 @@ import Testing
         (["restore", "x", "--jobs", "0"], "--jobs must be at least 1"),
     ])
     func usageErrorsAreOneLineWithStatus2(_ arguments: [String], _ expected: String) async throws {
-        let result = try await CLI.run(arguments)
+        let result = try await CLI.runInProcess(arguments)
         #expect(result.status == 2)
         #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
         #expect(result.standardError.contains(expected), "\(result.standardError)")
@@ -46,10 +46,10 @@ import Testing
     @Test func resetWithoutYesAndWithoutATerminalRefusesInOneLine() async throws {
         var environment = TestEnvironment.cliEnvironment
         environment["RECETTE_DATABASE"] = "never_reset"
-        let result = try await CLI.run(["reset", "--target", "local"], environment: environment)
+        let result = try await CLI.runInProcess(["reset", "--target", "local"], environment: environment)
         #expect(result.status == 1)
         #expect(result.standardError == "error: refusing to drop database 'never_reset' without confirmation and there is no terminal to ask on; pass --yes to confirm (or --dry-run to see the plan)")
-        let usage = try await CLI.run(["reset", "--wait-timeout", "0"])
+        let usage = try await CLI.runInProcess(["reset", "--wait-timeout", "0"])
         #expect(usage.status == 2)
     }
 
@@ -67,7 +67,7 @@ import Testing
         chmod(fake.path, 0o755)
         var environment = TestEnvironment.cliEnvironment
         environment["PATH"] = bin.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
-        let result = try await CLI.run(["doctor"], environment: environment)
+        let result = try await CLI.runInProcess(["doctor"], environment: environment)
         #expect(result.standardOutput.contains("docker compose") && result.standardOutput.contains("v5.0.1"), "\(result.standardOutput)")
         #expect(!result.standardOutput.contains("not found"), "\(result.standardOutput)")
     }
@@ -78,7 +78,7 @@ import Testing
         // Unencoded `/` and `?` in the password: where a URL scanner would end the host part.
         environment["DATABASE_URL"] = "postgresql://app:db-pass/word?xyz@127.0.0.1:10000/app"
         environment["SCALINGO_APP"] = "my-recette-app"
-        let result = try await CLI.run(["doctor"], environment: environment)
+        let result = try await CLI.runInProcess(["doctor"], environment: environment)
         let everything = result.standardOutput + result.standardError
         #expect(!everything.contains("tk-us-doctor-must-not-print-this"))
         #expect(!everything.contains("db-pass") && !everything.contains("word?xyz"), "\(everything)")
@@ -108,14 +108,14 @@ import Testing
 
         let blocked = TestEnvironment.newProjectDirectory()
         try Data().write(to: blocked.appendingPathComponent(".recette"))
-        let inTheWay = try await CLI.run(["sample-backup", "--offers", "10", "--output", "out"], currentDirectory: blocked)
+        let inTheWay = try await CLI.runInProcess(["sample-backup", "--offers", "10", "--output", "out"], currentDirectory: blocked)
         #expect(inTheWay.status == 1)
         #expect(inTheWay.standardError.split(separator: "\n").count == 1 && !inTheWay.standardError.contains("Domain="), "\(inTheWay.standardError)")
         #expect(inTheWay.standardError.contains("\(blocked.path)/.recette: File exists; a file is in the way"), "\(inTheWay.standardError)")
     }
 
     @Test func restoreOfAMissingFileIsOneLineAndStatus1() async throws {
-        let result = try await CLI.run(["restore", "/nonexistent/backup.tar.gz"])
+        let result = try await CLI.runInProcess(["restore", "/nonexistent/backup.tar.gz"])
         #expect(result.status == 1)
         #expect(result.standardError.split(separator: "\n").last == "error: backup file '/nonexistent/backup.tar.gz' does not exist; check the path, or run 'recette download' to fetch one")
     }

@@ -93,7 +93,7 @@ import Testing
     // MARK: The committed files
 
     @Test func theCommittedFilesAreWhatGenerateWrites() async throws {
-        let result = try await CLI.run(["generate", "--check", "--project-dir", TestEnvironment.packageRoot.path])
+        let result = try await CLI.runInProcess(["generate", "--check", "--project-dir", TestEnvironment.packageRoot.path])
         #expect(result.status == 0, "\(result.standardOutput)\(result.standardError)")
         #expect(result.standardOutput == "up to date: populate-with-recette-data.sh, compose/compose.yaml, .env.example\n")
         #expect(FileManager.default.isExecutableFile(atPath: TestEnvironment.packageRoot.appendingPathComponent("populate-with-recette-data.sh").path))
@@ -101,48 +101,48 @@ import Testing
 
     @Test func checkFailsWithADiffThenGenerateWritesAtomically() async throws {
         let project = try Self.project(yaml: "postgres:\n  major: 15\n")
-        let first = try await CLI.run(["generate", "--project-dir", project.path])
+        let first = try await CLI.runInProcess(["generate", "--project-dir", project.path])
         #expect(first.status == 0, "\(first.standardError)")
         #expect(first.standardOutput == "wrote: populate-with-recette-data.sh (new)\nwrote: compose/compose.yaml (new)\nwrote: .env.example (new)\n")
-        #expect(try await CLI.run(["generate", "--check", "--project-dir", project.path]).status == 0)
+        #expect(try await CLI.runInProcess(["generate", "--check", "--project-dir", project.path]).status == 0)
 
         // The project's config changes: the compose file is stale.
         try "postgres:\n  major: 17\n".write(to: project.appendingPathComponent("recette.yml"), atomically: true, encoding: .utf8)
         let script = project.appendingPathComponent("populate-with-recette-data.sh")
         let scriptBefore = try Data(contentsOf: script)
-        let check = try await CLI.run(["generate", "--check", "--project-dir", project.path])
+        let check = try await CLI.runInProcess(["generate", "--check", "--project-dir", project.path])
         #expect(check.status == 1)
         #expect(check.standardOutput.hasPrefix("--- a/compose/compose.yaml\n+++ b/compose/compose.yaml\n@@ "), "\(check.standardOutput)")
         #expect(check.standardOutput.contains("\n-    image: ${RECETTE_DB_IMAGE:-postgres:15}\n+    image: ${RECETTE_DB_IMAGE:-postgres:17}\n"))
         #expect(check.standardError == "error: compose/compose.yaml, .env.example out of date with templates/ and recette.yml; run recette generate")
 
         // --dry-run says what it would write and writes nothing.
-        let dryRun = try await CLI.run(["generate", "--dry-run", "--project-dir", project.path])
+        let dryRun = try await CLI.runInProcess(["generate", "--dry-run", "--project-dir", project.path])
         #expect(dryRun.standardOutput == "unchanged: populate-with-recette-data.sh\nwould write: compose/compose.yaml (changed)\nwould write: .env.example (changed)\n")
-        #expect(try await CLI.run(["generate", "--check", "--project-dir", project.path]).status == 1)
+        #expect(try await CLI.runInProcess(["generate", "--check", "--project-dir", project.path]).status == 1)
 
         // A hand edit of the script, and a lost executable bit.
         try (String(decoding: scriptBefore, as: UTF8.self) + "echo hand edit\n").write(to: script, atomically: true, encoding: .utf8)
         chmod(script.path, 0o644)
-        let edited = try await CLI.run(["generate", "--check", "--project-dir", project.path])
+        let edited = try await CLI.runInProcess(["generate", "--check", "--project-dir", project.path])
         #expect(edited.status == 1)
         #expect(edited.standardOutput.contains("\n-echo hand edit\n"))
         #expect(edited.standardError.contains("populate-with-recette-data.sh, compose/compose.yaml, .env.example out of date"))
 
-        let written = try await CLI.run(["generate", "--project-dir", project.path])
+        let written = try await CLI.runInProcess(["generate", "--project-dir", project.path])
         #expect(written.standardOutput == "wrote: populate-with-recette-data.sh (changed)\nwrote: compose/compose.yaml (changed)\nwrote: .env.example (changed)\n")
         #expect(try Data(contentsOf: script) == scriptBefore)
         #expect(FileManager.default.isExecutableFile(atPath: script.path))
         #expect(try String(contentsOf: project.appendingPathComponent("compose/compose.yaml"), encoding: .utf8).contains("postgres:17}"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: project.appendingPathComponent("compose").path) == ["compose.yaml"], "no temporary file left")
-        #expect(try await CLI.run(["generate", "--check", "--project-dir", project.path]).status == 0)
+        #expect(try await CLI.runInProcess(["generate", "--check", "--project-dir", project.path]).status == 0)
 
         // Only the mode lost: reported, and fixed.
         chmod(script.path, 0o644)
-        let mode = try await CLI.run(["generate", "--check", "--project-dir", project.path])
+        let mode = try await CLI.runInProcess(["generate", "--check", "--project-dir", project.path])
         #expect(mode.status == 1)
         #expect(mode.standardOutput.contains("populate-with-recette-data.sh: not executable"))
-        #expect(try await CLI.run(["generate", "--project-dir", project.path]).standardOutput.contains("wrote: populate-with-recette-data.sh (mode)"))
+        #expect(try await CLI.runInProcess(["generate", "--project-dir", project.path]).standardOutput.contains("wrote: populate-with-recette-data.sh (mode)"))
         #expect(FileManager.default.isExecutableFile(atPath: script.path))
     }
 
@@ -165,12 +165,12 @@ import Testing
         let compose = project.appendingPathComponent("compose/compose.yaml")
         try FileManager.default.createDirectory(at: compose.deletingLastPathComponent(), withIntermediateDirectories: true)
         try "services:\n  mine: {}\n".write(to: compose, atomically: true, encoding: .utf8)
-        let refused = try await CLI.run(["generate", "--project-dir", project.path])
+        let refused = try await CLI.runInProcess(["generate", "--project-dir", project.path])
         #expect(refused.status == 1)
         #expect(refused.standardError.contains("compose/compose.yaml exists and was not generated by recette"), "\(refused.standardError)")
         #expect(try String(contentsOf: compose, encoding: .utf8) == "services:\n  mine: {}\n")
         #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent(".env.example").path), "all or nothing")
-        let forced = try await CLI.run(["generate", "--force", "--project-dir", project.path])
+        let forced = try await CLI.runInProcess(["generate", "--force", "--project-dir", project.path])
         #expect(forced.status == 0, "\(forced.standardError)")
         #expect(try String(contentsOf: compose, encoding: .utf8).contains(ProjectTemplates.marker))
     }

@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import Logging
 @testable import RecetteKit
+@testable import RecetteCommands
 @testable import RecetteWorld
 
 /// What the integration tests share: one throwaway PostgreSQL cluster per test run (recette's
@@ -181,6 +182,23 @@ enum CLI {
 }
 
 extension CLI {
+    /// Runs a command line in-process, in a world of its own (this environment and directory,
+    /// both outputs collected, no terminal, no signal handling): for tests that do not test
+    /// the binary itself.
+    static func runInProcess(_ arguments: [String], environment: [String: String] = TestEnvironment.cliEnvironment,
+                             currentDirectory: URL = TestEnvironment.newProjectDirectory()) async throws -> CLIResult {
+        let output = RecordingOutputSink()
+        let errors = LockedValue("")
+        let world = CommandWorld(environment: environment, currentDirectory: currentDirectory.path, output: output,
+                                 writeError: { text in errors.mutate { $0 += text } },
+                                 terminal: Terminal(standardOutputIsTTY: false, standardErrorIsTTY: false, colorEnabled: false))
+        let status = await CommandWorld.$current.withValue(world) { await Recette.run(arguments: arguments) }
+        // Standard error as the binary's tests read it: lines, without the last newline.
+        var standardError = errors.get()
+        if standardError.hasSuffix("\n") { standardError.removeLast() }
+        return CLIResult(status: status, standardOutput: output.lines.map { $0 + "\n" }.joined(), standardError: standardError)
+    }
+
     /// Starts the binary without waiting (to signal it); standard error goes to the pipe.
     static func launch(_ arguments: [String], environment: [String: String] = TestEnvironment.cliEnvironment,
                        standardError errors: Pipe = Pipe()) throws -> (Process, Pipe) {

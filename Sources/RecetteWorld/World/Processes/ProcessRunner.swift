@@ -93,7 +93,22 @@ public struct SubprocessRunner: ProcessRunning {
     /// How long a child gets between SIGTERM and SIGKILL when its task is cancelled.
     public var terminationGracePeriod: Duration = .seconds(5)
 
-    public init(logger: Logger? = nil) { self.logger = logger }
+    /// The environment children start from (and find programs in, by its PATH); nil: this
+    /// process's own. A command run in-process in a test's world gets that world's.
+    public var baseEnvironment: [String: String]?
+
+    public init(logger: Logger? = nil, baseEnvironment: [String: String]? = nil) {
+        self.logger = logger
+        self.baseEnvironment = baseEnvironment
+    }
+
+    private func childEnvironment(_ extra: [String: String]) -> Subprocess.Environment {
+        func keyed(_ values: [String: String]) -> [Subprocess.Environment.Key: String] {
+            Dictionary(uniqueKeysWithValues: values.map { (Subprocess.Environment.Key(stringLiteral: $0.key), $0.value) })
+        }
+        guard let baseEnvironment else { return .inherit.updating(keyed(extra).mapValues { Optional($0) }) }
+        return .custom(keyed(baseEnvironment.merging(extra) { $1 }))
+    }
 
     public func run(
         _ command: Command,
@@ -128,7 +143,7 @@ public struct SubprocessRunner: ProcessRunning {
         let configuration = Subprocess.Configuration(
             executable: executable,
             arguments: Arguments(command.arguments),
-            environment: Subprocess.Environment.inherit.updating(Dictionary(uniqueKeysWithValues: environment.map { (Subprocess.Environment.Key(stringLiteral: $0.key), Optional($0.value)) })),
+            environment: childEnvironment(environment),
             workingDirectory: command.workingDirectory.map { FilePath($0) },
             platformOptions: platformOptions
         )

@@ -80,7 +80,7 @@ struct Populate: AsyncParsableCommand {
     func run() async throws {
         var options = PopulateOptions()
         if let backup {
-            let path = backup.hasPrefix("/") ? backup : FileManager.default.currentDirectoryPath + "/" + backup
+            let path = CommandWorld.file(backup).path
             options.origin = .file(URL(fileURLWithPath: path).standardizedFileURL)
         } else if scalingoCli {
             options.origin = .scalingoCLI(backupID: backupId)

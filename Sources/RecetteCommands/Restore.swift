@@ -77,7 +77,7 @@ struct Restore: AsyncParsableCommand {
         let flags = try targetOptions.flags()
         let dropPrevious = dropPrevious
         try await CommandRunner.run(common, flags: flags, lock: "restore") { context in
-            let file = archive.hasPrefix("/") ? URL(fileURLWithPath: archive) : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(archive)
+            let file = CommandWorld.file(archive)
             let target = try Targets.resolve(context, dropPrevious: dropPrevious)
             if context.dryRun {
                 let lines = try await target.restorePlan(file: file, options: restoreOptions)
