@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RecetteKit
+import StandIns
 
 /// The prepare phase cuts staging's wiring in the new database before it is swapped in
 /// (issue 14, its Meilisearch and webhook actions).
@@ -106,5 +107,93 @@ import Testing
         #expect(result.standardError.contains("RECETTE_ANONYMIZE='maybe': use auto"), "\(result.standardError)")
         let admin = try PostgresConnection(url: try await url("postgres"))
         #expect(try admin.query("SELECT 1 FROM pg_database WHERE starts_with(datname, 'people_never')").rows.isEmpty)
+    }
+}
+
+/// The configured admin can log in to a restored copy (issue 14): the Strapi stand-in checks
+/// the stored bcrypt hash the way Strapi does.
+@Suite(.serialized) struct AdminAccessTests {
+    static let password = "Local-Admin é 42 'x' $HOME"
+
+    func url(_ database: String) async throws -> String {
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        return cluster.url(database: database, port: port)
+    }
+
+    func login(_ strapi: StrapiStandIn, _ email: String, _ password: String) async throws -> HTTPReply {
+        try await StandInClient(baseURL: strapi.baseURL, bearer: nil).send("POST", "/admin/login", json: ["email": email, "password": password])
+    }
+
+    func restore(into database: String, _ environment: [String: String]) async throws -> CLIResult {
+        let sample = try await SampleCache.shared.sample()
+        return try await CLI.run(["restore", sample.archive.path, "--target-url", try await url(database), "--yes", "--drop-previous", "--no-pristine", "-v"],
+                                 environment: TestEnvironment.cliEnvironment.merging(environment) { $1 })
+    }
+
+    @Test func theConfiguredAdminCanLogInAfterARestore() async throws {
+        // An editor of the backup (not a super admin, staging's password), and a new admin.
+        let editor = "louis.bernard@recette.example", newcomer = "dev@local.test"
+        let meilisearch = try MeilisearchStandIn(taskProcessingDelay: .zero)
+        defer { meilisearch.stop() }
+
+        let untouched = try await restore(into: "admin_before", ["STRAPI_ADMIN_EMAIL": editor, "STRAPI_ADMIN_PASSWORD": ""])
+        #expect(untouched.status == 0, "\(untouched.standardError)")
+        let before = try StrapiStandIn(databaseURL: try await url("admin_before"), meilisearchURL: meilisearch.baseURL, meilisearchAPIKey: nil, adminLogin: .storedInDatabase)
+        defer { before.stop() }
+        #expect(try await login(before, editor, Self.password).status == 400, "staging's admin, staging's password")
+
+        for (database, email) in [("admin_editor", "Louis.Bernard@Recette.example"), ("admin_new", newcomer)] {
+            let result = try await restore(into: database, ["STRAPI_ADMIN_EMAIL": email, "STRAPI_ADMIN_PASSWORD": Self.password])
+            #expect(result.status == 0, "\(result.standardError)")
+            let strapi = try StrapiStandIn(databaseURL: try await url(database), meilisearchURL: meilisearch.baseURL, meilisearchAPIKey: nil, adminLogin: .storedInDatabase)
+            defer { strapi.stop() }
+            let accepted = try await login(strapi, email, Self.password)
+            #expect(accepted.status == 200, "\(database): \(accepted)")
+            #expect(try await login(strapi, email, Self.password + "!").status == 400)
+
+            let rows = try PostgresConnection(url: try await url(database)).query(
+                "SELECT password, is_active::text, blocked::text FROM admin_users WHERE email = $1", [email.lowercased()]).rows
+            #expect(rows.count == 1 && rows[0][1] == "true" && rows[0][2] == "false", "\(rows)")
+            let hash = try #require(rows.first?[0] ?? nil)
+            #expect(hash.hasPrefix("$2a$10$"), "as Strapi stores it")
+            #expect(result.standardOutput.contains("prepare: admin access: \(email == newcomer ? "created" : "updated") \(email.lowercased())"), "\(result.standardOutput)")
+
+            let report = try #require(result.standardOutput.split(separator: "\n").first { $0.hasPrefix("report: ") }.map { String($0.dropFirst(8)) })
+            let reportText = try String(contentsOfFile: report, encoding: .utf8)
+            #expect(reportText.contains("admin access"))
+            for text in [result.standardOutput, result.standardError, reportText] {
+                #expect(!text.contains(Self.password) && !text.contains(hash), "neither the password nor its hash is shown")
+            }
+        }
+        // The editor kept its own role and got the super admin's; the backup's other admins stay.
+        let roles = try PostgresConnection(url: try await url("admin_editor")).query("""
+            SELECT r.code FROM admin_users_roles_links l JOIN admin_roles r ON r.id = l.role_id JOIN admin_users u ON u.id = l.user_id
+            WHERE u.email = $1 ORDER BY r.code
+            """, [editor]).rows.compactMap { $0.first ?? nil }
+        #expect(roles == ["strapi-editor", "strapi-super-admin"], "\(roles)")
+    }
+
+    @Test func withoutASuperAdminRoleTheRestoreStopsAndKeepsThePreviousDatabase() async throws {
+        let source = "admin_odd_source", database = "admin_fails"
+        let admin = try PostgresConnection(url: try await url("postgres"))
+        for name in [source, database] { try admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)"); try admin.execute("CREATE DATABASE \(name)") }
+        try PostgresConnection(url: try await url(source)).execute("""
+            CREATE TABLE admin_users (id serial PRIMARY KEY, email text, password text, is_active boolean, blocked boolean);
+            CREATE TABLE admin_roles (id serial PRIMARY KEY, code text);
+            CREATE TABLE admin_users_roles_links (id serial PRIMARY KEY, user_id int, role_id int);
+            INSERT INTO admin_roles (code) VALUES ('strapi-editor')
+            """)
+        try PostgresConnection(url: try await url(database)).execute("CREATE TABLE marker (id int); INSERT INTO marker VALUES (1), (2)")
+        let dump = TestEnvironment.scratchDirectory.appendingPathComponent("no-super-admin-\(UUID().uuidString).pgsql")
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        let pgDump = try TestEnvironment.context().postgresTools.require(.pgDump)
+        _ = try await SubprocessRunner().run(Command(pgDump, ["-Fc", "-f", dump.path], environment: cluster.clientEnvironment(database: source, port: port)))
+
+        let failed = try await CLI.run(["restore", dump.path, "--target-url", try await url(database), "--yes", "--no-pristine"],
+                                       environment: TestEnvironment.cliEnvironment.merging(["STRAPI_ADMIN_EMAIL": "dev@local.test", "STRAPI_ADMIN_PASSWORD": Self.password]) { $1 })
+        #expect(failed.status == 1)
+        #expect(failed.standardError.contains("prepare action 'admin access' failed in the new database: admin_roles has no 'strapi-super-admin' role"), "\(failed.standardError)")
+        #expect(!failed.standardError.contains(Self.password))
+        #expect(try PostgresConnection(url: try await url(database)).query("SELECT count(*) FROM marker").scalar == "2")
     }
 }

@@ -4,6 +4,8 @@ import Foundation
 public struct PrepareFailure: Error, CustomStringConvertible, Sendable {
     public var action: String
     public var cause: String
+    /// How to do without the action, for the restore's last line.
+    public var skip = "--keep-wiring skips these actions"
     public var description: String { "prepare action '\(action)' failed in the new database: \(cause)" }
 }
 

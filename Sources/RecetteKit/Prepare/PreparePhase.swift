@@ -6,23 +6,30 @@ public struct PreparePhase: Sendable {
     public var localWiring: Bool
     public var anonymize: Bool
     public var adminEmail: String?
+    /// The configured admin made to log in (both STRAPI_ADMIN_EMAIL and _PASSWORD set).
+    public var adminAccess: AdminAccess?
 
     public init(options: RestoreOptions, configuration: Configuration, target: String) throws {
         localWiring = options.localWiring
         anonymize = try PersonalDataPreset.isEnabled(configuration, target: target)
         adminEmail = configuration[.strapiAdminEmail]
+        adminAccess = AdminAccess(configuration)
     }
 
-    public var runs: Bool { localWiring || anonymize }
+    public var runs: Bool { localWiring || anonymize || adminAccess != nil }
 
     /// What `--dry-run` lists.
     public var planLines: [String] {
         (localWiring ? LocalWiring.planLines : []) + (anonymize ? PersonalDataPreset.planLines : [])
+            + (adminAccess?.planLines ?? [])
     }
 
     /// `query` runs one SQL statement in the new database and returns its rows as text.
+    /// The admin comes after the anonymisation, which leaves the configured admin alone anyway.
     public func run(query: (String) async throws -> [[String?]]) async throws -> [PrepareAction] {
-        (localWiring ? try await LocalWiring.apply(query: query) : [])
-            + (anonymize ? try await PersonalDataPreset.apply(keepingAdmin: adminEmail, query: query) : [])
+        var actions = localWiring ? try await LocalWiring.apply(query: query) : []
+        if anonymize { actions += try await PersonalDataPreset.apply(keepingAdmin: adminEmail, query: query) }
+        if let adminAccess { actions.append(try await adminAccess.apply(query: query)) }
+        return actions
     }
 }

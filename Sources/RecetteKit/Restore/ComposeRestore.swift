@@ -106,8 +106,10 @@ public struct ComposeRestore: Sendable {
             // Before the CMS can start on it: staging's Meilisearch and webhooks cut.
             if preparePhase.runs {
                 prepared = try await timed("prepare") {
+                    // The SQL goes through standard input: it can hold a password's hash.
                     try await preparePhase.run { sql in
-                        try await psql(["-v", "ON_ERROR_STOP=1", "--no-align", "--tuples-only", "--field-separator=\t", "-c", sql], database: database, user: user)
+                        try await psql(["-v", "ON_ERROR_STOP=1", "--quiet", "--no-align", "--tuples-only", "--field-separator=\t"], database: database, user: user,
+                                       input: Data(sql.utf8))
                             .outputText.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map { String($0) } }
                     }
                 }

@@ -118,8 +118,12 @@ public struct DatabaseRestore: Sendable {
             // leaves the previous database as it was.
             if preparePhase.runs {
                 prepared = try await timed("prepare") {
+                    // One transaction: the actions apply together or not at all.
                     let connection = try PostgresConnection(url: try destination.connectionString(database: incoming))
-                    return try await preparePhase.run { sql in try connection.query(sql).rows }
+                    try connection.execute("BEGIN")
+                    let actions = try await preparePhase.run { sql in try connection.query(sql).rows }
+                    try connection.execute("COMMIT")
+                    return actions
                 }
                 for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
             }
@@ -131,7 +135,7 @@ public struct DatabaseRestore: Sendable {
                 try? swap.dropIncoming(claim)
             }.value
             if let failure = error as? PrepareFailure {
-                throw RecetteFailure("\(failure); the existing '\(database)' database was left as it was (--keep-wiring skips these actions)")
+                throw RecetteFailure("\(failure); the existing '\(database)' database was left as it was (\(failure.skip))")
             }
             if let failure = error as? PgRestoreFailure {
                 throw RecetteFailure("pg_restore failed on '\(archiveFile.lastPathComponent)': \(failure); the existing '\(database)' database was left as it was")

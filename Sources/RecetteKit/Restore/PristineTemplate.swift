@@ -32,11 +32,12 @@ public struct PristineTemplate: Sendable {
 
     public var name: String { names.pristine }
 
-    /// Today's prepare settings, as recorded in a template's marker. Issue "A safe copy" adds
-    /// its actions here; today it is the role a restore creates for the dump.
+    /// Today's prepare settings, as recorded in a template's marker: the role a restore creates
+    /// for the dump and the prepare phase's actions (never a secret: the admin by e-mail only).
     public static func prepareSettings(_ configuration: Configuration, localWiring: Bool, target: String) throws -> String {
         let anonymize = try PersonalDataPreset.isEnabled(configuration, target: target)
         return "db_user=\(configuration[.scalingoDBUser] ?? "");\(LocalWiring.setting(localWiring));\(PersonalDataPreset.setting(anonymize))"
+            + (AdminAccess(configuration).map { ";" + AdminAccess.setting($0) } ?? "")
     }
 
     /// The restore flags that change what the database holds.
