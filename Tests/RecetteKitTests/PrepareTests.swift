@@ -197,3 +197,84 @@ import StandIns
         #expect(try PostgresConnection(url: try await url(database)).query("SELECT count(*) FROM marker").scalar == "2")
     }
 }
+
+/// `post_restore:` SQL files of recette.yml run in order in the new database (issue 14).
+@Suite(.serialized) struct PostRestoreSQLTests {
+    func url(_ database: String) async throws -> String {
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        return cluster.url(database: database, port: port)
+    }
+
+    /// A project whose recette.yml lists `files` (name → SQL) as post_restore, in that order.
+    func project(_ files: [(String, String?)]) throws -> URL {
+        let directory = TestEnvironment.newProjectDirectory()
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("sql"), withIntermediateDirectories: true)
+        for case let (name, sql?) in files { try sql.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        try ("post_restore:\n" + files.map { "  - \($0.0)\n" }.joined()).write(to: directory.appendingPathComponent("recette.yml"), atomically: true, encoding: .utf8)
+        return directory
+    }
+
+    func restore(_ database: String, in project: URL) async throws -> CLIResult {
+        let sample = try await SampleCache.shared.sample()
+        return try await CLI.run(["restore", sample.archive.path, "--target-url", try await url(database), "--yes", "--drop-previous", "--no-pristine"],
+                                 currentDirectory: project)
+    }
+
+    func previousCopy(_ database: String) async throws -> PostgresConnection {
+        let admin = try PostgresConnection(url: try await url("postgres"))
+        try admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+        try admin.execute("CREATE DATABASE \(database)")
+        let previous = try PostgresConnection(url: try await url(database))
+        try previous.execute("CREATE TABLE marker (id int); INSERT INTO marker VALUES (1), (2), (3)")
+        return previous
+    }
+
+    @Test func filesRunInOrderInTheNewDatabaseEachTimed() async throws {
+        // The second file needs the first one's table: the order is recette.yml's.
+        let directory = try project([
+            ("sql/01-accounts.sql", "CREATE TABLE test_accounts (email text);\nINSERT INTO test_accounts SELECT email FROM up_users ORDER BY id LIMIT 2;"),
+            ("sql/02-shout.sql", "UPDATE test_accounts SET email = upper(email);"),
+        ])
+        let result = try await restore("post_ok", in: directory)
+        #expect(result.status == 0, "\(result.standardError)")
+        let rows = try PostgresConnection(url: try await url("post_ok")).query("SELECT email FROM test_accounts").rows.compactMap { $0.first ?? nil }
+        #expect(rows.count == 2 && rows.allSatisfy { $0 == $0.uppercased() }, "\(rows)")
+        for name in ["sql/01-accounts.sql", "sql/02-shout.sql"] {
+            #expect(result.standardOutput.contains("prepare: post_restore \(name): ran in "), "\(result.standardOutput)")
+        }
+        let report = try #require(result.standardOutput.split(separator: "\n").first { $0.hasPrefix("report: ") }.map { String($0.dropFirst(8)) })
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        let timed = (json["prepare"] as? [[String: Any]] ?? []).filter { ($0["action"] as? String ?? "").hasPrefix("post_restore ") }
+        #expect(timed.count == 2 && timed.allSatisfy { $0["seconds"] is Double }, "\(json["prepare"] ?? "none")")
+    }
+
+    @Test func aFailingFileLeavesThePreviousDatabaseWholeAndNamesTheFile() async throws {
+        let database = "post_fails"
+        _ = try await previousCopy(database)
+        let directory = try project([
+            ("sql/01-fine.sql", "CREATE TABLE test_accounts (email text);"),
+            ("sql/02-broken.sql", "INSERT INTO no_such_table VALUES (1);"),
+        ])
+        let result = try await restore(database, in: directory)
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("prepare action 'post_restore sql/02-broken.sql' failed in the new database"), "\(result.standardError)")
+        #expect(result.standardError.contains("no_such_table"), "the server's reason: \(result.standardError)")
+        #expect(result.standardError.contains("the existing '\(database)' database was left as it was"), "\(result.standardError)")
+        #expect(try PostgresConnection(url: try await url(database)).query("SELECT count(*) FROM marker").scalar == "3")
+        let admin = try PostgresConnection(url: try await url("postgres"))
+        #expect(try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, 'post_fails_')").rows.isEmpty, "the new copy is dropped")
+    }
+
+    @Test func aMissingFileStopsTheRestoreBeforeItStarts() async throws {
+        let database = "post_missing"
+        _ = try await previousCopy(database)
+        let directory = try project([("sql/01-fine.sql", "SELECT 1;"), ("sql/missing.sql", nil)])
+        let result = try await restore(database, in: directory)
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("post_restore file 'sql/missing.sql' cannot be read"), "\(result.standardError)")
+        #expect(!result.standardError.contains("restoring"), "nothing was restored")
+        #expect(try PostgresConnection(url: try await url(database)).query("SELECT count(*) FROM marker").scalar == "3")
+        let admin = try PostgresConnection(url: try await url("postgres"))
+        #expect(try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, 'post_missing_')").rows.isEmpty)
+    }
+}

@@ -14,6 +14,8 @@ public struct PrepareFailure: Error, CustomStringConvertible, Sendable {
 public struct PrepareAction: Sendable, Codable, Equatable {
     public var action: String
     public var detail: String
+    /// How long it took, for the actions that are timed (post-restore SQL files).
+    public var seconds: Double? = nil
 }
 
 /// The prepare phase's first actions: a restored staging copy loses its wiring to staging.

@@ -8,28 +8,32 @@ public struct PreparePhase: Sendable {
     public var adminEmail: String?
     /// The configured admin made to log in (both STRAPI_ADMIN_EMAIL and _PASSWORD set).
     public var adminAccess: AdminAccess?
+    public var postRestore: PostRestoreSQL
 
     public init(options: RestoreOptions, configuration: Configuration, target: String) throws {
         localWiring = options.localWiring
         anonymize = try PersonalDataPreset.isEnabled(configuration, target: target)
         adminEmail = configuration[.strapiAdminEmail]
         adminAccess = AdminAccess(configuration)
+        postRestore = try PostRestoreSQL(configuration)
     }
 
-    public var runs: Bool { localWiring || anonymize || adminAccess != nil }
+    public var runs: Bool { localWiring || anonymize || adminAccess != nil || !postRestore.files.isEmpty }
 
     /// What `--dry-run` lists.
     public var planLines: [String] {
         (localWiring ? LocalWiring.planLines : []) + (anonymize ? PersonalDataPreset.planLines : [])
-            + (adminAccess?.planLines ?? [])
+            + (adminAccess?.planLines ?? []) + postRestore.planLines
     }
 
-    /// `query` runs one SQL statement in the new database and returns its rows as text.
-    /// The admin comes after the anonymisation, which leaves the configured admin alone anyway.
-    public func run(query: (String) async throws -> [[String?]]) async throws -> [PrepareAction] {
+    /// `query` runs one SQL statement in the new database and returns its rows as text;
+    /// `script` runs a file of statements. The admin comes after the anonymisation (which
+    /// leaves the configured admin alone anyway), the project's own SQL last: it sees the copy
+    /// as recette made it.
+    public func run(query: (String) async throws -> [[String?]], script: (String) async throws -> Void) async throws -> [PrepareAction] {
         var actions = localWiring ? try await LocalWiring.apply(query: query) : []
         if anonymize { actions += try await PersonalDataPreset.apply(keepingAdmin: adminEmail, query: query) }
         if let adminAccess { actions.append(try await adminAccess.apply(query: query)) }
-        return actions
+        return actions + (try await postRestore.apply(script: script))
     }
 }

@@ -107,11 +107,14 @@ public struct ComposeRestore: Sendable {
             if preparePhase.runs {
                 prepared = try await timed("prepare") {
                     // The SQL goes through standard input: it can hold a password's hash.
-                    try await preparePhase.run { sql in
+                    try await preparePhase.run(query: { sql in
                         try await psql(["-v", "ON_ERROR_STOP=1", "--quiet", "--no-align", "--tuples-only", "--field-separator=\t"], database: database, user: user,
                                        input: Data(sql.utf8))
                             .outputText.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map { String($0) } }
-                    }
+                    }, script: { sql in
+                        // Each file in one transaction: a failing one leaves none of its changes.
+                        _ = try await psql(["-v", "ON_ERROR_STOP=1", "--quiet", "--single-transaction"], database: database, user: user, input: Data(sql.utf8))
+                    })
                 }
                 for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
             }

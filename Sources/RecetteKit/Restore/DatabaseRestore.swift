@@ -121,7 +121,8 @@ public struct DatabaseRestore: Sendable {
                     // One transaction: the actions apply together or not at all.
                     let connection = try PostgresConnection(url: try destination.connectionString(database: incoming))
                     try connection.execute("BEGIN")
-                    let actions = try await preparePhase.run { sql in try connection.query(sql).rows }
+                    let actions = try await preparePhase.run(query: { sql in try connection.query(sql).rows },
+                                                             script: { sql in try connection.execute(sql) })
                     try connection.execute("COMMIT")
                     return actions
                 }

@@ -38,6 +38,7 @@ public struct PristineTemplate: Sendable {
         let anonymize = try PersonalDataPreset.isEnabled(configuration, target: target)
         return "db_user=\(configuration[.scalingoDBUser] ?? "");\(LocalWiring.setting(localWiring));\(PersonalDataPreset.setting(anonymize))"
             + (AdminAccess(configuration).map { ";" + AdminAccess.setting($0) } ?? "")
+            + (try PostRestoreSQL(configuration).setting.map { ";" + $0 } ?? "")
     }
 
     /// The restore flags that change what the database holds.
