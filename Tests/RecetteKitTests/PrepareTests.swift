@@ -278,3 +278,80 @@ import StandIns
         #expect(try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, 'post_missing_')").rows.isEmpty)
     }
 }
+
+/// recette.yml's anonymisation rules per column (issue 14).
+@Suite(.serialized) struct AnonymizationRulesTests {
+    func url(_ database: String) async throws -> String {
+        let (cluster, port) = try await TestEnvironment.startedCluster()
+        return cluster.url(database: database, port: port)
+    }
+
+    func restore(_ database: String, recetteYML: String) async throws -> CLIResult {
+        let directory = TestEnvironment.newProjectDirectory()
+        try recetteYML.write(to: directory.appendingPathComponent("recette.yml"), atomically: true, encoding: .utf8)
+        let sample = try await SampleCache.shared.sample()
+        return try await CLI.run(["restore", sample.archive.path, "--target-url", try await url(database), "--yes", "--drop-previous", "--no-pristine"],
+                                 currentDirectory: directory)
+    }
+
+    func column(_ sql: String, in database: String) async throws -> [String?] {
+        try PostgresConnection(url: try await url(database)).query(sql).rows.map { $0.first ?? nil }
+    }
+
+    @Test func everyRuleAppliesToEveryRow() async throws {
+        let kept = try await restore("rules_off", recetteYML: "anonymize:\n  enabled: false\n")
+        #expect(kept.status == 0, "\(kept.standardError)")
+        let emails = try await column("SELECT email FROM up_users ORDER BY id", in: "rules_off").compactMap { $0 }
+        #expect(emails.count > 5 && emails.allSatisfy { $0.hasSuffix("@etudiant.example") }, "the long form's enabled: false keeps the backup's values")
+
+        let result = try await restore("rules_on", recetteYML: """
+            anonymize:
+              rules:
+                up_users:
+                  email: keep_domain_email
+                  username: { constant: anonyme }
+                  password: hash
+                  provider: null
+                admin_users:
+                  firstname: { sql: "upper(left(firstname, 1))" }
+                  lastname: email
+            """)
+        #expect(result.status == 0, "\(result.standardError)")
+        let db = "rules_on"
+        let now = try await column("SELECT email FROM up_users ORDER BY id", in: db).compactMap { $0 }
+        #expect(now.count == emails.count && now.allSatisfy { $0.hasPrefix("user-") && $0.hasSuffix("@etudiant.example") }, "\(now)")
+        #expect(Set(now).count == now.count, "unique")
+        #expect(try await column("SELECT DISTINCT username FROM up_users", in: db) == ["anonyme"])
+        #expect(try await column("SELECT count(*) FROM up_users WHERE provider IS NOT NULL", in: db) == ["0"])
+        let hashes = try await column("SELECT password FROM up_users", in: db)
+        #expect(hashes.allSatisfy { ($0 ?? "").count == 64 && ($0 ?? "").allSatisfy(\.isHexDigit) }, "\(hashes)")
+        #expect(try await column("SELECT count(*) FROM admin_users WHERE length(firstname) <> 1 OR lastname NOT LIKE 'user-%@example.invalid'", in: db) == ["0"])
+        #expect(result.standardOutput.contains("prepare: anonymise up_users (recette.yml rules): \(emails.count) row(s): email (keep_domain_email), password (hash), provider (null), username (constant)"),
+                "\(result.standardOutput)")
+        for email in emails { #expect(!(result.standardOutput + result.standardError).contains(email)) }
+    }
+
+    @Test func aRuleOnAMissingColumnStopsBeforeTheRestoreStarts() async throws {
+        let database = "rules_wrong"
+        let admin = try PostgresConnection(url: try await url("postgres"))
+        try admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+        try admin.execute("CREATE DATABASE \(database)")
+        try PostgresConnection(url: try await url(database)).execute("CREATE TABLE marker (id int); INSERT INTO marker VALUES (1), (2), (3)")
+        let result = try await restore(database, recetteYML: """
+            anonymize:
+              enabled: true
+              rules:
+                up_users: { phone: null, email: email }
+                no_such_table: { x: hash }
+            """)
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("table 'no_such_table' is not in the backup; table 'up_users' has no column 'phone' in the backup; fix anonymize.rules"), "\(result.standardError)")
+        #expect(!result.standardError.contains("restoring into a new database"), "\(result.standardError)")
+        #expect(try await column("SELECT count(*) FROM marker", in: database) == ["3"])
+        #expect(try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, 'rules_wrong_')").rows.isEmpty, "no new database was made")
+
+        let unknown = try await restore(database, recetteYML: "anonymize:\n  rules:\n    up_users:\n      email: scramble\n")
+        #expect(unknown.status == 1)
+        #expect(unknown.standardError.contains("recette.yml, anonymize.rules.up_users.email: unknown rule 'scramble': use null"), "\(unknown.standardError)")
+    }
+}

@@ -9,9 +9,11 @@ import Foundation
 /// replaced, password and tokens removed (they can no longer log in). Only the columns the
 /// table has are touched; a table that is missing is skipped.
 public enum PersonalDataPreset {
-    /// `RECETTE_ANONYMIZE`: `auto` (the url target only), `true`, `false`.
+    /// `RECETTE_ANONYMIZE` (or recette.yml's `anonymize:`, `anonymize.enabled:` in its long
+    /// form): `auto` (the url target only), `true`, `false`.
     public static func isEnabled(_ configuration: Configuration, target: String) throws -> Bool {
-        switch configuration[.anonymize] ?? "auto" {
+        let given = configuration.resolved(.anonymize).flatMap { $0.source == .defaultValue ? nil : $0.value }
+        switch try given ?? AnonymizationRules(configuration).enabled ?? "auto" {
         case "auto": return target == "url"
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
@@ -49,7 +51,10 @@ public enum PersonalDataPreset {
     ]
 
     /// `query` runs one SQL statement in the new database and returns its rows as text.
-    public static func apply(keepingAdmin adminEmail: String?, query: (String) async throws -> [[String?]]) async throws -> [PrepareAction] {
+    /// `overridden` ("table.column"): columns recette.yml's rules anonymise their own way, from
+    /// the backup's values; the preset leaves them to the rules.
+    public static func apply(keepingAdmin adminEmail: String?, overridden: Set<String> = [],
+                             query: (String) async throws -> [[String?]]) async throws -> [PrepareAction] {
         let columns = try await query("""
             SELECT table_name, column_name FROM information_schema.columns
             WHERE table_schema = 'public' AND table_name IN ('up_users', 'admin_users')
@@ -57,11 +62,11 @@ public enum PersonalDataPreset {
         func present(_ table: String) -> Set<String> { Set(columns.filter { $0.first == table }.compactMap { $0.count > 1 ? $0[1] : nil }) }
         var actions: [PrepareAction] = []
         for (table, rules, keep) in [("up_users", users, nil as String?), ("admin_users", admins, adminEmail)] {
-            let have = present(table)
+            let have = present(table).filter { !overridden.contains("\(table).\($0)") }
             let set = rules.filter { have.contains($0.column) }.map { "\(PostgresConnection.quoteIdentifier($0.column)) = \($0.expression)" }
             guard !set.isEmpty else { continue }
             var sql = "WITH changed AS (UPDATE public.\(table) SET \(set.joined(separator: ", "))"
-            if let keep, !keep.isEmpty, have.contains("email") {
+            if let keep, !keep.isEmpty, present(table).contains("email") {
                 sql += " WHERE lower(email) IS DISTINCT FROM lower(\(PostgresConnection.quoteLiteral(keep)))"
             }
             sql += " RETURNING 1) SELECT count(*) FROM changed"

@@ -9,6 +9,8 @@ public struct PreparePhase: Sendable {
     /// The configured admin made to log in (both STRAPI_ADMIN_EMAIL and _PASSWORD set).
     public var adminAccess: AdminAccess?
     public var postRestore: PostRestoreSQL
+    /// recette.yml's rules per column, applied when the anonymisation runs.
+    public var rules: AnonymizationRules
 
     public init(options: RestoreOptions, configuration: Configuration, target: String) throws {
         localWiring = options.localWiring
@@ -16,13 +18,20 @@ public struct PreparePhase: Sendable {
         adminEmail = configuration[.strapiAdminEmail]
         adminAccess = AdminAccess(configuration)
         postRestore = try PostRestoreSQL(configuration)
+        rules = try AnonymizationRules(configuration)
     }
 
     public var runs: Bool { localWiring || anonymize || adminAccess != nil || !postRestore.files.isEmpty }
 
+    /// The rules' tables and columns against the backup, before anything is touched.
+    public func checkRules(against dump: URL, context: RecetteContext) async throws {
+        guard anonymize else { return }
+        try await rules.checkAgainstDump(dump, pgRestore: try context.postgresTools.require(.pgRestore), runner: context.runner)
+    }
+
     /// What `--dry-run` lists.
     public var planLines: [String] {
-        (localWiring ? LocalWiring.planLines : []) + (anonymize ? PersonalDataPreset.planLines : [])
+        (localWiring ? LocalWiring.planLines : []) + (anonymize ? PersonalDataPreset.planLines + rules.planLines : [])
             + (adminAccess?.planLines ?? []) + postRestore.planLines
     }
 
@@ -32,7 +41,10 @@ public struct PreparePhase: Sendable {
     /// as recette made it.
     public func run(query: (String) async throws -> [[String?]], script: (String) async throws -> Void) async throws -> [PrepareAction] {
         var actions = localWiring ? try await LocalWiring.apply(query: query) : []
-        if anonymize { actions += try await PersonalDataPreset.apply(keepingAdmin: adminEmail, query: query) }
+        if anonymize {
+            actions += try await PersonalDataPreset.apply(keepingAdmin: adminEmail, overridden: Set(rules.rules.map { "\($0.table).\($0.column)" }), query: query)
+            actions += try await rules.apply(keepingAdmin: adminEmail, query: query)
+        }
         if let adminAccess { actions.append(try await adminAccess.apply(query: query)) }
         return actions + (try await postRestore.apply(script: script))
     }

@@ -50,6 +50,7 @@ public struct ComposeRestore: Sendable {
             let major = try await containerPgRestoreMajor()
             return try await BackupVerification(context: context).verify(archiveFile, workDirectory: workDirectory, restoringMajor: major)
         }
+        try await preparePhase.checkRules(against: dump, context: context)
         try confirm(plan)
 
         // 2. Reset only the db service's volume, then restore inside the container.

@@ -70,6 +70,7 @@ public struct DatabaseRestore: Sendable {
             try await BackupVerification(context: context).verify(archiveFile, workDirectory: workDirectory)
         }
         logger.info("dump: \(toc.entries.count) items, from PostgreSQL \(toc.sourceServerVersion ?? "?"), pg_dump \(toc.pgDumpVersion ?? "?")")
+        try await preparePhase.checkRules(against: dump, context: context)
 
         if !serverPrepared { try await timed("prepare server") { try await destination.prepare() } }
         let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
