@@ -183,17 +183,9 @@ public struct AnonymizationRules: Sendable, Equatable {
         for table in Set(rules.map(\.table)).sorted() {
             let mine = rules.filter { $0.table == table }
             let set = mine.map { "\(PostgresConnection.quoteIdentifier($0.column)) = \(Self.expression($0, salt: salt))" }
-            var sql = "WITH changed AS (UPDATE public.\(PostgresConnection.quoteIdentifier(table)) SET \(set.joined(separator: ", "))"
-            if table == "admin_users", let adminEmail, !adminEmail.isEmpty {
-                sql += " WHERE lower(email) IS DISTINCT FROM lower(\(PostgresConnection.quoteLiteral(adminEmail)))"
-            }
-            sql += " RETURNING 1) SELECT count(*) FROM changed"
-            let count: String
-            do {
-                count = try await query(sql).first?.first.flatMap { $0 } ?? "0"
-            } catch {
-                throw PrepareFailure(action: "anonymise \(table) (recette.yml rules)", cause: "\(error)", skip: "fix anonymize.rules in recette.yml")
-            }
+            let count = try await PersonalDataPreset.updateEveryRow(
+                table, set: set, keepingAdmin: table == "admin_users" ? adminEmail : nil,
+                failure: PrepareFailure(action: "anonymise \(table) (recette.yml rules)", cause: "", skip: "fix anonymize.rules in recette.yml"), query: query)
             actions.append(PrepareAction(action: "anonymise \(table) (recette.yml rules)",
                                          detail: "\(count) row(s): " + mine.map { "\($0.column) (\(Self.name($0.rule)))" }.joined(separator: ", ")))
         }

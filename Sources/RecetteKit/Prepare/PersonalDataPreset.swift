@@ -65,20 +65,29 @@ public enum PersonalDataPreset {
             let have = present(table).filter { !overridden.contains("\(table).\($0)") }
             let set = rules.filter { have.contains($0.column) }.map { "\(PostgresConnection.quoteIdentifier($0.column)) = \($0.expression)" }
             guard !set.isEmpty else { continue }
-            var sql = "WITH changed AS (UPDATE public.\(table) SET \(set.joined(separator: ", "))"
-            if let keep, !keep.isEmpty, present(table).contains("email") {
-                sql += " WHERE lower(email) IS DISTINCT FROM lower(\(PostgresConnection.quoteLiteral(keep)))"
-            }
-            sql += " RETURNING 1) SELECT count(*) FROM changed"
-            let count: String
-            do {
-                count = try await query(sql).first?.first.flatMap { $0 } ?? "0"
-            } catch {
-                throw PrepareFailure(action: "anonymise \(table)", cause: "\(error)")
-            }
+            let count = try await updateEveryRow(table, set: set, keepingAdmin: present(table).contains("email") ? keep : nil,
+                                                 failure: PrepareFailure(action: "anonymise \(table)", cause: ""), query: query)
             actions.append(PrepareAction(action: "anonymise \(table)", detail: "\(count) row(s): " + rules.filter { have.contains($0.column) }.map(\.column).joined(separator: ", ")
                                           + (keep.map { $0.isEmpty ? "" : " (not \($0), the configured admin)" } ?? "")))
         }
         return actions
+    }
+
+    /// `assignments` on every row of `table` but the configured admin's (matched by e-mail),
+    /// in one statement; returns how many rows changed. A failure is `failure` with the cause.
+    static func updateEveryRow(_ table: String, set assignments: [String], keepingAdmin admin: String?, failure: PrepareFailure,
+                               query: (String) async throws -> [[String?]]) async throws -> String {
+        var sql = "WITH changed AS (UPDATE public.\(PostgresConnection.quoteIdentifier(table)) SET \(assignments.joined(separator: ", "))"
+        if let admin, !admin.isEmpty {
+            sql += " WHERE lower(email) IS DISTINCT FROM lower(\(PostgresConnection.quoteLiteral(admin)))"
+        }
+        sql += " RETURNING 1) SELECT count(*) FROM changed"
+        do {
+            return try await query(sql).first?.first.flatMap { $0 } ?? "0"
+        } catch {
+            var failure = failure
+            failure.cause = "\(error)"
+            throw failure
+        }
     }
 }
