@@ -279,8 +279,10 @@ import StandIns
     }
 }
 
-/// recette.yml's anonymisation rules per column (issue 14).
-@Suite(.serialized) struct AnonymizationRulesTests {
+/// Restores of the sample into the test cluster for a project whose recette.yml is given.
+protocol SampleRestoring {}
+
+extension SampleRestoring {
     func url(_ database: String) async throws -> String {
         let (cluster, port) = try await TestEnvironment.startedCluster()
         return cluster.url(database: database, port: port)
@@ -293,6 +295,18 @@ import StandIns
         return try await CLI.run(["restore", sample.archive.path, "--target-url", try await url(database), "--yes", "--drop-previous", "--no-pristine"],
                                  currentDirectory: directory)
     }
+
+    /// A database holding only `marker` (3 rows): what a refused restore must leave whole.
+    func markerDatabase(_ database: String) async throws {
+        let admin = try PostgresConnection(url: try await url("postgres"))
+        try admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+        try admin.execute("CREATE DATABASE \(database)")
+        try PostgresConnection(url: try await url(database)).execute("CREATE TABLE marker (id int); INSERT INTO marker VALUES (1), (2), (3)")
+    }
+}
+
+/// recette.yml's anonymisation rules per column (issue 14).
+@Suite(.serialized) struct AnonymizationRulesTests: SampleRestoring {
 
     func column(_ sql: String, in database: String) async throws -> [String?] {
         try PostgresConnection(url: try await url(database)).query(sql).rows.map { $0.first ?? nil }
@@ -333,10 +347,8 @@ import StandIns
 
     @Test func aRuleOnAMissingColumnStopsBeforeTheRestoreStarts() async throws {
         let database = "rules_wrong"
+        try await markerDatabase(database)
         let admin = try PostgresConnection(url: try await url("postgres"))
-        try admin.execute("DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
-        try admin.execute("CREATE DATABASE \(database)")
-        try PostgresConnection(url: try await url(database)).execute("CREATE TABLE marker (id int); INSERT INTO marker VALUES (1), (2), (3)")
         let result = try await restore(database, recetteYML: """
             anonymize:
               enabled: true
@@ -353,5 +365,61 @@ import StandIns
         let unknown = try await restore(database, recetteYML: "anonymize:\n  rules:\n    up_users:\n      email: scramble\n")
         #expect(unknown.status == 1)
         #expect(unknown.standardError.contains("recette.yml, anonymize.rules.up_users.email: unknown rule 'scramble': use null"), "\(unknown.standardError)")
+    }
+}
+
+/// `keep:` tables of recette.yml carry the previous copy's rows over (issue 14).
+@Suite(.serialized) struct KeptTablesTests: SampleRestoring {
+
+    @Test func keptTablesHoldThePreviousCopysRows() async throws {
+        let database = "keep_db"
+        let first = try await restore(database, recetteYML: "keep: [strapi_api_tokens]\n")
+        #expect(first.status == 0, "\(first.standardError)")
+        let local = try PostgresConnection(url: try await url(database))
+        try local.execute("""
+            INSERT INTO strapi_api_tokens (id, name, type, access_key, created_by_id) VALUES (99, 'local token', 'full-access', 'local-key', 1);
+            UPDATE strapi_api_tokens SET name = 'renamed locally' WHERE id = 1
+            """)
+        let before = try local.query("SELECT id::text, name, access_key FROM strapi_api_tokens ORDER BY id").rows
+
+        let again = try await restore(database, recetteYML: "keep: [strapi_api_tokens]\n")
+        #expect(again.status == 0, "\(again.standardError)")
+        let copy = try PostgresConnection(url: try await url(database))
+        #expect(try copy.query("SELECT id::text, name, access_key FROM strapi_api_tokens ORDER BY id").rows == before)
+        #expect(try copy.query("INSERT INTO strapi_api_tokens (name) VALUES ('next') RETURNING id::text").scalar == "100", "the sequence goes on after the kept ids")
+        #expect(again.standardOutput.contains("prepare: keep tables: copied from the database being replaced: strapi_api_tokens 3 row(s)"), "\(again.standardOutput)")
+        #expect(again.standardError.contains("strapi_api_tokens → admin_users") && again.standardError.contains("add admin_users to keep in recette.yml"),
+                "the closure is explained: \(again.standardError)")
+        #expect(!(again.standardOutput + again.standardError).contains("local-key"), "kept values are never shown")
+    }
+
+    @Test func aKeptRowPointingAtWhatTheBackupLacksFailsAndKeepsThePreviousDatabase() async throws {
+        let database = "keep_dangling"
+        let first = try await restore(database, recetteYML: "")
+        #expect(first.status == 0, "\(first.standardError)")
+        // A role made locally, and a link to it: the link is kept, the role is not.
+        try PostgresConnection(url: try await url(database)).execute("""
+            INSERT INTO admin_roles (id, name, code) VALUES (50, 'Local', 'local-role');
+            INSERT INTO admin_users_roles_links (user_id, role_id) VALUES (1, 50)
+            """)
+        let result = try await restore(database, recetteYML: "keep: [admin_users_roles_links]\n")
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("prepare action 'keep tables' failed in the new database") && result.standardError.contains("foreign key"),
+                "\(result.standardError)")
+        #expect(result.standardError.contains("add admin_roles, admin_users to keep in recette.yml"), "the closure: \(result.standardError)")
+        #expect(try PostgresConnection(url: try await url(database)).query("SELECT count(*) FROM admin_users_roles_links WHERE role_id = 50").scalar == "1",
+                "the previous database is whole")
+    }
+
+    @Test func aKeptTableMissingFromTheBackupStopsBeforeTheRestore() async throws {
+        let database = "keep_missing"
+        try await markerDatabase(database)
+        let admin = try PostgresConnection(url: try await url("postgres"))
+        let result = try await restore(database, recetteYML: "keep:\n  - marker\n  - strapi_api_tokens\n")
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("keep in recette.yml: 'marker' is not a table of the backup; 'strapi_api_tokens' is not a table of the database being replaced ('keep_missing'); fix the list (nothing was changed)"),
+                "\(result.standardError)")
+        #expect(try PostgresConnection(url: try await url(database)).query("SELECT count(*) FROM marker").scalar == "3")
+        #expect(try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, 'keep_missing_')").rows.isEmpty)
     }
 }

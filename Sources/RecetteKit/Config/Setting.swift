@@ -53,6 +53,7 @@ extension Setting {
     public static let postgresMajor = Setting("RECETTE_PG_MAJOR", config: "postgres.major", default: "15", "PostgreSQL major version of the compose db image (recette generate writes postgres:<major> into compose.yaml)")
     public static let strapiURL = Setting("STRAPI_URL", config: "strapi.url", default: "http://127.0.0.1:1337", "Strapi's URL, for the plugin's reindex through the admin API")
     public static let postRestore = Setting("RECETTE_POST_RESTORE", config: "post_restore", "SQL files run in order in the new database before it is swapped in (in recette.yml: a list; here ':'-separated)")
+    public static let keep = Setting("RECETTE_KEEP", config: "keep", "tables whose rows are copied from the database being replaced into the new one, local and url targets (in recette.yml: a list; here ':'-separated)")
     public static let strapiAdminEmail = Setting("STRAPI_ADMIN_EMAIL", config: "strapi.admin_email", "Strapi admin user's email, for the plugin's reindex through the admin API")
     public static let strapiAdminPassword = Setting("STRAPI_ADMIN_PASSWORD", config: nil, secret: true, "Strapi admin user's password, for the plugin's reindex through the admin API")
 
@@ -62,7 +63,7 @@ extension Setting {
         .databaseURL, .sourceDatabaseURL, .meilisearchURL, .meilisearchAPIKey,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
         .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume, .postgresMajor, .downloadTransport,
-        .searchDatabaseURL, .reindexVia, .searchBatchMegabytes, .searchGzip, .searchMaxShrink, .anonymize, .postRestore, .cmsService, .cmsHealthURL, .cmsStartTimeout,
+        .searchDatabaseURL, .reindexVia, .searchBatchMegabytes, .searchGzip, .searchMaxShrink, .anonymize, .postRestore, .keep, .cmsService, .cmsHealthURL, .cmsStartTimeout,
         .strapiURL, .strapiAdminEmail, .strapiAdminPassword,
     ]
 }

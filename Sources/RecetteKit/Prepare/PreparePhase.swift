@@ -11,6 +11,7 @@ public struct PreparePhase: Sendable {
     public var postRestore: PostRestoreSQL
     /// recette.yml's rules per column, applied when the anonymisation runs.
     public var rules: AnonymizationRules
+    public var kept: KeptTables
 
     public init(options: RestoreOptions, configuration: Configuration, target: String) throws {
         localWiring = options.localWiring
@@ -19,9 +20,10 @@ public struct PreparePhase: Sendable {
         adminAccess = AdminAccess(configuration)
         postRestore = try PostRestoreSQL(configuration)
         rules = try AnonymizationRules(configuration)
+        kept = KeptTables(configuration)
     }
 
-    public var runs: Bool { localWiring || anonymize || adminAccess != nil || !postRestore.files.isEmpty }
+    public var runs: Bool { localWiring || anonymize || adminAccess != nil || !postRestore.files.isEmpty || !kept.tables.isEmpty }
 
     /// The rules' tables and columns against the backup, before anything is touched.
     public func checkRules(against dump: URL, context: RecetteContext) async throws {
@@ -32,19 +34,24 @@ public struct PreparePhase: Sendable {
     /// What `--dry-run` lists.
     public var planLines: [String] {
         (localWiring ? LocalWiring.planLines : []) + (anonymize ? PersonalDataPreset.planLines + rules.planLines : [])
-            + (adminAccess?.planLines ?? []) + postRestore.planLines
+            + kept.planLines + (adminAccess?.planLines ?? []) + postRestore.planLines
     }
 
     /// `query` runs one SQL statement in the new database and returns its rows as text;
     /// `script` runs a file of statements. The admin comes after the anonymisation (which
     /// leaves the configured admin alone anyway), the project's own SQL last: it sees the copy
     /// as recette made it.
-    public func run(query: (String) async throws -> [[String?]], script: (String) async throws -> Void) async throws -> [PrepareAction] {
+    /// `previous` queries the database being replaced (nil: there is none, or the target
+    /// cannot reach it): the kept tables' rows come from there, after the anonymisation (kept
+    /// rows are the developer's own) and before the admin access.
+    public func run(query: (String) async throws -> [[String?]], script: (String) async throws -> Void,
+                    previous: ((String) async throws -> [[String?]])? = nil) async throws -> [PrepareAction] {
         var actions = localWiring ? try await LocalWiring.apply(query: query) : []
         if anonymize {
             actions += try await PersonalDataPreset.apply(keepingAdmin: adminEmail, overridden: Set(rules.rules.map { "\($0.table).\($0.column)" }), query: query)
             actions += try await rules.apply(keepingAdmin: adminEmail, query: query)
         }
+        if let previous { actions += try await kept.apply(previous: previous, query: query) }
         if let adminAccess { actions.append(try await adminAccess.apply(query: query)) }
         return actions + (try await postRestore.apply(script: script))
     }

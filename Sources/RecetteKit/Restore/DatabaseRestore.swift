@@ -76,6 +76,19 @@ public struct DatabaseRestore: Sendable {
         let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
         try RestorePreflight(pgRestoreMajor: 0).checkExtensions(toc: toc, on: admin, serverDescription: destination.serverDescription)
 
+        // Kept tables come from the database being replaced, when there is one: checked now.
+        let hasPrevious = try !preparePhase.kept.tables.isEmpty
+            && !admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]).rows.isEmpty
+        let previousURL = hasPrevious ? try destination.connectionString(database: database) : nil
+        if let previousURL {
+            let previous = try PostgresConnection(url: previousURL)
+            if let warning = try preparePhase.kept.check(toc: toc, previous: { try previous.query($0).rows }, database: database) {
+                logger.warning("\(warning)")
+            }
+        } else {
+            _ = try preparePhase.kept.check(toc: toc, previous: nil, database: database)
+        }
+
         // The names this run will create are claimed and checked against the catalog before
         // anything is created or dropped.
         let swap = try DatabaseSwap(maintenanceConnection: try destination.connectionString(database: destination.maintenanceDatabase),
@@ -122,8 +135,11 @@ public struct DatabaseRestore: Sendable {
                     // One transaction: the actions apply together or not at all.
                     let connection = try PostgresConnection(url: try destination.connectionString(database: incoming))
                     try connection.execute("BEGIN")
+                    // Closed with this closure: the swap renames the database it reads.
+                    let previous = try previousURL.map { try PostgresConnection(url: $0) }
                     let actions = try await preparePhase.run(query: { sql in try connection.query(sql).rows },
-                                                             script: { sql in try connection.execute(sql) })
+                                                             script: { sql in try connection.execute(sql) },
+                                                             previous: previous.map { previous in { sql in try previous.query(sql).rows } })
                     try connection.execute("COMMIT")
                     return actions
                 }

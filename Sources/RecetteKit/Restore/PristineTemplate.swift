@@ -39,6 +39,7 @@ public struct PristineTemplate: Sendable {
         return "db_user=\(configuration[.scalingoDBUser] ?? "");\(LocalWiring.setting(localWiring));\(PersonalDataPreset.setting(anonymize))"
             + (AdminAccess(configuration).map { ";" + AdminAccess.setting($0) } ?? "")
             + (try PostRestoreSQL(configuration).setting.map { ";" + $0 } ?? "")
+            + (KeptTables(configuration).setting.map { ";" + $0 } ?? "")
             + (anonymize ? try AnonymizationRules(configuration).setting.map { ";" + $0 } ?? "" : "")
     }
 
