@@ -173,6 +173,39 @@ import StandIns
         #expect(roles == ["strapi-editor", "strapi-super-admin"], "\(roles)")
     }
 
+    @Test func aCloneOfThePristineTemplateHasTodaysPassword() async throws {
+        // The template's marker records the admin's e-mail, never its password: a clone gets
+        // today's password set before it is swapped in, by a restore and by reset --pristine.
+        let database = "admin_pristine", email = "dev@local.test"
+        let meilisearch = try MeilisearchStandIn(taskProcessingDelay: .zero)
+        defer { meilisearch.stop() }
+        let sample = try await SampleCache.shared.sample()
+        let target = try await url(database)
+        func environment(_ password: String) -> [String: String] {
+            TestEnvironment.cliEnvironment.merging(["STRAPI_ADMIN_EMAIL": email, "STRAPI_ADMIN_PASSWORD": password, "DATABASE_URL": target]) { $1 }
+        }
+        let project = TestEnvironment.newProjectDirectory()
+        let first = try await CLI.run(["restore", sample.archive.path, "--target-url", target, "--yes", "--drop-previous", "--fresh"],
+                                      environment: environment("First-Password-1"), currentDirectory: project)
+        #expect(first.status == 0, "\(first.standardError)")
+        let cloned = try await CLI.run(["restore", sample.archive.path, "--target-url", target, "--yes", "--drop-previous"],
+                                       environment: environment("Second-Password-2"), currentDirectory: project)
+        #expect(cloned.status == 0, "\(cloned.standardError)")
+        #expect((cloned.standardOutput + cloned.standardError).contains("cloning it instead of restoring"), "\(cloned.standardError)")
+        let strapi = try StrapiStandIn(databaseURL: target, meilisearchURL: meilisearch.baseURL, meilisearchAPIKey: nil, adminLogin: .storedInDatabase)
+        defer { strapi.stop() }
+        #expect(try await login(strapi, email, "Second-Password-2").status == 200)
+        #expect(try await login(strapi, email, "First-Password-1").status == 400)
+
+        let reset = try await CLI.run(["reset", "--pristine", "--skip-reindex", "--target-url", target, "--yes", "--drop-previous"],
+                                      environment: environment("Third-Password-3"), currentDirectory: project)
+        #expect(reset.status == 0, "\(reset.standardError)")
+        #expect(try await login(strapi, email, "Third-Password-3").status == 200)
+        for text in [cloned.standardOutput, cloned.standardError, reset.standardOutput, reset.standardError] {
+            #expect(!text.contains("Second-Password-2") && !text.contains("Third-Password-3"))
+        }
+    }
+
     @Test func withoutASuperAdminRoleTheRestoreStopsAndKeepsThePreviousDatabase() async throws {
         let source = "admin_odd_source", database = "admin_fails"
         let admin = try PostgresConnection(url: try await url("postgres"))

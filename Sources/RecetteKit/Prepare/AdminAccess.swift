@@ -117,6 +117,13 @@ public struct AdminAccess: Sendable {
                              + (linked ? ", super-admin role given" : ", already a super admin"))
     }
 
+    /// The action on a clone of the pristine template, before it is swapped in: the template
+    /// holds the admin as it was when it was made, today's password may differ.
+    public func refresh(in connectionString: String) async throws {
+        let connection = try PostgresConnection(url: connectionString)
+        _ = try await apply { sql in try connection.query(sql).rows }
+    }
+
     /// An error text with any line quoting SQL and every given secret removed.
     static func withoutStatement(_ text: String, hiding secrets: [String]) -> String {
         var result = text.split(separator: "\n").filter { !$0.contains("$2a$") }.joined(separator: " ")

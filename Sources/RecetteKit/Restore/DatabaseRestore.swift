@@ -212,7 +212,10 @@ public struct DatabaseRestore: Sendable {
     private func cloneFromPristine(_ pristine: PristineTemplate, prepare: String, archiveFile: URL, startedAt: Date,
                                    timer: PhaseTimer) async throws -> RestoreOutcome {
         let swap = PristineSwap(destination: destination, template: pristine, logger: context.logger)
-        let outcome = try await timer.time("clone pristine") { try swap.run(prepare: prepare, startedAt: startedAt) }
+        let admin = AdminAccess(context.configuration)
+        let outcome = try await timer.time("clone pristine") {
+            try await swap.run(prepare: prepare, startedAt: startedAt, refresh: admin.map { admin in { try await admin.refresh(in: $0) } })
+        }
         let counts = try await timer.time("count rows") {
             try TableRowCount.all(in: PostgresConnection(url: try destination.connectionString(database: database)))
         }

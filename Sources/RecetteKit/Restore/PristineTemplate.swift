@@ -161,8 +161,10 @@ public struct PristineSwap: Sendable {
     }
 
     /// `prepare` is today's prepare settings: a template made with others is refused, and so is
-    /// a missing one, before anything is changed.
-    public func run(prepare: String, startedAt: Date) throws -> Outcome {
+    /// a missing one, before anything is changed. `refresh` runs in the clone before it is
+    /// swapped in (given its connection string): what must be today's, not the template's
+    /// (the configured admin's password, which the template's marker cannot record).
+    public func run(prepare: String, startedAt: Date, refresh: ((String) async throws -> Void)? = nil) async throws -> Outcome {
         let clock = ContinuousClock()
         let start = clock.now
         let maintenance = try destination.connectionString(database: destination.maintenanceDatabase)
@@ -181,6 +183,14 @@ public struct PristineSwap: Sendable {
         if !settings.isEmpty { try destination.applySettings(settings) }
         defer { if !settings.isEmpty { try? destination.resetSettings(settings.map(\.0)) } }
         try swap.createIncoming(claim, serverDescription: destination.serverDescription, from: template)
+        if let refresh {
+            do {
+                try await refresh(try destination.connectionString(database: swap.incoming))
+            } catch {
+                try? swap.dropIncoming(claim)
+                throw error
+            }
+        }
         let sessions = Int(try claim.connection.query("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", [swap.database]).scalar ?? "") ?? 0
         if sessions > 0 {
             logger.notice("ending \(sessions) session(s) connected to '\(swap.database)' (a running CMS reconnects to the pristine copy)")
