@@ -87,8 +87,10 @@ struct Reset: AsyncParsableCommand {
             try prompt.confirm("Replace database '\(database)' with a copy of its pristine template '\(template.name)'?",
                                action: "replace database '\(database)'", assumeYes: context.assumeYes)
         }
-        let outcome = try PristineSwap(destination: server, template: template, logger: context.logger)
-            .run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: !keepWiring, target: target.kind.rawValue), startedAt: Date())
+        let admin = AdminAccess(context.configuration)
+        let outcome = try await PristineSwap(destination: server, template: template, logger: context.logger)
+            .run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: !keepWiring, target: target.kind.rawValue), startedAt: Date(),
+                 refresh: admin.map { admin in { try await admin.refresh(in: $0) } })
         let size = ByteCountFormatter.string(fromByteCount: outcome.bytes, countStyle: .binary)
         context.output.write("'\(database)' is the pristine copy again (\(size) cloned from '\(template.name)' in \(String(format: "%.1f", outcome.seconds)) s"
                              + (outcome.endedSessions > 0 ? ", \(outcome.endedSessions) session(s) ended" : "") + ")")

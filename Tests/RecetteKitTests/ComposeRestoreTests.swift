@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import RecetteKit
 @testable import RecetteWorld
+import StandIns
 
 /// `recette restore --target compose` on a real engine: the backup lands in the db service
 /// (here with --unlogged; populate's compose test restores without it), the search and media
@@ -18,9 +19,15 @@ struct ComposeRestoreTests {
         let others = try await stack.runningContainerIDs(["search", "cms"])
         let marks = try await stack.writeMarkers(project: project, round: "restore")
 
-        let result = try await CLI.run(["restore", sample.archive.path, "--target", "compose", "--unlogged", "--yes", "--project-dir", stack.directory.path],
-                                       environment: stack.cliEnvironment())
+        // The prepare phase through the container's psql: the admin, a post-restore file.
+        let password = "Compose-Admin é 7"
+        let postRestore = stack.directory.appendingPathComponent("post-restore.sql")
+        try "UPDATE strapi_webhooks SET name = name || ' (local)';\nUPDATE strapi_webhooks SET name = name || '!';".write(to: postRestore, atomically: true, encoding: .utf8)
+        let result = try await CLI.run(["restore", sample.archive.path, "--target", "compose", "--unlogged", "--yes", "--project-dir", stack.directory.path, "-v"],
+                                       environment: stack.cliEnvironment(["STRAPI_ADMIN_EMAIL": "dev@local.test", "STRAPI_ADMIN_PASSWORD": password,
+                                                                          "RECETTE_POST_RESTORE": postRestore.path]))
         #expect(result.status == 0, "\(result.standardError)")
+        #expect(!(result.standardOutput + result.standardError).contains(password))
         #expect(result.standardOutput.range(of: #"offres_de_stage\s+\#(RestoreIntegrationTests.offers)\n"#, options: .regularExpression) != nil, "\(result.standardOutput)")
         #expect(result.standardOutput.contains("restored into compose service 'db', database 'app'"))
 
@@ -29,6 +36,14 @@ struct ComposeRestoreTests {
         #expect(try connection.query("SELECT count(*) FROM offres_de_stage").scalar == String(RestoreIntegrationTests.offers))
         #expect(try connection.query("SELECT to_regclass('public.reset_marker') IS NULL").scalar == "t", "the old database was replaced")
         #expect(try connection.query("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated").scalar != "0")
+        #expect(try connection.query("SELECT count(*) FROM strapi_core_store_settings WHERE key LIKE 'plugin_meilisearch_meilisearch_%'").scalar == "0")
+        #expect(try connection.query("SELECT count(*) FROM strapi_webhooks WHERE name NOT LIKE '% (local)!'").scalar == "0", "both statements, in order")
+        let meilisearch = try MeilisearchStandIn(taskProcessingDelay: .zero)
+        defer { meilisearch.stop() }
+        let strapi = try StrapiStandIn(databaseURL: stack.url(database: "app"), meilisearchURL: meilisearch.baseURL, meilisearchAPIKey: nil, adminLogin: .storedInDatabase)
+        defer { strapi.stop() }
+        let login = try await StandInClient(baseURL: strapi.baseURL, bearer: nil).send("POST", "/admin/login", json: ["email": "dev@local.test", "password": password])
+        #expect(login.status == 200, "\(login)")
         // Loaded with the bulk-load settings, and back to the server's own afterwards.
         #expect(result.standardOutput.contains("bulk-load settings") && result.standardOutput.contains("normal settings"), "\(result.standardOutput)")
         #expect(try connection.query("SHOW fsync").scalar == "on")

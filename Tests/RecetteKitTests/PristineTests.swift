@@ -39,7 +39,7 @@ import Testing
         let context = try TestEnvironment.machineContext(environment: environment)
         let swap = PristineSwap(destination: URLDestination(target: try await server(database), dropPrevious: true),
                                 template: try PristineTemplate(database: database), logger: context.logger)
-        return try swap.run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: true, target: "url"), startedAt: Date())
+        return try await swap.run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: true, target: "url"), startedAt: Date())
     }
 
     func dropEverything(startingWith prefix: String) async throws {

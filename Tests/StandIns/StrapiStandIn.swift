@@ -78,6 +78,18 @@ public final class StrapiStandIn: Sendable {
         case string(String)
     }
 
+    /// Whose credentials `POST /admin/login` accepts.
+    public enum AdminLogin: Sendable, Equatable {
+        /// The `adminEmail`/`adminPassword` pair given to the stand-in, whatever the database holds.
+        case configured
+        /// Strapi's own check (`auth.checkCredentials`): the `admin_users` row whose e-mail is the
+        /// lower-cased one given, its stored hash compared with bcrypt (bcryptjs's `compare`);
+        /// no row, no hash or another password: "Invalid credentials"; not active: "User not
+        /// active"; blocked: refused too. The admin's roles must include the super admin's for
+        /// the plugin routes (a super admin holds every permission).
+        case storedInDatabase
+    }
+
     public enum Health: Sendable, Equatable {
         /// `/_health` answers 204 and the admin works.
         case up
@@ -135,14 +147,14 @@ public final class StrapiStandIn: Sendable {
     public init(
         databaseURL: String, meilisearchURL: URL, meilisearchAPIKey: String?,
         adminEmail: String = "admin@recette.test", adminPassword: String = "Recette-Admin-1",
-        adminPermissions: Set<String> = ["create", "update", "delete"],
+        adminPermissions: Set<String> = ["create", "update", "delete"], adminLogin: AdminLogin = .configured,
         contentTypes: [ContentType] = [.offers, .housingAds, .users], batchSize: BatchSize = .unset,
         port: Int = 0
     ) throws {
         let core = StrapiCore(
             configuration: .init(
                 databaseURL: databaseURL, meilisearchURL: meilisearchURL, apiKey: meilisearchAPIKey,
-                adminEmail: adminEmail, adminPassword: adminPassword, adminPermissions: adminPermissions,
+                adminEmail: adminEmail, adminPassword: adminPassword, adminPermissions: adminPermissions, adminLogin: adminLogin,
                 contentTypes: contentTypes, batchSize: batchSize))
         self.core = core
         server = try LoopbackHTTPServer(port: port) { request in core.handle(request) }
@@ -195,6 +207,7 @@ final class StrapiCore: @unchecked Sendable {
         var adminEmail: String
         var adminPassword: String
         var adminPermissions: Set<String>
+        var adminLogin: S.AdminLogin
         var contentTypes: [S.ContentType]
         var batchSize: S.BatchSize
     }
@@ -304,18 +317,55 @@ final class StrapiCore: @unchecked Sendable {
             return Self.strapiError(400, "ApplicationError", "Missing credentials")
         }
         // Strapi lower-cases the e-mail before looking the user up.
-        guard email.lowercased() == configuration.adminEmail.lowercased(), password == configuration.adminPassword else {
-            return Self.strapiError(400, "ApplicationError", "Invalid credentials")
+        var id = 1
+        switch configuration.adminLogin {
+        case .configured:
+            guard email.lowercased() == configuration.adminEmail.lowercased(), password == configuration.adminPassword else {
+                return Self.strapiError(400, "ApplicationError", "Invalid credentials")
+            }
+        case .storedInDatabase:
+            switch storedAdmin(email: email.lowercased(), password: password) {
+            case .success(let found): id = found
+            case .failure(let refusal): return Self.strapiError(400, "ApplicationError", refusal.message)
+            }
         }
         let token = Self.jwt()
         state.withLock { _ = $0.tokens.insert(token) }
         let user = StandInJSON.obj([
-            "id": .int(1), "firstname": .string("Admin"), "lastname": .string("Recette"), "username": .null,
-            "email": .string(configuration.adminEmail), "isActive": .bool(true), "blocked": .bool(false),
+            "id": .int(id), "firstname": .string("Admin"), "lastname": .string("Recette"), "username": .null,
+            "email": .string(email.lowercased()), "isActive": .bool(true), "blocked": .bool(false),
             "preferedLanguage": .null, "createdAt": .string("2022-09-01T08:00:00.000Z"),
             "updatedAt": .string("2022-09-01T08:00:00.000Z"),
         ])
         return Self.json(200, .obj(["data": .obj(["token": .string(token), "user": user])]))
+    }
+
+    struct LoginRefusal: Error {
+        var message: String
+    }
+
+    /// The stored admin's id when `password` is its password and it may log in.
+    private func storedAdmin(email: String, password: String) -> Result<Int, LoginRefusal> {
+        let row: [String?]
+        do {
+            let rows = try connect().query("""
+                SELECT u.id::text, u.password, u.is_active::text, coalesce(u.blocked, false)::text,
+                       EXISTS (SELECT 1 FROM admin_users_roles_links l JOIN admin_roles r ON r.id = l.role_id
+                               WHERE l.user_id = u.id AND r.code = 'strapi-super-admin')::text
+                FROM admin_users u WHERE u.email = $1
+                """, [email]).rows
+            guard let first = rows.first else { return .failure(LoginRefusal(message: "Invalid credentials")) }
+            row = first
+        } catch {
+            return .failure(LoginRefusal(message: "Invalid credentials (\(error))"))
+        }
+        guard let hash = row[1], Bcrypt.verify(password, against: hash) else { return .failure(LoginRefusal(message: "Invalid credentials")) }
+        guard row[2] == "true" else { return .failure(LoginRefusal(message: "User not active")) }
+        guard row[3] == "false" else { return .failure(LoginRefusal(message: "User blocked")) }
+        // A super admin holds every permission; other roles would need admin_permissions,
+        // which this stand-in does not read: it refuses them rather than guess.
+        guard row[4] == "true" else { return .failure(LoginRefusal(message: "not a super admin (the stand-in checks no other role)")) }
+        return .success(Int(row[0] ?? "") ?? 0)
     }
 
     private func authorized(_ request: HTTPRequest) -> Bool {

@@ -5,6 +5,8 @@ import RecetteWorld
 public struct PrepareFailure: Error, CustomStringConvertible, Sendable {
     public var action: String
     public var cause: String
+    /// How to do without the action, for the restore's last line.
+    public var skip = "--keep-wiring skips these actions"
     public var description: String { "prepare action '\(action)' failed in the new database: \(cause)" }
 }
 
@@ -13,6 +15,8 @@ public struct PrepareFailure: Error, CustomStringConvertible, Sendable {
 public struct PrepareAction: Sendable, Codable, Equatable {
     public var action: String
     public var detail: String
+    /// How long it took, for the actions that are timed (post-restore SQL files).
+    public var seconds: Double? = nil
 }
 
 /// The prepare phase's first actions: a restored staging copy loses its wiring to staging.

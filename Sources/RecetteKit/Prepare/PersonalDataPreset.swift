@@ -10,9 +10,23 @@ import RecetteWorld
 /// replaced, password and tokens removed (they can no longer log in). Only the columns the
 /// table has are touched; a table that is missing is skipped.
 public enum PersonalDataPreset {
-    /// `RECETTE_ANONYMIZE`: `auto` (the url target only), `true`, `false`.
+    /// `RECETTE_ANONYMIZE` (or recette.yml's `anonymize:`, `anonymize.enabled:` in its long
+    /// form): `auto` (the url target only), `true`, `false`.
     public static func isEnabled(_ configuration: Configuration, target: String) throws -> Bool {
-        switch try configuration.choice(.anonymize, as: Choice.self) {
+        let choice: Choice
+        if configuration.resolved(.anonymize).map({ $0.source != .defaultValue }) ?? false {
+            choice = try configuration.choice(.anonymize, as: Choice.self)
+        } else if let enabled = try AnonymizationRules(configuration).enabled {
+            let aliases = ["yes": "true", "on": "true", "no": "false", "off": "false"]
+            let word = enabled.lowercased()
+            guard let given = Choice(rawValue: aliases[word] ?? word) else {
+                throw RecetteFailure("recette.yml: anonymize.enabled is \"\(enabled)\": expected auto (review apps: the url target), true or false")
+            }
+            choice = given
+        } else {
+            choice = .auto
+        }
+        switch choice {
         case .auto: return target == "url"
         case .true: return true
         case .false: return false
@@ -52,7 +66,10 @@ public enum PersonalDataPreset {
     ]
 
     /// `query` runs one SQL statement in the new database and returns its rows as text.
-    public static func apply(keepingAdmin adminEmail: String?, query: (String) async throws -> [[String?]]) async throws -> [PrepareAction] {
+    /// `overridden` ("table.column"): columns recette.yml's rules anonymise their own way, from
+    /// the backup's values; the preset leaves them to the rules.
+    public static func apply(keepingAdmin adminEmail: String?, overridden: Set<String> = [],
+                             query: (String) async throws -> [[String?]]) async throws -> [PrepareAction] {
         let columns = try await query("""
             SELECT table_name, column_name FROM information_schema.columns
             WHERE table_schema = 'public' AND table_name IN ('up_users', 'admin_users')
@@ -60,23 +77,32 @@ public enum PersonalDataPreset {
         func present(_ table: String) -> Set<String> { Set(columns.filter { $0.first == table }.compactMap { $0.count > 1 ? $0[1] : nil }) }
         var actions: [PrepareAction] = []
         for (table, rules, keep) in [("up_users", users, nil as String?), ("admin_users", admins, adminEmail)] {
-            let have = present(table)
+            let have = present(table).filter { !overridden.contains("\(table).\($0)") }
             let set = rules.filter { have.contains($0.column) }.map { "\(PostgresConnection.quoteIdentifier($0.column)) = \($0.expression)" }
             guard !set.isEmpty else { continue }
-            var sql = "WITH changed AS (UPDATE public.\(table) SET \(set.joined(separator: ", "))"
-            if let keep, !keep.isEmpty, have.contains("email") {
-                sql += " WHERE lower(email) IS DISTINCT FROM lower(\(PostgresConnection.quoteLiteral(keep)))"
-            }
-            sql += " RETURNING 1) SELECT count(*) FROM changed"
-            let count: String
-            do {
-                count = try await query(sql).first?.first.flatMap { $0 } ?? "0"
-            } catch {
-                throw PrepareFailure(action: "anonymise \(table)", cause: "\(error)")
-            }
+            let count = try await updateEveryRow(table, set: set, keepingAdmin: present(table).contains("email") ? keep : nil,
+                                                 failure: PrepareFailure(action: "anonymise \(table)", cause: ""), query: query)
             actions.append(PrepareAction(action: "anonymise \(table)", detail: "\(count) row(s): " + rules.filter { have.contains($0.column) }.map(\.column).joined(separator: ", ")
                                           + (keep.map { $0.isEmpty ? "" : " (not \($0), the configured admin)" } ?? "")))
         }
         return actions
+    }
+
+    /// `assignments` on every row of `table` but the configured admin's (matched by e-mail),
+    /// in one statement; returns how many rows changed. A failure is `failure` with the cause.
+    static func updateEveryRow(_ table: String, set assignments: [String], keepingAdmin admin: String?, failure: PrepareFailure,
+                               query: (String) async throws -> [[String?]]) async throws -> String {
+        var sql = "WITH changed AS (UPDATE public.\(PostgresConnection.quoteIdentifier(table)) SET \(assignments.joined(separator: ", "))"
+        if let admin, !admin.isEmpty {
+            sql += " WHERE lower(email) IS DISTINCT FROM lower(\(PostgresConnection.quoteLiteral(admin)))"
+        }
+        sql += " RETURNING 1) SELECT count(*) FROM changed"
+        do {
+            return try await query(sql).first?.first.flatMap { $0 } ?? "0"
+        } catch {
+            var failure = failure
+            failure.cause = "\(error)"
+            throw failure
+        }
     }
 }

@@ -72,10 +72,24 @@ public struct DatabaseRestore: Sendable {
             try await BackupVerification(context: context).verify(archiveFile, workDirectory: workDirectory)
         }
         logger.info("dump: \(toc.entries.count) items, from PostgreSQL \(toc.sourceServerVersion ?? "?"), pg_dump \(toc.pgDumpVersion ?? "?")")
+        try await preparePhase.checkRules(against: dump, context: context)
 
         if !serverPrepared { try await timed("prepare server") { try await destination.prepare() } }
         let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
         try RestorePreflight(pgRestoreMajor: 0).checkExtensions(toc: toc, on: admin, serverDescription: destination.serverDescription)
+
+        // Kept tables come from the database being replaced, when there is one: checked now.
+        let hasPrevious = try !preparePhase.kept.tables.isEmpty
+            && !admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]).rows.isEmpty
+        let previousURL = hasPrevious ? try destination.connectionString(database: database) : nil
+        if let previousURL {
+            let previous = try PostgresConnection(url: previousURL)
+            if let warning = try preparePhase.kept.check(toc: toc, previous: { try previous.query($0).rows }, database: database) {
+                logger.warning("\(warning)")
+            }
+        } else {
+            _ = try preparePhase.kept.check(toc: toc, previous: nil, database: database)
+        }
 
         // The names this run will create are claimed and checked against the catalog before
         // anything is created or dropped.
@@ -115,7 +129,11 @@ public struct DatabaseRestore: Sendable {
             // The copy is made local before anyone can use it: a failure here drops it and
             // leaves the previous database as it was.
             if preparePhase.runs {
-                prepared = try await timed("prepare") { try await RestoreFinish.prepare(preparePhase, on: server, database: incoming) }
+                prepared = try await timed("prepare") {
+                    // The database being replaced, read for the kept tables before the swap renames it.
+                    let previous = try previousURL.map { _ in try server.plainSession(database: database) }
+                    return try await RestoreFinish.prepare(preparePhase, on: server, database: incoming, previous: previous)
+                }
                 for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
             }
         } catch {
@@ -126,7 +144,7 @@ public struct DatabaseRestore: Sendable {
                 try? swap.dropIncoming(claim)
             }.value
             if let failure = error as? PrepareFailure {
-                throw RecetteFailure("\(failure); the existing '\(database)' database was left as it was (--keep-wiring skips these actions)")
+                throw RecetteFailure("\(failure); the existing '\(database)' database was left as it was (\(failure.skip))")
             }
             if let failure = error as? PgRestoreFailure {
                 throw RecetteFailure("pg_restore failed on '\(archiveFile.lastPathComponent)': \(failure); the existing '\(database)' database was left as it was")
@@ -185,7 +203,10 @@ public struct DatabaseRestore: Sendable {
     private func cloneFromPristine(_ pristine: PristineTemplate, prepare: String, archiveFile: URL, startedAt: Date,
                                    timer: PhaseTimer) async throws -> RestoreOutcome {
         let swap = PristineSwap(destination: destination, template: pristine, logger: context.logger)
-        let outcome = try await timer.time("clone pristine") { try swap.run(prepare: prepare, startedAt: startedAt) }
+        let admin = AdminAccess(context.configuration)
+        let outcome = try await timer.time("clone pristine") {
+            try await swap.run(prepare: prepare, startedAt: startedAt, refresh: admin.map { admin in { try await admin.refresh(in: $0) } })
+        }
         let counts = try await timer.time("count rows") {
             try TableRowCount.all(in: PostgresConnection(url: try destination.connectionString(database: database)))
         }

@@ -33,11 +33,15 @@ public struct PristineTemplate: Sendable {
 
     public var name: String { names.pristine }
 
-    /// Today's prepare settings, as recorded in a template's marker. Issue "A safe copy" adds
-    /// its actions here; today it is the role a restore creates for the dump.
+    /// Today's prepare settings, as recorded in a template's marker: the role a restore creates
+    /// for the dump and the prepare phase's actions (never a secret: the admin by e-mail only).
     public static func prepareSettings(_ configuration: Configuration, localWiring: Bool, target: String) throws -> String {
         let anonymize = try PersonalDataPreset.isEnabled(configuration, target: target)
         return "db_user=\(configuration[.scalingoDBUser] ?? "");\(LocalWiring.setting(localWiring));\(PersonalDataPreset.setting(anonymize))"
+            + (AdminAccess(configuration).map { ";" + AdminAccess.setting($0) } ?? "")
+            + (try PostRestoreSQL(configuration).setting.map { ";" + $0 } ?? "")
+            + (KeptTables(configuration).setting.map { ";" + $0 } ?? "")
+            + (anonymize ? try AnonymizationRules(configuration).setting.map { ";" + $0 } ?? "" : "")
     }
 
     /// The restore flags that change what the database holds.
@@ -158,8 +162,10 @@ public struct PristineSwap: Sendable {
     }
 
     /// `prepare` is today's prepare settings: a template made with others is refused, and so is
-    /// a missing one, before anything is changed.
-    public func run(prepare: String, startedAt: Date) throws -> Outcome {
+    /// a missing one, before anything is changed. `refresh` runs in the clone before it is
+    /// swapped in (given its connection string): what must be today's, not the template's
+    /// (the configured admin's password, which the template's marker cannot record).
+    public func run(prepare: String, startedAt: Date, refresh: ((String) async throws -> Void)? = nil) async throws -> Outcome {
         let clock = ContinuousClock()
         let start = clock.now
         let maintenance = try destination.connectionString(database: destination.maintenanceDatabase)
@@ -178,6 +184,14 @@ public struct PristineSwap: Sendable {
         if !settings.isEmpty { try destination.applySettings(settings) }
         defer { if !settings.isEmpty { try? destination.resetSettings(settings.map(\.0)) } }
         try swap.createIncoming(claim, serverDescription: destination.serverDescription, from: template)
+        if let refresh {
+            do {
+                try await refresh(try destination.connectionString(database: swap.incoming))
+            } catch {
+                try? swap.dropIncoming(claim)
+                throw error
+            }
+        }
         let sessions = Int(try claim.connection.query("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", [swap.database]).scalar ?? "") ?? 0
         if sessions > 0 {
             logger.notice("ending \(sessions) session(s) connected to '\(swap.database)' (a running CMS reconnects to the pristine copy)")

@@ -12,6 +12,9 @@ public protocol RestoreServer: Sendable {
     func query(_ sql: String, database: String) async throws -> [[String?]]
     /// Statements run one after the other, stopping at the first error.
     func execute(_ sql: String, database: String) async throws
+    /// The prepare phase's session in `database`: one transaction where the route allows it
+    /// (libpq), so its actions apply together or not at all.
+    func session<T: Sendable>(database: String, _ body: (SQLSession) async throws -> T) async throws -> T
     /// Where pg_restore reads the dump and its `--use-list` (a container needs copies).
     func stage(dump: URL, list: URL) async throws -> StagedRestoreInput
     /// Removes what `stage` copied; runs however the restore ends.
@@ -20,6 +23,12 @@ public protocol RestoreServer: Sendable {
     /// throws the `ProcessError` of the run; standard error lines go to `onStandardErrorLine`.
     func pgRestore(_ arguments: [String], input: StagedRestoreInput, database: String,
                    onStandardErrorLine: @escaping @Sendable (String) -> Void) async throws
+}
+
+/// Statements of one session: `query` returns rows as text, `script` runs many statements.
+public struct SQLSession: Sendable {
+    public var query: @Sendable (String) async throws -> [[String?]]
+    public var script: @Sendable (String) async throws -> Void
 }
 
 /// The paths a pg_restore run reads, as that run sees them.
@@ -35,8 +44,12 @@ public enum RestoreFinish {
         try await server.execute("ANALYZE", database: database)
     }
 
-    public static func prepare(_ phase: PreparePhase, on server: any RestoreServer, database: String) async throws -> [PrepareAction] {
-        try await phase.run { sql in try await server.query(sql, database: database) }
+    /// `previous`: the database being replaced, for the kept tables (local and url targets).
+    public static func prepare(_ phase: PreparePhase, on server: any RestoreServer, database: String,
+                               previous: SQLSession? = nil) async throws -> [PrepareAction] {
+        try await server.session(database: database) { session in
+            try await phase.run(query: session.query, script: session.script, previous: previous?.query)
+        }
     }
 
     public static func rowCounts(_ server: any RestoreServer, database: String) async throws -> [TableRowCount] {
@@ -70,6 +83,21 @@ public struct LibpqRestoreServer: RestoreServer {
     public func execute(_ sql: String, database: String) async throws {
         let connection = try connection(database)
         try await connection.cancellable { try $0.execute(sql) }
+    }
+
+    public func session<T: Sendable>(database: String, _ body: (SQLSession) async throws -> T) async throws -> T {
+        let connection = try connection(database)
+        try connection.execute("BEGIN")
+        let result = try await body(SQLSession(query: { sql in try connection.query(sql).rows }, script: { sql in try connection.execute(sql) }))
+        // Without COMMIT (an error above) the transaction goes with the connection.
+        try connection.execute("COMMIT")
+        return result
+    }
+
+    /// A session on an existing database, outside any transaction (the one being replaced).
+    public func plainSession(database: String) throws -> SQLSession {
+        let connection = try connection(database)
+        return SQLSession(query: { sql in try connection.query(sql).rows }, script: { sql in try connection.execute(sql) })
     }
 
     public func stage(dump: URL, list: URL) async throws -> StagedRestoreInput {

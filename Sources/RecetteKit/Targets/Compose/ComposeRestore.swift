@@ -49,6 +49,11 @@ public struct ComposeRestore: Sendable {
             let major = try await containerPgRestoreMajor()
             return try await BackupVerification(context: context).verify(archiveFile, workDirectory: workDirectory, restoringMajor: major)
         }
+        try await preparePhase.checkRules(against: dump, context: context)
+        if !preparePhase.kept.tables.isEmpty {
+            _ = try preparePhase.kept.check(toc: toc, previous: nil, database: database)
+            logger.warning("keep in recette.yml: the compose target's reset removes the db volume before the restore, so its rows cannot be carried over (\(preparePhase.kept.tables.joined(separator: ", "))); they come from the backup")
+        }
         try confirm(plan)
 
         // 2. Reset only the db service's volume, then restore inside the container.

@@ -31,9 +31,11 @@ public struct ComposeServiceServer: RestoreServer {
     }
 
     /// Rows as psql prints them unaligned, tab-separated: a NULL and an empty string both read
-    /// as "" (the callers' queries do not depend on the difference).
+    /// as "" (the callers' queries do not depend on the difference). The SQL goes through
+    /// standard input, never argv: it can hold a password's hash.
     public func query(_ sql: String, database: String) async throws -> [[String?]] {
-        let output = try await psql(["-v", "ON_ERROR_STOP=1", "--no-align", "--tuples-only", "--field-separator=\t", "-c", sql], database: database).outputText
+        let output = try await psql(["-v", "ON_ERROR_STOP=1", "--quiet", "--no-align", "--tuples-only", "--field-separator=\t"], database: database,
+                                    input: Data(sql.utf8)).outputText
         return output.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map { String($0) } }
     }
 
@@ -41,6 +43,13 @@ public struct ComposeServiceServer: RestoreServer {
     /// block, so no single-transaction wrapping).
     public func execute(_ sql: String, database: String) async throws {
         try await psql(["-v", "ON_ERROR_STOP=1", "--quiet"], database: database, input: Data(sql.utf8))
+    }
+
+    /// One psql per statement: no transaction spans them (the reset left no previous database
+    /// to protect); each script (a post-restore file) is one transaction of its own.
+    public func session<T: Sendable>(database: String, _ body: (SQLSession) async throws -> T) async throws -> T {
+        try await body(SQLSession(query: { sql in try await query(sql, database: database) },
+                                  script: { sql in try await psql(["-v", "ON_ERROR_STOP=1", "--quiet", "--single-transaction"], database: database, input: Data(sql.utf8)) }))
     }
 
     /// `docker compose cp` keeps the host file's mode (0600, root's): readable for pg_restore
