@@ -79,7 +79,7 @@ struct Reset: AsyncParsableCommand {
             }
             switch target {
             case .compose:
-                let reset = try ComposeDatabaseReset.configured(by: context, timeout: .seconds(waitTimeout))
+                let reset = try await ComposeDatabaseReset.configured(by: context, timeout: .seconds(waitTimeout))
                 let plan = try await reset.plan()
                 if context.dryRun {
                     plan.lines.forEach(context.output.write)

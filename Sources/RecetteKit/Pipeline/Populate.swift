@@ -142,7 +142,7 @@ public struct Populate: Sendable {
                 lines += try await TargetRestore(context: context, options: options.restore).plan(file: file).map { "  " + $0 }
             case .cms:
                 if target == .compose {
-                    let starter = try CMSStarter.configured(by: context, compose: true)
+                    let starter = try await CMSStarter.configured(by: context, compose: true)
                     lines.append("  run: docker compose up --detach --wait \(starter.service), then poll \(starter.healthURL.absoluteString) (up to \(Int(starter.timeout.seconds))s)")
                 } else {
                     lines.append("  nothing to start: the \(target.rawValue) target runs no CMS")
@@ -199,7 +199,7 @@ public struct Populate: Sendable {
                         record.detail = "the \(target) target runs no CMS"
                         break
                     }
-                    let starter = try CMSStarter.configured(by: context, compose: true)
+                    let starter = try await CMSStarter.configured(by: context, compose: true)
                     try await starter.start()
                     record.detail = "\(starter.service) answers \(starter.healthURL.absoluteString)"
                 case .reindex:
@@ -220,8 +220,8 @@ public struct Populate: Sendable {
                         record.detail = "no search.indexes in recette.yml"
                         break
                     }
-                    let database = try await SearchDatabase.connection(for: context)
-                    let statuses = try await SearchDrift(client: setup.client, databaseConnectionString: database.connectionString, logger: logger)
+                    let rows = try await SearchDatabase.rows(for: context)
+                    let statuses = try await SearchDrift(client: setup.client, rows: rows, logger: logger)
                         .status(setup.definitions)
                     report.search = statuses
                     record.detail = statuses.map { "\($0.uid) \($0.state)" }.joined(separator: ", ")

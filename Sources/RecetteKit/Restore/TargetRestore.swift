@@ -36,7 +36,7 @@ public struct TargetRestore: Sendable {
         let flags = "pg_restore --no-owner --no-privileges --jobs=\(options.jobs)" + (options.unlogged ? " (schema, then SET UNLOGGED on every table, then rows and indexes)" : "")
         switch try target {
         case .compose:
-            let reset = try ComposeDatabaseReset.configured(by: context)
+            let reset = try await ComposeDatabaseReset.configured(by: context)
             let plan = try await reset.plan()
             return ["check \(file.path) (also against the pg_restore of the '\(reset.service)' image), then:"] + plan.lines
                 + ["copy the dump into the container and run \(flags) there"] + (try PreparePhase(options: options, configuration: context.configuration, target: "compose").planLines)
@@ -56,7 +56,7 @@ public struct TargetRestore: Sendable {
     public func restore(file: URL, confirmReset: (ComposeResetPlan) throws -> Void) async throws -> RestoreOutcome {
         switch try target {
         case .compose:
-            let reset = try ComposeDatabaseReset.configured(by: context)
+            let reset = try await ComposeDatabaseReset.configured(by: context)
             return try await ComposeRestore(context: context, reset: reset, options: options).restore(archiveFile: file, confirm: confirmReset)
         case .local, .url:
             let (destination, database) = try destination()

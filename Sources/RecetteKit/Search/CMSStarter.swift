@@ -24,17 +24,22 @@ public struct CMSStarter: Sendable {
         self.logger = logger
     }
 
-    public static func configured(by context: RecetteContext, compose: Bool) throws -> CMSStarter {
+    /// From the settings; on the compose target, the CMS service and its health URL not set
+    /// are detected in the resolved project (`ComposeNames`).
+    public static func configured(by context: RecetteContext, compose: Bool) async throws -> CMSStarter {
         let configuration = context.configuration
-        let text = configuration[.cmsHealthURL] ?? "http://127.0.0.1:1337/_health"
+        let project = compose ? try ComposeProject.configured(by: context) : nil
+        var names: ComposeNames?
+        if let project { names = try await ComposeNames.resolve(context, project: project).0 }
+        let text = names?.detectedCMSHealthURL ?? configuration[.cmsHealthURL] ?? "http://127.0.0.1:1337/_health"
         guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme) else {
             throw RecetteFailure("RECETTE_CMS_HEALTH_URL '\(text)' is not an http(s) URL (Strapi answers /_health, e.g. http://127.0.0.1:1337/_health)")
         }
         guard let seconds = Int(configuration[.cmsStartTimeout] ?? "180"), seconds > 0 else {
             throw RecetteFailure("RECETTE_CMS_TIMEOUT must be a number of seconds, e.g. 180")
         }
-        return CMSStarter(project: compose ? try ComposeProject.configured(by: context) : nil,
-                          service: configuration[.cmsService] ?? "cms", healthURL: url, timeout: .seconds(seconds),
+        return CMSStarter(project: project,
+                          service: names?.cmsService ?? configuration[.cmsService] ?? "cms", healthURL: url, timeout: .seconds(seconds),
                           http: context.http, logger: context.logger)
     }
 

@@ -1,0 +1,242 @@
+import Foundation
+
+/// Where the search commands read the database's rows (documents, counts, ids): a libpq
+/// connection to a reachable server, or `psql` run inside a compose db service that publishes
+/// no port.
+public protocol SearchRowSource: Sendable {
+    /// For messages: where the rows come from, never a password.
+    var display: String { get }
+
+    /// The rows of one query (a SELECT, no trailing semicolon), as text; NULL is nil.
+    func query(_ sql: String) async throws -> QueryResult
+
+    /// In one read-only snapshot: the count that `countSQL` returns, then each row of
+    /// `copySQL` (a `COPY … TO STDOUT`) handed to `row` whole, with its newline. `row` runs on
+    /// a thread of its own and may block there: that is how a slow reader holds the rows back.
+    /// Returns the count and the number of rows copied.
+    func countAndCopy(countSQL: String, copySQL: String,
+                      row: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) async throws -> (count: Int, copied: Int)
+}
+
+extension SearchRowSource {
+    /// The single integer of a `SELECT count(*) …`.
+    func count(_ sql: String) async throws -> Int {
+        Int(try await query(sql).scalar ?? "0") ?? 0
+    }
+}
+
+/// Rows through libpq: the target's server is reachable from this machine.
+public struct LibpqRowSource: SearchRowSource {
+    /// A libpq connection string; it may hold a password: never printed.
+    public var connectionString: String
+    public var display: String
+
+    public init(connectionString: String, display: String) {
+        self.connectionString = connectionString
+        self.display = display
+    }
+
+    public func query(_ sql: String) async throws -> QueryResult {
+        let connection = try PostgresConnection(url: connectionString)
+        return try await connection.onOwnThread { try $0.query(sql) }
+    }
+
+    public func countAndCopy(countSQL: String, copySQL: String,
+                             row: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) async throws -> (count: Int, copied: Int) {
+        let connection = try PostgresConnection(url: connectionString)
+        return try await connection.onOwnThread { connection in
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            let count = Int(try connection.query(countSQL).scalar ?? "0") ?? 0
+            let copied = try connection.copyOut(copySQL) { try row($0) }
+            try connection.execute("COMMIT")
+            return (count, copied)
+        }
+    }
+}
+
+/// Rows through the compose db service itself: `docker compose exec -T <service> psql`, for a
+/// service that publishes no port (a team's file often keeps the db on an internal network).
+/// The password travels as `-e PGPASSWORD`, its value in docker compose's own environment,
+/// never on a command line. Stopping `docker compose exec` does not stop the psql it started:
+/// a read-only query that nobody reads any more ends on its own when its output is gone.
+public struct ComposeServiceRowSource: SearchRowSource {
+    public var project: ComposeProject
+    public var service: String
+    public var user: String
+    public var database: String
+    public var password: Secret?
+
+    public init(project: ComposeProject, service: String, user: String, database: String, password: Secret?) {
+        self.project = project
+        self.service = service
+        self.user = user
+        self.database = database
+        self.password = password
+    }
+
+    public var display: String {
+        "database '\(database)' of the compose service '\(service)' (as \(user), through docker compose exec)"
+    }
+
+    /// What a query's CSV may hold: ids and timestamps of every row of an index.
+    static let queryOutputLimit = 1 << 30
+
+    public func query(_ sql: String) async throws -> QueryResult {
+        // CSV with a header: column names, quoting and NULL (an unquoted empty field) as libpq gives them.
+        let script = "COPY (\(sql)) TO STDOUT WITH (FORMAT csv, HEADER true);\n"
+        let result = try await psql(script: script, output: .collect(limit: Self.queryOutputLimit))
+        return try PostgresCSV.parse(result.standardOutput)
+    }
+
+    public func countAndCopy(countSQL: String, copySQL: String,
+                             row: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) async throws -> (count: Int, copied: Int) {
+        // One session, one snapshot: the count comes out first, as one line, then the rows.
+        let script = """
+            BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+            COPY (\(countSQL)) TO STDOUT;
+            \(copySQL);
+            COMMIT;
+
+            """
+        let reader = CopyLineReader(row: row)
+        _ = try await psql(script: script, output: .chunks { chunk in try await reader.feed(chunk) })
+        try await reader.finish()
+        return try reader.result()
+    }
+
+    private func psql(script: String, output: StandardOutputHandling) async throws -> ProcessResult {
+        let argv = ["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--username=\(user)", "--dbname=\(database)"]
+        let environment = password.map { ["PGPASSWORD": $0.reveal()] } ?? [:]
+        do {
+            return try await project.exec(service: service, argv: argv, environment: environment, input: Data(script.utf8), output: output)
+        } catch let error as ProcessError {
+            throw RecetteFailure("reading database '\(database)' of the compose service '\(service)' with psql failed: \(ComposeProject.lastLine(of: error)); is the service running? ('docker compose up -d \(service)')")
+        }
+    }
+}
+
+/// Cuts psql's output into whole lines (however long: a document may exceed any buffer) on a
+/// serial queue of its own, where `row` may block; the first line is the count.
+final class CopyLineReader: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "recette.copy-lines")
+    private let row: @Sendable (UnsafeRawBufferPointer) throws -> Void
+    // Touched on `queue` only.
+    private var pending = Data()
+    private var count: Int?
+    private var copied = 0
+
+    init(row: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) {
+        self.row = row
+    }
+
+    func feed(_ chunk: Data) async throws {
+        try await onQueue { reader in
+            reader.pending.append(chunk)
+            try reader.emitWholeLines()
+        }
+    }
+
+    func finish() async throws {
+        try await onQueue { reader in
+            if !reader.pending.isEmpty { reader.pending.append(UInt8(ascii: "\n")) }
+            try reader.emitWholeLines()
+        }
+    }
+
+    func result() throws -> (count: Int, copied: Int) {
+        try queue.sync {
+            guard let count else { throw RecetteFailure("psql printed no row count: the query did not run") }
+            return (count, copied)
+        }
+    }
+
+    private func emitWholeLines() throws {
+        var start = pending.startIndex
+        while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            let line = pending[start...newline]
+            if count == nil {
+                guard let value = Int(String(decoding: line.dropLast(), as: UTF8.self)) else {
+                    throw RecetteFailure("psql printed '\(String(decoding: line.prefix(80), as: UTF8.self))' where the row count was expected")
+                }
+                count = value
+            } else {
+                try line.withUnsafeBytes { try row($0) }
+                copied += 1
+            }
+            start = newline + 1
+        }
+        pending.removeSubrange(pending.startIndex..<start)
+    }
+
+    private func onQueue(_ work: @escaping @Sendable (CopyLineReader) throws -> Void) async throws {
+        try await offCooperativePool(queue) { try work(self) }
+    }
+}
+
+/// Runs blocking work (a full batch channel's `put`) on a dispatch queue rather than on a
+/// thread of Swift's cooperative pool, which blocking work can starve.
+func offCooperativePool<T: Sendable>(_ queue: DispatchQueue = .global(), _ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        queue.async {
+            do {
+                continuation.resume(returning: try work())
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+}
+
+/// PostgreSQL's `COPY … WITH (FORMAT csv, HEADER true)` output as a `QueryResult`: quoted
+/// fields may hold commas, quotes (doubled) and newlines; an unquoted empty field is NULL, a
+/// quoted one the empty string.
+enum PostgresCSV {
+    static func parse(_ data: Data) throws -> QueryResult {
+        var records: [[String?]] = []
+        var record: [String?] = []
+        var field: [UInt8] = []
+        var quoted = false
+        var inQuotes = false
+        var index = data.startIndex
+        func endField() {
+            record.append(field.isEmpty && !quoted ? nil : String(decoding: field, as: UTF8.self))
+            field.removeAll(keepingCapacity: true)
+            quoted = false
+        }
+        while index < data.endIndex {
+            let byte = data[index]
+            if inQuotes {
+                if byte == UInt8(ascii: "\"") {
+                    let next = data.index(after: index)
+                    if next < data.endIndex && data[next] == UInt8(ascii: "\"") {
+                        field.append(byte)
+                        index = next
+                    } else {
+                        inQuotes = false
+                    }
+                } else {
+                    field.append(byte)
+                }
+            } else if byte == UInt8(ascii: "\"") {
+                inQuotes = true
+                quoted = true
+            } else if byte == UInt8(ascii: ",") {
+                endField()
+            } else if byte == UInt8(ascii: "\n") {
+                endField()
+                records.append(record)
+                record = []
+            } else if byte != UInt8(ascii: "\r") {
+                field.append(byte)
+            }
+            index = data.index(after: index)
+        }
+        guard !inQuotes else { throw RecetteFailure("psql's CSV output ends inside a quoted field: it was cut") }
+        if !field.isEmpty || quoted || !record.isEmpty {
+            endField()
+            records.append(record)
+        }
+        guard let header = records.first else { throw RecetteFailure("psql printed no CSV header: the query did not run") }
+        return QueryResult(columns: header.map { $0 ?? "" }, rows: Array(records.dropFirst()), affectedRows: records.count - 1)
+    }
+}
