@@ -23,20 +23,24 @@ struct TeamComposeTests {
 
         // doctor: the services and the volume, detected, with where the file declares them.
         let doctor = try await CLI.run(["doctor", "--project-dir", team.directory.path], environment: environment)
-        #expect(doctor.standardOutput.contains("compose db service: db (detected, docker-compose.yml:35), image local/postgres:15, volume strapi-data (detected) at /var/lib/postgresql/data"), "\(doctor.standardOutput)")
+        #expect(doctor.standardOutput.contains("compose db service: db (detected, docker-compose.yml:34), image local/postgres:15, volume strapi-data (detected) at /var/lib/postgresql/data"), "\(doctor.standardOutput)")
         #expect(doctor.standardOutput.contains("database 'cms-principal' as 'database-user'"), "\(doctor.standardOutput)")
         #expect(doctor.standardOutput.contains("compose cms service: strapi (detected, docker-compose.yml:15)"), "\(doctor.standardOutput)")
-        #expect(doctor.standardOutput.contains("compose meilisearch service: meilisearch (detected, docker-compose.yml:62), URL not published, master key *** (set)"), "\(doctor.standardOutput)")
+        #expect(doctor.standardOutput.contains("compose meilisearch service: meilisearch (detected, docker-compose.yml:61), URL not published, master key *** (set)"), "\(doctor.standardOutput)")
         #expect(!doctor.standardOutput.contains(team.meilisearchKey) && !doctor.standardOutput.contains(team.databasePassword))
 
-        // Every service up, a marker in the db and in every other volume and in the bind mount.
-        try await SubprocessRunner().run(team.compose(["up", "--detach", "--wait", "--wait-timeout", "120"]))
+        // The services up but the CMS (its image is not built yet), a marker in the db, in
+        // every other volume and in the CMS's bind mount.
+        try await SubprocessRunner().run(team.compose(["up", "--detach", "--wait", "--wait-timeout", "120", "db", "meilisearch", "minio"]))
         try await team.waitForDatabase()
         try PostgresConnection(url: team.url).execute("CREATE TABLE reset_marker (token text)")
         let token = UUID().uuidString
         for (service, path) in TeamComposeProject.markerFiles {
             try await SubprocessRunner().run(team.compose(["exec", "-T", service, "tee", path]), input: Data(token.utf8))
         }
+        let uploadsMarker = team.directory.appendingPathComponent("public/uploads/recette-marker")
+        try token.write(to: uploadsMarker, atomically: true, encoding: .utf8)
+        #expect(try await team.imageExists("\(team.name)-strapi") == false)
 
         let result = try await CLI.run(["populate", "--yes", "--backup", sample.archive.path, "--no-progress", "--project-dir", team.directory.path],
                                        environment: environment)
@@ -44,6 +48,10 @@ struct TeamComposeTests {
         for step in ["restore", "cms", "reindex", "check"] {
             #expect(result.standardOutput.range(of: "\n\(step)\\s+succeeded\\s+[0-9.]+s", options: .regularExpression) != nil, "\(step): \(result.standardOutput)")
         }
+        // The CMS step built the image first, a log line per build step, then waited for it.
+        #expect(result.standardError.contains("building the CMS image \(team.name)-strapi: docker compose build strapi"), "\(result.standardError)")
+        #expect(result.standardError.range(of: #"strapi build: #\d+ \[strapi 2/2\] COPY docker-compose.yml"#, options: .regularExpression) != nil, "\(result.standardError)")
+        #expect(try await team.imageExists("\(team.name)-strapi"))
         // The documents came through the service: nothing is published to read them from.
         #expect(result.standardError.contains("documents from database 'cms-principal' of the compose service 'db' (as database-user, through docker compose exec)"), "\(result.standardError)")
 
@@ -57,7 +65,7 @@ struct TeamComposeTests {
         for (service, path) in TeamComposeProject.markerFiles {
             #expect(try await SubprocessRunner().output(of: team.compose(["exec", "-T", service, "cat", path])) == token, "\(service):\(path)")
         }
-        #expect(try String(contentsOf: team.directory.appendingPathComponent("public/uploads/recette-marker"), encoding: .utf8) == token)
+        #expect(try String(contentsOf: uploadsMarker, encoding: .utf8) == token)
         for volume in ["meilisearch-data", "minio-data", "minio-config", "strapi-data"] {
             #expect(try await team.volumeExists(volume), "\(volume)")
         }
@@ -111,15 +119,16 @@ struct TeamComposeProject {
     let meilisearchKey = "meili-key-\(UUID().uuidString.prefix(8))"
     let directory: URL
 
-    static let markerFiles = [("meilisearch", "/meili_data/recette-marker"), ("minio", "/data/recette-marker"),
-                              ("minio", "/root/.minio/recette-marker"), ("strapi", "/srv/app/public/uploads/recette-marker")]
+    /// A file in each named volume but the db's (the CMS's bind mount is checked on the host).
+    static let markerFiles = [("meilisearch", "/meili_data/recette-marker"), ("minio", "/data/recette-marker"), ("minio", "/root/.minio/recette-marker")]
 
     init() throws {
         directory = TestEnvironment.clusterDirectory.appendingPathComponent(name)
         let files = FileManager.default
         try files.createDirectory(at: directory.appendingPathComponent("public/uploads"), withIntermediateDirectories: true)
-        try files.copyItem(at: TestEnvironment.packageRoot.appendingPathComponent("Tests/Fixtures/team-compose/docker-compose.yml"),
-                           to: directory.appendingPathComponent("docker-compose.yml"))
+        for file in ["docker-compose.yml", "Dockerfile"] {
+            try files.copyItem(at: TestEnvironment.packageRoot.appendingPathComponent("Tests/Fixtures/team-compose/\(file)"), to: directory.appendingPathComponent(file))
+        }
         // compose reads this .env (the project directory's) as a team's.
         try """
             TEAM_PREFIX=\(name)
@@ -163,11 +172,16 @@ struct TeamComposeProject {
 
     func volumeExists(_ volume: String) async throws -> Bool { try await volumeCreatedAt(volume) != nil }
 
+    func imageExists(_ image: String) async throws -> Bool {
+        try await SubprocessRunner().run(Command("docker", ["image", "inspect", "--format", "{{.Id}}", image]), input: nil, output: .discard,
+                                         onStandardErrorLine: nil, acceptedExitStatuses: [0, 1]).exitStatus == 0
+    }
+
     /// `down --volumes`, synchronous for `defer`.
     func down() {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["docker", "compose", "-f", directory.appendingPathComponent("docker-compose.yml").path, "down", "--volumes", "--remove-orphans", "--timeout", "5"]
+        process.arguments = ["docker", "compose", "-f", directory.appendingPathComponent("docker-compose.yml").path, "down", "--volumes", "--rmi", "local", "--remove-orphans", "--timeout", "5"]
         process.currentDirectoryURL = directory
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
