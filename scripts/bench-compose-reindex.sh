@@ -14,6 +14,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
+# shellcheck source=scripts/lib/meilisearch-standin.sh
+source scripts/lib/meilisearch-standin.sh
 
 rows=${BENCH_ROWS:-100000}
 if ! [[ $rows =~ ^[0-9]+$ ]] || ((rows < 1)); then echo "BENCH_ROWS must be a whole number ≥ 1, got '$rows'" >&2; exit 2; fi
@@ -22,6 +24,7 @@ psql=/usr/lib/postgresql/15/bin/psql
 docker image inspect local/postgres:15 >/dev/null 2>&1 || { echo "the image local/postgres:15 is missing: run scripts/install-test-prereqs.sh" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/recette-bench-compose.XXXXXX")
+chmod 0755 "$work" # sample-backup's cluster runs as the postgres user when we are root
 project=$work/team-bench-$$
 standin_pid=
 cleanup() {
@@ -59,12 +62,7 @@ url="postgresql://database-user@127.0.0.1:$port/cms-principal"
   -c "UPDATE offres_de_stage SET published_at = coalesce(published_at, updated_at, now())" -c "VACUUM ANALYZE offres_de_stage"
 documents=$("$psql" "$url" -X -At -c "SELECT count(*) FROM offres_de_stage")
 
-key=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-"$bin/meilisearch-standin" --master-key "$key" >"$work/standin.out" 2>"$work/standin.err" &
-standin_pid=$!
-for _ in $(seq 100); do [[ -s $work/standin.out ]] && break; sleep 0.05; done
-meili=$(head -1 "$work/standin.out")
-[[ $meili == http://127.0.0.1:* ]] || { echo "meilisearch-standin did not start: $(cat "$work/standin.err")" >&2; exit 1; }
+start_meilisearch_standin "$bin" "$work"
 printf 'Authorization: Bearer %s\n' "$key" >"$work/headers"
 chmod 0600 "$work/headers"
 
