@@ -98,9 +98,11 @@ struct ComposeDetectionTests {
     }
 
     @Test func rowsThroughTheServiceCarryThePasswordByEnvironmentOnly() async throws {
-        let psql = "docker compose -f /p/compose.yaml exec -T -e PGPASSWORD db psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --username=database-user --dbname=cms-principal"
-        let documents = ["{\"id\":1,\"t\":\"" + String(repeating: "x", count: 100) + "\"}", "{\"id\":2}", "{\"id\":3}"]
-        let runner = ScriptedRunner([psql: .success("3\n" + documents.joined(separator: "\n") + "\n")])
+        let psql = "docker exec -i -e PGPASSWORD 0f3c psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --username=database-user --dbname=cms-principal"
+        // One document larger than what is handed to the splitting at once: rows stay whole.
+        let documents = ["{\"id\":1,\"t\":\"" + String(repeating: "x", count: CopyLineReader.handOverBytes + 100) + "\"}", "{\"id\":2}", "{\"id\":3}"]
+        let runner = ScriptedRunner(["docker compose -f /p/compose.yaml ps --quiet db": .success("0f3c\n"),
+                                     psql: .success("3\n" + documents.joined(separator: "\n") + "\n")])
         let project = ComposeProject(files: [URL(fileURLWithPath: "/p/compose.yaml")], workingDirectory: URL(fileURLWithPath: "/p"), runner: runner)
         let source = ComposeServiceRowSource(project: project, service: "db", user: "database-user", database: "cms-principal", password: Secret("s3cret"))
         let received = LineCollector()
@@ -109,7 +111,7 @@ struct ComposeDetectionTests {
         }
         #expect(count == 3 && copied == 3)
         #expect(received.all == documents.map { $0 + "\n" }, "whole rows, however the pipe cut them")
-        let command = try #require(runner.commands.first)
+        let command = try #require(runner.commands.last)
         #expect(!command.arguments.contains { $0.contains("s3cret") })
         #expect(command.environment["PGPASSWORD"] == "s3cret")
     }

@@ -99,18 +99,46 @@ public struct ComposeServiceRowSource: SearchRowSource {
 
             """
         let reader = CopyLineReader(row: row)
-        _ = try await psql(script: script, output: .chunks { chunk in try await reader.feed(chunk) })
+        // The stream goes through `docker exec` on the service's container rather than
+        // `docker compose exec`: the same path into the container without compose loading the
+        // project again (a second or so on a busy machine, for every rebuild).
+        let containers = try await project.runner.output(of: project.command(["ps", "--quiet", service]))
+            .split(separator: "\n").map(String.init)
+        guard let container = containers.first, containers.count == 1 else {
+            throw RecetteFailure("the compose service '\(service)' has \(containers.count) running container(s), not one: start it ('docker compose up -d \(service)')")
+        }
+        var arguments = ["exec", "-i"]
+        if password != nil { arguments += ["-e", "PGPASSWORD"] }
+        let command = Command("docker", arguments + [container] + psqlArgv, environment: project.environment.merging(passwordEnvironment) { $1 },
+                              workingDirectory: project.workingDirectory.path)
+        do {
+            _ = try await project.runner.run(command, input: Data(script.utf8), output: .chunks { chunk in try await reader.feed(chunk) },
+                                             onStandardErrorLine: nil, acceptedExitStatuses: [0])
+        } catch let error as ProcessError {
+            throw failure(error)
+        }
         try await reader.finish()
         return try reader.result()
     }
 
+    private var psqlArgv: [String] {
+        ["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--username=\(user)", "--dbname=\(database)"]
+    }
+
+    /// Read by docker from its own environment (`-e PGPASSWORD`): never on a command line.
+    private var passwordEnvironment: [String: String] {
+        password.map { ["PGPASSWORD": $0.reveal()] } ?? [:]
+    }
+
+    private func failure(_ error: ProcessError) -> RecetteFailure {
+        RecetteFailure("reading database '\(database)' of the compose service '\(service)' with psql failed: \(ComposeProject.lastLine(of: error)); is the service running? ('docker compose up -d \(service)')")
+    }
+
     private func psql(script: String, output: StandardOutputHandling) async throws -> ProcessResult {
-        let argv = ["psql", "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", "--username=\(user)", "--dbname=\(database)"]
-        let environment = password.map { ["PGPASSWORD": $0.reveal()] } ?? [:]
         do {
-            return try await project.exec(service: service, argv: argv, environment: environment, input: Data(script.utf8), output: output)
+            return try await project.exec(service: service, argv: psqlArgv, environment: passwordEnvironment, input: Data(script.utf8), output: output)
         } catch let error as ProcessError {
-            throw RecetteFailure("reading database '\(database)' of the compose service '\(service)' with psql failed: \(ComposeProject.lastLine(of: error)); is the service running? ('docker compose up -d \(service)')")
+            throw failure(error)
         }
     }
 }
@@ -120,6 +148,10 @@ public struct ComposeServiceRowSource: SearchRowSource {
 final class CopyLineReader: @unchecked Sendable {
     private let queue = DispatchQueue(label: "recette.copy-lines")
     private let row: @Sendable (UnsafeRawBufferPointer) throws -> Void
+    /// Chunks gathered by `feed` (called one at a time) until there is enough to hand to the
+    /// queue: a hop per 64 KiB pipe read would cost more than the splitting.
+    private var gathered = Data()
+    static let handOverBytes = 1 << 20
     // Touched on `queue` only.
     private var pending = Data()
     private var count: Int?
@@ -130,17 +162,13 @@ final class CopyLineReader: @unchecked Sendable {
     }
 
     func feed(_ chunk: Data) async throws {
-        try await onQueue { reader in
-            reader.pending.append(chunk)
-            try reader.emitWholeLines()
-        }
+        gathered.append(chunk)
+        guard gathered.count >= Self.handOverBytes else { return }
+        try await handOver(last: false)
     }
 
     func finish() async throws {
-        try await onQueue { reader in
-            if !reader.pending.isEmpty { reader.pending.append(UInt8(ascii: "\n")) }
-            try reader.emitWholeLines()
-        }
+        try await handOver(last: true)
     }
 
     func result() throws -> (count: Int, copied: Int) {
@@ -150,26 +178,38 @@ final class CopyLineReader: @unchecked Sendable {
         }
     }
 
-    private func emitWholeLines() throws {
-        var start = pending.startIndex
-        while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-            let line = pending[start...newline]
-            if count == nil {
-                guard let value = Int(String(decoding: line.dropLast(), as: UTF8.self)) else {
-                    throw RecetteFailure("psql printed '\(String(decoding: line.prefix(80), as: UTF8.self))' where the row count was expected")
-                }
-                count = value
-            } else {
-                try line.withUnsafeBytes { try row($0) }
-                copied += 1
-            }
-            start = newline + 1
+    private func handOver(last: Bool) async throws {
+        let bytes = gathered
+        gathered = Data()
+        try await offCooperativePool(queue) { [self] in
+            pending.append(bytes)
+            if last && !pending.isEmpty && pending.last != UInt8(ascii: "\n") { pending.append(UInt8(ascii: "\n")) }
+            try emitWholeLines()
         }
-        pending.removeSubrange(pending.startIndex..<start)
     }
 
-    private func onQueue(_ work: @escaping @Sendable (CopyLineReader) throws -> Void) async throws {
-        try await offCooperativePool(queue) { try work(self) }
+    private func emitWholeLines() throws {
+        let consumed = try pending.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> Int in
+            guard let base = buffer.baseAddress else { return 0 }
+            var start = 0
+            while start < buffer.count, let found = memchr(base + start, Int32(UInt8(ascii: "\n")), buffer.count - start) {
+                let end = base.distance(to: UnsafeRawPointer(found)) + 1
+                let line = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
+                if count == nil {
+                    let text = String(decoding: line.dropLast(), as: UTF8.self)
+                    guard let value = Int(text) else {
+                        throw RecetteFailure("psql printed '\(text.prefix(80))' where the row count was expected")
+                    }
+                    count = value
+                } else {
+                    try row(line)
+                    copied += 1
+                }
+                start = end
+            }
+            return start
+        }
+        pending.removeSubrange(pending.startIndex..<(pending.startIndex + consumed))
     }
 }
 
