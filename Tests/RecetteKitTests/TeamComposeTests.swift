@@ -77,7 +77,15 @@ struct TeamComposeTests {
         let verify = try await CLI.run(["search", "verify", "--project-dir", team.directory.path], environment: environment)
         #expect(verify.status == 0, "\(verify.standardOutput)\(verify.standardError)")
         #expect(verify.standardOutput.contains("offre-de-stage: \(published.count) rows in the database, \(published.count) documents in the index — in sync"), "\(verify.standardOutput)")
-        for output in [doctor, result, status, verify] {
+        // The same index rebuilt through libpq on the db's port holds the very same documents.
+        let throughService = Set(meilisearch.rawDocuments(in: "offre-de-stage"))
+        #expect(throughService.count == published.count)
+        let port = try await CLI.run(["reindex", "--index", "offre-de-stage", "--no-progress", "--project-dir", team.directory.path],
+                                     environment: environment.merging(["RECETTE_SEARCH_DATABASE_URL": team.url]) { $1 })
+        #expect(port.status == 0, "\(port.standardError)")
+        #expect(!port.standardError.contains("through docker compose exec"), "\(port.standardError)")
+        #expect(Set(meilisearch.rawDocuments(in: "offre-de-stage")) == throughService)
+        for output in [doctor, result, status, verify, port] {
             #expect(!(output.standardOutput + output.standardError).contains(team.databasePassword))
         }
     }
