@@ -23,6 +23,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
+# shellcheck source=scripts/lib/meilisearch-standin.sh
+source scripts/lib/meilisearch-standin.sh
 
 rows=${BENCH_ROWS:-1000000}
 plugin_rows=${BENCH_PLUGIN_ROWS:-$rows}
@@ -107,12 +109,7 @@ documents_full=$(count_rows "$url_full")
 documents_quarter=$(count_rows "$url_quarter")
 
 # --- 3. the stand-in -------------------------------------------------------------------
-key=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
-"$bin/meilisearch-standin" --master-key "$key" >"$work/standin.out" 2>"$work/standin.err" &
-standin_pid=$!
-for _ in $(seq 100); do [[ -s $work/standin.out ]] && break; sleep 0.05; done
-meili=$(head -1 "$work/standin.out")
-[[ $meili == http://127.0.0.1:* ]] || { echo "meilisearch-standin did not start: $(cat "$work/standin.err")" >&2; exit 1; }
+start_meilisearch_standin "$bin" "$work"
 # The key goes to curl in a header file, never in its arguments.
 printf 'Authorization: Bearer %s\nContent-Type: application/x-ndjson\n' "$key" >"$work/headers"
 chmod 0600 "$work/headers"

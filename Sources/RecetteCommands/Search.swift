@@ -25,8 +25,8 @@ struct Search: AsyncParsableCommand {
             try await CommandRunner.run(common, flags: flags) { context in
                 let setup = try SearchSetup(context: context, only: indexes)
                 try setup.requireDefinitions(for: "search status")
-                let database = try await SearchDatabase.connection(for: context)
-                let drift = SearchDrift(client: setup.client, databaseConnectionString: database.connectionString, logger: context.logger)
+                let rows = try await SearchDatabase.rows(for: context)
+                let drift = SearchDrift(client: setup.client, rows: rows, logger: context.logger)
                 let statuses = try await drift.status(setup.definitions)
                 if json {
                     context.output.write(try SearchCommands.jsonText(statuses))
@@ -78,8 +78,8 @@ struct Search: AsyncParsableCommand {
             try await CommandRunner.run(common, flags: flags, lock: fix ? "search verify --fix" : nil) { context in
                 let setup = try SearchSetup(context: context, only: indexes)
                 try setup.requireDefinitions(for: "search verify")
-                let database = try await SearchDatabase.connection(for: context)
-                let drift = SearchDrift(client: setup.client, databaseConnectionString: database.connectionString, logger: context.logger)
+                let rows = try await SearchDatabase.rows(for: context)
+                let drift = SearchDrift(client: setup.client, rows: rows, logger: context.logger)
                 var results: [IndexDrift] = []
                 for definition in setup.definitions {
                     var result = try await drift.verify(definition)

@@ -25,16 +25,14 @@ struct Strapi: AsyncParsableCommand {
             """.reflowed
         )
         @OptionGroup(title: "Common options") var common: CommonOptions
-        @Option(help: ArgumentHelp("Read the database of this target (default: RECETTE_TARGET).", valueName: "target")) var target: RestoreTarget?
+        @OptionGroup(title: "Target (the database compared)") var targetOptions: TargetOptions
 
         func run() async throws {
-            var flags: [Setting: String] = [:]
-            if let target { flags[.target] = target.rawValue }
-            try await CommandRunner.run(common, flags: flags) { context in
+            try await CommandRunner.run(common, flags: try targetOptions.flags()) { context in
                 guard let project = try StrapiProject.configured(context.configuration) else {
                     throw RecetteFailure("no Strapi project to check: set strapi.project in recette.yml (or RECETTE_STRAPI_PROJECT) to the CMS's source, the directory holding package.json and src/api")
                 }
-                let database = try await SearchDatabase.connection(for: context)
+                let database = try await SearchDatabase.libpqConnection(for: context)
                 let (model, changes) = try await StrapiSchemaGuard.check(project: project, connectionString: database.connectionString)
                 context.output.write("Strapi \(model.strapiVersion ?? String(model.strapiMajor)) source \(project.directory.path) against \(database.display):")
                 changes.lines.forEach { context.output.write("  " + $0) }

@@ -57,7 +57,7 @@ struct ComposeResetTests {
 
         // Through the library.
         var marks = try await stack.writeMarkers(project: project, round: "library")
-        let reset = try ComposeDatabaseReset.configured(by: context, timeout: .seconds(180))
+        let reset = try await ComposeDatabaseReset.configured(by: context, timeout: .seconds(180))
         let plan = try await reset.plan()
         #expect(plan.volume.dockerName == "\(stack.name)_db-data")
         #expect(plan.waitsForHealthcheck)
@@ -183,7 +183,7 @@ struct ComposeResetTests {
         // Nothing created yet: a first reset just creates the volume.
         // compose's `up --wait` fails on a disabled healthcheck ("has no healthcheck
         // configured"): the plan starts the service without it and lets pg_isready wait.
-        let reset = try ComposeDatabaseReset.configured(by: context, timeout: .seconds(180))
+        let reset = try await ComposeDatabaseReset.configured(by: context, timeout: .seconds(180))
         let plan = try await reset.plan()
         #expect(plan.waitsForHealthcheck == false)
         #expect(plan.commands.last?.arguments.contains("--wait") == false)
@@ -202,7 +202,7 @@ struct ComposeResetTests {
         // Something else already listens on the db's port.
         let listener = try LoopbackListener(port: stack.port)
         defer { listener.close() }
-        let reset = try ComposeDatabaseReset.configured(by: stack.context(), timeout: .seconds(120))
+        let reset = try await ComposeDatabaseReset.configured(by: stack.context(), timeout: .seconds(120))
         let error = await #expect(throws: ComposeError.self) { try await reset.run(reset.plan()) }
         guard case .startFailed(let service, _, let log) = error else {
             Issue.record("expected startFailed, got \(String(describing: error))")

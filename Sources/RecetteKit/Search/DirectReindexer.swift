@@ -54,9 +54,8 @@ public struct IndexShrink: Sendable, Equatable {
 /// and the new one is removed.
 public struct DirectReindexer: Sendable {
     public var client: MeilisearchClient
-    /// libpq connection string of the database the documents come from (may hold a password:
-    /// never printed).
-    public var databaseConnectionString: String
+    /// The database the documents come from.
+    public var rows: any SearchRowSource
     public var batchBytes: Int
     public var gzip: Bool
     /// Who owns which temporary index (see `TemporaryIndexClaims`).
@@ -70,11 +69,11 @@ public struct DirectReindexer: Sendable {
     public var logger: Logger
     public var now: @Sendable () -> Date
 
-    public init(client: MeilisearchClient, databaseConnectionString: String, batchBytes: Int = 16 << 20, gzip: Bool = false,
+    public init(client: MeilisearchClient, rows: any SearchRowSource, batchBytes: Int = 16 << 20, gzip: Bool = false,
                 claims: TemporaryIndexClaims, maxShrink: Double = 0.5, allowShrink: Bool = false, cleanupDeadline: Duration = .seconds(10),
                 logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.client = client
-        self.databaseConnectionString = databaseConnectionString
+        self.rows = rows
         self.batchBytes = batchBytes
         self.gzip = gzip
         self.claims = claims
@@ -276,17 +275,14 @@ public struct DirectReindexer: Sendable {
     private func explainMismatch(_ definition: SearchIndexDefinition, temporary: String, rows: Int, documents: Int) async throws -> String {
         var built = definition
         built.uid = temporary
-        let drift = try await SearchDrift(client: client, databaseConnectionString: databaseConnectionString, logger: logger).verify(built)
-        let connection = try PostgresConnection(url: databaseConnectionString)
+        let drift = try await SearchDrift(client: client, rows: self.rows, logger: logger).verify(built)
         let duplicatesSQL = """
             SELECT id, count(*) - 1 AS repeats
             FROM (SELECT row_to_json(q)->>\(PostgresConnection.quoteLiteral(definition.primaryKey)) AS id FROM (\(definition.subquery)) AS q) AS d
             GROUP BY id HAVING count(*) > 1 ORDER BY id
             """
-        let duplicates = try await connection.onOwnThread { connection -> [(id: String, repeats: Int)] in
-            let result = try connection.query(duplicatesSQL)
-            return zip(result.column("id"), result.column("repeats")).map { ($0 ?? "NULL", Int($1 ?? "") ?? 0) }
-        }
+        let result = try await self.rows.query(duplicatesSQL)
+        let duplicates = zip(result.column("id"), result.column("repeats")).map { (id: $0 ?? "NULL", repeats: Int($1 ?? "") ?? 0) }
         func some(_ ids: [String]) -> String {
             ids.prefix(3).joined(separator: ", ") + (ids.count > 3 ? ", …" : "")
         }
@@ -317,7 +313,6 @@ public struct DirectReindexer: Sendable {
     /// The COPY runs on a thread of its own and fills batches; this task sends them, one at a
     /// time, while the next one fills. A failure on either side stops the other.
     private func streamDocuments(of definition: SearchIndexDefinition, into index: String) async throws -> Sent {
-        let connection = try PostgresConnection(url: databaseConnectionString)
         let channel = DocumentBatchChannel(capacity: 1)
         let limit = BatchSizeLimit(bytes: batchBytes)
         let countSQL = "SELECT count(*) FROM (\(definition.subquery)) AS recette_documents"
@@ -329,22 +324,18 @@ public struct DirectReindexer: Sendable {
             """
         let logger = self.logger
         let uid = definition.uid
+        let rows = self.rows
         let producer = Task {
-            try await connection.onOwnThread { connection -> (count: Int, copied: Int) in
-                do {
-                    // One snapshot for the count and the rows.
-                    try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                    let count = Int(try connection.query(countSQL).column("count").first.flatMap { $0 } ?? "0") ?? 0
-                    let batcher = NDJSONBatcher(limit: limit) { try channel.put($0) }
-                    let copied = try connection.copyOut(copySQL) { row in try batcher.append(row: row) }
-                    try batcher.flush()
-                    try connection.execute("COMMIT")
-                    channel.finish()
-                    return (count, copied)
-                } catch {
-                    channel.finish(throwing: error)
-                    throw error
-                }
+            do {
+                // The row callback runs on the source's own thread: `put` may block there.
+                let batcher = NDJSONBatcher(limit: limit) { try channel.put($0) }
+                let (count, copied) = try await rows.countAndCopy(countSQL: countSQL, copySQL: copySQL) { row in try batcher.append(row: row) }
+                try await offCooperativePool { try batcher.flush() }
+                channel.finish()
+                return (count: count, copied: copied)
+            } catch {
+                channel.finish(throwing: error)
+                throw error
             }
         }
         var sent = Sent(rows: 0, batches: 0, bytes: 0, tasks: [])

@@ -58,7 +58,9 @@ final class BatchSizeLimit: @unchecked Sendable {
 
 /// Cuts a stream of rows (one JSON document per COPY row, newline-terminated) into NDJSON
 /// batches of at most `limit` bytes. A single row larger than the limit travels alone.
-final class NDJSONBatcher {
+// Unchecked: used by one thread at a time, the row source's reading thread, then the final
+// flush once the rows are all read.
+final class NDJSONBatcher: @unchecked Sendable {
     private let limit: BatchSizeLimit
     private let emit: (DocumentBatchChannel.Batch) throws -> Void
     private var body = Data()

@@ -19,18 +19,19 @@ public struct PluginReindexReport: Sendable, Codable, Equatable {
 public struct PluginReindexer: Sendable {
     public var strapi: StrapiAdminClient
     public var meilisearch: MeilisearchClient
-    public var databaseConnectionString: String
+    /// The database, to count the published rows.
+    public var rows: any SearchRowSource
     public var definitions: [SearchIndexDefinition]
     /// The CMS's environment (from compose), to name the variable behind a string batch size.
     public var cmsEnvironment: [String: String]
     public var settleDeadline: Duration
     public var logger: Logger
 
-    public init(strapi: StrapiAdminClient, meilisearch: MeilisearchClient, databaseConnectionString: String, definitions: [SearchIndexDefinition],
+    public init(strapi: StrapiAdminClient, meilisearch: MeilisearchClient, rows: any SearchRowSource, definitions: [SearchIndexDefinition],
                 cmsEnvironment: [String: String] = [:], settleDeadline: Duration = .seconds(600), logger: Logger) {
         self.strapi = strapi
         self.meilisearch = meilisearch
-        self.databaseConnectionString = databaseConnectionString
+        self.rows = rows
         self.definitions = definitions
         self.cmsEnvironment = cmsEnvironment
         self.settleDeadline = settleDeadline
@@ -49,7 +50,6 @@ public struct PluginReindexer: Sendable {
         for skipped in listed where !selected.contains(skipped) && only.isEmpty {
             logger.debug("not reindexing \(skipped.contentType): the plugin lists it but does not index it")
         }
-        let connection = try PostgresConnection(url: databaseConnectionString)
         var reports: [PluginReindexReport] = []
         for contentType in selected {
             let clock = ContinuousClock()
@@ -59,7 +59,7 @@ public struct PluginReindexer: Sendable {
             let uid = try await indexUid(of: contentType)
             try await settle(uid)
             let documents = try await meilisearch.index(uid) == nil ? 0 : try await meilisearch.numberOfDocuments(uid)
-            let published = try await publishedRows(of: contentType.contentType, connection: connection)
+            let published = try await publishedRows(of: contentType.contentType)
             reports.append(PluginReindexReport(contentType: contentType.contentType, indexUid: uid, documents: documents, publishedRows: published,
                                                seconds: (clock.now - started).seconds,
                                                problem: Self.diagnose(documents: documents, publishedRows: published, cmsEnvironment: cmsEnvironment)))
@@ -128,20 +128,18 @@ public struct PluginReindexer: Sendable {
     /// Published rows of the content type: the count of its recette.yml query when one names
     /// the content type, else the rows of its table (Strapi's stored schema says which) that
     /// have `published_at` set.
-    private func publishedRows(of contentType: String, connection: PostgresConnection) async throws -> Int {
+    private func publishedRows(of contentType: String) async throws -> Int {
         if let definition = definitions.first(where: { $0.contentType == contentType }) {
             let sql = "SELECT count(*) FROM (\(definition.subquery)) AS recette_documents"
-            return try await connection.onOwnThread { Int(try $0.query(sql).column("count").first.flatMap { $0 } ?? "0") ?? 0 }
+            return try await rows.count(sql)
         }
-        let schemaText = try await connection.onOwnThread {
-            try $0.query("SELECT value FROM strapi_core_store_settings WHERE key = 'strapi_content_types_schema'").column("value").first.flatMap { $0 }
-        }
+        let schemaText = try await rows.query("SELECT value FROM strapi_core_store_settings WHERE key = 'strapi_content_types_schema'").column("value").first.flatMap { $0 }
         guard let schemaText, let schema = try? JSONSerialization.jsonObject(with: Data(schemaText.utf8)) as? [String: Any],
               let entry = schema[contentType] as? [String: Any], let table = entry["collectionName"] as? String else {
             throw RecetteFailure("cannot tell which table holds \(contentType): add it to search.indexes in recette.yml with content_type: \(contentType)")
         }
         let draftAndPublish = ((entry["options"] as? [String: Any])?["draftAndPublish"] as? Bool) ?? false
         let sql = "SELECT count(*) FROM \(PostgresConnection.quoteIdentifier(table))" + (draftAndPublish ? " WHERE published_at IS NOT NULL" : "")
-        return try await connection.onOwnThread { Int(try $0.query(sql).column("count").first.flatMap { $0 } ?? "0") ?? 0 }
+        return try await rows.count(sql)
     }
 }

@@ -81,21 +81,19 @@ enum UpdateStamp {
 /// `recette search status` and `recette search verify [--fix]`.
 public struct SearchDrift: Sendable {
     public var client: MeilisearchClient
-    public var databaseConnectionString: String
+    public var rows: any SearchRowSource
     public var logger: Logger
 
-    public init(client: MeilisearchClient, databaseConnectionString: String, logger: Logger) {
+    public init(client: MeilisearchClient, rows: any SearchRowSource, logger: Logger) {
         self.client = client
-        self.databaseConnectionString = databaseConnectionString
+        self.rows = rows
         self.logger = logger
     }
 
     public func status(_ definitions: [SearchIndexDefinition]) async throws -> [IndexStatus] {
-        let connection = try PostgresConnection(url: databaseConnectionString)
         var statuses: [IndexStatus] = []
         for definition in definitions {
-            let sql = "SELECT count(*) FROM (\(definition.subquery)) AS recette_documents"
-            let rows = try await connection.onOwnThread { Int(try $0.query(sql).column("count").first.flatMap { $0 } ?? "0") ?? 0 }
+            let rows = try await self.rows.count("SELECT count(*) FROM (\(definition.subquery)) AS recette_documents")
             let documents = try await client.index(definition.uid) == nil ? nil : try await client.numberOfDocuments(definition.uid)
             statuses.append(IndexStatus(uid: definition.uid, databaseRows: rows, indexDocuments: documents))
         }
@@ -103,17 +101,14 @@ public struct SearchDrift: Sendable {
     }
 
     public func verify(_ definition: SearchIndexDefinition) async throws -> IndexDrift {
-        let connection = try PostgresConnection(url: databaseConnectionString)
         let key = PostgresConnection.quoteLiteral(definition.primaryKey)
         let stampColumns = UpdateStamp.fields.map { "recette_document->>\(PostgresConnection.quoteLiteral($0)) AS \(PostgresConnection.quoteIdentifier($0))" }
         let sql = """
             SELECT recette_document->>\(key) AS id, \(stampColumns.joined(separator: ", "))
             FROM (SELECT row_to_json(q) AS recette_document FROM (\(definition.subquery)) AS q) AS d
             """
-        let (ids, stampsByField) = try await connection.onOwnThread { connection -> ([String?], [[String?]]) in
-            let result = try connection.query(sql)
-            return (result.column("id"), UpdateStamp.fields.map { result.column($0) })
-        }
+        let result = try await rows.query(sql)
+        let (ids, stampsByField) = (result.column("id"), UpdateStamp.fields.map { result.column($0) })
         // The query's own name for the timestamp: the first field any row holds.
         let databaseField = zip(UpdateStamp.fields, stampsByField).first { $0.1.contains { $0 != nil } }
         var database: [String: String?] = [:]
@@ -171,17 +166,17 @@ public struct SearchDrift: Sendable {
             if try await client.index(definition.uid) == nil {
                 try await client.wait(for: try await client.createIndex(definition.uid, primaryKey: definition.primaryKey))
             }
-            let connection = try PostgresConnection(url: databaseConnectionString)
             let key = PostgresConnection.quoteLiteral(definition.primaryKey)
-            let sql = """
-                SELECT d.recette_document::text AS document
-                FROM (SELECT row_to_json(q) AS recette_document FROM (\(definition.subquery)) AS q) AS d
-                WHERE d.recette_document->>\(key) = ANY($1::text[])
-                """
             for start in stride(from: 0, to: wanted.count, by: 5_000) {
                 let chunk = Array(wanted[start..<min(start + 5_000, wanted.count)])
                 let literal = "{" + chunk.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
-                let documents = try await connection.onOwnThread { try $0.query(sql, [literal]).column("document").compactMap { $0 } }
+                // The ids inline, as one literal: the row source runs no parameterised query.
+                let sql = """
+                    SELECT d.recette_document::text AS document
+                    FROM (SELECT row_to_json(q) AS recette_document FROM (\(definition.subquery)) AS q) AS d
+                    WHERE d.recette_document->>\(key) = ANY(\(PostgresConnection.quoteLiteral(literal))::text[])
+                    """
+                let documents = try await rows.query(sql).column("document").compactMap { $0 }
                 guard !documents.isEmpty else { continue }
                 let body = Data((documents.joined(separator: "\n") + "\n").utf8)
                 try await client.wait(for: try await client.addDocuments(definition.uid, ndjson: body, primaryKey: definition.primaryKey, gzip: gzip))

@@ -26,17 +26,19 @@ public protocol Target: Sendable {
     /// The server and database holding the pristine template (`reset --pristine`, `pristine …`).
     /// `what` names the command in the refusal of a target that keeps no template.
     func templateServer(for what: String) throws -> (server: any RestoreDestination, database: String)
-    /// The database the search indexes are read from: a libpq connection string (it may hold
-    /// a password: never print it) and a display name.
-    func searchDatabase() async throws -> (connectionString: String, display: String)
-    /// The CMS the target runs and `populate` starts (compose: its service); nil when none.
-    func cms() throws -> CMSStarter?
+    /// The rows the search indexes are read from (the restored database).
+    func searchRows() async throws -> any SearchRowSource
+    /// The target runs a CMS (compose: its service), which `populate` starts.
+    var runsCMS: Bool { get }
+    /// The CMS the target runs and `populate` starts; nil when none.
+    func cms() async throws -> CMSStarter?
     /// The CMS's environment, to explain its plugin's batch size; empty when unknown.
     func cmsEnvironment() async -> [String: String]
 }
 
 extension Target {
-    public func cms() throws -> CMSStarter? { nil }
+    public var runsCMS: Bool { false }
+    public func cms() async throws -> CMSStarter? { nil }
     public func cmsEnvironment() async -> [String: String] { [:] }
 
     /// The local and url targets' restore plan: a new database swapped in.

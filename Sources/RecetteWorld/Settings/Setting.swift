@@ -64,7 +64,8 @@ extension Setting {
     public static let composeDBService = Setting("RECETTE_DB_SERVICE", config: "compose.db_service", default: "db", "compose service running PostgreSQL")
     public static let downloadTransport = Setting("RECETTE_DOWNLOAD_TRANSPORT", config: "download.transport", accepts: .choice(["curl", "urlsession"]), default: "curl", "HTTP client for backup archives: curl (libcurl, streamed to disk) or urlsession")
     public static let composeDBVolume = Setting("RECETTE_DB_VOLUME", config: "compose.db_volume", default: "db-data", "compose volume holding the database files")
-    public static let searchDatabaseURL = Setting("RECETTE_SEARCH_DATABASE_URL", config: nil, secret: true, "PostgreSQL URL the indexes are built from (default: the target's database; compose: its published port)")
+    public static let searchDatabaseURL = Setting("RECETTE_SEARCH_DATABASE_URL", config: nil, secret: true, "PostgreSQL URL the indexes are built from (default: the target's database; compose: see RECETTE_COMPOSE_DB_ROUTE)")
+    public static let composeDBRoute = Setting("RECETTE_COMPOSE_DB_ROUTE", config: "compose.db_route", accepts: .choice(["auto", "port", "exec"]), default: "auto", "how search reads the compose db: auto (its published port if it has one, else docker compose exec), port or exec")
     public static let reindexVia = Setting("RECETTE_REINDEX_VIA", config: "search.via", accepts: .choice(["direct", "plugin"]), "how indexes are rebuilt: direct (from SQL, default when search.indexes is set) or plugin (the Strapi plugin)")
     public static let searchBatchMegabytes = Setting("RECETTE_SEARCH_BATCH_MB", config: "search.batch_mb", accepts: .number(0.01...1024, unit: "MiB"), default: "16", "largest NDJSON batch sent to Meilisearch, in MiB (a 413 halves it)")
     public static let searchGzip = Setting("RECETTE_SEARCH_GZIP", config: "search.gzip", accepts: .choice(["auto", "always", "never"]), default: "auto", "gzip document batches: auto (not on loopback), always or never")
@@ -87,7 +88,7 @@ extension Setting {
         .databaseURL, .sourceDatabaseURL, .meilisearchURL, .meilisearchAPIKey,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
         .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume, .postgresMajor, .downloadTransport,
-        .searchDatabaseURL, .reindexVia, .searchBatchMegabytes, .searchGzip, .searchMaxShrink, .anonymize, .postRestore, .keep, .cmsService, .cmsHealthURL, .cmsStartTimeout,
+        .searchDatabaseURL, .composeDBRoute, .reindexVia, .searchBatchMegabytes, .searchGzip, .searchMaxShrink, .anonymize, .postRestore, .keep, .cmsService, .cmsHealthURL, .cmsStartTimeout,
         .strapiURL, .strapiAdminEmail, .strapiAdminPassword, .strapiProject,
     ]
 }

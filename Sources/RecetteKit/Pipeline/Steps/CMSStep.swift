@@ -6,12 +6,12 @@ import RecetteWorld
 /// target without one skips it.
 extension Populate {
     func cmsPlan(_ target: any Target) async throws -> [String] {
-        guard let starter = try target.cms() else { return ["  nothing to start: the \(target.kind.rawValue) target runs no CMS"] }
+        guard let starter = try await target.cms() else { return ["  nothing to start: the \(target.kind.rawValue) target runs no CMS"] }
         return try await schemaGuardPlan() + ["  run: docker compose up --detach --wait \(starter.service), then poll \(starter.healthURL.absoluteString) (up to \(Int(starter.timeout.seconds))s)"]
     }
 
     func cmsStep(_ run: inout PopulateRun, _ record: inout PopulateStepRecord) async throws {
-        guard let starter = try Targets.resolve(context).cms() else {
+        guard let starter = try await Targets.resolve(context).cms() else {
             record.status = .skipped
             record.detail = "the \(run.report.target) target runs no CMS"
             return
@@ -27,7 +27,7 @@ extension Populate {
         guard let project = try StrapiProject.configured(context.configuration) else { return "" }
         let changes: StrapiSchemaChanges
         do {
-            let database = try await SearchDatabase.connection(for: context)
+            let database = try await SearchDatabase.libpqConnection(for: context)
             changes = try await StrapiSchemaGuard.check(project: project, connectionString: database.connectionString).changes
         } catch let error as StrapiProjectError {
             throw error
@@ -58,7 +58,7 @@ extension Populate {
         }
         let changes: StrapiSchemaChanges
         do {
-            let database = try await SearchDatabase.connection(for: context)
+            let database = try await SearchDatabase.libpqConnection(for: context)
             changes = try await StrapiSchemaGuard.check(project: project, connectionString: database.connectionString).changes
         } catch let error as StrapiProjectError {
             throw error

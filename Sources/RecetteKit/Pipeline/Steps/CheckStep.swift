@@ -17,8 +17,8 @@ extension Populate {
             record.detail = "no search.indexes in recette.yml"
             return
         }
-        let database = try await SearchDatabase.connection(for: context)
-        let statuses = try await SearchDrift(client: setup.client, databaseConnectionString: database.connectionString, logger: context.logger)
+        let rows = try await SearchDatabase.rows(for: context)
+        let statuses = try await SearchDrift(client: setup.client, rows: rows, logger: context.logger)
             .status(setup.definitions)
         run.report.search = statuses
         record.detail = statuses.map { "\($0.uid) \($0.state)" }.joined(separator: ", ")

@@ -77,14 +77,13 @@ public struct ComposeDatabaseReset: Sendable {
     }
 
     /// The reset the configuration describes: RECETTE_COMPOSE_FILE and overrides,
-    /// RECETTE_COMPOSE_PROJECT, RECETTE_DB_SERVICE, RECETTE_DB_VOLUME.
-    public static func configured(by context: RecetteContext, timeout: Duration = .seconds(120)) throws -> ComposeDatabaseReset {
-        ComposeDatabaseReset(
-            project: try ComposeProject.configured(by: context),
-            service: context.configuration.text(.composeDBService),
-            volume: context.configuration.text(.composeDBVolume),
-            timeout: timeout, runner: context.runner, logger: context.logger
-        )
+    /// RECETTE_COMPOSE_PROJECT, RECETTE_DB_SERVICE, RECETTE_DB_VOLUME; the service and the
+    /// volume not set are detected in the resolved project (`ComposeNames`).
+    public static func configured(by context: RecetteContext, timeout: Duration = .seconds(120)) async throws -> ComposeDatabaseReset {
+        let project = try ComposeProject.configured(by: context)
+        let names = try await ComposeNames.resolve(context, project: project).0
+        return ComposeDatabaseReset(project: project, service: names.dbService, volume: names.dbVolume,
+                                    timeout: timeout, runner: context.runner, logger: context.logger)
     }
 
     /// Checks Docker, resolves the project and the volume's real name, and refuses anything

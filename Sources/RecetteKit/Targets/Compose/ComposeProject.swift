@@ -17,7 +17,7 @@ public struct ComposeProject: Sendable {
     /// Added to the inherited environment of every docker command.
     public let environment: [String: String]
     public let workingDirectory: URL
-    private let runner: any ProcessRunning
+    let runner: any ProcessRunning
     private let logger: Logger?
 
     public init(files: [URL], projectName: String? = nil, environment: [String: String] = [:], workingDirectory: URL,

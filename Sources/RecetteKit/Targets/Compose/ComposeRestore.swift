@@ -45,9 +45,17 @@ public struct ComposeRestore: Sendable {
         let workDirectory = work.url
         let plan = try await reset.plan()
         let (user, database) = (plan.databaseUser, plan.databaseName)
+        // The image's tag is judged before anything runs it: an unpinned one would be pulled
+        // (`latest`) just to ask its pg_restore's version.
+        let image = try await project.resolve().services[service]?.image
+        let unpinned = PostgresImagePin.refusal(image: image, service: service, archiveMajor: nil) != nil
         let (dump, toc) = try await timed("verify") {
-            let major = try await containerPgRestoreMajor()
+            let major = unpinned ? nil : try await containerPgRestoreMajor()
             return try await BackupVerification(context: context).verify(archiveFile, workDirectory: workDirectory, restoringMajor: major)
+        }
+        if let refusal = PostgresImagePin.refusal(image: image, service: service,
+                                                  archiveMajor: PostgresImagePin.major(ofServerVersion: toc.sourceServerVersion)) {
+            throw RecetteFailure(refusal + "; nothing was reset")
         }
         try await preparePhase.checkRules(against: dump, context: context)
         if !preparePhase.kept.tables.isEmpty {

@@ -8,7 +8,7 @@ public struct ComposeTarget: Target {
     public var kind: RestoreTargetKind { .compose }
 
     public func restorePlan(file: URL, options: RestoreOptions) async throws -> [String] {
-        let reset = try ComposeDatabaseReset.configured(by: context)
+        let reset = try await ComposeDatabaseReset.configured(by: context)
         let plan = try await reset.plan()
         return ["check \(file.path) (also against the pg_restore of the '\(reset.service)' image), then:"] + plan.lines
             + ["copy the dump into the container and run \(Targets.pgRestoreFlags(options)) there"]
@@ -16,12 +16,12 @@ public struct ComposeTarget: Target {
     }
 
     public func restore(file: URL, options: RestoreOptions, confirmReset: (ComposeResetPlan) throws -> Void) async throws -> RestoreOutcome {
-        let reset = try ComposeDatabaseReset.configured(by: context)
+        let reset = try await ComposeDatabaseReset.configured(by: context)
         return try await ComposeRestore(context: context, reset: reset, options: options).restore(archiveFile: file, confirm: confirmReset)
     }
 
     public func resetDatabase(waitTimeout: Duration, confirm: (String, String) throws -> Void) async throws -> [String] {
-        let reset = try ComposeDatabaseReset.configured(by: context, timeout: waitTimeout)
+        let reset = try await ComposeDatabaseReset.configured(by: context, timeout: waitTimeout)
         let plan = try await reset.plan()
         if context.dryRun { return plan.lines }
         try confirm(plan.question, "delete volume \(plan.volume.dockerName)")
@@ -35,41 +35,52 @@ public struct ComposeTarget: Target {
         throw RecetteFailure("\(what) is not built for the compose target yet (its restore keeps no pristine template); use the local or url target, or 'recette restore' again")
     }
 
-    public func searchDatabase() async throws -> (connectionString: String, display: String) {
-        try await Self.composeConnection(context)
+    public func searchRows() async throws -> any SearchRowSource {
+        try await Self.composeRows(context)
     }
 
-    public func cms() throws -> CMSStarter? { try CMSStarter.configured(by: context, compose: true) }
+    public var runsCMS: Bool { true }
+    public func cms() async throws -> CMSStarter? { try await CMSStarter.configured(by: context, compose: true) }
 
     /// The CMS service's environment as compose resolves it (to name a string batch size).
     public func cmsEnvironment() async -> [String: String] {
-        guard let project = try? ComposeProject.configured(by: context), let resolved = try? await project.resolve(),
-              let service = resolved.services[context.configuration.text(.cmsService)] else { return [:] }
+        guard let project = try? ComposeProject.configured(by: context),
+              let (names, resolved) = try? await ComposeNames.resolve(context, project: project),
+              let service = resolved.services[names.cmsService] else { return [:] }
         return service.environment.compactMapValues { $0 }
     }
 
-    static func composeConnection(_ context: RecetteContext) async throws -> (connectionString: String, display: String) {
+    static func composeRows(_ context: RecetteContext) async throws -> any SearchRowSource {
+        let route = context.configuration.text(.composeDBRoute)
         let project = try ComposeProject.configured(by: context)
-        let service = context.configuration.text(.composeDBService)
-        let resolved = try await project.resolve()
-        let environment = resolved.services[service]?.environment ?? [:]
-        let user = (environment["POSTGRES_USER"] ?? nil).flatMap { $0.isEmpty ? nil : $0 } ?? "postgres"
-        let database = (environment["POSTGRES_DB"] ?? nil).flatMap { $0.isEmpty ? nil : $0 } ?? user
-        let password = environment["POSTGRES_PASSWORD"] ?? nil
+        let (names, resolved) = try await ComposeNames.resolve(context, project: project)
+        let service = names.dbService
+        guard let definition = resolved.services[service] else {
+            throw ComposeError.unknownService(service: service, available: Array(resolved.services.keys))
+        }
+        let described = ComposeServiceDetection(resolved).describeDatabase(name: service, service: definition)
+        let (user, database) = (described.user, described.database)
+        let password = ComposeServiceDetection.value("POSTGRES_PASSWORD", in: definition).map(Secret.init)
+        let throughService = ComposeServiceRowSource(project: project, service: service, user: user, database: database, password: password)
+        if route == "exec" { return throughService }
         let result = try await context.runner.run(project.command(["port", service, "5432"]), input: nil, output: .collect(),
                                                   onStandardErrorLine: nil, acceptedExitStatuses: Set(0...255))
         let published = result.outputText.split(separator: "\n").first.map(String.init) ?? ""
         guard result.exitStatus == 0, let colon = published.lastIndex(of: ":"), let port = Int(published[published.index(after: colon)...]) else {
-            throw RecetteFailure("""
-                the compose service '\(service)' publishes no PostgreSQL port, so recette cannot read the documents: \
-                publish it on this machine only (ports: ["127.0.0.1:5432:5432"]) or set RECETTE_SEARCH_DATABASE_URL
-                """)
+            guard route == "auto" else {
+                throw RecetteFailure("""
+                    the compose service '\(service)' publishes no PostgreSQL port, and RECETTE_COMPOSE_DB_ROUTE=port asks for one: \
+                    publish it on this machine only (ports: ["127.0.0.1:5432:5432"]) or set RECETTE_COMPOSE_DB_ROUTE=auto
+                    """)
+            }
+            // Nothing published (a db on an internal network): read through the service itself.
+            return throughService
         }
         var host = String(published[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         if host == "0.0.0.0" || host == "::" || host.isEmpty { host = "127.0.0.1" }
         var environmentForLibpq = ["PGHOST": host, "PGPORT": String(port), "PGUSER": user]
-        if let password { environmentForLibpq["PGPASSWORD"] = password }
+        if let password { environmentForLibpq["PGPASSWORD"] = password.reveal() }
         let connectionString = PostgresConnection.connectionString(libpqEnvironment: environmentForLibpq, database: database)
-        return (connectionString, "postgresql://\(user)@\(host):\(port)/\(database)")
+        return LibpqRowSource(connectionString: connectionString, display: "postgresql://\(user)@\(host):\(port)/\(database)")
     }
 }

@@ -16,6 +16,14 @@ public struct ResolvedComposeProject: Sendable, Decodable, Equatable {
         public var healthcheck: Healthcheck?
         /// Values are nil for variables listed without a value (taken from the host at run time).
         public var environment: [String: String?]
+        /// `image:` as resolved (nil for a service that is only built).
+        public var image: String?
+        /// The service has a `build:` section: compose builds its image.
+        public var builds: Bool
+        /// The services it `depends_on`.
+        public var dependsOn: [String]
+        public var ports: [Port]
+        public var containerName: String?
 
         /// The named volumes (not bind mounts, not tmpfs) the service mounts, by their key in
         /// the file's `volumes:` section.
@@ -30,12 +38,22 @@ public struct ResolvedComposeProject: Sendable, Decodable, Equatable {
             return healthcheck.test.map { $0.first != "NONE" && !$0.isEmpty } ?? false
         }
 
-        enum CodingKeys: String, CodingKey { case volumes, healthcheck, environment }
+        enum CodingKeys: String, CodingKey {
+            case volumes, healthcheck, environment, image, build, ports
+            case dependsOn = "depends_on"
+            case containerName = "container_name"
+        }
 
-        public init(volumes: [Mount] = [], healthcheck: Healthcheck? = nil, environment: [String: String?] = [:]) {
+        public init(volumes: [Mount] = [], healthcheck: Healthcheck? = nil, environment: [String: String?] = [:], image: String? = nil,
+                    builds: Bool = false, dependsOn: [String] = [], ports: [Port] = [], containerName: String? = nil) {
             self.volumes = volumes
             self.healthcheck = healthcheck
             self.environment = environment
+            self.image = image
+            self.builds = builds
+            self.dependsOn = dependsOn
+            self.ports = ports
+            self.containerName = containerName
         }
 
         public init(from decoder: any Decoder) throws {
@@ -43,7 +61,37 @@ public struct ResolvedComposeProject: Sendable, Decodable, Equatable {
             volumes = try container.decodeIfPresent([Mount].self, forKey: .volumes) ?? []
             healthcheck = try container.decodeIfPresent(Healthcheck.self, forKey: .healthcheck)
             environment = try container.decodeIfPresent([String: String?].self, forKey: .environment) ?? [:]
+            image = try container.decodeIfPresent(String.self, forKey: .image)
+            builds = container.contains(.build)
+            // compose config writes depends_on as a map (service → condition), whatever the file's form.
+            dependsOn = (try? container.decodeIfPresent([String: IgnoredValue].self, forKey: .dependsOn))?.map(\.key).sorted() ?? []
+            ports = try container.decodeIfPresent([Port].self, forKey: .ports) ?? []
+            containerName = try container.decodeIfPresent(String.self, forKey: .containerName)
         }
+    }
+
+    /// A `ports:` entry as compose config writes it: `target` the container's port,
+    /// `published` the host's (a string), `host_ip` where it listens.
+    public struct Port: Sendable, Decodable, Equatable {
+        public var target: Int
+        public var published: String?
+        public var hostIP: String?
+
+        enum CodingKeys: String, CodingKey {
+            case target, published
+            case hostIP = "host_ip"
+        }
+
+        public init(target: Int, published: String?, hostIP: String? = nil) {
+            self.target = target
+            self.published = published
+            self.hostIP = hostIP
+        }
+    }
+
+    /// Any JSON value, skipped.
+    struct IgnoredValue: Decodable {
+        init(from decoder: any Decoder) throws {}
     }
 
     public struct Mount: Sendable, Decodable, Equatable {

@@ -28,13 +28,13 @@ public struct LocalTarget: Target {
         (LocalDestination(cluster: context.localCluster, jobs: RestoreOptions().jobs), database)
     }
 
-    public func searchDatabase() async throws -> (connectionString: String, display: String) {
+    public func searchRows() async throws -> any SearchRowSource {
         let cluster = context.localCluster
         let status = try await cluster.status()
         guard status.running, let port = status.port else {
             throw RecetteFailure("recette's local PostgreSQL is not running: restore a backup first ('recette restore FILE') or 'recette local start'")
         }
         let url = cluster.url(database: database, port: port)
-        return (url, url)
+        return LibpqRowSource(connectionString: url, display: url)
     }
 }

@@ -42,10 +42,10 @@ public struct URLTarget: Target {
         return (destination, destination.target.database)
     }
 
-    public func searchDatabase() async throws -> (connectionString: String, display: String) {
+    public func searchRows() async throws -> any SearchRowSource {
         guard let url = context.configuration.secret(.databaseURL), !url.isEmpty else {
             throw RecetteFailure("the url target needs DATABASE_URL to read the documents from (or set RECETTE_SEARCH_DATABASE_URL)")
         }
-        return (url.reveal(), Redaction.redactingURLPasswords(in: url.reveal()))
+        return LibpqRowSource(connectionString: url.reveal(), display: Redaction.redactingURLPasswords(in: url.reveal()))
     }
 }

@@ -26,6 +26,12 @@ public struct QueryResult: Sendable {
     /// Rows affected, for INSERT/UPDATE/DELETE/COPY.
     public var affectedRows: Int
 
+    public init(columns: [String], rows: [[String?]], affectedRows: Int) {
+        self.columns = columns
+        self.rows = rows
+        self.affectedRows = affectedRows
+    }
+
     public func column(_ name: String) -> [String?] {
         guard let index = columns.firstIndex(of: name) else { return [] }
         return rows.map { $0[index] }

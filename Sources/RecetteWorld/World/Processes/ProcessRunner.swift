@@ -14,6 +14,9 @@ public enum StandardOutputHandling: Sendable {
     case collect(limit: Int = 16 << 20)
     /// Hand each line to the closure as it arrives.
     case lines(@Sendable (String) -> Void)
+    /// Hand each chunk to the closure as it arrives, waiting for it before reading more (a
+    /// slow consumer holds the child back through the pipe); a thrown error stops the child.
+    case chunks(@Sendable (Data) async throws -> Void)
     case discard
 }
 
@@ -189,6 +192,10 @@ public struct SubprocessRunner: ProcessRunning {
                                 buffer.withUnsafeBytes { splitter.feed($0, emit: handler) }
                             }
                             splitter.finish(emit: handler)
+                        case .chunks(let handler):
+                            for try await buffer in execution.standardOutput {
+                                try await handler(buffer.withUnsafeBytes { Data($0) })
+                            }
                         case .collect(let limit):
                             for try await buffer in execution.standardOutput {
                                 try buffer.withUnsafeBytes { bytes in

@@ -66,9 +66,9 @@ public struct SearchReindex: Sendable {
         case .direct:
             let setup = try SearchSetup(context: context, only: only)
             try setup.requireDefinitions(for: "reindex --via direct")
-            let database = try await SearchDatabase.connection(for: context)
-            context.logger.info("documents from \(database.display)")
-            let reindexer = DirectReindexer(client: setup.client, databaseConnectionString: database.connectionString,
+            let rows = try await SearchDatabase.rows(for: context)
+            context.logger.info("documents from \(rows.display)")
+            let reindexer = DirectReindexer(client: setup.client, rows: rows,
                                             batchBytes: setup.batchBytes, gzip: setup.gzip,
                                             claims: try TemporaryIndexClaims(stateDirectory: context.stateDirectory),
                                             maxShrink: setup.maxShrink, allowShrink: allowShrink, logger: context.logger)
@@ -82,8 +82,8 @@ public struct SearchReindex: Sendable {
             let setup = try SearchSetup(context: context)
             var strapi = StrapiAdminClient(baseURL: url, transport: context.http)
             try await strapi.logIn(email: email, password: password)
-            let database = try await SearchDatabase.connection(for: context)
-            let reindexer = PluginReindexer(strapi: strapi, meilisearch: setup.client, databaseConnectionString: database.connectionString,
+            let rows = try await SearchDatabase.rows(for: context)
+            let reindexer = PluginReindexer(strapi: strapi, meilisearch: setup.client, rows: rows,
                                             definitions: context.configuration.searchIndexes, cmsEnvironment: await cmsEnvironment(),
                                             logger: context.logger)
             return .plugin(try await reindexer.run(only: Set(only)))
