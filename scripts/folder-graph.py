@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Which folder of Sources/ uses which: a folder depends on another when one of its files names
 a type (struct, class, enum, protocol, actor, typealias) or top-level function declared there.
+A folder is a target's top-level folder (Restore/, Targets/, World/…): its subfolders
+(Targets/Local, Targets/Compose…) are parts of one room and may use each other.
 Prints the edges, then every cycle (strongly connected group of folders), and exits 1 when there
 is one. Usage: scripts/folder-graph.py [Sources/RecetteKit ...]"""
 import os, re, sys
@@ -17,7 +19,8 @@ for root in roots:
         for name in names:
             if name.endswith(".swift"):
                 path = os.path.join(directory, name)
-                folder = os.path.relpath(directory, os.path.dirname(root))
+                parts = os.path.relpath(directory, root).split(os.sep)
+                folder = os.path.basename(root) + ("/" + parts[0] if parts[0] != "." else "")
                 text = string.sub('""', comment.sub("", open(path, encoding="utf-8").read()))
                 files[path] = (folder, text)
 

@@ -7,16 +7,20 @@ import RecetteWorld
 /// Builds the context from the common options, runs the work, and turns what happens into
 /// an exit status: 0 ok, 1 failure (one line on standard error), 130 interrupted.
 enum CommandRunner {
-    /// - Parameter lock: the command changes the project (restore, reset, download…): one such
-    ///   run at a time per project; a dry run takes no lock.
-    static func run(_ common: CommonOptions, flags: [Setting: String] = [:], lock: String? = nil,
+    /// - Parameters:
+    ///   - lock: the command changes the project (restore, reset, download…): one such run at a
+    ///     time per project; a dry run takes no lock.
+    ///   - validatingSettings: false lets a command report invalid settings itself (`doctor`);
+    ///     every other command refuses the first one here, before anything is contacted.
+    static func run(_ common: CommonOptions, flags: [Setting: String] = [:], lock: String? = nil, validatingSettings: Bool = true,
                     _ work: @escaping @Sendable (RecetteContext) async throws -> Void) async throws {
         let environment = ProcessInfo.processInfo.environment
         let terminal = Terminal.detect(environment: environment)
         let projectDirectory = URL(fileURLWithPath: common.projectDirectory ?? FileManager.default.currentDirectoryPath).standardizedFileURL
         let configuration: Configuration
         do {
-            configuration = try Configuration.load(flags: flags, environment: environment, projectDirectory: projectDirectory)
+            configuration = try Configuration.load(flags: flags, environment: environment, projectDirectory: projectDirectory,
+                                                   validating: validatingSettings)
         } catch {
             fail(FailureMessage.oneLine(error), terminal: terminal)
         }
@@ -28,7 +32,7 @@ enum CommandRunner {
         }
         let archiveHTTP: any HTTPTransport
         do {
-            archiveHTTP = try ArchiveTransport(configuration).make()
+            archiveHTTP = try (validatingSettings ? ArchiveTransport(configuration) : (try? ArchiveTransport(configuration)) ?? .curl).make()
         } catch {
             fail(FailureMessage.oneLine(error), terminal: terminal)
         }
@@ -37,7 +41,7 @@ enum CommandRunner {
             output: StandardOutputSink(), logger: logger,
             terminal: terminal, environment: environment,
             showsProgress: terminal.standardErrorIsTTY && !common.noProgress,
-            assumeYes: common.yes, dryRun: common.dryRun
+            assumeYes: common.yes, dryRun: common.dryRun, prompt: .standard()
         )
 
         var runLock: RunLock?

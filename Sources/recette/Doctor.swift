@@ -17,7 +17,7 @@ struct Doctor: AsyncParsableCommand {
     @OptionGroup(title: "Common options") var common: CommonOptions
 
     func run() async throws {
-        try await CommandRunner.run(common) { context in
+        try await CommandRunner.run(common, validatingSettings: false) { context in
             let output = context.output
             let configuration = context.configuration
             output.write("Configuration (project: \(configuration.projectDirectory.path); read: \(configuration.filesRead.isEmpty ? "no .env, no recette.yml" : configuration.filesRead.joined(separator: ", ")))")
@@ -26,8 +26,11 @@ struct Doctor: AsyncParsableCommand {
                 return [setting.environmentName, configuration.displayValue(setting) ?? "(not set)", resolved.map { "\($0.source.rawValue)" } ?? ""]
             }
             TextTable.render(header: ["setting", "value", "from"], rows: rows).forEach { output.write("  " + $0) }
+            for problem in configuration.problems {
+                output.write("  " + context.terminal.paint("invalid", .red) + "  \(problem)")
+            }
             output.write("")
-            output.write("Prerequisites (target: \(configuration[.target] ?? "local"))")
+            output.write("Prerequisites (target: \(configuration.text(.target)))")
             let checks = await RecetteKit.Doctor(context: context).run()
             for check in checks {
                 let mark: String
@@ -38,8 +41,11 @@ struct Doctor: AsyncParsableCommand {
                 }
                 output.write("  \(mark)  \(check.name): \(check.detail)" + (check.fix.map { " — fix: \($0)" } ?? ""))
             }
+            if let problem = configuration.problems.first {
+                throw RecetteFailure(configuration.problems.count == 1 ? "\(problem)" : "\(configuration.problems.count) settings are invalid (see above)")
+            }
             if checks.contains(where: { $0.required && $0.outcome == .missing }) {
-                throw RecetteFailure("some prerequisites of the '\(configuration[.target] ?? "local")' target are missing (see above)")
+                throw RecetteFailure("some prerequisites of the '\(configuration.text(.target))' target are missing (see above)")
             }
         }
     }

@@ -33,7 +33,7 @@ struct Local: AsyncParsableCommand {
                 if created { context.logger.info("initialised a new cluster in \(cluster.dataDirectory.path)") }
                 let status = try await cluster.start()
                 guard let port = status.port else { throw RecetteFailure("the local PostgreSQL server started but its port is unknown; see \(cluster.logFile.path)") }
-                let database = context.configuration[.localDatabase] ?? "recette"
+                let database = context.configuration.text(.localDatabase)
                 try cluster.createDatabaseIfMissing(database, port: port)
                 context.output.write("DATABASE_URL=\(cluster.url(database: database, port: port))")
             }
@@ -67,7 +67,7 @@ struct Local: AsyncParsableCommand {
                 let cluster = context.localCluster
                 let before = try await cluster.status()
                 let status = try cluster.resetAbandonedBulkLoad(before)
-                let database = context.configuration[.localDatabase] ?? "recette"
+                let database = context.configuration.text(.localDatabase)
                 if url {
                     guard status.running, let port = status.port else { throw RecetteFailure("the local cluster is not running; start it with 'recette local start'") }
                     context.output.write(cluster.url(database: database, port: port))

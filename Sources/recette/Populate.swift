@@ -40,8 +40,7 @@ struct Populate: AsyncParsableCommand {
     var date: String?
     @Flag(help: "Download with the installed 'scalingo' CLI instead of the API (token passed in its environment).")
     var scalingoCli = false
-    @Option(help: "Where to restore: local, compose or url (default: RECETTE_TARGET, else local).")
-    var target: RestoreTarget?
+    @OptionGroup(title: "Target") var targetOptions: TargetOptions
     @Option(help: "Parallel pg_restore jobs (default: number of cores).")
     var jobs: Int?
 
@@ -98,8 +97,7 @@ struct Populate: AsyncParsableCommand {
         options.only = only
         options.skip = Set(skip)
         options.notify = notify.compactMap(URL.init(string:))
-        var flags: [Setting: String] = [:]
-        if let target { flags[.target] = target.rawValue }
+        let flags = try targetOptions.flags()
         let (populateOptions, json) = (options, json)
         try await CommandRunner.run(common, flags: flags, lock: "populate") { context in
             let populate = RecetteKit.Populate(context: context, options: populateOptions)
@@ -107,7 +105,7 @@ struct Populate: AsyncParsableCommand {
                 try await populate.plan().forEach(context.output.write)
                 return
             }
-            let prompt = ConfirmationPrompt.standard()
+            let prompt = context.prompt
             let report = await populate.run { plan in
                 try prompt.confirm(plan.question, action: "delete volume \(plan.volume.dockerName)", assumeYes: context.assumeYes)
             }

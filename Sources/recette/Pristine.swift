@@ -19,28 +19,22 @@ struct Pristine: AsyncParsableCommand {
     )
 
     /// The template of the configured target's database, and a connection to its server.
-    static func located(_ context: RecetteContext, target: RestoreTarget?, what: String) async throws
+    static func located(_ context: RecetteContext, what: String) async throws
         -> (template: PristineTemplate, admin: PostgresConnection, server: String) {
-        let (destination, database) = try TargetRestore(context: context, options: RestoreOptions()).destination(for: what)
+        let (destination, database) = try Targets.resolve(context).templateServer(for: what)
         try await destination.prepare()
         let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
         return (try PristineTemplate(database: database), admin, destination.serverDescription)
     }
 
-    static func flags(_ target: RestoreTarget?) -> [Setting: String] {
-        target.map { [.target: $0.rawValue] } ?? [:]
-    }
-
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the pristine template: backup, prepare settings, when, size on disk, server.")
         @OptionGroup(title: "Common options") var common: CommonOptions
-        @Option(help: "local or url (default: RECETTE_TARGET, else local).")
-        var target: RestoreTarget?
+        @OptionGroup(title: "Target (local or url)") var targetOptions: TargetOptions
 
         func run() async throws {
-            let target = target
-            try await CommandRunner.run(common, flags: Pristine.flags(target)) { context in
-                let (template, admin, server) = try await Pristine.located(context, target: target, what: "pristine status")
+            try await CommandRunner.run(common, flags: try targetOptions.flags()) { context in
+                let (template, admin, server) = try await Pristine.located(context, what: "pristine status")
                 guard let state = try template.state(on: admin) else {
                     context.output.write("no pristine template of '\(template.names.base)' on \(server) (the next restore makes one)")
                     return
@@ -53,7 +47,7 @@ struct Pristine: AsyncParsableCommand {
                 }
                 context.output.write("backup: \(marker.archive) (sha256 \(marker.checksum.prefix(12))…)")
                 context.output.write("made: \(UTCStamp.string(from: marker.createdAt, pattern: "yyyy-MM-dd HH:mm:ss")) UTC")
-                context.output.write("prepare settings: \(marker.prepare)" + (marker.prepare == (try PristineTemplate.prepareSettings(context.configuration, localWiring: true, target: context.configuration[.target] ?? "local")) ? " (today's)" : " (differ from today's: reset --pristine refuses it)"))
+                context.output.write("prepare settings: \(marker.prepare)" + (marker.prepare == (try PristineTemplate.prepareSettings(context.configuration, localWiring: true, target: context.configuration.text(.target))) ? " (today's)" : " (differ from today's: reset --pristine refuses it)"))
                 context.output.write("restore options: \(marker.restoreOptions)")
             }
         }
@@ -62,13 +56,11 @@ struct Pristine: AsyncParsableCommand {
     struct Drop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Drop the pristine template (frees its disk; the next restore makes a new one).")
         @OptionGroup(title: "Common options") var common: CommonOptions
-        @Option(help: "local or url (default: RECETTE_TARGET, else local).")
-        var target: RestoreTarget?
+        @OptionGroup(title: "Target (local or url)") var targetOptions: TargetOptions
 
         func run() async throws {
-            let target = target
-            try await CommandRunner.run(common, flags: Pristine.flags(target), lock: "pristine drop") { context in
-                let (template, admin, server) = try await Pristine.located(context, target: target, what: "pristine drop")
+            try await CommandRunner.run(common, flags: try targetOptions.flags(), lock: "pristine drop") { context in
+                let (template, admin, server) = try await Pristine.located(context, what: "pristine drop")
                 guard let state = try template.state(on: admin) else {
                     context.output.write("no pristine template of '\(template.names.base)' on \(server): nothing to drop")
                     return
@@ -80,7 +72,7 @@ struct Pristine: AsyncParsableCommand {
                     context.output.write("would drop \(template.name) on \(server)")
                     return
                 }
-                try ConfirmationPrompt.standard().confirm("Drop the pristine template '\(template.name)' on \(server)?",
+                try context.prompt.confirm("Drop the pristine template '\(template.name)' on \(server)?",
                                                           action: "drop \(template.name)", assumeYes: context.assumeYes)
                 try template.drop(on: admin)
                 context.output.write("dropped \(template.name) (\(ByteCountFormatter.string(fromByteCount: state.bytes, countStyle: .binary)) freed) on \(server)")

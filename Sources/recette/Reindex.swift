@@ -37,15 +37,13 @@ struct Reindex: AsyncParsableCommand {
     var via: ReindexRoute?
     @Option(name: .customLong("index"), help: ArgumentHelp("Only this index (repeatable; by uid, or content type with --via plugin).", valueName: "uid"))
     var indexes: [String] = []
-    @Option(help: ArgumentHelp("Read the documents from this database (default: the target's).", valueName: "target"))
-    var target: RestoreTarget?
+    @OptionGroup(title: "Target (where the documents are read from)") var targetOptions: TargetOptions
     @Flag(help: "Replace an index even when the rebuilt one lost more than RECETTE_SEARCH_MAX_SHRINK of its documents.")
     var allowShrink = false
     @Flag(help: "Print the reports as JSON on standard output.") var json = false
 
     func run() async throws {
-        var flags: [Setting: String] = [:]
-        if let target { flags[.target] = target.rawValue }
+        let flags = try targetOptions.flags()
         let (via, indexes, allowShrink, json) = (via, indexes, allowShrink, json)
         try await CommandRunner.run(common, flags: flags, lock: "reindex") { context in
             try await SearchCommands.reindex(context: context, via: via, only: indexes, allowShrink: allowShrink, json: json)

@@ -31,11 +31,7 @@ struct Reset: AsyncParsableCommand {
 
     @OptionGroup(title: "Common options") var common: CommonOptions
 
-    @Option(help: "Which database to reset: local, compose or url (default: RECETTE_TARGET, else local).")
-    var target: RestoreTarget?
-
-    @Option(help: ArgumentHelp("Reset this PostgreSQL database (the url target); needed, with a confirmation, for a server that is not this machine.", valueName: "url"))
-    var targetURL: String?
+    @OptionGroup(title: "Target") var targetOptions: TargetOptions
 
     @Flag(help: "url target: drop the replaced database instead of keeping it (dated) until the next run.")
     var dropPrevious = false
@@ -59,72 +55,27 @@ struct Reset: AsyncParsableCommand {
 
     func run() async throws {
         let waitTimeout = waitTimeout
-        var flags: [Setting: String] = [:]
-        if let target { flags[.target] = target.rawValue }
-        if let targetURL {
-            if let target, target != .url { throw ValidationError("--target-url goes with --target url") }
-            flags[.target] = RestoreTarget.url.rawValue
-            flags[.databaseURL] = targetURL
-        }
-        let (namedURL, dropPrevious, pristine, skipReindex, keepWiring) = (targetURL != nil, dropPrevious, pristine, skipReindex, keepWiring)
+        let flags = try targetOptions.flags()
+        let (dropPrevious, pristine, skipReindex, keepWiring) = (dropPrevious, pristine, skipReindex, keepWiring)
         try await CommandRunner.run(common, flags: flags, lock: "reset") { context in
-            let targetName = context.configuration[.target] ?? "local"
-            guard let target = RestoreTarget(rawValue: targetName) else {
-                throw RecetteFailure("RECETTE_TARGET='\(targetName)' is not a target; use local, compose or url")
-            }
-            let prompt = ConfirmationPrompt.standard()
+            let target = try Targets.resolve(context, dropPrevious: dropPrevious)
+            let prompt = context.prompt
             if pristine {
-                try await Self.resetToPristine(context: context, target: target, namedURL: namedURL, dropPrevious: dropPrevious,
-                                               skipReindex: skipReindex, keepWiring: keepWiring, prompt: prompt)
+                try await Self.resetToPristine(context: context, target: target, skipReindex: skipReindex, keepWiring: keepWiring, prompt: prompt)
                 return
             }
-            switch target {
-            case .compose:
-                let reset = try ComposeDatabaseReset.configured(by: context, timeout: .seconds(waitTimeout))
-                let plan = try await reset.plan()
-                if context.dryRun {
-                    plan.lines.forEach(context.output.write)
-                    return
-                }
-                try prompt.confirm(plan.question, action: "delete volume \(plan.volume.dockerName)", assumeYes: context.assumeYes)
-                let outcome = try await reset.run(plan)
-                let seconds = { (phase: String) in String(format: "%.1f", outcome.seconds[phase] ?? 0) }
-                let what = outcome.removal == .removed ? "deleted and recreated" : "created (there was none)"
-                context.output.write("volume \(outcome.volume.dockerName) \(what); '\(outcome.volume.service)' ready in \(seconds("total")) s (remove \(seconds("remove")) s, start \(seconds("start")) s, ready \(seconds("ready")) s)")
-            case .local:
-                let reset = LocalDatabaseReset(context: context)
-                if context.dryRun {
-                    reset.lines.forEach(context.output.write)
-                    return
-                }
-                try prompt.confirm(reset.question, action: "drop database '\(reset.database)'", assumeYes: context.assumeYes)
-                let url = try await reset.run()
-                context.output.write("DATABASE_URL=\(url)")
-            case .url:
-                let destination = try URLDestination.configured(by: context, namedOnCommandLine: namedURL, dropPrevious: dropPrevious)
-                let reset = URLDatabaseReset(destination: destination, logger: context.logger)
-                if context.dryRun {
-                    try reset.lines(at: Date()).forEach(context.output.write)
-                    return
-                }
-                // A server that is not this machine was confirmed by the guard (database name
-                // typed, or --yes); a loopback one is asked here like the other targets.
-                if destination.isOnThisMachine {
-                    try prompt.confirm(reset.question, action: "replace database '\(reset.database)'", assumeYes: context.assumeYes)
-                }
-                let previous = try await reset.run()
-                if let previous { context.output.write("previous database kept as '\(previous)' (dropped by the next run, or now with --drop-previous)") }
-                context.output.write("DATABASE_URL=\(try destination.displayURL(database: reset.database))")
+            let lines = try await target.resetDatabase(waitTimeout: .seconds(waitTimeout)) { question, action in
+                try prompt.confirm(question, action: action, assumeYes: context.assumeYes)
             }
+            lines.forEach(context.output.write)
         }
     }
 
     /// `--pristine`: the template of the last restore cloned and swapped in, then the indexes
     /// rebuilt from it.
-    static func resetToPristine(context: RecetteContext, target: RestoreTarget, namedURL: Bool, dropPrevious: Bool,
-                                skipReindex: Bool, keepWiring: Bool, prompt: ConfirmationPrompt) async throws {
-        let (server, database) = try TargetRestore(context: context, options: RestoreOptions(), urlNamedOnCommandLine: namedURL, dropPrevious: dropPrevious)
-            .destination(for: "reset --pristine")
+    static func resetToPristine(context: RecetteContext, target: any Target, skipReindex: Bool, keepWiring: Bool,
+                                prompt: ConfirmationPrompt) async throws {
+        let (server, database) = try target.templateServer(for: "reset --pristine")
         let template = try PristineTemplate(database: database)
         if context.dryRun {
             context.output.write("would, on \(server.serverDescription): CREATE DATABASE \(PostgresConnection.quoteIdentifier(template.names.incoming)) TEMPLATE \(PostgresConnection.quoteIdentifier(template.name)), end the sessions connected to '\(database)', rename it into place (the replaced one \(server.keepsPreviousDatabase ? "kept under a dated name" : "dropped"))"
@@ -132,12 +83,12 @@ struct Reset: AsyncParsableCommand {
             return
         }
         try await server.prepare()
-        if target == .local || (server as? URLDestination)?.isOnThisMachine == true {
+        if (server as? URLDestination)?.isOnThisMachine ?? true {
             try prompt.confirm("Replace database '\(database)' with a copy of its pristine template '\(template.name)'?",
                                action: "replace database '\(database)'", assumeYes: context.assumeYes)
         }
         let outcome = try PristineSwap(destination: server, template: template, logger: context.logger)
-            .run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: !keepWiring, target: target.rawValue), startedAt: Date())
+            .run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: !keepWiring, target: target.kind.rawValue), startedAt: Date())
         let size = ByteCountFormatter.string(fromByteCount: outcome.bytes, countStyle: .binary)
         context.output.write("'\(database)' is the pristine copy again (\(size) cloned from '\(template.name)' in \(String(format: "%.1f", outcome.seconds)) s"
                              + (outcome.endedSessions > 0 ? ", \(outcome.endedSessions) session(s) ended" : "") + ")")

@@ -3,9 +3,6 @@ import Foundation
 import RecetteKit
 import RecetteWorld
 
-typealias RestoreTarget = RestoreTargetKind
-extension RestoreTargetKind: ExpressibleByArgument {}
-
 struct Restore: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Restore a backup archive (.tar.gz from Scalingo) or a pg_dump -Fc file into a target.",
@@ -33,11 +30,7 @@ struct Restore: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The backup: a .tar.gz holding one .pgsql, or a custom-format dump.", valueName: "archive"))
     var archive: String
 
-    @Option(help: "Where to restore: local, compose or url (default: RECETTE_TARGET, else local).")
-    var target: RestoreTarget?
-
-    @Option(help: ArgumentHelp("Restore into this PostgreSQL URL (the url target); needed, with a confirmation, for a server that is not this machine.", valueName: "url"))
-    var targetURL: String?
+    @OptionGroup(title: "Target") var targetOptions: TargetOptions
 
     @Flag(help: "url target: drop the replaced database instead of keeping it (dated) until the next run.")
     var dropPrevious = false
@@ -81,25 +74,19 @@ struct Restore: AsyncParsableCommand {
         options.unlogged = unlogged
         copy.apply(to: &options)
         let restoreOptions = options
-        var flags: [Setting: String] = [:]
-        if let target { flags[.target] = target.rawValue }
-        if let targetURL {
-            if let target, target != .url { throw ValidationError("--target-url goes with --target url") }
-            flags[.target] = RestoreTarget.url.rawValue
-            flags[.databaseURL] = targetURL
-        }
-        let (namedURL, dropPrevious) = (targetURL != nil, dropPrevious)
+        let flags = try targetOptions.flags()
+        let dropPrevious = dropPrevious
         try await CommandRunner.run(common, flags: flags, lock: "restore") { context in
             let file = archive.hasPrefix("/") ? URL(fileURLWithPath: archive) : URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(archive)
-            let restore = TargetRestore(context: context, options: restoreOptions, urlNamedOnCommandLine: namedURL, dropPrevious: dropPrevious)
+            let target = try Targets.resolve(context, dropPrevious: dropPrevious)
             if context.dryRun {
-                let lines = try await restore.plan(file: file)
+                let lines = try await target.restorePlan(file: file, options: restoreOptions)
                 context.output.write("would " + lines[0])
                 lines.dropFirst().forEach(context.output.write)
                 return
             }
-            let prompt = ConfirmationPrompt.standard()
-            let outcome = try await restore.restore(file: file) { plan in
+            let prompt = context.prompt
+            let outcome = try await target.restore(file: file, options: restoreOptions) { plan in
                 try prompt.confirm(plan.question, action: "delete volume \(plan.volume.dockerName)", assumeYes: context.assumeYes)
             }
             Self.print(outcome, to: context)

@@ -16,12 +16,11 @@ struct Search: AsyncParsableCommand {
         )
         @OptionGroup(title: "Common options") var common: CommonOptions
         @Option(name: .customLong("index"), help: ArgumentHelp("Only this index (repeatable).", valueName: "uid")) var indexes: [String] = []
-        @Option(help: ArgumentHelp("Read the database of this target (default: RECETTE_TARGET).", valueName: "target")) var target: RestoreTarget?
+        @OptionGroup(title: "Target (where the documents are read from)") var targetOptions: TargetOptions
         @Flag(help: "Print JSON on standard output.") var json = false
 
         func run() async throws {
-            var flags: [Setting: String] = [:]
-            if let target { flags[.target] = target.rawValue }
+            let flags = try targetOptions.flags()
             let (indexes, json) = (indexes, json)
             try await CommandRunner.run(common, flags: flags) { context in
                 let setup = try SearchSetup(context: context, only: indexes)
@@ -62,7 +61,7 @@ struct Search: AsyncParsableCommand {
         )
         @OptionGroup(title: "Common options") var common: CommonOptions
         @Option(name: .customLong("index"), help: ArgumentHelp("Only this index (repeatable).", valueName: "uid")) var indexes: [String] = []
-        @Option(help: ArgumentHelp("Read the database of this target (default: RECETTE_TARGET).", valueName: "target")) var target: RestoreTarget?
+        @OptionGroup(title: "Target (where the documents are read from)") var targetOptions: TargetOptions
         @Option(help: ArgumentHelp("How many ids of each kind to print.", valueName: "n")) var show = 10
         @Flag(help: "Send the missing and stale documents, delete the extra ones.") var fix = false
         @Flag(help: "With --fix: delete the extra documents even when they are more than RECETTE_SEARCH_MAX_SHRINK of the index.")
@@ -74,8 +73,7 @@ struct Search: AsyncParsableCommand {
         }
 
         func run() async throws {
-            var flags: [Setting: String] = [:]
-            if let target { flags[.target] = target.rawValue }
+            let flags = try targetOptions.flags()
             let (indexes, show, fix, allowShrink, json) = (indexes, show, fix, allowShrink, json)
             try await CommandRunner.run(common, flags: flags, lock: fix ? "search verify --fix" : nil) { context in
                 let setup = try SearchSetup(context: context, only: indexes)

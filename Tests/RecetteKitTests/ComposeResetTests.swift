@@ -33,7 +33,7 @@ struct ComposeResetTests {
         try (plain.replacingOccurrences(of: "  pg: {}", with: "  pg:\n    name: team-pg-volume")).write(to: directory.appendingPathComponent("named-volume.yaml"), atomically: true, encoding: .utf8)
         try ("name: explicit-project\n" + plain).write(to: directory.appendingPathComponent("named-project.yaml"), atomically: true, encoding: .utf8)
         func volumeName(file: String, environment: [String: String] = [:]) async throws -> String {
-            let context = try TestEnvironment.context(projectDirectory: directory, environment: ["RECETTE_COMPOSE_FILE": file].merging(environment) { $1 })
+            let context = try TestEnvironment.machineContext(projectDirectory: directory, environment: ["RECETTE_COMPOSE_FILE": file].merging(environment) { $1 })
             return try await ComposeProject.configured(by: context).resolvedVolumeName(service: "db", volume: "pg")
         }
         let directoryProject = directory.lastPathComponent.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
@@ -270,7 +270,7 @@ struct ComposeTestStack {
     }
 
     func context(_ extra: [String: String] = [:]) throws -> RecetteContext {
-        try TestEnvironment.context(projectDirectory: directory, environment: settings.merging(extra) { $1 })
+        try TestEnvironment.machineContext(projectDirectory: directory, environment: settings.merging(extra) { $1 })
     }
 
     /// The project as recette sees it, with its db service up and accepting connections.

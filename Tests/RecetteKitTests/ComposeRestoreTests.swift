@@ -83,7 +83,7 @@ struct ComposeRestoreTests {
     /// Ctrl-C while pg_restore copies rows inside the container: exit 130, pg_restore gone,
     /// the partial database reported, the server's own settings back.
     @Test func interruptingARestoreStopsPgRestoreAndReportsThePartialDatabase() async throws {
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         // A restore long enough to be caught mid-COPY.
         let big = try await SampleBackupBuilder(context: context, offers: 250_000, housingAds: 0, appName: "interrupt-compose")
             .build(into: TestEnvironment.clusterDirectory.appendingPathComponent("big-compose-\(UUID().uuidString.prefix(8))"))

@@ -121,7 +121,8 @@ import FoundationNetworking
         let project = FileManager.default.temporaryDirectory
         #expect(try ArchiveTransport(Configuration.load(environment: [:], projectDirectory: project)) == .curl)
         #expect(try ArchiveTransport(Configuration.load(environment: ["RECETTE_DOWNLOAD_TRANSPORT": "urlsession"], projectDirectory: project)) == .urlsession)
-        #expect(throws: RecetteFailure.self) {
+        // Refused as the configuration loads, before any transport is made.
+        #expect(throws: ConfigurationError.self) {
             try ArchiveTransport(Configuration.load(environment: ["RECETTE_DOWNLOAD_TRANSPORT": "wget"], projectDirectory: project))
         }
     }

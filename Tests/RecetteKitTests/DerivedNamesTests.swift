@@ -120,7 +120,7 @@ import Testing
         let destination = URLDestination(target: try await url(database), dropPrevious: !keepPrevious)
         var options = RestoreOptions()
         options.pristine = false  // only the names under test
-        return try await DatabaseRestore(context: try TestEnvironment.context(), destination: destination, database: database,
+        return try await DatabaseRestore(context: try TestEnvironment.machineContext(), destination: destination, database: database,
                                          options: options).restore(archiveFile: archive)
     }
 

@@ -36,7 +36,7 @@ import Testing
     @Test func overlappingRestoresKeepTheBulkLoadSettingsUntilTheLastEnds() async throws {
         // A cluster of its own: the suite's shared one sees other restores come and go.
         let directory = TestEnvironment.clusterDirectory.appendingPathComponent("bulk-load-\(UUID().uuidString.prefix(8))")
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         let cluster = LocalCluster(directory: directory, tools: context.postgresTools, runner: context.runner)
         defer { Task { try? await cluster.stop() } }
         let port = try #require(try await cluster.start().port)
@@ -63,7 +63,7 @@ import Testing
     /// A cluster in a new directory of its own: the suite's shared one sees other restores
     /// come and go.
     static func ownCluster(_ name: String) throws -> LocalCluster {
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         return LocalCluster(directory: TestEnvironment.clusterDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))"),
                             tools: context.postgresTools, runner: context.runner)
     }
@@ -119,7 +119,7 @@ import Testing
     /// initdb and starts the server, the other waits and finds it running.
     @Test func startsAtOnceInitialiseOnceAndAgreeOnThePort() async throws {
         let directory = TestEnvironment.clusterDirectory.appendingPathComponent("together-\(UUID().uuidString.prefix(8))")
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         let clusters = (0..<3).map { _ in LocalCluster(directory: directory, tools: context.postgresTools, runner: context.runner) }
         defer { Task { try? await clusters[0].stop() } }
         let ports = try await withThrowingTaskGroup(of: Int?.self) { group in
@@ -133,7 +133,7 @@ import Testing
 
     @Test func initialisesStartsStopsAndRestartsOnTheSamePort() async throws {
         let directory = TestEnvironment.clusterDirectory.appendingPathComponent("lifecycle-\(UUID().uuidString.prefix(8))")
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         let cluster = LocalCluster(directory: directory, tools: context.postgresTools, runner: context.runner)
         defer { Task { try? await cluster.stop() } }
 

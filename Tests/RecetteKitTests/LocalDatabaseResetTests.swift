@@ -21,7 +21,7 @@ import Testing
         let openSession = try PostgresConnection(url: cluster.url(database: database, port: port))
         #expect(try openSession.query("SELECT count(*) FROM marker").scalar == "1")
 
-        let reset = LocalDatabaseReset(context: try TestEnvironment.context(), database: database)
+        let reset = LocalDatabaseReset(context: try TestEnvironment.machineContext(), database: database)
         let url = try await reset.run()
         #expect(url == cluster.url(database: database, port: port))
         #expect(try PostgresConnection(url: url).query("SELECT to_regclass('public.marker') IS NULL").scalar == "t")

@@ -31,12 +31,12 @@ import Testing
     func restore(_ archive: URL, into database: String, options: RestoreOptions = RestoreOptions(),
                  environment: [String: String] = [:]) async throws -> RestoreOutcome {
         let destination = URLDestination(target: try await server(database), dropPrevious: true)
-        return try await DatabaseRestore(context: try TestEnvironment.context(environment: environment), destination: destination,
+        return try await DatabaseRestore(context: try TestEnvironment.machineContext(environment: environment), destination: destination,
                                          database: database, options: options).restore(archiveFile: archive)
     }
 
     func resetToPristine(_ database: String, environment: [String: String] = [:]) async throws -> PristineSwap.Outcome {
-        let context = try TestEnvironment.context(environment: environment)
+        let context = try TestEnvironment.machineContext(environment: environment)
         let swap = PristineSwap(destination: URLDestination(target: try await server(database), dropPrevious: true),
                                 template: try PristineTemplate(database: database), logger: context.logger)
         return try swap.run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: true, target: "url"), startedAt: Date())

@@ -122,7 +122,7 @@ import Testing
 @Suite(.serialized) struct RestoreEngineIntegrationTests {
     @Test func foreignKeysAreAddedNotValidAndTheReportIsWritten() async throws {
         let sample = try await SampleCache.shared.sample()
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         let outcome = try await LocalRestore(context: context, database: "engine_fk").restore(archiveFile: sample.archive)
         let fkEntries = outcome.tableOfContents.entries.filter { $0.type == "FK CONSTRAINT" }.count
         #expect(fkEntries > 0)
@@ -147,7 +147,7 @@ import Testing
         let sample = try await SampleCache.shared.sample()
         var options = RestoreOptions()
         options.unlogged = true
-        let outcome = try await LocalRestore(context: try TestEnvironment.context(), database: "engine_unlogged", options: options).restore(archiveFile: sample.archive)
+        let outcome = try await LocalRestore(context: try TestEnvironment.machineContext(), database: "engine_unlogged", options: options).restore(archiveFile: sample.archive)
         #expect(Dictionary(uniqueKeysWithValues: outcome.rowCounts.map { ($0.table, $0.rows) }) == sample.expectedRowCountsAfterPrepare)
         #expect(outcome.report.pgRestorePhases.map(\.name).contains("SET UNLOGGED"))
         let (cluster, port) = try await TestEnvironment.startedCluster()
@@ -168,7 +168,7 @@ import Testing
         var options = RestoreOptions()
         options.unlogged = true
         do {
-            _ = try await DatabaseRestore(context: try TestEnvironment.context(), destination: URLDestination(target: url, dropPrevious: false),
+            _ = try await DatabaseRestore(context: try TestEnvironment.machineContext(), destination: URLDestination(target: url, dropPrevious: false),
                                           database: "engine_unlogged_url", options: options).restore(archiveFile: sample.archive)
             Issue.record("expected a refusal")
         } catch {
@@ -182,7 +182,7 @@ import Testing
         let sample = try await SampleCache.shared.sample()
         var options = RestoreOptions()
         options.excludedTableData = ["strapi_*", "files"]
-        let outcome = try await LocalRestore(context: try TestEnvironment.context(), database: "engine_exclude", options: options).restore(archiveFile: sample.archive)
+        let outcome = try await LocalRestore(context: try TestEnvironment.machineContext(), database: "engine_exclude", options: options).restore(archiveFile: sample.archive)
         for count in outcome.rowCounts {
             let excluded = count.table.hasPrefix("strapi_") || count.table == "files"
             #expect(count.rows == (excluded ? 0 : sample.expectedRowCounts[count.table]), "\(count.table)")
@@ -211,7 +211,7 @@ import Testing
         bytes[6] = 16  // archive format 1.16, as pg_dump 17 writes
         try bytes.write(to: dump)
         do {
-            _ = try await LocalRestore(context: try TestEnvironment.context(), database: "engine_v116").restore(archiveFile: dump)
+            _ = try await LocalRestore(context: try TestEnvironment.machineContext(), database: "engine_v116").restore(archiveFile: dump)
             Issue.record("expected an error")
         } catch {
             #expect("\(error)".contains("(archive format 1.16); this pg_restore (15) reads up to 1.14: install PostgreSQL 17+ client tools"), "\(error)")
@@ -224,7 +224,7 @@ import Testing
     @Test func everyTableDataBlockOfARealDumpHasASize() async throws {
         let sample = try await SampleCache.shared.sample()
         let directory = TestEnvironment.scratchDirectory.appendingPathComponent("recette-sizes-\(UUID().uuidString)")
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         let archive = try await BackupArchive.inspect(sample.archive, runner: context.runner)
         let dump = try await archive.dumpFile(extractingInto: directory, runner: context.runner)
         let toc = try await DumpReader(pgRestore: context.postgresTools.require(.pgRestore), runner: context.runner).tableOfContents(of: dump, describedAs: "sample")

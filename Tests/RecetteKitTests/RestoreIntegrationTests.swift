@@ -30,7 +30,7 @@ import Testing
         let (cluster, port) = try await TestEnvironment.startedCluster()
         let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
         #expect(try admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [sample.ownerRole]).rows.isEmpty)
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         let archive = try await BackupArchive.inspect(sample.archive, runner: context.runner)
         let dump = try await archive.dumpFile(extractingInto: TestEnvironment.scratchDirectory.appendingPathComponent(UUID().uuidString), runner: context.runner)
         let toc = try await DumpReader(pgRestore: context.postgresTools.require(.pgRestore), runner: context.runner).tableOfContents(of: dump, describedAs: "sample")
@@ -40,7 +40,7 @@ import Testing
 
     @Test func restoresTheSampleWithTheGeneratorsRowCounts() async throws {
         let sample = try await Self.sample()
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         let outcome = try await LocalRestore(context: context, database: "restore_counts").restore(archiveFile: sample.archive)
         let counts = Dictionary(uniqueKeysWithValues: outcome.rowCounts.map { ($0.table, $0.rows) })
         #expect(counts == sample.expectedRowCountsAfterPrepare)
@@ -63,7 +63,7 @@ import Testing
         let sample = try await Self.sample()
         var options = RestoreOptions()
         options.keepOwners = true
-        let context = try TestEnvironment.context(environment: ["SCALINGO_DB_USER": "recette_team_user"])
+        let context = try TestEnvironment.machineContext(environment: ["SCALINGO_DB_USER": "recette_team_user"])
         let (cluster, port) = try await TestEnvironment.startedCluster()
         let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
         defer {
@@ -83,7 +83,7 @@ import Testing
     @Test(arguments: BadInput.allCases)
     func badInputFailsClearlyAndLeavesTheDatabaseAlone(_ input: BadInput) async throws {
         let sample = try await Self.sample()
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         let database = "restore_bad_\(input.rawValue)"
         _ = try await LocalRestore(context: context, database: database).restore(archiveFile: sample.archive)
         #expect(try await countOffers(database: database) == Self.offers)
@@ -177,7 +177,7 @@ actor SampleCache {
         if building == nil {
             building = Task {
                 _ = try await TestEnvironment.startedCluster()
-                let context = try TestEnvironment.context()
+                let context = try TestEnvironment.machineContext()
                 let builder = SampleBackupBuilder(context: context, offers: RestoreIntegrationTests.offers, housingAds: RestoreIntegrationTests.housing, appName: "recette-tests")
                 return try await builder.build(into: TestEnvironment.clusterDirectory.appendingPathComponent("backups"))
             }
@@ -191,7 +191,7 @@ actor SampleCache {
 @Suite struct RestoreInterruptTests {
     /// A restore long enough to be caught mid-COPY, built once for the tests below.
     static let big = Task {
-        try await SampleBackupBuilder(context: try TestEnvironment.context(), offers: 250_000, housingAds: 0, appName: "interrupt-big")
+        try await SampleBackupBuilder(context: try TestEnvironment.machineContext(), offers: 250_000, housingAds: 0, appName: "interrupt-big")
             .build(into: TestEnvironment.clusterDirectory.appendingPathComponent("big"))
     }
 
@@ -201,7 +201,7 @@ actor SampleCache {
                                      environment: [String: String] = [:]) async throws -> Process {
         let small = try await SampleCache.shared.sample()
         let (cluster, port) = try await TestEnvironment.startedCluster()
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         let big = try await Self.big.value
         _ = try await LocalRestore(context: context, database: database).restore(archiveFile: small.archive)
 
@@ -247,7 +247,7 @@ actor SampleCache {
     /// dies of SIGPIPE at its next line anyway, a silent one would load to the end.
     @Test func pgRestoreDiesWithAKilledRecette() async throws {
         let database = "killed"
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         let realPgRestore = try #require(context.postgresTools.path(of: .pgRestore))
         let realBinDirectory = URL(fileURLWithPath: realPgRestore).deletingLastPathComponent()
         let binDirectory = TestEnvironment.scratchDirectory.appendingPathComponent("silent-bin-\(UUID().uuidString.prefix(8))")
@@ -309,7 +309,7 @@ actor SampleCache {
         var options = RestoreOptions()
         // The link table has indexes, a unique constraint, a sequence and a foreign key.
         options.excludedTables = ["offres_de_stage_components"]
-        let outcome = try await LocalRestore(context: try TestEnvironment.context(), database: "exclude_table", options: options).restore(archiveFile: sample.archive)
+        let outcome = try await LocalRestore(context: try TestEnvironment.machineContext(), database: "exclude_table", options: options).restore(archiveFile: sample.archive)
         #expect(!outcome.rowCounts.contains { $0.table == "offres_de_stage_components" })
         #expect(outcome.rowCounts.first { $0.table == "offres_de_stage" }?.rows == RestoreIntegrationTests.offers)
         #expect(outcome.report.errors.isEmpty)

@@ -57,7 +57,7 @@ import Testing
         }
 
         func context(extra: [String: String] = [:]) throws -> RecetteContext {
-            var context = try TestEnvironment.context(projectDirectory: project, environment: environment.merging(extra) { $1 })
+            var context = try TestEnvironment.machineContext(projectDirectory: project, environment: environment.merging(extra) { $1 })
             context.logger = logs.logger()
             context.archiveHTTP = archiveTransport.make()
             return context

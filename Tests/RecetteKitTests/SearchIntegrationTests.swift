@@ -20,7 +20,7 @@ actor SearchSampleDatabase {
         if building == nil {
             building = Task {
                 let (_, _) = try await TestEnvironment.startedCluster()
-                let context = try TestEnvironment.context()
+                let context = try TestEnvironment.machineContext()
                 let builder = SampleBackupBuilder(context: context, offers: Self.offers, housingAds: Self.housing, appName: "search-tests")
                 let sample = try await builder.build(into: TestEnvironment.clusterDirectory.appendingPathComponent("search-backups"))
                 let environment = TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": "search_base"]) { $1 }

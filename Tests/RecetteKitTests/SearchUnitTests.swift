@@ -157,6 +157,6 @@ import Testing
         #expect(try SearchSetup.route(requested: nil, configuration: some) == .direct)
         #expect(try SearchSetup.route(requested: .plugin, configuration: some) == .plugin)
         let bad = Configuration(values: [.reindexVia: ResolvedValue(value: "magic", source: .environment)], projectDirectory: URL(fileURLWithPath: "/tmp"))
-        #expect(throws: RecetteFailure.self) { try SearchSetup.route(requested: nil, configuration: bad) }
+        #expect(throws: ConfigurationError.self) { try SearchSetup.route(requested: nil, configuration: bad) }
     }
 }

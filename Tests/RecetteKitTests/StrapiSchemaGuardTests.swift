@@ -158,7 +158,7 @@ import Testing
             let context = try TestEnvironment.context(projectDirectory: directory, environment: [
                 "RECETTE_TARGET": "compose", "RECETTE_SEARCH_DATABASE_URL": database ?? url, "RECETTE_STRAPI_PROJECT": source.path,
                 "RECETTE_CMS_HEALTH_URL": health.baseURL.appendingPathComponent("_health").absoluteString, "RECETTE_CMS_TIMEOUT": "20",
-            ], runner: runner)
+            ], runner: runner, http: URLSessionTransport())
             var options = PopulateOptions()
             options.only = .cms
             options.allowSchemaDrops = allowing

@@ -68,7 +68,7 @@ import Testing
     @Test func restoresKeepsThePreviousUntilTheNextRunAndCanDropIt() async throws {
         let sample = try await SampleCache.shared.sample()
         let url = try await target("review_app")
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         func restore(dropPrevious: Bool = false) async throws -> RestoreOutcome {
             try await DatabaseRestore(context: context, destination: URLDestination(target: url, dropPrevious: dropPrevious),
                                       database: "review_app", options: RestoreOptions()).restore(archiveFile: sample.archive)
@@ -95,7 +95,7 @@ import Testing
     @Test func aRestoreFailingMidwayKeepsThePreviousDatabase() async throws {
         let sample = try await SampleCache.shared.sample()
         let url = try await target("review_fail")
-        let context = try TestEnvironment.context()
+        let context = try TestEnvironment.machineContext()
         let destination = URLDestination(target: url, dropPrevious: false)
         _ = try await DatabaseRestore(context: context, destination: destination, database: "review_fail", options: RestoreOptions()).restore(archiveFile: sample.archive)
         let broken = try await BadInput.dumpTruncatedInData.make(from: sample.archive)

@@ -14,7 +14,7 @@ public struct ScalingoBackupSource: Sendable {
     public init(context: RecetteContext, retry: RetryPolicy = RetryPolicy()) throws {
         guard let app = context.configuration[.scalingoApp], !app.isEmpty else { throw ScalingoError.missingApp }
         self.app = app
-        self.addonName = context.configuration[.addonName] ?? "postgresql"
+        self.addonName = context.configuration.text(.addonName)
         self.client = try ScalingoClient.from(context.configuration, transport: context.http, logger: context.logger, retry: retry)
         self.context = context
         self.retry = retry

@@ -25,7 +25,7 @@ public struct ScalingoCLI: Sendable {
         for setting in [Setting.scalingoRegion, .scalingoAuthURL, .scalingoAPIURL, .scalingoDBURL] {
             if let value = context.configuration[setting] { environment[setting.environmentName] = value }
         }
-        let addon = context.configuration[.addonName] ?? "postgresql"
+        let addon = context.configuration.text(.addonName)
         return Command(executable, ["--app", app, "--addon", addon] + arguments, environment: environment)
     }
 

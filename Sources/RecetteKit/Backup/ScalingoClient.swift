@@ -123,7 +123,7 @@ public actor ScalingoClient {
     /// Built from the configuration; fails early on a missing token.
     public static func from(_ configuration: Configuration, transport: any HTTPTransport, logger: Logger, retry: RetryPolicy = RetryPolicy()) throws -> ScalingoClient {
         guard let token = configuration.secret(.scalingoAPIToken), !token.isEmpty else { throw ScalingoError.missingToken }
-        let region = configuration[.scalingoRegion] ?? "osc-fr1"
+        let region = configuration.text(.scalingoRegion)
         let endpoints = try ScalingoEndpoints.resolve(region: region, authOverride: configuration[.scalingoAuthURL],
                                                       apiOverride: configuration[.scalingoAPIURL], databaseOverride: configuration[.scalingoDBURL])
         return ScalingoClient(endpoints: endpoints, region: region, apiToken: token, transport: transport, retry: retry, logger: logger)

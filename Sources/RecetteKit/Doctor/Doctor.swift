@@ -21,7 +21,7 @@ public struct Doctor: Sendable {
     public init(context: RecetteContext) { self.context = context }
 
     public func run() async -> [DoctorCheck] {
-        let target = context.configuration[.target] ?? "local"
+        let target = context.configuration.text(.target)
         let tools = context.postgresTools
         var checks: [DoctorCheck] = []
 

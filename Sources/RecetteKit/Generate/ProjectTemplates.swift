@@ -39,7 +39,7 @@ public enum ProjectTemplates {
     static let otherServices = ["search", "cms"]
 
     public static func render(_ configuration: Configuration) throws -> [GeneratedFile] {
-        let composePath = configuration[.composeFile] ?? Setting.composeFile.defaultValue!
+        let composePath = configuration.text(.composeFile)
         return [
             GeneratedFile(path: scriptPath, template: BundledTemplates.populateScript.name,
                           contents: try render(BundledTemplates.populateScript, ScriptValues(configuration)), isExecutable: true),

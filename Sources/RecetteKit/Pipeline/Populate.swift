@@ -98,16 +98,16 @@ public struct Populate: Sendable {
     public var options: PopulateOptions
     public var now: @Sendable () -> Date
 
-    public init(context: RecetteContext, options: PopulateOptions, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(context: RecetteContext, options: PopulateOptions, now: (@Sendable () -> Date)? = nil) {
         self.context = context
         self.options = options
-        self.now = now
+        self.now = now ?? context.now
     }
 
     /// `--dry-run`: the plan with the concrete commands and what would be destroyed; read-only.
     public func plan() async throws -> [String] {
-        let target = try RestoreTargetKind.configured(context.configuration)
-        var lines: [String] = ["recette populate, target \(target.rawValue); nothing is changed by this dry run:"]
+        let target = try Targets.resolve(context)
+        var lines: [String] = ["recette populate, target \(target.kind.rawValue); nothing is changed by this dry run:"]
         for step in PopulateStep.allCases {
             guard options.runs(step) else {
                 lines.append("[\(step.rawValue)] skipped")
@@ -125,41 +125,15 @@ public struct Populate: Sendable {
         return lines
     }
 
-    private func planLines(_ step: PopulateStep, target: RestoreTargetKind) async throws -> [String] {
-            var lines: [String] = []
-            switch step {
-            case .backup:
-                switch options.origin {
-                case .file(let url): lines.append("  use \(url.path)")
-                case .scalingoAPI(let choice):
-                    let app = context.configuration[.scalingoApp] ?? "(SCALINGO_APP not set)"
-                    lines.append("  download the \(choice) backup of app \(app), addon \(context.configuration[.addonName] ?? "postgresql"), through Scalingo's API into \(context.stateDirectory.appendingPathComponent("backups").path) (cached by backup id)")
-                case .scalingoCLI(let id):
-                    lines.append("  run: scalingo --app APP --addon ADDON backups-download" + (id.map { " --backup \($0)" } ?? "") + " (token in its environment)")
-                }
-            case .restore:
-                let file: URL
-                switch options.origin {
-                case .file(let url): file = url
-                default: file = cachedArchive() ?? context.stateDirectory.appendingPathComponent("backups/<downloaded>.tar.gz")
-                }
-                lines += try await TargetRestore(context: context, options: options.restore).plan(file: file).map { "  " + $0 }
-            case .cms:
-                if target == .compose {
-                    let starter = try CMSStarter.configured(by: context, compose: true)
-                    lines += try await schemaGuardPlan()
-                    lines.append("  run: docker compose up --detach --wait \(starter.service), then poll \(starter.healthURL.absoluteString) (up to \(Int(starter.timeout.seconds))s)")
-                } else {
-                    lines.append("  nothing to start: the \(target.rawValue) target runs no CMS")
-                }
-            case .reindex:
-                lines += try SearchReindex(context: context, requested: options.reindexRoute, allowShrink: options.allowShrink).plan().map { "  " + $0 }
-            case .check:
-                let definitions = context.configuration.searchIndexes
-                lines.append(definitions.isEmpty ? "  nothing to compare: no search.indexes in recette.yml"
-                             : "  count each index's documents against its query: \(definitions.map(\.uid).joined(separator: ", "))")
-            }
-            return lines
+    /// Each step's dry-run lines, from the step's own file (`Pipeline/Steps/`).
+    private func planLines(_ step: PopulateStep, target: any Target) async throws -> [String] {
+        switch step {
+        case .backup: backupPlan()
+        case .restore: try await restorePlan(target)
+        case .cms: try await cmsPlan(target)
+        case .reindex: try reindexPlan()
+        case .check: checkPlan()
+        }
     }
 
     /// Runs the steps; never throws: a failure ends the run and is in the report (`succeeded`
@@ -168,10 +142,10 @@ public struct Populate: Sendable {
         let startedAt = now()
         let clock = ContinuousClock()
         let logger = context.logger
-        let target = (try? RestoreTargetKind.configured(context.configuration))?.rawValue ?? (context.configuration[.target] ?? "local")
-        var report = PopulateReport(startedAt: startedAt, finishedAt: startedAt, succeeded: false, target: target, steps: [])
-        var archive: URL?
-        if case .file(let url) = options.origin { archive = url }
+        let target = context.configuration.text(.target)
+        var run = PopulateRun(archive: nil, report: PopulateReport(startedAt: startedAt, finishedAt: startedAt, succeeded: false, target: target, steps: []),
+                              confirmReset: confirmReset)
+        if case .file(let url) = options.origin { run.archive = url }
         var failure: (any Error)?
         do {
             try checkCMSSource()
@@ -181,8 +155,8 @@ public struct Populate: Sendable {
 
         for step in PopulateStep.allCases {
             guard failure == nil, options.runs(step) else {
-                report.steps.append(PopulateStepRecord(step: step, status: .skipped, seconds: 0,
-                                                       detail: failure != nil ? "not run: an earlier step failed" : "not asked for"))
+                run.report.steps.append(PopulateStepRecord(step: step, status: .skipped, seconds: 0,
+                                                           detail: failure != nil ? "not run: an earlier step failed" : "not asked for"))
                 continue
             }
             logger.info("step \(step.rawValue): \(step.summary)")
@@ -190,56 +164,11 @@ public struct Populate: Sendable {
             var record = PopulateStepRecord(step: step, status: .succeeded, seconds: 0, detail: "")
             do {
                 switch step {
-                case .backup:
-                    archive = try await obtainBackup()
-                    record.detail = archive!.lastPathComponent
-                case .restore:
-                    guard let file = archive ?? cachedArchive() else {
-                        throw RecetteFailure("no backup to restore: run populate from the 'backup' step, or give --backup FILE")
-                    }
-                    let outcome = try await TargetRestore(context: context, options: options.restore).restore(file: file, confirmReset: confirmReset)
-                    let rows = outcome.rowCounts.reduce(0) { $0 + $1.rows }
-                    record.detail = "\(file.lastPathComponent): \(outcome.rowCounts.count) tables, \(rows) rows into '\(outcome.database)'"
-                    record.phases = outcome.report.phases
-                    report.restoreReport = outcome.reportFile?.path
-                    report.backup = file.path
-                case .cms:
-                    guard try RestoreTargetKind.configured(context.configuration) == .compose else {
-                        record.status = .skipped
-                        record.detail = "the \(target) target runs no CMS"
-                        break
-                    }
-                    let starter = try CMSStarter.configured(by: context, compose: true)
-                    let guardNote = try await guardSchema()
-                    try await starter.start()
-                    record.detail = "\(starter.service) answers \(starter.healthURL.absoluteString)" + guardNote
-                case .reindex:
-                    let outcome = try await SearchReindex(context: context, requested: options.reindexRoute, allowShrink: options.allowShrink).run()
-                    switch outcome {
-                    case .direct(let reports):
-                        report.reindex = reports
-                        record.detail = reports.map { "\($0.uid) \($0.documents) docs" }.joined(separator: ", ") + " (direct, swapped in)"
-                    case .plugin(let reports):
-                        report.pluginReindex = reports
-                        record.detail = reports.map { "\($0.indexUid) \($0.documents)/\($0.publishedRows)" }.joined(separator: ", ") + " (plugin)"
-                    }
-                    if let problem = outcome.problem { throw RecetteFailure(problem) }
-                case .check:
-                    let setup = try SearchSetup(context: context)
-                    guard !setup.definitions.isEmpty else {
-                        record.status = .skipped
-                        record.detail = "no search.indexes in recette.yml"
-                        break
-                    }
-                    let database = try await SearchDatabase.connection(for: context)
-                    let statuses = try await SearchDrift(client: setup.client, databaseConnectionString: database.connectionString, logger: logger)
-                        .status(setup.definitions)
-                    report.search = statuses
-                    record.detail = statuses.map { "\($0.uid) \($0.state)" }.joined(separator: ", ")
-                    let drifting = statuses.filter { !$0.isInSync }
-                    if !drifting.isEmpty {
-                        throw RecetteFailure("\(drifting.map(\.uid).joined(separator: ", ")) differ from the database after the rebuild: see 'recette search verify'")
-                    }
+                case .backup: try await backupStep(&run, &record)
+                case .restore: try await restoreStep(&run, &record)
+                case .cms: try await cmsStep(&run, &record)
+                case .reindex: try await reindexStep(&run, &record)
+                case .check: try await checkStep(&run, &record)
                 }
             } catch {
                 failure = error
@@ -248,14 +177,14 @@ public struct Populate: Sendable {
             }
             record.seconds = (clock.now - started).seconds
             logger.info("step \(step.rawValue): \(record.status.rawValue) in \(String(format: "%.1f", record.seconds))s")
-            report.steps.append(record)
+            run.report.steps.append(record)
         }
-        report.finishedAt = now()
-        report.succeeded = failure == nil
+        run.report.finishedAt = now()
+        run.report.succeeded = failure == nil
         if let failure {
-            report.error = failure is CancellationError ? "interrupted" : Redaction.redacting(context.configuration.secrets, in: String(describing: failure))
+            run.report.error = failure is CancellationError ? "interrupted" : Redaction.redacting(context.configuration.secrets, in: String(describing: failure))
         }
-        return report
+        return run.report
     }
 
     /// Writes the report to `.recette/runs/populate-<timestamp>.json`.
@@ -304,80 +233,5 @@ public struct Populate: Sendable {
     private func checkCMSSource() throws {
         guard options.runs(.cms), (try? RestoreTargetKind.configured(context.configuration)) == .compose else { return }
         _ = try StrapiProject.configured(context.configuration)?.model()
-    }
-
-    /// Strapi's boot sync drops tracked tables and columns the branch's code no longer has:
-    /// check before the CMS can start. Returns a note for the step's detail.
-    private func guardSchema() async throws -> String {
-        guard let project = try StrapiProject.configured(context.configuration) else { return "" }
-        let changes: StrapiSchemaChanges
-        do {
-            let database = try await SearchDatabase.connection(for: context)
-            changes = try await StrapiSchemaGuard.check(project: project, connectionString: database.connectionString).changes
-        } catch let error as StrapiProjectError {
-            throw error
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            // Unchecked is not safe: the CMS starts only when asked to go on regardless.
-            let reason = Redaction.redacting(context.configuration.secrets, in: String(describing: error))
-            guard options.allowSchemaDrops else {
-                throw RecetteFailure("the CMS was not started: the Strapi schema guard cannot read the restored database (\(reason)); make it readable (RECETTE_SEARCH_DATABASE_URL), or pass --allow-schema-drops to start the CMS unchecked")
-            }
-            context.logger.warning("--allow-schema-drops: starting the CMS unchecked, the schema guard cannot read the database (\(reason))")
-            return "; schema guard: not run (database unreadable, --allow-schema-drops)"
-        }
-        for line in changes.lines { context.logger.info("strapi schema guard: \(line)") }
-        guard changes.dropsSomething else { return "; schema guard: nothing dropped" }
-        guard options.allowSchemaDrops else {
-            throw RecetteFailure("the CMS was not started: Strapi's boot sync would drop \(changes.dropSummary) (its source \(project.directory.path) no longer has them); \(StrapiSchemaGuard.fix)")
-        }
-        context.logger.warning("--allow-schema-drops: starting the CMS although its boot sync drops \(changes.dropSummary)")
-        return "; schema guard: drops allowed (\(changes.dropSummary))"
-    }
-
-    /// The guard's list for `--dry-run`, on the database as it is now (the restore has not run).
-    private func schemaGuardPlan() async throws -> [String] {
-        guard let project = try StrapiProject.configured(context.configuration) else {
-            return ["  schema guard: no Strapi source (strapi.project), not checked"]
-        }
-        let changes: StrapiSchemaChanges
-        do {
-            let database = try await SearchDatabase.connection(for: context)
-            changes = try await StrapiSchemaGuard.check(project: project, connectionString: database.connectionString).changes
-        } catch let error as StrapiProjectError {
-            throw error
-        } catch {
-            return ["  schema guard: check \(project.directory.path) against the restored database (the current one cannot be read: \(error))"]
-        }
-        var lines = ["  schema guard: \(project.directory.path) against the current database\(changes.dropsSomething && !options.allowSchemaDrops ? " (the cms step stops: \(StrapiSchemaGuard.fix))" : ""):"]
-        lines += changes.lines.map { "    " + $0 }
-        return lines
-    }
-
-    private func obtainBackup() async throws -> URL {
-        switch options.origin {
-        case .file(let url):
-            guard FileManager.default.fileExists(atPath: url.path) else {
-                throw RecetteFailure("--backup \(url.path): no such file")
-            }
-            return url
-        case .scalingoAPI(let choice):
-            return try await ScalingoBackupSource(context: context).download(choice).file
-        case .scalingoCLI(let id):
-            return try await ScalingoCLI(context: context).download(backupID: id)
-        }
-    }
-
-    /// The most recently downloaded archive under `.recette/backups/`, for `--from restore`.
-    func cachedArchive() -> URL? {
-        let root = context.stateDirectory.appendingPathComponent("backups")
-        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.contentModificationDateKey]) else { return nil }
-        var newest: (URL, Date)?
-        for case let url as URL in walker where url.lastPathComponent.hasSuffix(".tar.gz") {
-            let date = (try? url.resourceValues(forKeys: [.contentModificationDateKey]).contentModificationDate) ?? .distantPast
-            if newest == nil || date > newest!.1 { newest = (url, date) }
-        }
-        return newest?.0
     }
 }

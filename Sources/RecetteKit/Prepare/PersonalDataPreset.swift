@@ -12,13 +12,15 @@ import RecetteWorld
 public enum PersonalDataPreset {
     /// `RECETTE_ANONYMIZE`: `auto` (the url target only), `true`, `false`.
     public static func isEnabled(_ configuration: Configuration, target: String) throws -> Bool {
-        switch configuration[.anonymize] ?? "auto" {
-        case "auto": return target == "url"
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
-        case let other: throw RecetteFailure("RECETTE_ANONYMIZE='\(other)': use auto (review apps: the url target), true or false")
+        switch try configuration.choice(.anonymize, as: Choice.self) {
+        case .auto: return target == "url"
+        case .true: return true
+        case .false: return false
         }
     }
+
+    /// RECETTE_ANONYMIZE's words (yes/on and no/off are aliases in the settings table).
+    enum Choice: String, CaseIterable { case auto, `true`, `false` }
 
     public static func setting(_ enabled: Bool) -> String { enabled ? "anonymize=strapi" : "anonymize=no" }
 

@@ -25,13 +25,14 @@ public struct DatabaseRestore: Sendable {
     public var destination: any RestoreDestination
     public var database: String
     public var options: RestoreOptions
-    public var now: @Sendable () -> Date = { Date() }
+    public var now: @Sendable () -> Date
 
     public init(context: RecetteContext, destination: any RestoreDestination, database: String, options: RestoreOptions) {
         self.context = context
         self.destination = destination
         self.database = database
         self.options = options
+        self.now = context.now
     }
 
     public func restore(archiveFile: URL) async throws -> RestoreOutcome {

@@ -106,11 +106,7 @@ public struct MeilisearchClient: Sendable {
     }
 
     public static func from(_ configuration: Configuration, transport: any HTTPTransport) throws -> MeilisearchClient {
-        let text = configuration[.meilisearchURL] ?? "http://127.0.0.1:7700"
-        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
-            throw RecetteFailure("PLUGIN_MEILISEARCH_URL '\(text)' is not an http(s) URL: set it to the Meilisearch server, e.g. http://127.0.0.1:7700")
-        }
-        return MeilisearchClient(baseURL: url, apiKey: configuration.secret(.meilisearchAPIKey), transport: transport)
+        MeilisearchClient(baseURL: try configuration.url(.meilisearchURL), apiKey: configuration.secret(.meilisearchAPIKey), transport: transport)
     }
 
     /// Scheme, host and port only: what messages show.

@@ -51,7 +51,7 @@ public struct SearchReindex: Sendable {
         switch route {
         case .direct:
             try setup.requireDefinitions(for: "reindex --via direct")
-            return ["rebuild \(setup.definitions.count) index(es) on \(setup.client.server) from the \(context.configuration[.target] ?? "local") target's database:"]
+            return ["rebuild \(setup.definitions.count) index(es) on \(setup.client.server) from the \(context.configuration.text(.target)) target's database:"]
                 + setup.definitions.map { definition in
                     "  \(definition.uid): new index \(definition.uid)_<timestamp>_<owner> (primary key \(definition.primaryKey), settings from \(definition.settingsJSON == nil ? "the live index, if any" : "recette.yml")), filled from its query, swapped with \(definition.uid) \(shrinkRule(setup)), old content deleted"
                 }
@@ -97,10 +97,7 @@ public struct SearchReindex: Sendable {
 
     private func strapiCredentials() throws -> (URL, String, Secret) {
         let configuration = context.configuration
-        let text = configuration[.strapiURL] ?? "http://127.0.0.1:1337"
-        guard let url = URL(string: text), url.host != nil else {
-            throw RecetteFailure("STRAPI_URL '\(text)' is not a URL, e.g. http://127.0.0.1:1337")
-        }
+        let url = try configuration.url(.strapiURL)
         guard let email = configuration[.strapiAdminEmail], let password = configuration.secret(.strapiAdminPassword), !password.isEmpty else {
             throw StrapiError.missingCredentials
         }
@@ -109,9 +106,6 @@ public struct SearchReindex: Sendable {
 
     /// The CMS service's environment when the target is compose (to name a string batch size).
     private func cmsEnvironment() async -> [String: String] {
-        guard context.configuration[.target] == "compose", let project = try? ComposeProject.configured(by: context),
-              let resolved = try? await project.resolve(),
-              let service = resolved.services[context.configuration[.cmsService] ?? "cms"] else { return [:] }
-        return service.environment.compactMapValues { $0 }
+        await (try? Targets.resolve(context))?.cmsEnvironment() ?? [:]
     }
 }

@@ -30,30 +30,22 @@ public struct SearchSetup: Sendable {
             }
             definitions = all.filter { only.contains($0.uid) }
         }
-        guard let megabytes = Double(configuration[.searchBatchMegabytes] ?? "16"), megabytes >= 0.01, megabytes <= 1024 else {
-            throw RecetteFailure("RECETTE_SEARCH_BATCH_MB must be a number of MiB between 0.01 and 1024, e.g. 16")
+        batchBytes = Int(try configuration.number(.searchBatchMegabytes) * 1_048_576)
+        switch try configuration.choice(.searchGzip, as: GzipChoice.self) {
+        case .always: gzip = true
+        case .never: gzip = false
+        case .auto: gzip = !Self.isLoopback(client.baseURL.host ?? "")
         }
-        batchBytes = Int(megabytes * 1_048_576)
-        switch configuration[.searchGzip] ?? "auto" {
-        case "always": gzip = true
-        case "never": gzip = false
-        case "auto": gzip = !Self.isLoopback(client.baseURL.host ?? "")
-        case let other: throw RecetteFailure("RECETTE_SEARCH_GZIP='\(other)': use auto, always or never")
-        }
-        let shrink = configuration[.searchMaxShrink] ?? "0.5"
-        guard let share = Double(shrink), share >= 0, share <= 1 else {
-            throw RecetteFailure("RECETTE_SEARCH_MAX_SHRINK='\(shrink)' is not a share between 0 and 1, e.g. 0.5 (a rebuild may lose half of an index's documents)")
-        }
-        maxShrink = share
+        maxShrink = try configuration.number(.searchMaxShrink)
     }
+
+    /// RECETTE_SEARCH_GZIP's words.
+    enum GzipChoice: String, CaseIterable { case auto, always, never }
 
     /// The route asked for, else RECETTE_REINDEX_VIA, else direct when indexes are configured.
     public static func route(requested: ReindexRoute?, configuration: Configuration) throws -> ReindexRoute {
         if let requested { return requested }
-        if let text = configuration[.reindexVia] {
-            guard let route = ReindexRoute(rawValue: text) else { throw RecetteFailure("RECETTE_REINDEX_VIA='\(text)': use direct or plugin") }
-            return route
-        }
+        if configuration.isSet(.reindexVia) { return try configuration.choice(.reindexVia, as: ReindexRoute.self) }
         return configuration.searchIndexes.isEmpty ? .plugin : .direct
     }
 

@@ -26,6 +26,10 @@ public enum ConfigurationError: Error, CustomStringConvertible {
     case unreadable(path: String, reason: String)
     case invalidConfigFile(path: String, reason: String)
     case invalidValue(setting: String, value: String, expected: String)
+    /// A value that does not fit its setting's kind, found when the configuration loads.
+    case invalidSetting(InvalidSetting)
+    /// A key of `recette.yml` recette does not read (a typo, most often).
+    case unknownKey(path: String, key: String, nearest: String?)
 
     public var description: String {
         switch self {
@@ -35,6 +39,10 @@ public enum ConfigurationError: Error, CustomStringConvertible {
             "\(path) is not valid: \(reason); fix the file or move it aside"
         case .invalidValue(let setting, let value, let expected):
             "\(setting)='\(value)' is not valid: expected \(expected)"
+        case .invalidSetting(let problem):
+            problem.description
+        case .unknownKey(let path, let key, let nearest):
+            "\(path): unknown key \"\(key)\"" + (nearest.map { " (did you mean \"\($0)\"?)" } ?? "")
         }
     }
 }
@@ -43,16 +51,38 @@ public enum ConfigurationError: Error, CustomStringConvertible {
 public struct Configuration: Sendable {
     public let projectDirectory: URL
     private var values: [Setting: ResolvedValue]
+    /// Every value (or default) parsed by its setting's kind, once: what the typed accessors
+    /// (`wholeNumber(_:)`, `url(_:)`, `choice(_:as:)`…) give.
+    let parsedSettings: [Setting: ParsedSetting]
+    /// Values that do not fit their kind, in `Setting.all`'s order; `load` refuses the first.
+    public let problems: [InvalidSetting]
     /// Files that were found and read, for `doctor`.
     public let filesRead: [String]
     /// `search.indexes` of `recette.yml`: the indexes `reindex --via direct` builds.
     public var searchIndexes: [SearchIndexDefinition]
 
-    public init(values: [Setting: ResolvedValue], projectDirectory: URL, filesRead: [String] = [], searchIndexes: [SearchIndexDefinition] = []) {
+    /// - Parameter dotEnvLines: the `.env` line of each variable, for errors naming where a value came from.
+    public init(values: [Setting: ResolvedValue], projectDirectory: URL, filesRead: [String] = [], searchIndexes: [SearchIndexDefinition] = [],
+                dotEnvLines: [String: Int] = [:]) {
         self.values = values
         self.projectDirectory = projectDirectory
         self.filesRead = filesRead
         self.searchIndexes = searchIndexes
+        var parsed: [Setting: ParsedSetting] = [:]
+        var problems: [InvalidSetting] = []
+        for setting in Setting.all {
+            let resolved = values[setting] ?? setting.defaultValue.map { ResolvedValue(value: $0, source: .defaultValue) }
+            guard let resolved else { continue }
+            switch setting.kind.parse(resolved.value, relativeTo: projectDirectory) {
+            case .some(let value):
+                parsed[setting] = value
+            case .none:
+                problems.append(InvalidSetting(setting: setting, value: resolved.value, source: resolved.source,
+                                               dotEnvLine: dotEnvLines[setting.environmentName]))
+            }
+        }
+        self.parsedSettings = parsed
+        self.problems = problems
     }
 
     /// Resolves every known setting from the four layers.
@@ -61,19 +91,26 @@ public struct Configuration: Sendable {
     ///   - environment: the process environment.
     ///   - projectDirectory: where `.env` and `recette.yml` are looked for.
     ///   - readingDotEnv: false leaves `.env` out (see `committed(projectDirectory:)`).
+    ///   - validating: false keeps values that do not fit their kind in `problems` instead of
+    ///     refusing the first (`doctor` lists them all).
     public static func load(
         flags: [Setting: String] = [:],
         environment: [String: String],
         projectDirectory: URL,
         readingDotEnv: Bool = true,
+        validating: Bool = true,
         fileSystem: FileManager = .default
     ) throws -> Configuration {
         var filesRead: [String] = []
         let dotEnvURL = projectDirectory.appendingPathComponent(".env")
         var dotEnv: [String: String] = [:]
+        var dotEnvLines: [String: Int] = [:]
         if readingDotEnv && fileSystem.fileExists(atPath: dotEnvURL.path) {
             let text = try readText(dotEnvURL)
-            for (key, value) in try DotEnv.parse(text, file: dotEnvURL.path) { dotEnv[key] = value }
+            for entry in try DotEnv.parse(text, file: dotEnvURL.path) {
+                dotEnv[entry.key] = entry.value
+                dotEnvLines[entry.key] = entry.line
+            }
             filesRead.append(".env")
         }
         let configURL = projectDirectory.appendingPathComponent("recette.yml")
@@ -83,6 +120,7 @@ public struct Configuration: Sendable {
             let text = try readText(configURL)
             try ProjectConfigFile.checkBounded(yaml: text, path: configURL.path)
             fileValues = try ProjectConfigFile.flatten(yaml: text, path: configURL.path)
+            try ProjectConfigFile.checkKnownKeys(yaml: text, path: "recette.yml")
             searchIndexes = try SearchIndexDefinition.parse(yaml: text, path: configURL.path)
             filesRead.append("recette.yml")
         }
@@ -101,7 +139,10 @@ public struct Configuration: Sendable {
                 values[setting] = ResolvedValue(value: value, source: .defaultValue)
             }
         }
-        return Configuration(values: values, projectDirectory: projectDirectory, filesRead: filesRead, searchIndexes: searchIndexes)
+        let configuration = Configuration(values: values, projectDirectory: projectDirectory, filesRead: filesRead,
+                                          searchIndexes: searchIndexes, dotEnvLines: dotEnvLines)
+        if validating, let problem = configuration.problems.first { throw ConfigurationError.invalidSetting(problem) }
+        return configuration
     }
 
     /// What the repository itself says: `recette.yml`, then defaults. No flags, environment or
@@ -128,12 +169,6 @@ public struct Configuration: Sendable {
         Setting.all.filter(\.isSecret).compactMap { secret($0) }
     }
 
-    /// A path setting resolved against the project directory.
-    public func path(_ setting: Setting) -> URL? {
-        guard let value = self[setting] else { return nil }
-        if value.hasPrefix("/") { return URL(fileURLWithPath: value) }
-        return projectDirectory.appendingPathComponent(value)
-    }
 
     /// The value as shown to people: secrets as `***`, URL passwords hidden.
     public func displayValue(_ setting: Setting) -> String? {
@@ -193,6 +228,69 @@ public enum ProjectConfigFile {
         if let root, !fits(root) {
             throw ConfigurationError.invalidConfigFile(path: path, reason: "it expands to more than \(maximumNodes) values (aliases of aliases?); write the values out instead of nesting aliases")
         }
+    }
+
+    /// Every key recette reads from `recette.yml`: each setting's own (`Setting.all`), and the
+    /// structured ones that the features owning them read. `[]` stands for each entry of a
+    /// list; what a listed key holds is its reader's (an index's Meilisearch `settings`).
+    /// A new key is one line here.
+    public static let knownKeys: [String] = Setting.all.compactMap(\.configPath)
+        + SearchIndexDefinition.keys.map { "search.indexes[].\($0)" }
+
+    /// Refuses a key recette does not read, naming the nearest known one: a typo (`serach:`,
+    /// `indexs:`) would otherwise leave the setting at its default without a word.
+    public static func checkKnownKeys(yaml: String, path: String) throws {
+        guard let root = (try? Yams.load(yaml: yaml)) as? [String: Any] else { return }
+        func walk(_ mapping: [String: Any], pattern parent: String, shown parentShown: String) throws {
+            let prefix = parent.isEmpty ? "" : parent + "."
+            let siblings = Set(knownKeys.filter { $0.hasPrefix(prefix) }.map { key in
+                String(key.dropFirst(prefix.count).prefix { $0 != "." && $0 != "[" })
+            })
+            for key in mapping.keys.sorted() {
+                let pattern = prefix + key
+                let shown = (parentShown.isEmpty ? "" : parentShown + ".") + key
+                guard siblings.contains(key) else {
+                    if holdsAnAnchor(key, in: yaml) { continue }
+                    let nearest = siblings.min { (editDistance(key, $0), $0) < (editDistance(key, $1), $1) }
+                    throw ConfigurationError.unknownKey(path: path, key: shown,
+                                                        nearest: nearest.map { (parentShown.isEmpty ? "" : parentShown + ".") + $0 })
+                }
+                if knownKeys.contains(pattern) { continue }
+                // A known key that is not a value: its entries (a mapping, or a list of mappings).
+                switch mapping[key] {
+                case let nested as [String: Any]:
+                    try walk(nested, pattern: pattern, shown: shown)
+                case let list as [Any]:
+                    for (position, entry) in list.enumerated() {
+                        if let nested = entry as? [String: Any] { try walk(nested, pattern: pattern + "[]", shown: shown + "[\(position)]") }
+                    }
+                default:
+                    break  // the wrong shape is its reader's error (e.g. search.indexes must be a list)
+                }
+            }
+        }
+        try walk(root, pattern: "", shown: "")
+    }
+
+    /// `defaults: &defaults` holds values that keys recette reads take by alias (`scalingo:
+    /// *defaults`): a key of its own, not a typo. (Yams keeps no anchor once it has loaded.)
+    private static func holdsAnAnchor(_ key: String, in yaml: String) -> Bool {
+        let name = NSRegularExpression.escapedPattern(for: key)
+        return yaml.range(of: #"(^|[\n{,])[ \t-]*"# + name + #"[ \t]*:[ \t]*&"#, options: .regularExpression) != nil
+    }
+
+    /// Levenshtein distance: the fewest one-character edits from `a` to `b`.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() {
+                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 
     public static func flatten(yaml: String, path: String) throws -> [String: String] {

@@ -10,8 +10,9 @@ public enum DotEnv {
         public var description: String { "\(file):\(line): \(problem)" }
     }
 
-    public static func parse(_ text: String, file: String = ".env") throws(ParseError) -> [(key: String, value: String)] {
-        var entries: [(key: String, value: String)] = []
+    /// Each entry with the line its name is on.
+    public static func parse(_ text: String, file: String = ".env") throws(ParseError) -> [(key: String, value: String, line: Int)] {
+        var entries: [(key: String, value: String, line: Int)] = []
         // "\r\n" is one Character in Swift: normalise before splitting on "\n".
         let lines = text.replacingOccurrences(of: "\r\n", with: "\n")
             .split(separator: "\n", omittingEmptySubsequences: false)
@@ -62,7 +63,7 @@ public enum DotEnv {
             } else {
                 value = stripInlineComment(raw).trimmingCharacters(in: [" ", "\t"])
             }
-            entries.append((key, value))
+            entries.append((key, value, lineNumber))
         }
         return entries
     }

@@ -48,6 +48,9 @@ public struct SearchIndexDefinition: Sendable, Equatable {
         !text.isEmpty && text.utf8.count < 400 && text.unicodeScalars.allSatisfy { ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "-" || $0 == "_" }
     }
 
+    /// The keys of a `search.indexes` entry (also in `ProjectConfigFile.knownKeys`).
+    public static let keys = ["uid", "content_type", "primary_key", "query", "settings"]
+
     /// `search.indexes` from the text of `recette.yml` (empty when absent).
     public static func parse(yaml: String, path: String) throws -> [SearchIndexDefinition] {
         func invalid(_ reason: String) -> ConfigurationError { .invalidConfigFile(path: path, reason: reason) }
@@ -75,9 +78,8 @@ public struct SearchIndexDefinition: Sendable, Equatable {
                 }
                 settings = data
             }
-            let known: Set<String> = ["uid", "query", "primary_key", "content_type", "settings"]
-            if let unknown = entry.keys.sorted().first(where: { !known.contains($0) }) {
-                throw invalid("\(label).\(unknown) (\(uid)) is not a known key; expected \(known.sorted().joined(separator: ", "))")
+            if let unknown = entry.keys.sorted().first(where: { !keys.contains($0) }) {
+                throw invalid("\(label).\(unknown) (\(uid)) is not a known key; expected \(keys.sorted().joined(separator: ", "))")
             }
             return SearchIndexDefinition(uid: uid, primaryKey: primaryKey, query: query, contentType: entry["content_type"] as? String, settingsJSON: settings)
         }

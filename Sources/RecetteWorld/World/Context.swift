@@ -17,10 +17,16 @@ public struct RecetteContext: Sendable {
     public var showsProgress: Bool
     public var assumeYes: Bool
     public var dryRun: Bool
+    /// Asks before something is destroyed (the terminal's standard input and error in the
+    /// executable; by default nobody answers, so only `--yes` confirms).
+    public var prompt: ConfirmationPrompt
+    /// The clock runs and reports are dated by.
+    public var now: @Sendable () -> Date
 
     public init(configuration: Configuration, runner: any ProcessRunning, http: any HTTPTransport, archiveHTTP: (any HTTPTransport)? = nil,
                 output: any OutputSink, logger: Logger,
-                terminal: Terminal, environment: [String: String], showsProgress: Bool = false, assumeYes: Bool = false, dryRun: Bool = false) {
+                terminal: Terminal, environment: [String: String], showsProgress: Bool = false, assumeYes: Bool = false, dryRun: Bool = false,
+                prompt: ConfirmationPrompt = .unanswered, now: @escaping @Sendable () -> Date = { Date() }) {
         self.configuration = configuration
         self.runner = runner
         self.http = http
@@ -32,6 +38,8 @@ public struct RecetteContext: Sendable {
         self.showsProgress = showsProgress
         self.assumeYes = assumeYes
         self.dryRun = dryRun
+        self.prompt = prompt
+        self.now = now
     }
 
     public var postgresTools: PostgresTools {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Logging
 @testable import RecetteKit
 @testable import RecetteWorld
@@ -44,7 +47,25 @@ enum TestEnvironment {
         return directory
     }()
 
+    /// A context that reaches nothing it was not given: no process runs, no HTTP request
+    /// leaves, and the environment holds only `environment` (and the test cluster's
+    /// directory). A test that forgot to give one of them fails instead of reaching the
+    /// machine or the network.
     static func context(
+        projectDirectory: URL = TestEnvironment.projectDirectory,
+        environment given: [String: String] = [:],
+        output: any OutputSink = RecordingOutputSink(),
+        runner: any ProcessRunning = FailClosedRunner(),
+        http: any HTTPTransport = FailClosedHTTP()
+    ) throws -> RecetteContext {
+        var environment = ["RECETTE_LOCAL_DIR": clusterDirectory.appendingPathComponent("local").path]
+        for (key, value) in given { environment[key] = value }
+        return try makeContext(projectDirectory: projectDirectory, environment: environment, output: output, runner: runner, http: http)
+    }
+
+    /// The machine itself, asked for by integration tests: real processes (PostgreSQL's
+    /// programs, docker), this process's environment, HTTP (to loopback stand-ins).
+    static func machineContext(
         projectDirectory: URL = TestEnvironment.projectDirectory,
         environment extra: [String: String] = [:],
         output: any OutputSink = RecordingOutputSink(),
@@ -53,10 +74,15 @@ enum TestEnvironment {
         var environment = ProcessInfo.processInfo.environment
         environment["RECETTE_LOCAL_DIR"] = clusterDirectory.appendingPathComponent("local").path
         for (key, value) in extra { environment[key] = value }
+        return try makeContext(projectDirectory: projectDirectory, environment: environment, output: output, runner: runner, http: URLSessionTransport())
+    }
+
+    private static func makeContext(projectDirectory: URL, environment: [String: String], output: any OutputSink,
+                                    runner: any ProcessRunning, http: any HTTPTransport) throws -> RecetteContext {
         let configuration = try Configuration.load(environment: environment, projectDirectory: projectDirectory)
         var logger = Logger(label: "recette-tests")
         logger.logLevel = .warning
-        return RecetteContext(configuration: configuration, runner: runner, http: URLSessionTransport(), output: output, logger: logger,
+        return RecetteContext(configuration: configuration, runner: runner, http: http, output: output, logger: logger,
                               terminal: Terminal(standardOutputIsTTY: false, standardErrorIsTTY: false, colorEnabled: false),
                               environment: environment)
     }
@@ -88,7 +114,7 @@ private actor ClusterStarter {
     func start() async throws -> (LocalCluster, port: Int) {
         if starting == nil {
             starting = Task {
-                let context = try TestEnvironment.context()
+                let context = try TestEnvironment.machineContext()
                 let cluster = context.localCluster
                 let status = try await cluster.start()
                 guard let port = status.port else { throw RecetteFailure("test cluster has no port") }
@@ -176,4 +202,28 @@ final class LineCollector: @unchecked Sendable {
     func append(_ line: String) { lock.withLock { lines.append(line) } }
     var text: String { lock.withLock { lines.joined(separator: "\n") } }
     var all: [String] { lock.withLock { lines } }
+}
+
+/// The runner of a test that gave none: every command fails, naming itself.
+struct FailClosedRunner: ProcessRunning {
+    struct Refused: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    func run(_ command: Command, input: Data?, output: StandardOutputHandling, onStandardErrorLine: (@Sendable (String) -> Void)?,
+             acceptedExitStatuses: Set<Int32>) async throws -> ProcessResult {
+        throw Refused(description: "this test gave no process runner, so '\(command.executable)' was not run: pass runner: to TestEnvironment.context, or use machineContext")
+    }
+}
+
+/// The HTTP of a test that gave none: every request fails, naming its URL.
+struct FailClosedHTTP: HTTPTransport {
+    func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
+        throw FailClosedRunner.Refused(description: "this test gave no HTTP transport, so \(request.url?.absoluteString ?? "?") was not requested: pass http: to TestEnvironment.context")
+    }
+
+    func stream(_ request: URLRequest, onResponse: @escaping @Sendable (HTTPURLResponse) throws -> Void,
+                onChunk: @escaping @Sendable (Data) throws -> Void) async throws -> HTTPURLResponse {
+        throw FailClosedRunner.Refused(description: "this test gave no HTTP transport, so \(request.url?.absoluteString ?? "?") was not streamed: pass http: to TestEnvironment.context")
+    }
 }

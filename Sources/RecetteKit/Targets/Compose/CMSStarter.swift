@@ -27,15 +27,9 @@ public struct CMSStarter: Sendable {
 
     public static func configured(by context: RecetteContext, compose: Bool) throws -> CMSStarter {
         let configuration = context.configuration
-        let text = configuration[.cmsHealthURL] ?? "http://127.0.0.1:1337/_health"
-        guard let url = URL(string: text), let scheme = url.scheme, ["http", "https"].contains(scheme) else {
-            throw RecetteFailure("RECETTE_CMS_HEALTH_URL '\(text)' is not an http(s) URL (Strapi answers /_health, e.g. http://127.0.0.1:1337/_health)")
-        }
-        guard let seconds = Int(configuration[.cmsStartTimeout] ?? "180"), seconds > 0 else {
-            throw RecetteFailure("RECETTE_CMS_TIMEOUT must be a number of seconds, e.g. 180")
-        }
         return CMSStarter(project: compose ? try ComposeProject.configured(by: context) : nil,
-                          service: configuration[.cmsService] ?? "cms", healthURL: url, timeout: .seconds(seconds),
+                          service: configuration.text(.cmsService), healthURL: try configuration.url(.cmsHealthURL),
+                          timeout: .seconds(try configuration.wholeNumber(.cmsStartTimeout)),
                           http: context.http, logger: context.logger)
     }
 

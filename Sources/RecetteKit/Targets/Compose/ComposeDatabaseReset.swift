@@ -81,8 +81,8 @@ public struct ComposeDatabaseReset: Sendable {
     public static func configured(by context: RecetteContext, timeout: Duration = .seconds(120)) throws -> ComposeDatabaseReset {
         ComposeDatabaseReset(
             project: try ComposeProject.configured(by: context),
-            service: context.configuration[.composeDBService] ?? "db",
-            volume: context.configuration[.composeDBVolume] ?? "db-data",
+            service: context.configuration.text(.composeDBService),
+            volume: context.configuration.text(.composeDBVolume),
             timeout: timeout, runner: context.runner, logger: context.logger
         )
     }

@@ -40,12 +40,7 @@ public struct ComposeProject: Sendable {
             throw ComposeError.composeFileMissing(path: "(not set)", setting: Setting.composeFile.environmentName)
         }
         var files = [(composeFile, Setting.composeFile)]
-        for entry in (configuration[.composeOverrides] ?? "").split(separator: ":") {
-            let path = entry.trimmingCharacters(in: .whitespaces)
-            guard !path.isEmpty else { continue }
-            let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : configuration.projectDirectory.appendingPathComponent(path)
-            files.append((url, Setting.composeOverrides))
-        }
+        files += configuration.paths(.composeOverrides).map { ($0, Setting.composeOverrides) }
         for (file, setting) in files where !FileManager.default.fileExists(atPath: file.path) {
             throw ComposeError.composeFileMissing(path: file.path, setting: setting.environmentName)
         }

@@ -32,7 +32,7 @@ public struct ComposeRestore: Sendable {
     /// with the reset plan once the backup is known good, before anything is destroyed.
     public func restore(archiveFile: URL, confirm: (ComposeResetPlan) throws -> Void) async throws -> RestoreOutcome {
         let logger = context.logger
-        let startedAt = Date()
+        let startedAt = context.now()
         let timer = PhaseTimer()
         func timed<T>(_ phase: String, _ work: () async throws -> T) async throws -> T { try await timer.time(phase, work) }
         let project = reset.project
@@ -98,7 +98,7 @@ public struct ComposeRestore: Sendable {
         let counts = try await timed("count rows") { try await RestoreFinish.rowCounts(server, database: database) }
         let report = RestoreReport(
             archive: archiveFile.lastPathComponent, target: "compose", database: database, startedAt: startedAt, jobs: options.jobs,
-            settings: applied.settings.map { "\($0.0)=\($0.1)" }, totalSeconds: Date().timeIntervalSince(startedAt), phases: timer.phases,
+            settings: applied.settings.map { "\($0.0)=\($0.1)" }, totalSeconds: context.now().timeIntervalSince(startedAt), phases: timer.phases,
             pgRestorePhases: outcome.phases, kinds: RestoreReport.kinds(from: outcome.items), errors: outcome.errors,
             foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts, prepare: preparePhase.runs ? prepared : nil)
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)

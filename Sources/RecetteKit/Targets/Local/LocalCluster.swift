@@ -473,6 +473,6 @@ public enum LocalClusterError: Error, CustomStringConvertible {
 extension RecetteContext {
     /// The local target's cluster, under `local.directory`.
     public var localCluster: LocalCluster {
-        LocalCluster(directory: configuration.path(.localDirectory)!, tools: postgresTools, runner: runner, stateDirectory: stateDirectory)
+        LocalCluster(directory: configuration.path(.localDirectory) ?? stateDirectory.appendingPathComponent("local"), tools: postgresTools, runner: runner, stateDirectory: stateDirectory)
     }
 }

@@ -9,7 +9,7 @@ public struct LocalDatabaseReset: Sendable {
 
     public init(context: RecetteContext, database: String? = nil) {
         self.cluster = context.localCluster
-        self.database = database ?? context.configuration[.localDatabase] ?? "recette"
+        self.database = database ?? context.configuration.text(.localDatabase)
     }
 
     /// The plan as shown by `--dry-run`.

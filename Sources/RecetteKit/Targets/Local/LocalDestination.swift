@@ -58,7 +58,7 @@ public struct LocalRestore: Sendable {
 
     public init(context: RecetteContext, database: String? = nil, jobs: Int? = nil, options: RestoreOptions? = nil) {
         self.context = context
-        self.database = database ?? context.configuration[.localDatabase] ?? "recette"
+        self.database = database ?? context.configuration.text(.localDatabase)
         var options = options ?? RestoreOptions()
         if let jobs { options.jobs = jobs }
         self.options = options

@@ -218,11 +218,7 @@ public enum ArchiveTransport: String, CaseIterable, Sendable {
     case urlsession
 
     public init(_ configuration: Configuration) throws {
-        let value = configuration[.downloadTransport] ?? Self.curl.rawValue
-        guard let kind = Self(rawValue: value.lowercased()) else {
-            throw RecetteFailure("\(Setting.downloadTransport.environmentName) is '\(value)'; use one of: \(Self.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        self = kind
+        self = try configuration.choice(.downloadTransport, as: Self.self)
     }
 
     public func make(timeout: TimeInterval = 60) -> any HTTPTransport {

@@ -21,6 +21,9 @@ public struct ConfirmationPrompt: Sendable {
         }
     }
 
+    /// Nobody to ask: only `--yes` confirms (the default of a context that was given no terminal).
+    public static let unanswered = ConfirmationPrompt(isInteractive: false) { _ in nil }
+
     /// Returns when confirmed (`assumeYes`, or `y`/`yes` typed); throws a one-line failure
     /// otherwise. `action` completes "pass --yes to …", e.g. "delete volume x".
     public func confirm(_ question: String, action: String, assumeYes: Bool) throws {

@@ -1,0 +1,75 @@
+import Foundation
+import RecetteWorld
+
+/// The `compose` target: the project's db service. Its reset deletes only that service's
+/// volume; the restore runs inside the container; the CMS is its compose service.
+public struct ComposeTarget: Target {
+    public var context: RecetteContext
+    public var kind: RestoreTargetKind { .compose }
+
+    public func restorePlan(file: URL, options: RestoreOptions) async throws -> [String] {
+        let reset = try ComposeDatabaseReset.configured(by: context)
+        let plan = try await reset.plan()
+        return ["check \(file.path) (also against the pg_restore of the '\(reset.service)' image), then:"] + plan.lines
+            + ["copy the dump into the container and run \(Targets.pgRestoreFlags(options)) there"]
+            + (try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: kind.rawValue).planLines)
+    }
+
+    public func restore(file: URL, options: RestoreOptions, confirmReset: (ComposeResetPlan) throws -> Void) async throws -> RestoreOutcome {
+        let reset = try ComposeDatabaseReset.configured(by: context)
+        return try await ComposeRestore(context: context, reset: reset, options: options).restore(archiveFile: file, confirm: confirmReset)
+    }
+
+    public func resetDatabase(waitTimeout: Duration, confirm: (String, String) throws -> Void) async throws -> [String] {
+        let reset = try ComposeDatabaseReset.configured(by: context, timeout: waitTimeout)
+        let plan = try await reset.plan()
+        if context.dryRun { return plan.lines }
+        try confirm(plan.question, "delete volume \(plan.volume.dockerName)")
+        let outcome = try await reset.run(plan)
+        let seconds = { (phase: String) in String(format: "%.1f", outcome.seconds[phase] ?? 0) }
+        let what = outcome.removal == .removed ? "deleted and recreated" : "created (there was none)"
+        return ["volume \(outcome.volume.dockerName) \(what); '\(outcome.volume.service)' ready in \(seconds("total")) s (remove \(seconds("remove")) s, start \(seconds("start")) s, ready \(seconds("ready")) s)"]
+    }
+
+    public func templateServer(for what: String) throws -> (server: any RestoreDestination, database: String) {
+        throw RecetteFailure("\(what) is not built for the compose target yet (its restore keeps no pristine template); use the local or url target, or 'recette restore' again")
+    }
+
+    public func searchDatabase() async throws -> (connectionString: String, display: String) {
+        try await Self.composeConnection(context)
+    }
+
+    public func cms() throws -> CMSStarter? { try CMSStarter.configured(by: context, compose: true) }
+
+    /// The CMS service's environment as compose resolves it (to name a string batch size).
+    public func cmsEnvironment() async -> [String: String] {
+        guard let project = try? ComposeProject.configured(by: context), let resolved = try? await project.resolve(),
+              let service = resolved.services[context.configuration.text(.cmsService)] else { return [:] }
+        return service.environment.compactMapValues { $0 }
+    }
+
+    static func composeConnection(_ context: RecetteContext) async throws -> (connectionString: String, display: String) {
+        let project = try ComposeProject.configured(by: context)
+        let service = context.configuration.text(.composeDBService)
+        let resolved = try await project.resolve()
+        let environment = resolved.services[service]?.environment ?? [:]
+        let user = (environment["POSTGRES_USER"] ?? nil).flatMap { $0.isEmpty ? nil : $0 } ?? "postgres"
+        let database = (environment["POSTGRES_DB"] ?? nil).flatMap { $0.isEmpty ? nil : $0 } ?? user
+        let password = environment["POSTGRES_PASSWORD"] ?? nil
+        let result = try await context.runner.run(project.command(["port", service, "5432"]), input: nil, output: .collect(),
+                                                  onStandardErrorLine: nil, acceptedExitStatuses: Set(0...255))
+        let published = result.outputText.split(separator: "\n").first.map(String.init) ?? ""
+        guard result.exitStatus == 0, let colon = published.lastIndex(of: ":"), let port = Int(published[published.index(after: colon)...]) else {
+            throw RecetteFailure("""
+                the compose service '\(service)' publishes no PostgreSQL port, so recette cannot read the documents: \
+                publish it on this machine only (ports: ["127.0.0.1:5432:5432"]) or set RECETTE_SEARCH_DATABASE_URL
+                """)
+        }
+        var host = String(published[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if host == "0.0.0.0" || host == "::" || host.isEmpty { host = "127.0.0.1" }
+        var environmentForLibpq = ["PGHOST": host, "PGPORT": String(port), "PGUSER": user]
+        if let password { environmentForLibpq["PGPASSWORD"] = password }
+        let connectionString = PostgresConnection.connectionString(libpqEnvironment: environmentForLibpq, database: database)
+        return (connectionString, "postgresql://\(user)@\(host):\(port)/\(database)")
+    }
+}

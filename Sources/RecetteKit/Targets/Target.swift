@@ -1,0 +1,70 @@
+import Foundation
+import RecetteWorld
+
+/// Where a restore goes, as the configuration names it (RECETTE_TARGET).
+public enum RestoreTargetKind: String, Sendable, CaseIterable, Codable {
+    case local, compose, url
+
+    public static func configured(_ configuration: Configuration) throws -> RestoreTargetKind {
+        try configuration.choice(.target, as: RestoreTargetKind.self)
+    }
+}
+
+/// One of the three places recette makes a copy in, resolved once per run from the settings
+/// (`Targets.resolve`). Everything that differs between them is here; the pipeline, the
+/// commands and the search ask the target instead of switching on its name.
+public protocol Target: Sendable {
+    var kind: RestoreTargetKind { get }
+    /// What a restore of `file` would do, touching nothing (first line: the main action).
+    func restorePlan(file: URL, options: RestoreOptions) async throws -> [String]
+    /// Checks `file`, then restores it. `confirmReset` is asked before a compose volume is
+    /// deleted (after the backup is known good).
+    func restore(file: URL, options: RestoreOptions, confirmReset: (ComposeResetPlan) throws -> Void) async throws -> RestoreOutcome
+    /// `recette reset`: the database emptied (each target's way), after `confirm`; with
+    /// `--dry-run` the plan lines only. Returns the lines to print.
+    func resetDatabase(waitTimeout: Duration, confirm: (_ question: String, _ action: String) throws -> Void) async throws -> [String]
+    /// The server and database holding the pristine template (`reset --pristine`, `pristine …`).
+    /// `what` names the command in the refusal of a target that keeps no template.
+    func templateServer(for what: String) throws -> (server: any RestoreDestination, database: String)
+    /// The database the search indexes are read from: a libpq connection string (it may hold
+    /// a password: never print it) and a display name.
+    func searchDatabase() async throws -> (connectionString: String, display: String)
+    /// The CMS the target runs and `populate` starts (compose: its service); nil when none.
+    func cms() throws -> CMSStarter?
+    /// The CMS's environment, to explain its plugin's batch size; empty when unknown.
+    func cmsEnvironment() async -> [String: String]
+}
+
+extension Target {
+    public func cms() throws -> CMSStarter? { nil }
+    public func cmsEnvironment() async -> [String: String] { [:] }
+
+    /// The local and url targets' restore plan: a new database swapped in.
+    func swapRestorePlan(_ destination: any RestoreDestination, database: String, file: URL, options: RestoreOptions,
+                         configuration: Configuration) throws -> [String] {
+        try destination.check(options)
+        let names = try DerivedDatabaseNames(base: database)
+        return ["check \(file.path), restore it into a new database '\(names.incoming)' on \(destination.serverDescription) with \(Targets.pgRestoreFlags(options)), then rename it to '\(database)'"
+                + (destination.keepsPreviousDatabase ? ", keeping the replaced one under a dated name" : ", dropping the replaced one")]
+            + (try PreparePhase(localWiring: options.localWiring, configuration: configuration, target: destination.targetName).planLines)
+                .map { $0 + " (in the new database, before the rename)" }
+    }
+}
+
+public enum Targets {
+    /// The configured target. A url target's URL given as a flag (`--target-url`) is a
+    /// deliberate choice, which a server that is not this machine requires.
+    public static func resolve(_ context: RecetteContext, dropPrevious: Bool = false) throws -> any Target {
+        switch try RestoreTargetKind.configured(context.configuration) {
+        case .local: return LocalTarget(context: context)
+        case .compose: return ComposeTarget(context: context)
+        case .url:
+            let named = context.configuration.resolved(.databaseURL)?.source == .flag
+            return URLTarget(context: context, namedOnCommandLine: named, dropPrevious: dropPrevious)
+        }
+    }
+
+    static func pgRestoreFlags(_ options: RestoreOptions) -> String {
+        "pg_restore --no-owner --no-privileges --jobs=\(options.jobs)" + (options.unlogged ? " (schema, then SET UNLOGGED on every table, then rows and indexes)" : "")
+    }
+}
