@@ -231,7 +231,7 @@ public struct Populate: Sendable {
     /// A CMS source the guard cannot read fails the run before its first step, not after the
     /// database was reset and restored.
     private func checkCMSSource() throws {
-        guard options.runs(.cms), (try? RestoreTargetKind.configured(context.configuration)) == .compose else { return }
+        guard options.runs(.cms), (try? Targets.resolve(context).cms()) != nil else { return }
         _ = try StrapiProject.configured(context.configuration)?.model()
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 import RecetteWorld
 
-/// Step 3, `cms`: the Strapi schema guard, then the target's CMS started (compose: its
-/// service) and waited for on its health URL; a target without one skips it.
+/// Step 3, `cms`: the Strapi schema guard first (`Strapi/`: nothing the boot sync would drop),
+/// then the target's CMS started (compose: its service) and waited for on its health URL; a
+/// target without one skips it.
 extension Populate {
     func cmsPlan(_ target: any Target) async throws -> [String] {
         guard let starter = try target.cms() else { return ["  nothing to start: the \(target.kind.rawValue) target runs no CMS"] }
