@@ -164,51 +164,55 @@ import Testing
             options.allowSchemaDrops = allowing
             return (context, options)
         }
+
+        /// The cms step alone on a runner that fails closed: its step record, and whether any
+        /// command (docker compose up) ran.
+        func refusedCMSStep(database: String? = nil) async throws -> (record: PopulateStepRecord, commands: [Command]) {
+            let refusing = ScriptedRunner([:])
+            let (context, options) = try await context(allowing: false, runner: refusing, database: database)
+            let report = await Populate(context: context, options: options).run { _ in }
+            return (try #require(report.steps.first { $0.step == .cms }), refusing.commands)
+        }
+
+        /// With --allow-schema-drops: the CMS is started (compose up, the one command) and its
+        /// health URL polled.
+        func allowedCMSStep(database: String? = nil) async throws -> PopulateStepRecord? {
+            let (probe, _) = try await context(allowing: true, runner: ScriptedRunner([:]), database: database)
+            let up = try ComposeProject.configured(by: probe).upCommand(services: ["cms"], wait: true, timeout: .seconds(20))
+            let starting = ScriptedRunner([([up.executable] + up.arguments).joined(separator: " "): .success("")])
+            let (allowed, options) = try await context(allowing: true, runner: starting, database: database)
+            let report = await Populate(context: allowed, options: options).run { _ in }
+            #expect(report.succeeded, "\(report.error ?? "")")
+            #expect(starting.commands.map(\.arguments) == [up.arguments])
+            return report.steps.first { $0.step == .cms }
+        }
     }
 
     @Test func aPopulateWhoseCMSWouldDropStopsBeforeStartingItUnlessAllowed() async throws {
         let project = try CMSProject()
         defer { project.health.stop() }
-        // Fails closed: any command (docker compose up) is an unscripted failure.
-        let refusing = ScriptedRunner([:])
-        let (context, options) = try await project.context(allowing: false, runner: refusing)
-        let report = await Populate(context: context, options: options).run { _ in }
-        #expect(!report.succeeded)
-        let cms = try #require(report.steps.first { $0.step == .cms })
+        let (cms, commands) = try await project.refusedCMSStep()
         #expect(cms.status == .failed)
         #expect(cms.detail.contains("the CMS was not started: Strapi's boot sync would drop column annonces_de_logement.slug"), "\(cms.detail)")
         #expect(cms.detail.contains("check out the branch that matches recette, or pass --allow-schema-drops"), "\(cms.detail)")
-        #expect(refusing.commands.isEmpty, "docker compose up never ran")
+        #expect(commands.isEmpty, "docker compose up never ran")
 
-        // --allow-schema-drops: the CMS is started (compose up) and its health URL polled.
-        let up = try ComposeProject.configured(by: context).upCommand(services: ["cms"], wait: true, timeout: .seconds(20))
-        let starting = ScriptedRunner([([up.executable] + up.arguments).joined(separator: " "): .success("")])
-        let (allowed, allowingOptions) = try await project.context(allowing: true, runner: starting)
-        let goesOn = await Populate(context: allowed, options: allowingOptions).run { _ in }
-        #expect(goesOn.succeeded, "\(goesOn.error ?? "")")
-        #expect(starting.commands.map(\.arguments) == [up.arguments])
-        #expect(goesOn.steps.first { $0.step == .cms }?.detail.contains("schema guard: drops allowed (column annonces_de_logement.slug)") == true)
+        let allowed = try await project.allowedCMSStep()
+        #expect(allowed?.detail.contains("schema guard: drops allowed (column annonces_de_logement.slug)") == true, "\(allowed?.detail ?? "")")
     }
 
     @Test func aDatabaseTheGuardCannotReadKeepsTheCMSStoppedUnlessAllowed() async throws {
         let project = try CMSProject()
         defer { project.health.stop() }
         let nowhere = "postgresql://postgres@127.0.0.1:\(LocalCluster.freeLoopbackPort())/app?connect_timeout=5"
-        let refusing = ScriptedRunner([:])
-        let (context, options) = try await project.context(allowing: false, runner: refusing, database: nowhere)
-        let report = await Populate(context: context, options: options).run { _ in }
-        let cms = try #require(report.steps.first { $0.step == .cms })
+        let (cms, commands) = try await project.refusedCMSStep(database: nowhere)
         #expect(cms.status == .failed)
         #expect(cms.detail.hasPrefix("the CMS was not started: the Strapi schema guard cannot read the restored database ("), "\(cms.detail)")
         #expect(cms.detail.hasSuffix("or pass --allow-schema-drops to start the CMS unchecked"), "\(cms.detail)")
-        #expect(refusing.commands.isEmpty, "docker compose up never ran")
+        #expect(commands.isEmpty, "docker compose up never ran")
 
-        let up = try ComposeProject.configured(by: context).upCommand(services: ["cms"], wait: true, timeout: .seconds(20))
-        let starting = ScriptedRunner([([up.executable] + up.arguments).joined(separator: " "): .success("")])
-        let (allowed, allowingOptions) = try await project.context(allowing: true, runner: starting, database: nowhere)
-        let goesOn = await Populate(context: allowed, options: allowingOptions).run { _ in }
-        #expect(goesOn.succeeded, "\(goesOn.error ?? "")")
-        #expect(starting.commands.map(\.arguments) == [up.arguments])
+        let allowed = try await project.allowedCMSStep(database: nowhere)
+        #expect(allowed?.detail.contains("schema guard: not run (database unreadable, --allow-schema-drops)") == true, "\(allowed?.detail ?? "")")
     }
 
     @Test func aBadCMSSourceFailsTheRunBeforeItsFirstStep() async throws {

@@ -7,7 +7,8 @@ import RecetteWorld
 extension Populate {
     func cmsPlan(_ target: any Target) async throws -> [String] {
         guard let starter = try await target.cms() else { return ["  nothing to start: the \(target.kind.rawValue) target runs no CMS"] }
-        return try await schemaGuardPlan() + ["  run: docker compose up --detach --wait \(starter.service), then poll \(starter.healthURL.absoluteString) (up to \(Int(starter.timeout.seconds))s)"]
+        return try await schemaGuardPlan()
+            + ["  run: docker compose up --detach --wait \(starter.service), then poll \(starter.healthURL.absoluteString) (up to \(Int(starter.timeout.seconds))s)"]
     }
 
     func cmsStep(_ run: inout PopulateRun, _ record: inout PopulateStepRecord) async throws {
@@ -21,34 +22,47 @@ extension Populate {
         record.detail = "\(starter.service) answers \(starter.healthURL.absoluteString)" + guardNote
     }
 
-    /// Strapi's boot sync drops tracked tables and columns the branch's code no longer has:
-    /// check before the CMS can start. Returns a note for the step's detail.
-    private func guardSchema() async throws -> String {
-        guard let project = try StrapiProject.configured(context.configuration) else { return "" }
-        let changes: StrapiSchemaChanges
+    /// What the guard reads: the sync's changes, or why the database could not be read. A CMS
+    /// source that cannot be read is an error either way.
+    private enum SchemaGuardReading {
+        case changes(StrapiSchemaChanges)
+        case unreadable(String)
+    }
+
+    private func readSchemaGuard(_ project: StrapiProject) async throws -> SchemaGuardReading {
         do {
             let database = try await SearchDatabase.libpqConnection(for: context)
-            changes = try await StrapiSchemaGuard.check(project: project, connectionString: database.connectionString).changes
+            return .changes(try await StrapiSchemaGuard.check(project: project, connectionString: database.connectionString).changes)
         } catch let error as StrapiProjectError {
             throw error
         } catch is CancellationError {
             throw CancellationError()
         } catch {
+            return .unreadable(Redaction.redacting(context.configuration.secrets, in: String(describing: error)))
+        }
+    }
+
+    /// Strapi's boot sync drops tracked tables and columns the branch's code no longer has:
+    /// check before the CMS can start. Returns a note for the step's detail.
+    private func guardSchema() async throws -> String {
+        guard let project = try StrapiProject.configured(context.configuration) else { return "" }
+        switch try await readSchemaGuard(project) {
+        case .unreadable(let reason):
             // Unchecked is not safe: the CMS starts only when asked to go on regardless.
-            let reason = Redaction.redacting(context.configuration.secrets, in: String(describing: error))
             guard options.allowSchemaDrops else {
                 throw RecetteFailure("the CMS was not started: the Strapi schema guard cannot read the restored database (\(reason)); make it readable (RECETTE_SEARCH_DATABASE_URL), or pass --allow-schema-drops to start the CMS unchecked")
             }
             context.logger.warning("--allow-schema-drops: starting the CMS unchecked, the schema guard cannot read the database (\(reason))")
             return "; schema guard: not run (database unreadable, --allow-schema-drops)"
+        case .changes(let changes):
+            for line in changes.lines { context.logger.info("strapi schema guard: \(line)") }
+            guard changes.dropsSomething else { return "; schema guard: nothing dropped" }
+            guard options.allowSchemaDrops else {
+                throw RecetteFailure("the CMS was not started: Strapi's boot sync would drop \(changes.dropSummary) (its source \(project.directory.path) no longer has them); \(StrapiSchemaGuard.fix)")
+            }
+            context.logger.warning("--allow-schema-drops: starting the CMS although its boot sync drops \(changes.dropSummary)")
+            return "; schema guard: drops allowed (\(changes.dropSummary))"
         }
-        for line in changes.lines { context.logger.info("strapi schema guard: \(line)") }
-        guard changes.dropsSomething else { return "; schema guard: nothing dropped" }
-        guard options.allowSchemaDrops else {
-            throw RecetteFailure("the CMS was not started: Strapi's boot sync would drop \(changes.dropSummary) (its source \(project.directory.path) no longer has them); \(StrapiSchemaGuard.fix)")
-        }
-        context.logger.warning("--allow-schema-drops: starting the CMS although its boot sync drops \(changes.dropSummary)")
-        return "; schema guard: drops allowed (\(changes.dropSummary))"
     }
 
     /// The guard's list for `--dry-run`, on the database as it is now (the restore has not run).
@@ -56,17 +70,12 @@ extension Populate {
         guard let project = try StrapiProject.configured(context.configuration) else {
             return ["  schema guard: no Strapi source (strapi.project), not checked"]
         }
-        let changes: StrapiSchemaChanges
-        do {
-            let database = try await SearchDatabase.libpqConnection(for: context)
-            changes = try await StrapiSchemaGuard.check(project: project, connectionString: database.connectionString).changes
-        } catch let error as StrapiProjectError {
-            throw error
-        } catch {
-            return ["  schema guard: check \(project.directory.path) against the restored database (the current one cannot be read: \(error))"]
+        switch try await readSchemaGuard(project) {
+        case .unreadable(let reason):
+            return ["  schema guard: check \(project.directory.path) against the restored database (the current one cannot be read: \(reason))"]
+        case .changes(let changes):
+            let stops = changes.dropsSomething && !options.allowSchemaDrops ? " (the cms step stops: \(StrapiSchemaGuard.fix))" : ""
+            return ["  schema guard: \(project.directory.path) against the current database\(stops):"] + changes.lines.map { "    " + $0 }
         }
-        var lines = ["  schema guard: \(project.directory.path) against the current database\(changes.dropsSomething && !options.allowSchemaDrops ? " (the cms step stops: \(StrapiSchemaGuard.fix))" : ""):"]
-        lines += changes.lines.map { "    " + $0 }
-        return lines
     }
 }
