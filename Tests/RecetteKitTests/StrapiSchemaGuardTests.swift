@@ -178,12 +178,16 @@ import Testing
         /// health URL polled.
         func allowedCMSStep(database: String? = nil) async throws -> PopulateStepRecord? {
             let (probe, _) = try await context(allowing: true, runner: ScriptedRunner([:]), database: database)
-            let up = try ComposeProject.configured(by: probe).upCommand(services: ["cms"], wait: true, timeout: .seconds(20))
-            let starting = ScriptedRunner([([up.executable] + up.arguments).joined(separator: " "): .success("")])
+            let project = try ComposeProject.configured(by: probe)
+            let up = project.upCommand(services: ["cms"], wait: true, timeout: .seconds(20))
+            // The CMS service is detected from the resolved compose file before it starts.
+            let config = project.command(["config", "--format", "json"])
+            let starting = ScriptedRunner([([config.executable] + config.arguments).joined(separator: " "): .success(#"{"name": "guard", "services": {}}"#),
+                                           ([up.executable] + up.arguments).joined(separator: " "): .success("")])
             let (allowed, options) = try await context(allowing: true, runner: starting, database: database)
             let report = await Populate(context: allowed, options: options).run { _ in }
             #expect(report.succeeded, "\(report.error ?? "")")
-            #expect(starting.commands.map(\.arguments) == [up.arguments])
+            #expect(starting.commands.map(\.arguments) == [config.arguments, up.arguments])
             return report.steps.first { $0.step == .cms }
         }
     }
@@ -249,7 +253,11 @@ import Testing
     @Test func aDryRunShowsTheList() async throws {
         let project = try CMSProject()
         defer { project.health.stop() }
-        let (context, options) = try await project.context(allowing: false, runner: ScriptedRunner([:]))
+        // The dry run reads the resolved compose file (read-only) to name the CMS service.
+        let (probe, _) = try await project.context(allowing: false, runner: ScriptedRunner([:]))
+        let config = try ComposeProject.configured(by: probe).command(["config", "--format", "json"])
+        let reading = ScriptedRunner([([config.executable] + config.arguments).joined(separator: " "): .success(#"{"name": "guard", "services": {}}"#)])
+        let (context, options) = try await project.context(allowing: false, runner: reading)
         let plan = try await Populate(context: context, options: options).plan()
         let text = plan.joined(separator: "\n")
         #expect(text.contains("(the cms step stops: check out the branch that matches recette, or pass --allow-schema-drops)"), "\(text)")

@@ -6,18 +6,27 @@ import RecetteWorld
 /// target without one skips it.
 extension Populate {
     func cmsPlan(_ target: any Target) async throws -> [String] {
-        guard let starter = try await target.cms() else { return ["  nothing to start: the \(target.kind.rawValue) target runs no CMS"] }
-        return try await schemaGuardPlan()
-            + ["  run: docker compose up --detach --wait \(starter.service), then poll \(starter.healthURL.absoluteString) (up to \(Int(starter.timeout.seconds))s)"]
+        guard target.runsCMS else { return ["  nothing to start: the \(target.kind.rawValue) target runs no CMS"] }
+        // The guard's list first: it stands even when the CMS service cannot be worked out.
+        let guardLines = try await schemaGuardPlan()
+        do {
+            guard let starter = try await target.cms() else { return guardLines }
+            return guardLines + ["  run: docker compose up --detach --wait \(starter.service), then poll \(starter.healthURL.absoluteString) (up to \(Int(starter.timeout.seconds))s)"]
+        } catch {
+            return guardLines + ["  would fail: \(Redaction.redacting(context.configuration.secrets, in: String(describing: error)))"]
+        }
     }
 
     func cmsStep(_ run: inout PopulateRun, _ record: inout PopulateStepRecord) async throws {
-        guard let starter = try await Targets.resolve(context).cms() else {
+        let target = try Targets.resolve(context)
+        guard target.runsCMS else {
             record.status = .skipped
             record.detail = "the \(run.report.target) target runs no CMS"
             return
         }
+        // The guard first: a refusal runs nothing, not even the compose file's detection.
         let guardNote = try await guardSchema()
+        guard let starter = try await target.cms() else { return }
         try await starter.start()
         record.detail = "\(starter.service) answers \(starter.healthURL.absoluteString)" + guardNote
     }
