@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import RecetteKit
 @testable import RecetteWorld
@@ -238,7 +239,7 @@ import Testing
 
 /// A process runner that answers from a script and fails closed: a command nobody scripted
 /// is a test failure, never a real process.
-final class ScriptedRunner: ProcessRunning, @unchecked Sendable {
+final class ScriptedRunner: ProcessRunning {
     enum Answer {
         case success(String)
         case failure(status: Int32, stderr: String)
@@ -247,23 +248,22 @@ final class ScriptedRunner: ProcessRunning, @unchecked Sendable {
         case sequence([Int32])
     }
 
-    private let lock = NSLock()
     private let script: [String: Answer]
-    private var calls: [String: Int] = [:]
-    private var recorded: [Command] = []
+    private let state = Mutex<(calls: [String: Int], recorded: [Command])>(([:], []))
 
     init(_ script: [String: Answer]) { self.script = script }
 
-    var commands: [Command] { lock.withLock { recorded } }
+    var commands: [Command] { state.withLock { $0.recorded } }
 
     func run(_ command: Command, input: Data?, output: StandardOutputHandling, onStandardErrorLine: (@Sendable (String) -> Void)?,
              acceptedExitStatuses: Set<Int32>) async throws -> ProcessResult {
         let key = ([command.executable] + command.arguments).joined(separator: " ")
-        let (answer, call) = lock.withLock { () -> (Answer?, Int) in
-            recorded.append(command)
-            calls[key, default: 0] += 1
-            return (script[key], calls[key]!)
+        let call = state.withLock { state -> Int in
+            state.recorded.append(command)
+            state.calls[key, default: 0] += 1
+            return state.calls[key]!
         }
+        let answer = script[key]
         guard let answer else {
             Issue.record("unscripted command: \(key)")
             throw ProcessError.launchFailed(command: key, reason: "not in the test's script")

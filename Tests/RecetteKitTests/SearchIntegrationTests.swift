@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import StandIns
+import Synchronization
 import Testing
 @testable import RecetteKit
 @testable import RecetteWorld
@@ -73,7 +74,7 @@ struct SearchProject {
     }
 }
 
-@Suite(.serialized) struct SearchIntegrationTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct SearchIntegrationTests {
     @Test func directReindexLeavesExactlyThePublishedOffersAndSwapsThemIn() async throws {
         let meilisearch = try MeilisearchStandIn()
         defer { meilisearch.stop() }
@@ -355,17 +356,15 @@ struct SearchProject {
     }
 }
 
-final class Observations: @unchecked Sendable {
+final class Observations: Sendable {
     struct Observation { var status: Int; var hits: Int; var rebuilding: Bool }
-    private let lock = NSLock()
-    private var items: [Observation] = []
-    func record(status: Int, hits: Int, rebuilding: Bool) { lock.withLock { items.append(Observation(status: status, hits: hits, rebuilding: rebuilding)) } }
-    var all: [Observation] { lock.withLock { items } }
+    private let items = Mutex<[Observation]>([])
+    func record(status: Int, hits: Int, rebuilding: Bool) { items.withLock { $0.append(Observation(status: status, hits: hits, rebuilding: rebuilding)) } }
+    var all: [Observation] { items.withLock { $0 } }
 }
 
-final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
+final class LockedFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }

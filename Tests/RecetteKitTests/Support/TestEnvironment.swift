@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 @testable import RecetteKit
 @testable import RecetteWorld
 
@@ -88,6 +89,9 @@ private actor ClusterStarter {
     func start() async throws -> (LocalCluster, port: Int) {
         if starting == nil {
             starting = Task {
+                guard !TestLane.isUnit else {
+                    throw RecetteFailure("the unit lane (RECETTE_UNIT_LANE=1) starts no PostgreSQL: tag this test .postgres and give it .skippedInUnitLane")
+                }
                 let context = try TestEnvironment.context()
                 let cluster = context.localCluster
                 let status = try await cluster.start()
@@ -170,10 +174,9 @@ extension CLI {
     }
 }
 
-final class LineCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func append(_ line: String) { lock.withLock { lines.append(line) } }
-    var text: String { lock.withLock { lines.joined(separator: "\n") } }
-    var all: [String] { lock.withLock { lines } }
+final class LineCollector: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var text: String { all.joined(separator: "\n") }
+    var all: [String] { lines.withLock { $0 } }
 }
