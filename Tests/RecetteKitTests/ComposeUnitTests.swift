@@ -205,9 +205,12 @@ import Testing
     @Test func readinessPollingBacksOffUntilPostgresAnswers() async throws {
         let probe = "docker compose -f /p/compose.yaml exec -T db pg_isready --quiet --host=127.0.0.1 --username=postgres --dbname=postgres --timeout=3"
         let runner = ScriptedRunner([probe: .sequence([2, 2, 1, 0])])
-        let project = ComposeProject(files: [URL(fileURLWithPath: "/p/compose.yaml")], workingDirectory: URL(fileURLWithPath: "/p"), runner: runner)
+        var project = ComposeProject(files: [URL(fileURLWithPath: "/p/compose.yaml")], workingDirectory: URL(fileURLWithPath: "/p"), runner: runner)
+        let clock = VirtualClock()
+        project.readinessPolling = clock.polling(first: .milliseconds(100), longest: .seconds(1))
         try await project.waitUntilReady(service: "db", timeout: .seconds(10))
         #expect(runner.commands.count == 4)
+        #expect(clock.sleeps == [.milliseconds(100), .milliseconds(200), .milliseconds(400)])
     }
 
     @Test func aStoppedContainerFailsTheWaitAtOnce() async throws {
