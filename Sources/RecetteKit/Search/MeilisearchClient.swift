@@ -200,21 +200,6 @@ public struct MeilisearchClient: Sendable {
         return (results, total)
     }
 
-    /// Every value of `field` in the index, read page by page.
-    public func allValues(_ uid: String, field: String, pageSize: Int = 10_000) async throws -> [String] {
-        var values: [String] = []
-        var offset = 0
-        while true {
-            let page = try await documents(uid, fields: [field], offset: offset, limit: pageSize)
-            for document in page.documents {
-                if let value = document[field] { values.append(Self.idText(value)) }
-            }
-            offset += pageSize
-            if page.documents.isEmpty || offset >= page.total { break }
-        }
-        return values
-    }
-
     /// The text of a document id as Meilisearch would compare it (integers without decimals).
     public static func idText(_ value: Any) -> String {
         if let text = value as? String { return text }
