@@ -169,7 +169,7 @@ import Testing
     static func mode(_ url: URL) throws -> Int { try DumpExtractionTests.mode(url) }
 
     /// The binary under umask 000: every directory it makes under `.recette/` is 0700.
-    @Test func aRestoreUnderUmask000KeepsItsFilesPrivate() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func aRestoreUnderUmask000KeepsItsFilesPrivate() async throws {
         let sample = try await SampleCache.shared.sample()
         let project = TestEnvironment.newProjectDirectory()
         // sh only to set the umask before exec'ing the binary; the arguments stay an argv.
@@ -192,7 +192,7 @@ import Testing
     /// A run killed with SIGKILL once its dump is extracted leaves its work directory; the next
     /// run that makes one removes it, and leaves a living run's alone. (Killed as soon as the
     /// dump appears, during the checks: before the shared test cluster gets bulk-load settings.)
-    @Test func theWorkDirectoryOfAKilledRunIsRemovedByTheNextRun() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func theWorkDirectoryOfAKilledRunIsRemovedByTheNextRun() async throws {
         let sample = try await SampleCache.shared.sample()
         let project = TestEnvironment.newProjectDirectory()
         let work = WorkDirectory.root(in: project.appendingPathComponent(".recette"))
@@ -238,7 +238,7 @@ import Testing
 
     /// As root the server runs as postgres, which must still reach a cluster inside the now
     /// private `.recette/`: it is let through (search only), not given the directory.
-    @Test(.enabled(if: geteuid() == 0, "the server runs as another user only when recette is root"))
+    @Test(.tags(.postgres), .skippedInUnitLane, .enabled(if: geteuid() == 0, "the server runs as another user only when recette is root"))
     func theLocalClusterInsideAPrivateStateDirectoryStillStarts() async throws {
         let project = TestEnvironment.newProjectDirectory()
         var environment = ProcessInfo.processInfo.environment

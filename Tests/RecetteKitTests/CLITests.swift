@@ -120,7 +120,7 @@ import Testing
         #expect(result.standardError.split(separator: "\n").last == "error: backup file '/nonexistent/backup.tar.gz' does not exist; check the path, or run 'recette download' to fetch one")
     }
 
-    @Test func sampleBackupThenRestoreThroughTheCLI() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func sampleBackupThenRestoreThroughTheCLI() async throws {
         _ = try await TestEnvironment.startedCluster()
         let output = TestEnvironment.clusterDirectory.appendingPathComponent("cli-backups")
         let built = try await CLI.run(["sample-backup", "--offers", "300", "--housing", "120", "--app", "cli-app", "--output", output.path, "--quiet"])
@@ -137,7 +137,7 @@ import Testing
         #expect(restored.standardOutput.contains("DATABASE_URL=postgresql://postgres@127.0.0.1:"))
     }
 
-    @Test func interruptStopsTheWorkAndExits130() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func interruptStopsTheWorkAndExits130() async throws {
         _ = try await TestEnvironment.startedCluster()
         let (process, errors) = try CLI.launch(["sample-backup", "--offers", "5000000", "--housing", "0", "--app", "interrupted",
                                                 "--output", TestEnvironment.clusterDirectory.appendingPathComponent("never").path])

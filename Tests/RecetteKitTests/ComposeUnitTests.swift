@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import RecetteKit
 @testable import RecetteWorld
@@ -204,9 +205,12 @@ import Testing
     @Test func readinessPollingBacksOffUntilPostgresAnswers() async throws {
         let probe = "docker compose -f /p/compose.yaml exec -T db pg_isready --quiet --host=127.0.0.1 --username=postgres --dbname=postgres --timeout=3"
         let runner = ScriptedRunner([probe: .sequence([2, 2, 1, 0])])
-        let project = ComposeProject(files: [URL(fileURLWithPath: "/p/compose.yaml")], workingDirectory: URL(fileURLWithPath: "/p"), runner: runner)
+        var project = ComposeProject(files: [URL(fileURLWithPath: "/p/compose.yaml")], workingDirectory: URL(fileURLWithPath: "/p"), runner: runner)
+        let clock = VirtualClock()
+        project.readinessPolling = clock.polling(first: .milliseconds(100), longest: .seconds(1))
         try await project.waitUntilReady(service: "db", timeout: .seconds(10))
         #expect(runner.commands.count == 4)
+        #expect(clock.sleeps == [.milliseconds(100), .milliseconds(200), .milliseconds(400)])
     }
 
     @Test func aStoppedContainerFailsTheWaitAtOnce() async throws {
@@ -238,7 +242,7 @@ import Testing
 
 /// A process runner that answers from a script and fails closed: a command nobody scripted
 /// is a test failure, never a real process.
-final class ScriptedRunner: ProcessRunning, @unchecked Sendable {
+final class ScriptedRunner: ProcessRunning {
     enum Answer {
         case success(String)
         case failure(status: Int32, stderr: String)
@@ -247,23 +251,22 @@ final class ScriptedRunner: ProcessRunning, @unchecked Sendable {
         case sequence([Int32])
     }
 
-    private let lock = NSLock()
     private let script: [String: Answer]
-    private var calls: [String: Int] = [:]
-    private var recorded: [Command] = []
+    private let state = Mutex<(calls: [String: Int], recorded: [Command])>(([:], []))
 
     init(_ script: [String: Answer]) { self.script = script }
 
-    var commands: [Command] { lock.withLock { recorded } }
+    var commands: [Command] { state.withLock { $0.recorded } }
 
     func run(_ command: Command, input: Data?, output: StandardOutputHandling, onStandardErrorLine: (@Sendable (String) -> Void)?,
              acceptedExitStatuses: Set<Int32>) async throws -> ProcessResult {
         let key = ([command.executable] + command.arguments).joined(separator: " ")
-        let (answer, call) = lock.withLock { () -> (Answer?, Int) in
-            recorded.append(command)
-            calls[key, default: 0] += 1
-            return (script[key], calls[key]!)
+        let call = state.withLock { state -> Int in
+            state.recorded.append(command)
+            state.calls[key, default: 0] += 1
+            return state.calls[key]!
         }
+        let answer = script[key]
         guard let answer else {
             Issue.record("unscripted command: \(key)")
             throw ProcessError.launchFailed(command: key, reason: "not in the test's script")

@@ -10,18 +10,10 @@ import FoundationNetworking
 /// CurlTransport against a bare loopback server: requests as sent, responses as seen,
 /// streaming, refusal, cancellation and failures.
 @Suite struct CurlTransportTests {
-    /// Records what the server received.
-    final class Received: @unchecked Sendable {
-        private let lock = NSLock()
-        private var requests: [HTTPRequest] = []
-        func add(_ request: HTTPRequest) { lock.withLock { requests.append(request) } }
-        var all: [HTTPRequest] { lock.withLock { requests } }
-    }
-
     @Test func sendsMethodHeadersAndBodyAndReadsTheReply() async throws {
         let received = Received()
         let server = try LoopbackHTTPServer { request in
-            received.add(request)
+            received.append(request)
             return .json(201, ["ok": true], headers: [("X-Thing", "a"), ("X-Thing", "b")])
         }
         defer { server.stop() }

@@ -84,7 +84,7 @@ import Testing
 }
 
 /// Derived names, claims and the source guard against a real server (this run's cluster).
-@Suite(.serialized) struct DerivedNamesIntegrationTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct DerivedNamesIntegrationTests {
     func admin() async throws -> (PostgresConnection, PostgresURL) {
         let (cluster, port) = try await TestEnvironment.startedCluster()
         let url = try PostgresURL(cluster.url(database: "postgres", port: port))

@@ -8,7 +8,7 @@ import Testing
 /// stand-in `scalingo` CLI from the Scalingo stand-in: it restores exactly what
 /// `recette populate --target compose` restores, resets only the db volume, and refuses a bad
 /// backup before touching anything.
-@Suite(.enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
+@Suite(.tags(.docker, .postgres, .slow), .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
 struct GeneratedScriptDockerTests {
     static let script = TestEnvironment.packageRoot.appendingPathComponent("populate-with-recette-data.sh")
 

@@ -33,7 +33,7 @@ import Testing
 
     /// Two restores into one cluster side by side: the first to finish leaves the bulk-load
     /// settings to the other; the last one out puts the normal settings back.
-    @Test func overlappingRestoresKeepTheBulkLoadSettingsUntilTheLastEnds() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func overlappingRestoresKeepTheBulkLoadSettingsUntilTheLastEnds() async throws {
         // A cluster of its own: the suite's shared one sees other restores come and go.
         let directory = TestEnvironment.clusterDirectory.appendingPathComponent("bulk-load-\(UUID().uuidString.prefix(8))")
         let context = try TestEnvironment.machineContext()
@@ -71,7 +71,7 @@ import Testing
     /// A restore killed mid-load (`kill -9`) never resets its bulk-load settings: they stay in
     /// postgresql.auto.conf across restarts. The next start (or `local status`) sees them on
     /// with nobody holding the lock and resets them; while their owner lives, it leaves them.
-    @Test func bulkLoadSettingsOfADeadRestoreAreResetByTheNextStart() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func bulkLoadSettingsOfADeadRestoreAreResetByTheNextStart() async throws {
         let cluster = try Self.ownCluster("abandoned")
         defer { Task { try? await cluster.stop() } }
         let port = try #require(try await cluster.start().port)
@@ -106,7 +106,7 @@ import Testing
 
     /// The cluster's password lives only in pgpass: without it, starting says so and what to
     /// do, instead of every later connection failing on libpq's "no password supplied".
-    @Test func aMissingPasswordFileIsExplainedAtStart() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func aMissingPasswordFileIsExplainedAtStart() async throws {
         let cluster = try Self.ownCluster("no-pgpass")
         defer { Task { try? await cluster.stop() } }
         _ = try await cluster.start()
@@ -117,7 +117,7 @@ import Testing
 
     /// Two starts of a new cluster at once (two recette processes, or two tests): one runs
     /// initdb and starts the server, the other waits and finds it running.
-    @Test func startsAtOnceInitialiseOnceAndAgreeOnThePort() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func startsAtOnceInitialiseOnceAndAgreeOnThePort() async throws {
         let directory = TestEnvironment.clusterDirectory.appendingPathComponent("together-\(UUID().uuidString.prefix(8))")
         let context = try TestEnvironment.machineContext()
         let clusters = (0..<3).map { _ in LocalCluster(directory: directory, tools: context.postgresTools, runner: context.runner) }
@@ -131,7 +131,7 @@ import Testing
         #expect(try connection.query("SELECT 1").scalar == "1")
     }
 
-    @Test func initialisesStartsStopsAndRestartsOnTheSamePort() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func initialisesStartsStopsAndRestartsOnTheSamePort() async throws {
         let directory = TestEnvironment.clusterDirectory.appendingPathComponent("lifecycle-\(UUID().uuidString.prefix(8))")
         let context = try TestEnvironment.machineContext()
         let cluster = LocalCluster(directory: directory, tools: context.postgresTools, runner: context.runner)

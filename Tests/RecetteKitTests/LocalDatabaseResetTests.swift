@@ -5,7 +5,7 @@ import Testing
 
 /// `recette reset --target local`: one database of the shared test cluster dropped and
 /// created empty; its neighbours untouched.
-@Suite struct LocalDatabaseResetTests {
+@Suite(.tags(.postgres), .skippedInUnitLane) struct LocalDatabaseResetTests {
     @Test func resetLeavesAnEmptyDatabaseAndItsNeighbours() async throws {
         let (cluster, port) = try await TestEnvironment.startedCluster()
         let database = "reset_local_\(getpid())"

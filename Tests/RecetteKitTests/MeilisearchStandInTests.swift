@@ -149,7 +149,7 @@ import FoundationNetworking
         #expect((deletion["error"] as? [String: String])?["code"] == "index_not_found")
     }
 
-    @Test func tasksRunOneAtATimeInOrderAndIndexingShowsInStats() async throws {
+    @Test(.tags(.slow), .skippedInUnitLane) func tasksRunOneAtATimeInOrderAndIndexingShowsInStats() async throws {
         let (standIn, client) = try Self.standIn(delay: .zero)
         defer { standIn.stop() }
         _ = try await Self.run(client, "POST", "/indexes", json: ["uid": "slow", "primaryKey": "id"])

@@ -6,7 +6,7 @@ import Testing
 
 /// `recette reindex --via plugin` against the Strapi admin + Meilisearch plugin stand-in, which
 /// reads the restored sample and reproduces the plugin's loop, string batch size included.
-@Suite(.serialized) struct PluginReindexTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct PluginReindexTests {
     private func run(batchSize: StrapiStandIn.BatchSize, password: String = "Recette-Admin-1", pluginKey: String? = nil,
                      permissions: Set<String> = ["create", "update", "delete"],
                      check: (SearchProject, MeilisearchStandIn, CLIResult) async throws -> Void,

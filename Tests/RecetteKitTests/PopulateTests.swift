@@ -1,5 +1,6 @@
 import Foundation
 import StandIns
+import Synchronization
 import Testing
 @testable import RecetteKit
 @testable import RecetteWorld
@@ -33,7 +34,7 @@ import Testing
         ]
     }
 
-    @Test func aDryRunOnAnExistingLocalDatabaseChangesNothing() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func aDryRunOnAnExistingLocalDatabaseChangesNothing() async throws {
         let (project, environment, database, url) = try await projectWithExistingDatabase()
         let sample = try await SampleCache.shared.sample()
         let before = try databaseIdentity(url, database: database)
@@ -50,7 +51,7 @@ import Testing
         #expect(try FileManager.default.subpathsOfDirectory(atPath: project.path).sorted() == filesBefore, "no report, no lock file, no download")
     }
 
-    @Test func onlyRestoreRunsOneStepAndNotifiesTheReport() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func onlyRestoreRunsOneStepAndNotifiesTheReport() async throws {
         let (project, environment, _, url) = try await projectWithExistingDatabase()
         let sample = try await SampleCache.shared.sample()
         let received = Received()
@@ -100,7 +101,7 @@ import Testing
         #expect((summary["report"] as? [String: Any])?["succeeded"] as? Bool == false)
     }
 
-    @Test func jsonLogsAreOneObjectPerLine() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func jsonLogsAreOneObjectPerLine() async throws {
         let (project, environment, _, _) = try await projectWithExistingDatabase()
         let sample = try await SampleCache.shared.sample()
         // --fresh: a real restore (the shared cluster may hold this sample's pristine template).
@@ -128,9 +129,8 @@ import Testing
 }
 
 /// Requests a loopback server received, in order.
-final class Received: @unchecked Sendable {
-    private let lock = NSLock()
-    private var requests: [HTTPRequest] = []
-    func append(_ request: HTTPRequest) { lock.withLock { requests.append(request) } }
-    var all: [HTTPRequest] { lock.withLock { requests } }
+final class Received: Sendable {
+    private let requests = Mutex<[HTTPRequest]>([])
+    func append(_ request: HTTPRequest) { requests.withLock { $0.append(request) } }
+    var all: [HTTPRequest] { requests.withLock { $0 } }
 }

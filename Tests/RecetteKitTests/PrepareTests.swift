@@ -6,7 +6,7 @@ import StandIns
 
 /// The prepare phase cuts staging's wiring in the new database before it is swapped in
 /// (issue 14, its Meilisearch and webhook actions).
-@Suite(.serialized) struct LocalWiringTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct LocalWiringTests {
     func url(_ database: String) async throws -> String {
         let (cluster, port) = try await TestEnvironment.startedCluster()
         return cluster.url(database: database, port: port)
@@ -67,7 +67,7 @@ import StandIns
 }
 
 /// The url target's default anonymisation of Strapi's own personal data (issue 14).
-@Suite(.serialized) struct PersonalDataPresetTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct PersonalDataPresetTests {
     func url(_ database: String) async throws -> String {
         let (cluster, port) = try await TestEnvironment.startedCluster()
         return cluster.url(database: database, port: port)

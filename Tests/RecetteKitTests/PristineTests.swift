@@ -6,7 +6,7 @@ import Testing
 
 /// The pristine template kept after a restore, and the reset back to it (issue 16), on this
 /// run's real cluster reached as a url target.
-@Suite(.serialized) struct PristineTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct PristineTests {
     func server(_ database: String) async throws -> PostgresURL {
         let (cluster, port) = try await TestEnvironment.startedCluster()
         return try PostgresURL(cluster.url(database: database, port: port))

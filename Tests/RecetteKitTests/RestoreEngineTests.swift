@@ -119,7 +119,7 @@ import Testing
 }
 
 /// The restore engine on real PostgreSQL.
-@Suite(.serialized) struct RestoreEngineIntegrationTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct RestoreEngineIntegrationTests {
     @Test func foreignKeysAreAddedNotValidAndTheReportIsWritten() async throws {
         let sample = try await SampleCache.shared.sample()
         let context = try TestEnvironment.machineContext()
@@ -221,7 +221,7 @@ import Testing
 
 
 @Suite struct ArchiveDataSizesTests {
-    @Test func everyTableDataBlockOfARealDumpHasASize() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func everyTableDataBlockOfARealDumpHasASize() async throws {
         let sample = try await SampleCache.shared.sample()
         let directory = TestEnvironment.scratchDirectory.appendingPathComponent("recette-sizes-\(UUID().uuidString)")
         let context = try TestEnvironment.machineContext()

@@ -5,7 +5,7 @@ import Testing
 
 /// The walking skeleton on real PostgreSQL and real pg_dump/pg_restore: a sample backup built
 /// like Scalingo's, restored into the local target, counted; bad inputs leave the database alone.
-@Suite(.serialized) struct RestoreIntegrationTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct RestoreIntegrationTests {
     static let offers = 1_200
     static let housing = 500
 
@@ -188,7 +188,7 @@ actor SampleCache {
 
 /// Ctrl-C, SIGHUP (the terminal closed) or a killed recette in the middle of a restore,
 /// through the binary.
-@Suite struct RestoreInterruptTests {
+@Suite(.tags(.postgres, .slow), .skippedInUnitLane) struct RestoreInterruptTests {
     /// A restore long enough to be caught mid-COPY, built once for the tests below.
     static let big = Task {
         try await SampleBackupBuilder(context: try TestEnvironment.machineContext(), offers: 250_000, housingAds: 0, appName: "interrupt-big")
@@ -303,7 +303,7 @@ actor SampleCache {
     }
 }
 
-@Suite struct ExcludeTableTests {
+@Suite(.tags(.postgres), .skippedInUnitLane) struct ExcludeTableTests {
     @Test func anExcludedTableGoesWithEverythingThatDependsOnIt() async throws {
         let sample = try await SampleCache.shared.sample()
         var options = RestoreOptions()

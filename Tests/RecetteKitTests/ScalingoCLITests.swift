@@ -6,7 +6,7 @@ import Testing
 
 /// `recette backups` / `recette download` as a user runs them, against the Scalingo stand-in;
 /// the downloaded sample backup is then restored into the local target.
-@Suite struct ScalingoCLITests {
+@Suite(.tags(.postgres), .skippedInUnitLane) struct ScalingoCLITests {
     /// A stand-in serving this run's sample backup (a real Scalingo-shaped archive).
     static func fixture() async throws -> ScalingoStandInTests.Fixture {
         let sample = try await SampleCache.shared.sample()

@@ -41,7 +41,7 @@ extension CLIResult {
 }
 
 /// The guards of a direct rebuild: what it refuses, what it cleans up, what it explains.
-@Suite(.serialized) struct SearchGuardTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct SearchGuardTests {
     @Test func aQueryEndingInACommentIsWrappedOnItsOwnLines() async throws {
         let meilisearch = try MeilisearchStandIn()
         defer { meilisearch.stop() }

@@ -73,7 +73,7 @@ struct SearchProject {
     }
 }
 
-@Suite(.serialized) struct SearchIntegrationTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct SearchIntegrationTests {
     @Test func directReindexLeavesExactlyThePublishedOffersAndSwapsThemIn() async throws {
         let meilisearch = try MeilisearchStandIn()
         defer { meilisearch.stop() }
@@ -119,15 +119,15 @@ struct SearchProject {
 
         // Slow tasks and small batches: the rebuild takes a while, and searches run throughout.
         meilisearch.taskProcessingDelay = .milliseconds(30)
-        let observations = Observations()
+        let observations = LockedValue<[Observation]>([])
         let url = meilisearch.baseURL.appendingPathComponent("indexes/offre-de-stage/search")
         let statsURL = meilisearch.baseURL.appendingPathComponent("indexes/offre-de-stage/stats")
         let key = meilisearch.masterKey ?? ""
         // Stopped by a flag, not by cancelling the task: cancelling a task in the middle of
         // URLSession.data(for:) can deadlock FoundationNetworking (see URLSessionTransport.send).
-        let stop = LockedFlag()
+        let stop = LockedValue(false)
         let searcher = Task {
-            while !stop.isSet {
+            while !stop.get() {
                 var request = URLRequest(url: url)
                 request.httpMethod = "POST"
                 request.httpBody = Data(#"{"q":"","limit":1}"#.utf8)
@@ -142,17 +142,18 @@ struct SearchProject {
                    let statsObject = try? JSONSerialization.jsonObject(with: statsData) as? [String: Any] {
                     // Search hits are capped by maxTotalHits (1000); the stats count is not.
                     let hits = (object["hits"] as? [Any])?.count ?? -1
-                    observations.record(status: (response as? HTTPURLResponse)?.statusCode ?? 0,
-                                        hits: hits == 1 ? statsObject["numberOfDocuments"] as? Int ?? -1 : -1, rebuilding: rebuilding)
+                    let observation = Observation(status: (response as? HTTPURLResponse)?.statusCode ?? 0,
+                                                  hits: hits == 1 ? statsObject["numberOfDocuments"] as? Int ?? -1 : -1, rebuilding: rebuilding)
+                    observations.mutate { $0.append(observation) }
                 }
                 try? await Task.sleep(for: .milliseconds(5))
             }
         }
         let second = try await project.recette(["reindex", "--index", "offre-de-stage"], ["RECETTE_SEARCH_BATCH_MB": "0.5"])
-        stop.set()
+        stop.set(true)
         _ = await searcher.value
         #expect(second.status == 0, "\(second.standardError)")
-        let seen = observations.all
+        let seen = observations.get()
         // How many land depends on the machine's load (8 were seen on a loaded 2-core CI run).
         #expect(seen.filter(\.rebuilding).count >= 5, "searches ran during the rebuild: \(seen.filter(\.rebuilding).count)")
         #expect(seen.allSatisfy { $0.status == 200 && $0.hits == published }, "every search saw the full index: \(Set(seen.map { "\($0.status) \($0.hits)" }))")
@@ -355,17 +356,4 @@ struct SearchProject {
     }
 }
 
-final class Observations: @unchecked Sendable {
-    struct Observation { var status: Int; var hits: Int; var rebuilding: Bool }
-    private let lock = NSLock()
-    private var items: [Observation] = []
-    func record(status: Int, hits: Int, rebuilding: Bool) { lock.withLock { items.append(Observation(status: status, hits: hits, rebuilding: rebuilding)) } }
-    var all: [Observation] { lock.withLock { items } }
-}
-
-final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
-}
+struct Observation { var status: Int; var hits: Int; var rebuilding: Bool }

@@ -6,7 +6,7 @@ import Testing
 
 /// The Strapi stand-in: admin login and credentials, the plugin's content-type listing, its
 /// documents, and its batch loop run with JavaScript semantics (the "5000" string bug).
-@Suite(.serialized) struct StrapiStandInTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct StrapiStandInTests {
     static let email = "admin@recette.test"
     static let password = "Recette-Admin-1"
 

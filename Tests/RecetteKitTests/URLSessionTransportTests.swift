@@ -17,7 +17,9 @@ import Testing
     @Test(arguments: ArchiveTransport.allCases)
     func cancellingTheTaskAbortsAWaitingRequest(_ kind: ArchiveTransport) async throws {
         let release = DispatchSemaphore(value: 0)
+        let arrived = LockedValue(false)
         let server = try LoopbackHTTPServer { _ in
+            arrived.set(true)
             _ = release.wait(timeout: .now() + 10)  // answers only when released (or after 10 s)
             return .text(200, "too late")
         }
@@ -27,7 +29,9 @@ import Testing
         }
         let transport = kind.make()
         let task = Task { try await transport.send(URLRequest(url: server.baseURL)) }
-        try await Task.sleep(for: .milliseconds(300))
+        // Cancelled once the server holds the request, not before it was sent.
+        for _ in 0..<2_000 where !arrived.get() { try await Task.sleep(for: .milliseconds(5)) }
+        try #require(arrived.get(), "the request never reached the server")
         let cancelled = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { _ = try await task.value }

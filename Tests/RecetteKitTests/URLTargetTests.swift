@@ -48,7 +48,7 @@ import Testing
 }
 
 /// The url target against a real server reached by URL (this run's cluster).
-@Suite(.serialized) struct URLTargetIntegrationTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct URLTargetIntegrationTests {
     func target(_ database: String) async throws -> PostgresURL {
         let (cluster, port) = try await TestEnvironment.startedCluster()
         return try PostgresURL(cluster.url(database: database, port: port))

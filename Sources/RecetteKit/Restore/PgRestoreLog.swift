@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import RecetteWorld
 
 /// How long one TOC item took, from pg_restore's `--verbose` lines stamped on arrival.
@@ -23,20 +24,23 @@ public struct RestoreError: Sendable, Codable, Equatable {
 /// Parallel mode: `processing item ID TYPE TAG` (serial pre-data), then
 /// `launching item ID …` / `finished item ID …` pairs. Serial mode: `creating TYPE "name"`,
 /// `processing data for table "name"`, `executing …`: an item ends when the next begins.
-public final class PgRestoreLog: @unchecked Sendable {
-    private let lock = NSLock()
+public final class PgRestoreLog: Sendable {
     private let entries: [Int: TableOfContents.Entry]
     private let clock = ContinuousClock()
-    private var launched: [Int: ContinuousClock.Instant] = [:]
-    private var serial: (type: String, name: String, id: Int?, start: ContinuousClock.Instant)?
-    private var timings: [ItemTiming] = []
-    private var errors: [RestoreError] = []
-    private var pendingEntry: String?
-    /// Workers also print serial-style lines ("processing data for table …"); in parallel
-    /// mode the launching/finished pairs are the timing, and those lines are ignored.
-    private var parallel = false
-    private var awaitingCommand = false
-    private(set) var reportedIgnoredCount: Int?
+    private struct State {
+        var launched: [Int: ContinuousClock.Instant] = [:]
+        var serial: (type: String, name: String, id: Int?, start: ContinuousClock.Instant)?
+        var timings: [ItemTiming] = []
+        var errors: [RestoreError] = []
+        var pendingEntry: String?
+        /// Workers also print serial-style lines ("processing data for table …"); in parallel
+        /// mode the launching/finished pairs are the timing, and those lines are ignored.
+        var parallel = false
+        var awaitingCommand = false
+        var reportedIgnoredCount: Int?
+    }
+    private let state = Mutex(State())
+    var reportedIgnoredCount: Int? { state.withLock { $0.reportedIgnoredCount } }
     private let onItemFinished: (@Sendable (ItemTiming) -> Void)?
 
     public init(toc: TableOfContents, onItemFinished: (@Sendable (ItemTiming) -> Void)? = nil) {
@@ -62,43 +66,44 @@ public final class PgRestoreLog: @unchecked Sendable {
 
     private func consumeMessage(_ line: Substring, isCommand: Bool) {
         let now = clock.now
-        var finished: ItemTiming?
-        lock.withLock {
+        let finished = state.withLock { state -> ItemTiming? in
+            var finished: ItemTiming?
             if isCommand {
-                if awaitingCommand, !errors.isEmpty { errors[errors.count - 1].command = String(line.dropFirst("Command was: ".count)) }
-                awaitingCommand = false
-                return
+                if state.awaitingCommand, !state.errors.isEmpty { state.errors[state.errors.count - 1].command = String(line.dropFirst("Command was: ".count)) }
+                state.awaitingCommand = false
+                return nil
             }
             if line.hasPrefix("from TOC entry ") {
-                pendingEntry = String(line.dropFirst("from TOC entry ".count))
+                state.pendingEntry = String(line.dropFirst("from TOC entry ".count))
             } else if line.hasPrefix("error: ") {
-                errors.append(RestoreError(tocEntry: pendingEntry, message: String(line.dropFirst("error: ".count)), command: nil))
-                pendingEntry = nil
-                awaitingCommand = true
+                state.errors.append(RestoreError(tocEntry: state.pendingEntry, message: String(line.dropFirst("error: ".count)), command: nil))
+                state.pendingEntry = nil
+                state.awaitingCommand = true
             } else if line.hasPrefix("warning: errors ignored on restore: ") {
-                reportedIgnoredCount = Int(line.split(separator: " ").last ?? "")
+                state.reportedIgnoredCount = Int(line.split(separator: " ").last ?? "")
             } else if let id = Self.itemID(line, after: "launching item ") {
-                parallel = true
-                finished = closeSerial(at: now)
-                launched[id] = now
+                state.parallel = true
+                finished = closeSerial(&state, at: now)
+                state.launched[id] = now
             } else if let id = Self.itemID(line, after: "finished item ") {
-                if let start = launched.removeValue(forKey: id) {
-                    finished = record(id: id, type: nil, name: nil, seconds: (now - start).seconds)
+                if let start = state.launched.removeValue(forKey: id) {
+                    finished = record(&state, id: id, type: nil, name: nil, seconds: (now - start).seconds)
                 }
             } else if let id = Self.itemID(line, after: "processing item ") {
-                finished = closeSerial(at: now)
+                finished = closeSerial(&state, at: now)
                 let entry = entries[id]
-                serial = (entry?.type ?? "?", entry?.name ?? "", id, now)
-            } else if !parallel, line.hasPrefix("creating ") || line.hasPrefix("processing data for table ") || line.hasPrefix("executing ") {
+                state.serial = (entry?.type ?? "?", entry?.name ?? "", id, now)
+            } else if !state.parallel, line.hasPrefix("creating ") || line.hasPrefix("processing data for table ") || line.hasPrefix("executing ") {
                 // In parallel mode "creating" follows "processing item" for the same item.
-                if serial?.id != nil, line.hasPrefix("creating ") { return }
-                finished = closeSerial(at: now)
+                if state.serial?.id != nil, line.hasPrefix("creating ") { return nil }
+                finished = closeSerial(&state, at: now)
                 let (type, name) = Self.serialItem(line)
-                serial = (type, name, nil, now)
+                state.serial = (type, name, nil, now)
             } else if line.hasPrefix("entering main parallel loop") || line.hasPrefix("finished main parallel loop") {
-                parallel = true
-                finished = closeSerial(at: now)
+                state.parallel = true
+                finished = closeSerial(&state, at: now)
             }
+            return finished
         }
         if let finished { onItemFinished?(finished) }
     }
@@ -113,25 +118,25 @@ public final class PgRestoreLog: @unchecked Sendable {
 
     /// Ends the last serial item (call when pg_restore exits).
     public func finish() {
-        let finished = lock.withLock { closeSerial(at: clock.now) }
+        let finished = state.withLock { closeSerial(&$0, at: clock.now) }
         if let finished { onItemFinished?(finished) }
     }
 
-    public var itemTimings: [ItemTiming] { lock.withLock { timings } }
-    public var restoreErrors: [RestoreError] { lock.withLock { errors } }
+    public var itemTimings: [ItemTiming] { state.withLock { $0.timings } }
+    public var restoreErrors: [RestoreError] { state.withLock { $0.errors } }
 
     // MARK: - Private (lock held)
 
-    private func closeSerial(at now: ContinuousClock.Instant) -> ItemTiming? {
-        guard let open = serial else { return nil }
-        serial = nil
-        return record(id: open.id, type: open.type, name: open.name, seconds: (now - open.start).seconds)
+    private func closeSerial(_ state: inout State, at now: ContinuousClock.Instant) -> ItemTiming? {
+        guard let open = state.serial else { return nil }
+        state.serial = nil
+        return record(&state, id: open.id, type: open.type, name: open.name, seconds: (now - open.start).seconds)
     }
 
-    private func record(id: Int?, type: String?, name: String?, seconds: Double) -> ItemTiming {
+    private func record(_ state: inout State, id: Int?, type: String?, name: String?, seconds: Double) -> ItemTiming {
         let entry = id.flatMap { entries[$0] }
         let timing = ItemTiming(id: id, type: entry?.type ?? type ?? "?", name: entry?.name ?? name ?? "", seconds: seconds)
-        timings.append(timing)
+        state.timings.append(timing)
         return timing
     }
 

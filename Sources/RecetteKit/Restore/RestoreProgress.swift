@@ -1,16 +1,16 @@
 import Foundation
+import Synchronization
 import RecetteWorld
 
 /// Restore progress weighted by data size: a TABLE DATA item counts for its block's size in
 /// the archive; the items after the data (indexes, constraints…) share a third of the bar,
 /// as they often take as long as the load. Without sizes (an archive format the reader does
 /// not know) every item counts the same.
-public final class RestoreProgress: @unchecked Sendable {
-    private let lock = NSLock()
+public final class RestoreProgress: Sendable {
     private let bar: ProgressBar
     private let weights: [Int: Int64]
     private let otherWeight: Int64
-    private var done: Int64 = 0
+    private let done = Mutex<Int64>(0)
     public let total: Int64
 
     public init(toc: TableOfContents, dataSizes: [Int: Int64]?, bar: ProgressBar) {
@@ -31,7 +31,7 @@ public final class RestoreProgress: @unchecked Sendable {
 
     public func finished(_ item: ItemTiming) {
         let weight = item.id.flatMap { weights[$0] } ?? otherWeight
-        let value = lock.withLock { () -> Int64 in
+        let value = done.withLock { done -> Int64 in
             done = min(total, done + weight)
             return done
         }

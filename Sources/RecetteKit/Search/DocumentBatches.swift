@@ -1,10 +1,11 @@
 import Foundation
+import Synchronization
 import RecetteWorld
 
 /// Hands NDJSON batches from a producer thread (a COPY out of PostgreSQL) to an async
 /// consumer (the HTTP sender), holding at most `capacity` finished batches in between: when
 /// the sender is slower, the producer thread waits, and memory stays flat.
-final class DocumentBatchChannel: @unchecked Sendable {
+final class DocumentBatchChannel: Sendable {
     struct Batch: Sendable {
         var body: Data
         var documents: Int
@@ -13,8 +14,7 @@ final class DocumentBatchChannel: @unchecked Sendable {
     let batches: AsyncThrowingStream<Batch, any Error>
     private let continuation: AsyncThrowingStream<Batch, any Error>.Continuation
     private let slots: DispatchSemaphore
-    private let lock = NSLock()
-    private var abandoned: (any Error)?
+    private let abandoned = Mutex<(any Error)?>(nil)
 
     init(capacity: Int = 1) {
         (batches, continuation) = AsyncThrowingStream.makeStream(of: Batch.self, bufferingPolicy: .unbounded)
@@ -24,7 +24,7 @@ final class DocumentBatchChannel: @unchecked Sendable {
     /// Producer side: blocks while `capacity` batches wait; throws once the consumer gave up.
     func put(_ batch: Batch) throws {
         slots.wait()
-        if let error = lock.withLock({ abandoned }) {
+        if let error = abandoned.withLock({ $0 }) {
             slots.signal()
             throw error
         }
@@ -41,19 +41,18 @@ final class DocumentBatchChannel: @unchecked Sendable {
 
     /// Consumer side: stop the producer (its next `put` throws `error`).
     func abandon(_ error: any Error) {
-        lock.withLock { if abandoned == nil { abandoned = error } }
+        abandoned.withLock { if $0 == nil { $0 = error } }
         slots.signal()
     }
 }
 
 /// The largest batch, in bytes; shared by the producer and the sender, which halves it when
 /// Meilisearch answers 413.
-final class BatchSizeLimit: @unchecked Sendable {
-    private let lock = NSLock()
-    private var bytes: Int
-    init(bytes: Int) { self.bytes = max(bytes, 1024) }
-    var current: Int { lock.withLock { bytes } }
-    func lower(to newValue: Int) { lock.withLock { bytes = max(1024, min(bytes, newValue)) } }
+final class BatchSizeLimit: Sendable {
+    private let bytes: Mutex<Int>
+    init(bytes: Int) { self.bytes = Mutex(max(bytes, 1024)) }
+    var current: Int { bytes.withLock { $0 } }
+    func lower(to newValue: Int) { bytes.withLock { $0 = max(1024, min($0, newValue)) } }
 }
 
 /// Cuts a stream of rows (one JSON document per COPY row, newline-terminated) into NDJSON

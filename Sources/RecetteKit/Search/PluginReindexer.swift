@@ -25,6 +25,8 @@ public struct PluginReindexer: Sendable {
     /// The CMS's environment (from compose), to name the variable behind a string batch size.
     public var cmsEnvironment: [String: String]
     public var settleDeadline: Duration
+    /// The pauses while Meilisearch settles (tests give a clock that does not wait).
+    package var settlePolling = Polling(first: .milliseconds(50), longest: .seconds(1))
     public var logger: Logger
 
     public init(strapi: StrapiAdminClient, meilisearch: MeilisearchClient, rows: any SearchRowSource, definitions: [SearchIndexDefinition],
@@ -113,15 +115,11 @@ public struct PluginReindexer: Sendable {
 
     /// Until Meilisearch has no enqueued or processing task for the index.
     private func settle(_ uid: String) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + settleDeadline
-        var delay: Duration = .milliseconds(50)
-        while try await meilisearch.unfinishedTaskCount(indexUid: uid) > 0 {
-            guard clock.now + delay < deadline else {
-                throw RecetteFailure("Meilisearch still has unfinished tasks for \(uid) after \(Int(settleDeadline.seconds))s; see its /tasks")
-            }
-            try await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(1))
+        let settled = try await settlePolling.poll(timeout: settleDeadline) {
+            try await meilisearch.unfinishedTaskCount(indexUid: uid) == 0 ? true : nil
+        }
+        if settled == nil {
+            throw RecetteFailure("Meilisearch still has unfinished tasks for \(uid) after \(Int(settleDeadline.seconds))s; see its /tasks")
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Logging
+import Synchronization
 @testable import RecetteKit
 @testable import RecetteCommands
 @testable import RecetteWorld
@@ -115,6 +116,9 @@ private actor ClusterStarter {
     func start() async throws -> (LocalCluster, port: Int) {
         if starting == nil {
             starting = Task {
+                guard !TestLane.isUnit else {
+                    throw RecetteFailure("the unit lane (RECETTE_UNIT_LANE=1) starts no PostgreSQL: tag this test .postgres and give it .skippedInUnitLane")
+                }
                 let context = try TestEnvironment.machineContext()
                 let cluster = context.localCluster
                 let status = try await cluster.start()
@@ -214,12 +218,11 @@ extension CLI {
     }
 }
 
-final class LineCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func append(_ line: String) { lock.withLock { lines.append(line) } }
-    var text: String { lock.withLock { lines.joined(separator: "\n") } }
-    var all: [String] { lock.withLock { lines } }
+final class LineCollector: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var text: String { all.joined(separator: "\n") }
+    var all: [String] { lines.withLock { $0 } }
 }
 
 /// The runner of a test that gave none: every command fails, naming itself.

@@ -19,6 +19,8 @@ public struct CMSStarter: Sendable {
     public var builtImage: String?
     /// Log every build line (on a terminal), rather than one line per build step.
     public var showsWholeBuild: Bool
+    /// The pauses between health requests (tests give a clock that does not wait).
+    package var healthPolling = Polling(first: .milliseconds(100), longest: .seconds(2))
 
     public init(project: ComposeProject?, service: String, healthURL: URL, timeout: Duration, http: any HTTPTransport, logger: Logger,
                 builtImage: String? = nil, showsWholeBuild: Bool = false) {
@@ -97,35 +99,30 @@ public struct CMSStarter: Sendable {
     }
 
     public func waitUntilHealthy(deadline: ContinuousClock.Instant) async throws {
-        let clock = ContinuousClock()
-        var delay: Duration = .milliseconds(100)
         var last = "no answer yet"
-        while true {
-            try Task.checkCancellation()
+        let healthy = try await healthPolling.poll(until: deadline) { () -> Bool? in
             var request = URLRequest(url: healthURL, timeout: 5)
             request.httpMethod = "GET"
             do {
                 let (_, response) = try await http.send(request)
-                if (200..<300).contains(response.statusCode) { return }
+                if (200..<300).contains(response.statusCode) { return true }
                 last = "HTTP \(response.statusCode)"
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
                 last = "\(error)"
             }
-            if clock.now + delay > deadline {
-                var message = "the CMS did not answer \(healthURL.absoluteString) within \(Int(timeout.seconds))s (last: \(last))"
-                if let project {
-                    let lines = await project.logsTail(service: service, lines: 5)
-                    if !lines.isEmpty { message += "; last lines of its log: " + lines.joined(separator: " | ") }
-                    message += "; see 'docker compose logs \(service)'"
-                } else {
-                    message += "; is it running? (RECETTE_CMS_HEALTH_URL)"
-                }
-                throw RecetteFailure(message)
-            }
-            try await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(2))
+            return nil
         }
+        guard healthy == nil else { return }
+        var message = "the CMS did not answer \(healthURL.absoluteString) within \(Int(timeout.seconds))s (last: \(last))"
+        if let project {
+            let lines = await project.logsTail(service: service, lines: 5)
+            if !lines.isEmpty { message += "; last lines of its log: " + lines.joined(separator: " | ") }
+            message += "; see 'docker compose logs \(service)'"
+        } else {
+            message += "; is it running? (RECETTE_CMS_HEALTH_URL)"
+        }
+        throw RecetteFailure(message)
     }
 }

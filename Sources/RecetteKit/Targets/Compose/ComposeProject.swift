@@ -19,6 +19,8 @@ public struct ComposeProject: Sendable {
     public let workingDirectory: URL
     let runner: any ProcessRunning
     private let logger: Logger?
+    /// The pauses of `waitUntilReady` (tests give a clock that does not wait).
+    package var readinessPolling = Polling(first: .milliseconds(100), longest: .seconds(1))
 
     public init(files: [URL], projectName: String? = nil, environment: [String: String] = [:], workingDirectory: URL,
                 runner: any ProcessRunning, logger: Logger? = nil) {
@@ -197,15 +199,11 @@ public struct ComposeProject: Sendable {
     /// `disable: true` one outright) and where its healthcheck asks the Unix socket (see
     /// `readinessProbeCommand`).
     public func waitUntilReady(service: String, user: String = "postgres", timeout: Duration) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        var delay: Duration = .milliseconds(100)
         let probe = readinessProbeCommand(service: service, user: user)
-        while true {
-            try Task.checkCancellation()
+        let ready = try await readinessPolling.poll(timeout: timeout) { () -> Bool? in
             let result = try await runner.run(probe, input: nil, output: .discard, onStandardErrorLine: nil, acceptedExitStatuses: Set(0...255))
             let message = result.standardErrorTail.joined(separator: " ").lowercased()
-            if result.exitStatus == 0 { return }
+            if result.exitStatus == 0 { return true }
             if result.exitStatus == 126 || result.exitStatus == 127 {
                 // The runtime's "executable file not found in $PATH".
                 throw ComposeError.probeUnavailable(service: service, program: "pg_isready")
@@ -216,11 +214,10 @@ public struct ComposeProject: Sendable {
             }
             // Otherwise pg_isready said 1 (rejecting: starting up) or 2 (no response yet); a
             // restarting container answers like that too. Keep waiting.
-            if clock.now + delay > deadline {
-                throw ComposeError.notReady(service: service, seconds: Self.wholeSeconds(timeout), lastLogLine: await lastLogLine(service: service))
-            }
-            try await Task.sleep(for: delay)
-            delay = min(delay * 2, .seconds(1))
+            return nil
+        }
+        if ready == nil {
+            throw ComposeError.notReady(service: service, seconds: Self.wholeSeconds(timeout), lastLogLine: await lastLogLine(service: service))
         }
     }
 

@@ -217,10 +217,12 @@ public struct LocalCluster: Sendable {
     /// the normal settings back. The kernel drops the lock of a process that dies, so a crash
     /// never blocks the others; the next start of the cluster (or `local status`) then sees
     /// settings on with nobody holding the lock and resets them (`resetAbandonedBulkLoad`).
-    public final class BulkLoadHold: @unchecked Sendable {
-        fileprivate var descriptor: Int32
-        fileprivate init(descriptor: Int32) { self.descriptor = descriptor }
-        deinit { if descriptor >= 0 { close(descriptor) } }
+    public final class BulkLoadHold: Sendable {
+        /// -1 once taken by `endBulkLoad`.
+        private let descriptor: Mutex<Int32>
+        fileprivate init(descriptor: Int32) { self.descriptor = Mutex(descriptor) }
+        fileprivate func take() -> Int32 { descriptor.withLock { taken in defer { taken = -1 }; return taken } }
+        deinit { let descriptor = take(); if descriptor >= 0 { close(descriptor) } }
     }
 
     private var bulkLoadLockFile: URL { directory.appendingPathComponent("bulk-load.lock") }
@@ -252,12 +254,11 @@ public struct LocalCluster: Sendable {
 
     /// Leaves the restores loading into this cluster; the last one out resets `names`.
     public func endBulkLoad(_ hold: BulkLoadHold, resetting names: [String], port: Int) throws {
-        defer {
-            close(hold.descriptor)
-            hold.descriptor = -1
-        }
+        let descriptor = hold.take()
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
         // Not atomic (flock(2)): of two restores ending together, at least one gets it.
-        guard flock(hold.descriptor, LOCK_EX | LOCK_NB) == 0 else { return }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return }
         try resetSettings(names, port: port)
     }
 

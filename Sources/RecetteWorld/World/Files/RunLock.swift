@@ -1,11 +1,13 @@
 import Foundation
+import Synchronization
 
 /// One recette run at a time per project: an exclusive `flock` on `.recette/lock`.
 ///
 /// The kernel drops the lock when the process ends, however it ends (Ctrl-C, SIGKILL, a
 /// crash), so a lock is never stale. The file records who holds it, for the refusal message.
-public final class RunLock: @unchecked Sendable {
-    private var descriptor: Int32
+public final class RunLock: Sendable {
+    /// -1 once released.
+    private let descriptor: Mutex<Int32>
     public let file: URL
 
     public struct Holder: Codable, Sendable, Equatable {
@@ -20,7 +22,7 @@ public final class RunLock: @unchecked Sendable {
     }
 
     private init(descriptor: Int32, file: URL) {
-        self.descriptor = descriptor
+        self.descriptor = Mutex(descriptor)
         self.file = file
     }
 
@@ -68,11 +70,13 @@ public final class RunLock: @unchecked Sendable {
     }
 
     public func release() {
-        guard descriptor >= 0 else { return }
-        _ = ftruncate(descriptor, 0)
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
-        descriptor = -1
+        descriptor.withLock { descriptor in
+            guard descriptor >= 0 else { return }
+            _ = ftruncate(descriptor, 0)
+            flock(descriptor, LOCK_UN)
+            close(descriptor)
+            descriptor = -1
+        }
     }
 
     deinit { release() }

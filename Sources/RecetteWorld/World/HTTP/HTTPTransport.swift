@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -112,24 +113,22 @@ public final class URLSessionTransport: NSObject, HTTPTransport, @unchecked Send
 /// A URLSession task that a Swift task's cancellation stops without waiting: the cancel runs
 /// on another queue (see `URLSessionTransport.send`). A cancel that comes before the start
 /// stops the task as soon as it starts.
-private final class CancellableTransfer: @unchecked Sendable {
-    private let lock = NSLock()
-    private var task: URLSessionTask?
-    private var cancelled = false
+private final class CancellableTransfer: Sendable {
+    private let state = Mutex<(task: URLSessionTask?, cancelled: Bool)>((nil, false))
 
     func start(_ task: URLSessionTask) {
-        let cancelNow = lock.withLock {
-            self.task = task
-            return cancelled
+        let cancelNow = state.withLock { state in
+            state.task = task
+            return state.cancelled
         }
         task.resume()
         if cancelNow { Self.cancelLater(task) }
     }
 
     func cancel() {
-        let task: URLSessionTask? = lock.withLock {
-            cancelled = true
-            return self.task
+        let task: URLSessionTask? = state.withLock { state in
+            state.cancelled = true
+            return state.task
         }
         if let task { Self.cancelLater(task) }
     }
@@ -186,6 +185,7 @@ extension URLSessionTransport: URLSessionDataDelegate {
 }
 
 /// Per-transfer state; touched only on the session's serial delegate queue after insertion.
+/// Unchecked like the delegate itself: URLSession's queue is what serialises it.
 private final class StreamState: @unchecked Sendable {
     let onResponse: @Sendable (HTTPURLResponse) throws -> Void
     let onChunk: @Sendable (Data) throws -> Void

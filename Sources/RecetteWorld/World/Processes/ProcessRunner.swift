@@ -261,34 +261,32 @@ final class LineSplitter {
 }
 
 /// Keeps the last `capacity` lines; shared between the reading task and the caller.
-final class LineTail: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffer: [String] = []
+final class LineTail: Sendable {
+    private let buffer = Mutex<[String]>([])
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
     func append(_ line: String) {
-        lock.withLock {
+        buffer.withLock { buffer in
             buffer.append(line)
             if buffer.count > capacity { buffer.removeFirst(buffer.count - capacity) }
         }
     }
 
-    var lines: [String] { lock.withLock { buffer } }
+    var lines: [String] { buffer.withLock { $0 } }
 }
 
-final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var storage = Data()
+final class OutputCollector: Sendable {
+    private let storage = Mutex(Data())
 
     func append(_ bytes: UnsafeRawBufferPointer, limit: Int) -> Bool {
-        lock.withLock {
+        storage.withLock { storage in
             guard storage.count + bytes.count <= limit else { return false }
             storage.append(contentsOf: bytes)
             return true
         }
     }
 
-    var data: Data { lock.withLock { storage } }
+    var data: Data { storage.withLock { $0 } }
 }

@@ -1,20 +1,23 @@
 import Foundation
+import Synchronization
 
 /// A one-line progress display on standard error: bytes, rate, ETA. Drawn only on a TTY, at
 /// most ten times a second; an unknown total shows bytes and rate only.
-public final class ProgressBar: @unchecked Sendable {
-    private let lock = NSLock()
+public final class ProgressBar: Sendable {
     private let label: String
     private let enabled: Bool
     private let write: @Sendable (String) -> Void
-    private var total: Int64?
-    private var lastDraw = ContinuousClock.now - .seconds(1)
-    private var start = ContinuousClock.now
-    private var startBytes: Int64 = 0
-    private var drew = false
     /// False: show a percentage only (the quantity is a weight, not bytes).
     private let showsBytes: Bool
-    private var detail = ""
+    private struct State {
+        var total: Int64?
+        var lastDraw = ContinuousClock.now - .seconds(1)
+        var start = ContinuousClock.now
+        var startBytes: Int64 = 0
+        var drew = false
+        var detail = ""
+    }
+    private let state = Mutex(State())
 
     public init(label: String, enabled: Bool, showsBytes: Bool = true, write: @escaping @Sendable (String) -> Void = { StandardStream.error($0) }) {
         self.label = label
@@ -25,34 +28,35 @@ public final class ProgressBar: @unchecked Sendable {
 
     /// (Re)starts timing from `bytes` already there (a resumed download).
     public func begin(total: Int64?, from bytes: Int64) {
-        lock.withLock {
-            self.total = total
-            start = .now
-            startBytes = bytes
+        state.withLock { state in
+            state.total = total
+            state.start = .now
+            state.startBytes = bytes
         }
     }
 
     public func update(_ bytes: Int64, detail: String? = nil) {
         guard enabled else { return }
-        lock.withLock {
-            if let detail { self.detail = detail }
+        state.withLock { state in
+            if let detail { state.detail = detail }
             let now = ContinuousClock.now
-            guard now - lastDraw >= .milliseconds(100) else { return }
-            lastDraw = now
-            drew = true
-            write("\r\u{1B}[K" + line(bytes: bytes, now: now))
+            guard now - state.lastDraw >= .milliseconds(100) else { return }
+            state.lastDraw = now
+            state.drew = true
+            write("\r\u{1B}[K" + line(state, bytes: bytes, now: now))
         }
     }
 
     public func finish() {
-        lock.withLock {
-            if drew { write("\r\u{1B}[K") }
-            drew = false
+        state.withLock { state in
+            if state.drew { write("\r\u{1B}[K") }
+            state.drew = false
         }
     }
 
-    func line(bytes: Int64, now: ContinuousClock.Instant) -> String {
-        let elapsed = max((now - start).seconds, 0.001)
+    private func line(_ state: State, bytes: Int64, now: ContinuousClock.Instant) -> String {
+        let (total, startBytes, detail) = (state.total, state.startBytes, state.detail)
+        let elapsed = max((now - state.start).seconds, 0.001)
         let rate = Double(bytes - startBytes) / elapsed
         if !showsBytes, let total, total > 0 {
             let percent = min(100, Int(Double(bytes) * 100 / Double(total)))

@@ -44,15 +44,6 @@ public struct StandardOutputSink: OutputSink {
     }
 }
 
-/// Collects printed lines (tests).
-public final class RecordingOutputSink: OutputSink, @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: [String] = []
-    public init() {}
-    public func write(_ line: String) { lock.withLock { stored.append(line) } }
-    public var lines: [String] { lock.withLock { stored } }
-}
-
 /// Formats rows as aligned columns.
 public enum TextTable {
     public static func render(header: [String], rows: [[String]], rightAligned: Set<Int> = []) -> [String] {
