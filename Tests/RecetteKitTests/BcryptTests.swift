@@ -34,7 +34,7 @@ import Testing
 
     /// pgcrypto checks our hashes and we check pgcrypto's, for UTF-8, long (cut at 72 bytes)
     /// and quoting-prone passwords.
-    @Test func agreesWithPgcrypto() async throws {
+    @Test(.tags(.postgres), .skippedInUnitLane) func agreesWithPgcrypto() async throws {
         let (cluster, port) = try await TestEnvironment.startedCluster()
         let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
         try admin.execute("DROP DATABASE IF EXISTS bcrypt_oracle")

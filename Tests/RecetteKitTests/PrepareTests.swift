@@ -113,7 +113,7 @@ import StandIns
 
 /// The configured admin can log in to a restored copy (issue 14): the Strapi stand-in checks
 /// the stored bcrypt hash the way Strapi does.
-@Suite(.serialized) struct AdminAccessTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct AdminAccessTests {
     static let password = "Local-Admin é 42 'x' $HOME"
 
     func url(_ database: String) async throws -> String {
@@ -233,7 +233,7 @@ import StandIns
 }
 
 /// `post_restore:` SQL files of recette.yml run in order in the new database (issue 14).
-@Suite(.serialized) struct PostRestoreSQLTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct PostRestoreSQLTests {
     func url(_ database: String) async throws -> String {
         let (cluster, port) = try await TestEnvironment.startedCluster()
         return cluster.url(database: database, port: port)
@@ -340,7 +340,7 @@ extension SampleRestoring {
 }
 
 /// recette.yml's anonymisation rules per column (issue 14).
-@Suite(.serialized) struct AnonymizationRulesTests: SampleRestoring {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct AnonymizationRulesTests: SampleRestoring {
 
     func column(_ sql: String, in database: String) async throws -> [String?] {
         try PostgresConnection(url: try await url(database)).query(sql).rows.map { $0.first ?? nil }
@@ -403,7 +403,7 @@ extension SampleRestoring {
 }
 
 /// `keep:` tables of recette.yml carry the previous copy's rows over (issue 14).
-@Suite(.serialized) struct KeptTablesTests: SampleRestoring {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct KeptTablesTests: SampleRestoring {
 
     @Test func keptTablesHoldThePreviousCopysRows() async throws {
         let database = "keep_db"

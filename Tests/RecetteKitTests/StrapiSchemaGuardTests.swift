@@ -54,7 +54,7 @@ import Testing
 }
 
 /// The guard on a restored sample, against the CMS source `sample-backup` writes.
-@Suite(.serialized) struct StrapiSchemaGuardIntegrationTests {
+@Suite(.serialized, .tags(.postgres), .skippedInUnitLane) struct StrapiSchemaGuardIntegrationTests {
     static let database = "strapi_guard"
 
     /// The sample restored once into `strapi_guard`, and its CMS source written.
