@@ -66,7 +66,7 @@ struct Local: AsyncParsableCommand {
             try await CommandRunner.run(common) { context in
                 let cluster = context.localCluster
                 let before = try await cluster.status()
-                let status = try cluster.resetAbandonedBulkLoad(before)
+                let status = try await cluster.resetAbandonedBulkLoad(before)
                 let database = context.configuration.text(.localDatabase)
                 if url {
                     guard status.running, let port = status.port else { throw RecetteFailure("the local cluster is not running; start it with 'recette local start'") }

@@ -49,14 +49,14 @@ import Testing
         func fsync() throws -> String? {
             try PostgresConnection(url: cluster.url(database: "postgres", port: port)).query("SHOW fsync").scalar
         }
-        try first.applySettings(settings)
-        try second.applySettings(settings)
+        try await first.applySettings(settings)
+        try await second.applySettings(settings)
         #expect(try fsync() == "off")
-        try first.resetSettings(settings.map(\.0))
+        try await first.resetSettings(settings.map(\.0))
         #expect(try fsync() == "off", "the second restore is still loading")
-        try first.resetSettings(settings.map(\.0))  // a second reset by the same restore changes nothing
+        try await first.resetSettings(settings.map(\.0))  // a second reset by the same restore changes nothing
         #expect(try fsync() == "off")
-        try second.resetSettings(settings.map(\.0))
+        try await second.resetSettings(settings.map(\.0))
         #expect(try fsync() == "on")
     }
 
@@ -80,10 +80,10 @@ import Testing
         }
         let settings = LocalCluster.bulkLoadSettings(jobs: 2)
         do {
-            let hold = try cluster.beginBulkLoad(settings, port: port)
+            let hold = try await cluster.beginBulkLoad(settings, port: port)
             #expect(try setting("fsync") == "off")
             // Its owner is alive: a status check leaves its settings alone.
-            let status = try cluster.resetAbandonedBulkLoad(try await cluster.status())
+            let status = try await cluster.resetAbandonedBulkLoad(try await cluster.status())
             #expect(status.bulkLoadSettingsOn.contains("fsync"))
             #expect(try setting("fsync") == "off")
             withExtendedLifetime(hold) {}
@@ -97,9 +97,9 @@ import Testing
         #expect(try setting("full_page_writes") == "on")
         #expect(try setting("autovacuum") == "on")
         // And `local status` on a running server does the same.
-        _ = try cluster.beginBulkLoad(settings, port: port)
+        _ = try await cluster.beginBulkLoad(settings, port: port)
         #expect(try setting("fsync") == "off")
-        let status = try cluster.resetAbandonedBulkLoad(try await cluster.status())
+        let status = try await cluster.resetAbandonedBulkLoad(try await cluster.status())
         #expect(status.bulkLoadSettingsOn.isEmpty)
         #expect(try setting("fsync") == "on")
     }
@@ -158,10 +158,10 @@ import Testing
 
         // Bulk-load settings apply by reload (no restart: this connection survives) and revert.
         let settings = LocalCluster.bulkLoadSettings(jobs: 2)
-        try cluster.applySettings(settings, port: port)
+        try await cluster.applySettings(settings, port: port)
         #expect(try connection.query("SHOW fsync").scalar == "off")
         #expect(try connection.query("SHOW autovacuum").scalar == "off")
-        try cluster.resetSettings(settings.map(\.0), port: port)
+        try await cluster.resetSettings(settings.map(\.0), port: port)
         #expect(try connection.query("SHOW fsync").scalar == "on")
         #expect(try connection.query("SHOW autovacuum").scalar == "on")
         #expect(try connection.query("SHOW wal_level").scalar == "minimal")

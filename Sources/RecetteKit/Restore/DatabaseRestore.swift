@@ -111,7 +111,7 @@ public struct DatabaseRestore: Sendable {
         try swap.createIncoming(claim, serverDescription: destination.serverDescription)
         let settings = destination.bulkLoadSettings
         if !settings.isEmpty {
-            try await timed("bulk-load settings") { try destination.applySettings(settings) }
+            try await timed("bulk-load settings") { try await destination.applySettings(settings) }
         }
         logger.info("restoring into a new database with \(options.jobs) job(s)")
         let server = LibpqRestoreServer(destination: destination, pgRestorePath: pgRestore, runner: runner)
@@ -140,7 +140,7 @@ public struct DatabaseRestore: Sendable {
             // Runs even when the task was cancelled (Ctrl-C): a fresh task is not cancelled.
             let destination = destination
             await Task {
-                if !settings.isEmpty { try? destination.resetSettings(settings.map(\.0)) }
+                if !settings.isEmpty { try? await destination.resetSettings(settings.map(\.0)) }
                 try? swap.dropIncoming(claim)
             }.value
             if let failure = error as? PrepareFailure {
@@ -179,11 +179,11 @@ public struct DatabaseRestore: Sendable {
         do {
             previous = try await timed("swap") { try swap.run(claim, startedAt: startedAt) }
         } catch {
-            if !settings.isEmpty { try? destination.resetSettings(settings.map(\.0)) }
+            if !settings.isEmpty { try? await destination.resetSettings(settings.map(\.0)) }
             throw error
         }
         if !settings.isEmpty {
-            try await timed("normal settings") { try destination.resetSettings(settings.map(\.0)) }
+            try await timed("normal settings") { try await destination.resetSettings(settings.map(\.0)) }
         }
 
         let counts = try await timed("count rows") { try await RestoreFinish.rowCounts(server, database: database) }

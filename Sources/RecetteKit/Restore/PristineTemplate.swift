@@ -181,8 +181,22 @@ public struct PristineSwap: Sendable {
         // FILE_COPY's checkpoints and the drop of the replaced copy then skip fsync (7.4 s →
         // about 1 s for 1.5 GiB); the copy reaches disk at the kernel's pace, as a restore's does.
         let settings = destination.bulkLoadSettings
-        if !settings.isEmpty { try destination.applySettings(settings) }
-        defer { if !settings.isEmpty { try? destination.resetSettings(settings.map(\.0)) } }
+        if !settings.isEmpty { try await destination.applySettings(settings) }
+        // Back to normal however the clone ends (a fresh task: also after Ctrl-C).
+        do {
+            let outcome = try await cloneAndSwap(swap, claim: claim, refresh: refresh, startedAt: startedAt, start: start, clock: clock,
+                                                 bytes: state?.bytes ?? 0)
+            if !settings.isEmpty { try? await destination.resetSettings(settings.map(\.0)) }
+            return outcome
+        } catch {
+            let destination = destination
+            await Task { if !settings.isEmpty { try? await destination.resetSettings(settings.map(\.0)) } }.value
+            throw error
+        }
+    }
+
+    private func cloneAndSwap(_ swap: DatabaseSwap, claim: IncomingClaim, refresh: ((String) async throws -> Void)?, startedAt: Date,
+                              start: ContinuousClock.Instant, clock: ContinuousClock, bytes: Int64) async throws -> Outcome {
         try swap.createIncoming(claim, serverDescription: destination.serverDescription, from: template)
         if let refresh {
             do {
@@ -203,6 +217,6 @@ public struct PristineSwap: Sendable {
             try? swap.dropIncoming(claim)
             throw error
         }
-        return Outcome(previousDatabase: previous, endedSessions: sessions, seconds: (clock.now - start).seconds, bytes: state?.bytes ?? 0)
+        return Outcome(previousDatabase: previous, endedSessions: sessions, seconds: (clock.now - start).seconds, bytes: bytes)
     }
 }

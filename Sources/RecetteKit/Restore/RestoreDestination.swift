@@ -17,8 +17,8 @@ public protocol RestoreDestination: Sendable {
     var maintenanceDatabase: String { get }
     /// Bulk-load settings to apply during the restore (empty: leave the server alone).
     var bulkLoadSettings: [(String, String)] { get }
-    func applySettings(_ settings: [(String, String)]) throws
-    func resetSettings(_ names: [String]) throws
+    func applySettings(_ settings: [(String, String)]) async throws
+    func resetSettings(_ names: [String]) async throws
     /// Keep the replaced database under a dated name (until the next run) instead of dropping it.
     var keepsPreviousDatabase: Bool { get }
     /// URL of the restored database, for people: no secret in it.

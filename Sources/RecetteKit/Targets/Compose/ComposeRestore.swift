@@ -152,10 +152,10 @@ public struct ComposeRestore: Sendable {
     /// A reload is asynchronous: sessions started before the postmaster read the file keep the
     /// old values. Polls new sessions, bounded (10 s).
     private func awaitSetting(_ name: String, _ expected: String, on server: ComposeServiceServer, database: String) async throws {
-        for _ in 0..<50 {
-            if try await server.query("SHOW \(name)", database: database).first?.first ?? nil == expected { return }
-            try await Task.sleep(for: .milliseconds(200))
+        let taken = try await Polling(first: .milliseconds(200), longest: .milliseconds(200)).poll(timeout: .seconds(10)) { () -> Bool? in
+            try await server.query("SHOW \(name)", database: database).first?.first ?? nil == expected ? true : nil
         }
+        if taken == true { return }
         throw RecetteFailure("the '\(reset.service)' server did not take \(name)=\(expected) within 10 s; see 'docker compose logs \(reset.service)'")
     }
 }

@@ -125,7 +125,7 @@ public struct LocalCluster: Sendable {
             throw LocalClusterError.passwordFileMissing(path: passwordFile.path, directory: directory.path)
         }
         let current = try await status()
-        if current.running { return try resetAbandonedBulkLoad(current) }
+        if current.running { return try await resetAbandonedBulkLoad(current) }
         var port = configuredPort() ?? Self.freeLoopbackPort()
         if !Self.isLoopbackPortFree(port) { port = Self.freeLoopbackPort() }
         try writeSettings(port: port)
@@ -135,7 +135,7 @@ public struct LocalCluster: Sendable {
         } catch let error as ProcessError {
             throw LocalClusterError.startFailed(logTail: Self.tail(of: logFile, lines: 5), underlying: error.description)
         }
-        return try resetAbandonedBulkLoad(try await status())
+        return try await resetAbandonedBulkLoad(try await status())
     }
 
     public func stop() async throws {
@@ -164,14 +164,14 @@ public struct LocalCluster: Sendable {
     /// `bulk-load.lock` that succeeds at once means no restore is loading. Run by every start
     /// (`local start`, each restore's) and by `local status`: whoever touches the cluster next
     /// undoes them, instead of the next restore that happens to finish.
-    public func resetAbandonedBulkLoad(_ status: Status) throws -> Status {
+    public func resetAbandonedBulkLoad(_ status: Status) async throws -> Status {
         guard status.running, let port = status.port, !status.bulkLoadSettingsOn.isEmpty else { return status }
         let descriptor = try openBulkLoadLock()
         defer { close(descriptor) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return status }  // a restore is loading
         // Read again under the lock: a restore that ended meanwhile has reset them itself.
         let left = bulkLoadSettingsWritten()
-        if !left.isEmpty { try resetSettings(left, port: port) }
+        if !left.isEmpty { try await resetSettings(left, port: port) }
         var status = status
         status.bulkLoadSettingsOn = bulkLoadSettingsWritten()
         return status
@@ -236,7 +236,7 @@ public struct LocalCluster: Sendable {
     }
 
     /// Joins the restores loading into this cluster and applies `settings`.
-    public func beginBulkLoad(_ settings: [(String, String)], port: Int) throws -> BulkLoadHold {
+    public func beginBulkLoad(_ settings: [(String, String)], port: Int) async throws -> BulkLoadHold {
         let descriptor = try openBulkLoadLock()
         let hold = BulkLoadHold(descriptor: descriptor)
         // Exclusive only while another restore puts the normal settings back: a moment.
@@ -245,48 +245,48 @@ public struct LocalCluster: Sendable {
             guard waited < 1_200 else {
                 throw RecetteFailure("another restore into the local server has held \(bulkLoadLockFile.lastPathComponent) for a minute; wait for it to finish, then retry")
             }
-            usleep(50_000)
+            try await Task.sleep(for: .milliseconds(50))
             waited += 1
         }
-        try applySettings(settings, port: port)
+        try await applySettings(settings, port: port)
         return hold
     }
 
     /// Leaves the restores loading into this cluster; the last one out resets `names`.
-    public func endBulkLoad(_ hold: BulkLoadHold, resetting names: [String], port: Int) throws {
+    public func endBulkLoad(_ hold: BulkLoadHold, resetting names: [String], port: Int) async throws {
         let descriptor = hold.take()
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }
         // Not atomic (flock(2)): of two restores ending together, at least one gets it.
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return }
-        try resetSettings(names, port: port)
+        try await resetSettings(names, port: port)
     }
 
     /// Applies `settings` with ALTER SYSTEM and a configuration reload.
-    public func applySettings(_ settings: [(String, String)], port: Int) throws {
+    public func applySettings(_ settings: [(String, String)], port: Int) async throws {
         let admin = try PostgresConnection(url: url(database: "postgres", port: port))
         for (name, value) in settings {
             try admin.execute("ALTER SYSTEM SET \(name) = \(PostgresConnection.quoteLiteral(value))")
         }
         try admin.execute("SELECT pg_reload_conf()")
-        try awaitReload(port: port, setting: "fsync", expected: settings.first { $0.0 == "fsync" }?.1)
+        try await awaitReload(port: port, setting: "fsync", expected: settings.first { $0.0 == "fsync" }?.1)
     }
 
-    public func resetSettings(_ names: [String], port: Int) throws {
+    public func resetSettings(_ names: [String], port: Int) async throws {
         let admin = try PostgresConnection(url: url(database: "postgres", port: port))
         for name in names { try admin.execute("ALTER SYSTEM RESET \(name)") }
         try admin.execute("SELECT pg_reload_conf()")
-        try awaitReload(port: port, setting: "fsync", expected: names.contains("fsync") ? "on" : nil)
+        try await awaitReload(port: port, setting: "fsync", expected: names.contains("fsync") ? "on" : nil)
     }
 
     /// pg_reload_conf() only signals the server: new sessions (pg_restore's) see the values
     /// once the postmaster has read the file. Wait for that, bounded.
-    private func awaitReload(port: Int, setting: String, expected: String?) throws {
+    private func awaitReload(port: Int, setting: String, expected: String?) async throws {
         guard let expected else { return }
         for _ in 0..<600 {
             let fresh = try PostgresConnection(url: url(database: "postgres", port: port))
             if try fresh.query("SELECT current_setting($1)", [setting]).scalar == expected { return }
-            usleep(25_000)
+            try await Task.sleep(for: .milliseconds(25))
         }
         throw RecetteFailure("the local server did not take the new \(setting) setting within 15 s; see \(logFile.path)")
     }

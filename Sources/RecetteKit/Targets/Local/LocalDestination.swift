@@ -36,16 +36,16 @@ public struct LocalDestination: RestoreDestination {
     public func connectionString(database: String) throws -> String { cluster.url(database: database, port: try requirePort()) }
     public func displayURL(database: String) throws -> String { cluster.url(database: database, port: try requirePort()) }
     public func clientEnvironment(database: String) throws -> [String: String] { cluster.clientEnvironment(database: database, port: try requirePort()) }
-    public func applySettings(_ settings: [(String, String)]) throws {
-        bulkLoadHold.set(try cluster.beginBulkLoad(settings, port: try requirePort()))
+    public func applySettings(_ settings: [(String, String)]) async throws {
+        bulkLoadHold.set(try await cluster.beginBulkLoad(settings, port: try requirePort()))
     }
 
     /// Once per restore, whichever path it ends by; the last restore into the cluster resets.
-    public func resetSettings(_ names: [String]) throws {
+    public func resetSettings(_ names: [String]) async throws {
         var hold: LocalCluster.BulkLoadHold?
         bulkLoadHold.mutate { hold = $0; $0 = nil }
         guard let hold else { return }
-        try cluster.endBulkLoad(hold, resetting: names, port: try requirePort())
+        try await cluster.endBulkLoad(hold, resetting: names, port: try requirePort())
     }
 }
 

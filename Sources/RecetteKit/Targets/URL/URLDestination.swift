@@ -51,8 +51,8 @@ public struct URLDestination: RestoreDestination {
         try SourceDatabaseGuard.check(target: self, source: URLDestination(target: source, dropPrevious: false))
     }
 
-    public func applySettings(_ settings: [(String, String)]) throws {}
-    public func resetSettings(_ names: [String]) throws {}
+    public func applySettings(_ settings: [(String, String)]) async throws {}
+    public func resetSettings(_ names: [String]) async throws {}
 
     public func connectionString(database: String) throws -> String {
         PostgresConnection.connectionString(libpqEnvironment: try clientEnvironment(database: database), database: database)
