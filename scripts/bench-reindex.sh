@@ -24,6 +24,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo=$PWD
 # shellcheck source=scripts/lib/meilisearch-standin.sh
+# shellcheck source=scripts/lib/meilisearch-standin.sh
 source scripts/lib/meilisearch-standin.sh
 
 rows=${BENCH_ROWS:-1000000}

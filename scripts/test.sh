@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-test-prereqs.sh
 
 echo "== shellcheck"
-shellcheck scripts/*.sh compose/testing/*.sh
+shellcheck -x scripts/*.sh scripts/lib/*.sh compose/testing/*.sh
 
 echo "== folder graph (no cycle between the folders of Sources/)"
 scripts/folder-graph.py > /dev/null || { scripts/folder-graph.py | grep -A50 "^cycle"; exit 1; }

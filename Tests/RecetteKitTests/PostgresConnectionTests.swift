@@ -80,7 +80,7 @@ import Testing
         let url = cluster.url(database: "postgres", port: port)
         let task = Task {
             let connection = try PostgresConnection(url: url)
-            try await connection.cancellable { try $0.execute("SELECT pg_sleep(60)") }
+            try await connection.onOwnThread { try $0.execute("SELECT pg_sleep(60)") }
         }
         // Cancelled once the statement runs on the server, not before it was sent.
         let observer = try PostgresConnection(url: url)

@@ -77,27 +77,32 @@ public struct LibpqRestoreServer: RestoreServer {
 
     public func query(_ sql: String, database: String) async throws -> [[String?]] {
         let connection = try connection(database)
-        return try await connection.cancellable { try $0.query(sql).rows }
+        return try await connection.onOwnThread { try $0.query(sql).rows }
     }
 
     public func execute(_ sql: String, database: String) async throws {
         let connection = try connection(database)
-        try await connection.cancellable { try $0.execute(sql) }
+        try await connection.onOwnThread { try $0.execute(sql) }
     }
 
     public func session<T: Sendable>(database: String, _ body: (SQLSession) async throws -> T) async throws -> T {
         let connection = try connection(database)
-        try connection.execute("BEGIN")
-        let result = try await body(SQLSession(query: { sql in try connection.query(sql).rows }, script: { sql in try connection.execute(sql) }))
+        try await connection.onOwnThread { try $0.execute("BEGIN") }
+        let result = try await body(Self.session(on: connection))
         // Without COMMIT (an error above) the transaction goes with the connection.
-        try connection.execute("COMMIT")
+        try await connection.onOwnThread { try $0.execute("COMMIT") }
         return result
     }
 
     /// A session on an existing database, outside any transaction (the one being replaced).
     public func plainSession(database: String) throws -> SQLSession {
-        let connection = try connection(database)
-        return SQLSession(query: { sql in try connection.query(sql).rows }, script: { sql in try connection.execute(sql) })
+        Self.session(on: try connection(database))
+    }
+
+    /// Each statement on the connection's own thread, never one of the concurrency pool's.
+    private static func session(on connection: PostgresConnection) -> SQLSession {
+        SQLSession(query: { sql in try await connection.onOwnThread { try $0.query(sql).rows } },
+                   script: { sql in try await connection.onOwnThread { try $0.execute(sql) } })
     }
 
     public func stage(dump: URL, list: URL) async throws -> StagedRestoreInput {

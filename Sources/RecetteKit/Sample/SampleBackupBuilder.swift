@@ -65,14 +65,13 @@ public struct SampleBackupBuilder: Sendable {
         logger.info("building a sample database: \(sql.offers) offers, \(sql.housingAds) housing ads")
         let connection = try PostgresConnection(url: cluster.url(database: buildDatabase, port: port))
         let statements = sql.statements
-        try await connection.cancellable { connection in
-            try connection.execute("BEGIN")
-            for statement in statements {
-                try Task.checkCancellation()
-                try connection.execute(statement)
-            }
-            try connection.execute("COMMIT")
+        // Each statement on the connection's own thread; Ctrl-C cancels the running one.
+        try await connection.onOwnThread { try $0.execute("BEGIN") }
+        for statement in statements {
+            try Task.checkCancellation()
+            try await connection.onOwnThread { try $0.execute(statement) }
         }
+        try await connection.onOwnThread { try $0.execute("COMMIT") }
 
         let work = try WorkDirectory.create(in: context.stateDirectory, prefix: "sample-")
         defer { work.remove() }

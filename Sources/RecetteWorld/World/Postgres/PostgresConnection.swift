@@ -161,24 +161,6 @@ public final class PostgresConnection: @unchecked Sendable {
         return rows
     }
 
-    /// Runs blocking libpq work so that cancelling the task cancels the statement on the
-    /// server (PQcancel), instead of waiting for it to finish; then throws CancellationError.
-    public func cancellable<T>(_ work: (PostgresConnection) throws -> T) async throws -> T {
-        try Task.checkCancellation()
-        guard let cancel = PQgetCancel(handle) else { return try work(self) }
-        let token = CancelToken(cancel)
-        defer { PQfreeCancel(cancel) }
-        return try await withTaskCancellationHandler {
-            do {
-                return try work(self)
-            } catch let error as PostgresError where error.sqlState == "57014" && Task.isCancelled {
-                throw CancellationError()
-            }
-        } onCancel: {
-            token.send()
-        }
-    }
-
     /// Runs blocking libpq work on a thread of its own, so a long statement (a COPY feeding a
     /// slower consumer, say) never holds one of the few threads of Swift's concurrency pool.
     /// Cancelling the task cancels the statement on the server (PQcancel).
