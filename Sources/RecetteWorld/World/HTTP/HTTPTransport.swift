@@ -201,12 +201,11 @@ private final class StreamState: @unchecked Sendable {
     }
 }
 
-private final class StreamTable: @unchecked Sendable {
-    private let lock = NSLock()
-    private var states: [Int: StreamState] = [:]
-    func insert(_ id: Int, _ state: StreamState) { lock.withLock { states[id] = state } }
-    func get(_ id: Int) -> StreamState? { lock.withLock { states[id] } }
-    func remove(_ id: Int) -> StreamState? { lock.withLock { states.removeValue(forKey: id) } }
+private final class StreamTable: Sendable {
+    private let states = Mutex<[Int: StreamState]>([:])
+    func insert(_ id: Int, _ state: StreamState) { states.withLock { $0[id] = state } }
+    func get(_ id: Int) -> StreamState? { states.withLock { $0[id] } }
+    func remove(_ id: Int) -> StreamState? { states.withLock { $0.removeValue(forKey: id) } }
 }
 
 /// Which HTTP client streams backup archives to disk (RECETTE_DOWNLOAD_TRANSPORT).
