@@ -54,6 +54,17 @@ struct ComposeRestoreTests {
             #expect(try await project.exec(service: service, argv: ["cat", path]).outputText == marks.token, "\(service):\(path)")
         }
         #expect(try await stack.runningContainerIDs(["search", "cms"]) == others)
+
+        // keep: the rows of a kept table are read from the database being replaced before the
+        // reset removes its volume, and carried into the new one.
+        try connection.execute("UPDATE strapi_webhooks SET name = 'kept from the local copy'")
+        let webhooks = try connection.query("SELECT count(*) FROM strapi_webhooks").scalar
+        let again = try await CLI.run(["restore", sample.archive.path, "--target", "compose", "--yes", "--project-dir", stack.directory.path],
+                                      environment: stack.cliEnvironment(["RECETTE_KEEP": "strapi_webhooks"]))
+        #expect(again.status == 0, "\(again.standardError)")
+        let renewed = try PostgresConnection(url: stack.url(database: "app"))
+        #expect(try renewed.query("SELECT count(*) FROM strapi_webhooks WHERE name = 'kept from the local copy'").scalar == webhooks)
+        #expect(try renewed.query("SELECT count(*) FROM strapi_webhooks").scalar == webhooks)
     }
 
     @Test func aCorruptArchiveLeavesTheComposeDatabaseUntouched() async throws {

@@ -10,7 +10,7 @@ import RecetteWorld
 /// row pointing at a kept table's row that is gone, fails the action (the previous database
 /// stays whole) — the warning before names the tables to keep with them (the closure).
 ///
-/// Rows travel as JSON through recette's memory (`json_agg`, then `json_populate_recordset`,
+/// Rows travel as JSON through recette's memory (`jsonb_agg`: one line of text whatever the rows, then `json_populate_recordset`,
 /// columns matched by name): kept tables are small local state, not content.
 public struct KeptTables: Sendable {
     public var tables: [String]
@@ -30,7 +30,7 @@ public struct KeptTables: Sendable {
 
     /// Before anything is touched: every kept table is in the backup (`toc`) and in the
     /// database being replaced (`previous`, when there is one). Returns the closure warning.
-    public func check(toc: TableOfContents, previous: ((String) throws -> [[String?]])?, database: String) throws -> String? {
+    public func check(toc: TableOfContents, previous: ((String) async throws -> [[String?]])?, database: String) async throws -> String? {
         guard !tables.isEmpty else { return nil }
         let inBackup = Set(toc.entries.filter { $0.type == "TABLE" && $0.schema == "public" }.map(\.name))
         var problems = tables.filter { !inBackup.contains($0) }.map { "'\($0)' is not a table of the backup" }
@@ -39,11 +39,11 @@ public struct KeptTables: Sendable {
             return nil
         }
         let list = tables.map(PostgresConnection.quoteLiteral).joined(separator: ", ")
-        let present = Set(try previous("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname IN (\(list))")
+        let present = Set(try await previous("SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relname IN (\(list))")
             .compactMap { $0.first ?? nil })
         problems += tables.filter { !present.contains($0) }.map { "'\($0)' is not a table of the database being replaced ('\(database)')" }
         guard problems.isEmpty else { throw failure(problems) }
-        let links = try previous("""
+        let links = try await previous("""
             SELECT DISTINCT f.relname, t.relname FROM pg_constraint k
             JOIN pg_class f ON f.oid = k.conrelid JOIN pg_class t ON t.oid = k.confrelid
             JOIN pg_namespace n ON n.oid = f.relnamespace
@@ -76,7 +76,7 @@ public struct KeptTables: Sendable {
             var counts: [String] = []
             for table in order {
                 let name = "public.\(PostgresConnection.quoteIdentifier(table))"
-                let json = try await previous("SELECT coalesce(json_agg(t), '[]')::text, count(*) FROM \(name) t").first ?? []
+                let json = try await previous(Self.rowsSQL(table)).first ?? []
                 let rows = json.count > 1 ? json[1] ?? "0" : "0"
                 _ = try await query("INSERT INTO \(name) SELECT * FROM json_populate_recordset(NULL::\(name), \(PostgresConnection.quoteLiteral(json.first.flatMap { $0 } ?? "[]")))")
                 // Serial columns go on after the kept rows' ids.
@@ -91,6 +91,19 @@ public struct KeptTables: Sendable {
         } catch {
             throw PrepareFailure(action: Self.action, cause: "\(error)", skip: Self.skip)
         }
+    }
+
+    /// A kept table's rows in the database being replaced: one JSON array, and their count.
+    public static func rowsSQL(_ table: String) -> String {
+        "SELECT coalesce(jsonb_agg(t), '[]'::jsonb)::text, count(*) FROM public.\(PostgresConnection.quoteIdentifier(table)) t"
+    }
+
+    /// What `apply` reads from the database being replaced, read now into memory: for a
+    /// target whose reset removes that database before the new one exists (compose).
+    public func snapshot(previous: (String) async throws -> [[String?]]) async throws -> [String: [[String?]]] {
+        var rows: [String: [[String?]]] = [:]
+        for table in tables { rows[Self.rowsSQL(table)] = try await previous(Self.rowsSQL(table)) }
+        return rows
     }
 
     /// The kept tables, each after the kept tables it references.

@@ -84,11 +84,11 @@ public struct DatabaseRestore: Sendable {
         let previousURL = hasPrevious ? try destination.connectionString(database: database) : nil
         if let previousURL {
             let previous = try PostgresConnection(url: previousURL)
-            if let warning = try preparePhase.kept.check(toc: toc, previous: { try previous.query($0).rows }, database: database) {
+            if let warning = try await preparePhase.kept.check(toc: toc, previous: { try previous.query($0).rows }, database: database) {
                 logger.warning("\(warning)")
             }
         } else {
-            _ = try preparePhase.kept.check(toc: toc, previous: nil, database: database)
+            _ = try await preparePhase.kept.check(toc: toc, previous: nil, database: database)
         }
 
         // The names this run will create are claimed and checked against the catalog before

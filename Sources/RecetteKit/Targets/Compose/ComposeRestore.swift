@@ -58,15 +58,12 @@ public struct ComposeRestore: Sendable {
             throw RecetteFailure(refusal + "; nothing was reset")
         }
         try await preparePhase.checkRules(against: dump, context: context)
-        if !preparePhase.kept.tables.isEmpty {
-            _ = try preparePhase.kept.check(toc: toc, previous: nil, database: database)
-            logger.warning("keep in recette.yml: the compose target's reset removes the db volume before the restore, so its rows cannot be carried over (\(preparePhase.kept.tables.joined(separator: ", "))); they come from the backup")
-        }
+        let server = ComposeServiceServer(project: project, service: service, user: user, runner: context.runner, logger: logger)
+        let kept = try await keptRows(preparePhase.kept, toc: toc, server: server, database: database)
         try confirm(plan)
 
         // 2. Reset only the db service's volume, then restore inside the container.
         _ = try await timed("reset db volume") { try await reset.run(plan) }
-        let server = ComposeServiceServer(project: project, service: service, user: user, runner: context.runner, logger: logger)
         // The volume was just created: a throwaway server. It loads with the bulk-load
         // settings (ALTER SYSTEM, reload), put back to normal however the restore ends.
         let applied = try await timed("bulk-load settings") { try await applyBulkLoadSettings(server, database: database) }
@@ -85,7 +82,7 @@ public struct ComposeRestore: Sendable {
             try await timed("analyze") { try await RestoreFinish.analyze(server, database: database) }
             // Before the CMS can start on it: staging's Meilisearch and webhooks cut.
             if preparePhase.runs {
-                prepared = try await timed("prepare") { try await RestoreFinish.prepare(preparePhase, on: server, database: database) }
+                prepared = try await timed("prepare") { try await RestoreFinish.prepare(preparePhase, on: server, database: database, previous: kept) }
                 for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
             }
         } catch {
@@ -117,6 +114,26 @@ public struct ComposeRestore: Sendable {
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: "compose service '\(service)', database '\(database)'", tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: nil)
+    }
+
+    /// The kept tables' rows, read from the database being replaced before the reset removes
+    /// its volume (into memory, as JSON: keep is for small local state). No running db
+    /// service or no such database: nothing to carry over, the rows come from the backup.
+    private func keptRows(_ kept: KeptTables, toc: TableOfContents, server: ComposeServiceServer, database: String) async throws -> SQLSession? {
+        guard !kept.tables.isEmpty else { return nil }
+        guard (try? await server.query("SELECT 1", database: database)) != nil else {
+            _ = try await kept.check(toc: toc, previous: nil, database: database)
+            context.logger.warning("keep in recette.yml: no '\(database)' database is running in the '\(server.service)' service to carry \(kept.tables.joined(separator: ", ")) over from; their rows come from the backup")
+            return nil
+        }
+        let previous: (String) async throws -> [[String?]] = { sql in try await server.query(sql, database: database) }
+        if let warning = try await kept.check(toc: toc, previous: previous, database: database) { context.logger.warning("\(warning)") }
+        let rows = try await kept.snapshot(previous: previous)
+        let read: @Sendable (String) async throws -> [[String?]] = { sql in
+            guard let answer = rows[sql] else { throw RecetteFailure("keep: the rows of the replaced database were read before its reset, not for: \(sql)") }
+            return answer
+        }
+        return SQLSession(query: read, script: { _ in throw RecetteFailure("keep: the replaced database is gone (the volume was reset)") })
     }
 
     /// Settings applied for a restore, and the fsync value to come back to.
