@@ -77,7 +77,7 @@ extension Setting {
     public static let postgresMajor = Setting("RECETTE_PG_MAJOR", config: "postgres.major", accepts: .wholeNumber(10...99, unit: nil), default: "15", "PostgreSQL major version of the compose db image (recette generate writes postgres:<major> into compose.yaml)")
     public static let strapiURL = Setting("STRAPI_URL", config: "strapi.url", accepts: .url(schemes: ["http", "https"]), default: "http://127.0.0.1:1337", "Strapi's URL, for the plugin's reindex through the admin API")
     public static let postRestore = Setting("RECETTE_POST_RESTORE", config: "post_restore", accepts: .pathList, "SQL files run in order in the new database before it is swapped in (in recette.yml: a list; here ':'-separated)")
-    public static let keep = Setting("RECETTE_KEEP", config: "keep", "tables whose rows are copied from the database being replaced into the new one, local and url targets (in recette.yml: a list; here ':'-separated)")
+    public static let keep = Setting("RECETTE_KEEP", config: "keep", "tables whose rows are copied from the database being replaced into the new one (in recette.yml: a list; here ':'-separated)")
     public static let strapiAdminEmail = Setting("STRAPI_ADMIN_EMAIL", config: "strapi.admin_email", "Strapi admin user's email, for the plugin's reindex through the admin API")
     public static let strapiAdminPassword = Setting("STRAPI_ADMIN_PASSWORD", config: nil, secret: true, "Strapi admin user's password, for the plugin's reindex through the admin API")
     public static let strapiProject = Setting("RECETTE_STRAPI_PROJECT", config: "strapi.project", accepts: .path, "the CMS's source (package.json, src/api, src/components), for the schema guard (default: the project directory when it holds src/api)")
