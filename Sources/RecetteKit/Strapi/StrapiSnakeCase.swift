@@ -3,14 +3,16 @@ import Foundation
 /// lodash's `snakeCase`, which Strapi applies to attribute names to get column names
 /// (`dateDeDebutMin` → `date_de_debut_min`) and to whole link-table names.
 ///
-/// What lodash does, in its own order: strip accents (`deburr`: `é` → `e`), remove apostrophes,
-/// split into words, lower-case them and join with `_`. Words are found one of two ways:
-/// - text made only of ASCII letters, digits and spaces with no case change, letter/digit
-///   boundary or punctuation is split on every run of non-alphanumeric characters;
-/// - anything else goes through the "unicode words" pattern: an optional capital then
-///   lower-case letters (`De`, `debut`); a run of capitals ending before a capitalised word
-///   (`XML` in `XMLHttp`); ordinals kept whole (`1st`, `22nd`, `4th`); runs of digits
-///   (`field2` → `field`, `2`). Separators (`_`, `-`, spaces, punctuation) never belong to a word.
+/// What lodash does, in its order: strip accents (`deburr`: `é` → `e`), remove apostrophes,
+/// split into words, lower-case them and join with `_`. The words, as its documentation and
+/// our test table show them:
+/// - anything that is not a letter or a digit separates words (`_`, `-`, spaces);
+/// - a capital starts a word that goes on with the lower-case letters after it (`De`, `debut`);
+/// - a run of capitals is one word, except that its last capital starts the next word when
+///   lower-case letters follow (`XML` then `Http` in `XMLHttp`; `A` then `Bc` in `ABc`);
+/// - a run of digits is a word (`field2` → `field`, `2`), or an ordinal with its suffix when
+///   the last digit and suffix agree (`1st`, `22nd`, `3rd`; `th` after 0 or 4–9 only, so
+///   `11thHour` → `11`, `th`, `Hour`) and no letter or digit follows in the same case.
 /// Emoji and contractions (`'s`) are left out: attribute names never hold them (Strapi allows
 /// letters, digits, `_` and `-`).
 public enum StrapiSnakeCase {
@@ -21,9 +23,52 @@ public enum StrapiSnakeCase {
     }
 
     static func words(in text: String) -> [String] {
-        let range = NSRange(text.startIndex..., in: text)
-        let pattern = hasUnicodeWord.firstMatch(in: text, range: range) == nil ? asciiWord : unicodeWord
-        return pattern.matches(in: text, range: range).compactMap { Range($0.range, in: text).map { String(text[$0]) } }
+        let characters = Array(text)
+        var words: [String] = []
+        var index = 0
+        func isUpper(_ at: Int) -> Bool { at < characters.count && characters[at].isLetter && characters[at].isUppercase }
+        func isLower(_ at: Int) -> Bool { at < characters.count && characters[at].isLetter && !characters[at].isUppercase }
+        func isDigit(_ at: Int) -> Bool { at < characters.count && characters[at].isASCII && characters[at].isNumber }
+        while index < characters.count {
+            let start = index
+            if isDigit(index) {
+                while isDigit(index) { index += 1 }
+                index += ordinalSuffixLength(after: characters[index - 1], in: characters, at: index)
+            } else if isUpper(index) {
+                while isUpper(index) { index += 1 }
+                // The last of several capitals belongs to the capitalised word after them.
+                if index - start > 1 && isLower(index) { index -= 1 }
+                if index - start == 1 { while isLower(index) { index += 1 } }
+            } else if isLower(index) {
+                while isLower(index) { index += 1 }
+            } else {
+                index += 1
+                continue
+            }
+            words.append(String(characters[start..<index]))
+        }
+        return words
+    }
+
+    /// The length of an ordinal suffix (`st`, `nd`, `rd`, `th`, in either case) right after the
+    /// digit `last`, when it fits that digit and is not followed by a letter of its own case
+    /// or a digit; 0 otherwise.
+    private static func ordinalSuffixLength(after last: Character, in characters: [Character], at index: Int) -> Int {
+        guard index + 2 <= characters.count else { return 0 }
+        let suffix = String(characters[index..<index + 2])
+        let fitting: String = switch last {
+        case "1": "st"
+        case "2": "nd"
+        case "3": "rd"
+        default: "th"
+        }
+        guard suffix == fitting || suffix == fitting.uppercased() else { return 0 }
+        if index + 2 < characters.count {
+            let next = characters[index + 2]
+            let sameCase = suffix == fitting ? (next.isLetter && !next.isUppercase) : (next.isLetter && next.isUppercase)
+            if sameCase || next.isNumber { return 0 }
+        }
+        return 2
     }
 
     /// Latin-1 letters to their basic Latin form, as lodash's `deburr` does for the letters
@@ -48,26 +93,4 @@ public enum StrapiSnakeCase {
         }
         return out
     }
-
-    // The character classes of lodash's word pattern, for the Latin-1 range it names.
-    private static let lower = #"[a-z\x{df}-\x{f6}\x{f8}-\x{ff}]"#
-    private static let upper = #"[A-Z\x{c0}-\x{d6}\x{d8}-\x{de}]"#
-    private static let breakRange = #"\x{ac}\x{b1}\x{d7}\x{f7}\x{00}-\x{2f}\x{3a}-\x{40}\x{5b}-\x{60}\x{7b}-\x{bf}\x{2000}-\x{206f}\s"#
-    private static let breakChar = "[\(breakRange)]"
-    /// Letters that are neither lower- nor upper-case (other scripts).
-    private static let misc = #"[^\#(breakRange)0-9a-zA-Z\x{df}-\x{f6}\x{f8}-\x{ff}\x{c0}-\x{d6}\x{d8}-\x{de}\x{2700}-\x{27bf}]"#
-    private static let miscLower = "(?:\(lower)|\(misc))"
-    private static let miscUpper = "(?:\(upper)|\(misc))"
-
-    private static let unicodeWord = try! NSRegularExpression(pattern: [
-        "\(upper)?\(lower)+(?=\(breakChar)|\(upper)|$)",
-        "\(miscUpper)+(?=\(breakChar)|\(upper)\(miscLower)|$)",
-        "\(upper)?\(miscLower)+",
-        "\(upper)+",
-        #"\d*(?:1ST|2ND|3RD|(?![123])\dTH)(?=\b|[a-z_])"#,
-        #"\d*(?:1st|2nd|3rd|(?![123])\dth)(?=\b|[A-Z_])"#,
-        #"\d+"#,
-    ].joined(separator: "|"))
-    private static let asciiWord = try! NSRegularExpression(pattern: #"[^\x{00}-\x{2f}\x{3a}-\x{40}\x{5b}-\x{60}\x{7b}-\x{7f}]+"#)
-    private static let hasUnicodeWord = try! NSRegularExpression(pattern: #"[a-z][A-Z]|[A-Z]{2}[a-z]|[0-9][a-zA-Z]|[a-zA-Z][0-9]|[^a-zA-Z0-9 ]"#)
 }
