@@ -21,6 +21,8 @@ public struct ComposeResetPlan: Sendable {
     public var databaseUser: String
     /// The database the official image creates: POSTGRES_DB, else the user's name.
     public var databaseName: String
+    /// The db service's `image:` as compose resolves it (nil for a `build:` without one).
+    public var image: String?
     /// The readiness probe, repeated until PostgreSQL answers or the timeout passes.
     public var readinessProbe: Command
     public var timeout: Duration
@@ -111,6 +113,7 @@ public struct ComposeDatabaseReset: Sendable {
             waitsForHealthcheck: healthcheck,
             databaseUser: user,
             databaseName: Self.databaseName(resolved.services[service], user: user),
+            image: resolved.services[service]?.image,
             readinessProbe: project.readinessProbeCommand(service: service, user: user),
             timeout: timeout
         )

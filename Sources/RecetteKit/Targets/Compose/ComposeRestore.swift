@@ -47,7 +47,7 @@ public struct ComposeRestore: Sendable {
         let (user, database) = (plan.databaseUser, plan.databaseName)
         // The image's tag is judged before anything runs it: an unpinned one would be pulled
         // (`latest`) just to ask its pg_restore's version.
-        let image = try await project.resolve().services[service]?.image
+        let image = plan.image
         let unpinned = PostgresImagePin.refusal(image: image, service: service, archiveMajor: nil) != nil
         let (dump, toc) = try await timed("verify") {
             let major = unpinned ? nil : try await containerPgRestoreMajor()
