@@ -295,3 +295,64 @@ final class ScriptedRunner: ProcessRunning {
         return result
     }
 }
+
+/// The db service's own socket, found under a container's root (here a directory of our own).
+@Suite struct ComposeServiceSocketTests {
+    private func root(with names: [String: [String]]) throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("socket-root-\(UUID().uuidString)")
+        for (directory, files) in names {
+            let path = root.appendingPathComponent(String(directory.dropFirst()))
+            try FileManager.default.createDirectory(at: path, withIntermediateDirectories: true)
+            for file in files { try Data().write(to: path.appendingPathComponent(file)) }
+        }
+        return root
+    }
+
+    @Test func theFirstDirectoryHoldingASocketWinsAndLockFilesDoNotCount() throws {
+        let root = try root(with: ["/var/run/postgresql": [".s.PGSQL.5432.lock"], "/run/postgresql": [".s.PGSQL.6543.lock", ".s.PGSQL.6543"], "/tmp": [".s.PGSQL.5432"]])
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(ComposeServiceSocket.find(under: root.path, preferredPort: nil) == ComposeServiceSocket(directory: root.path + "/run/postgresql", port: 6543))
+    }
+
+    @Test func theServicesPortChoosesAmongSeveralSockets() throws {
+        let root = try root(with: ["/var/run/postgresql": [".s.PGSQL.5432", ".s.PGSQL.5433"]])
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(ComposeServiceSocket.find(under: root.path, preferredPort: 5433)?.port == 5433)
+        #expect(ComposeServiceSocket.find(under: root.path, preferredPort: 7000)?.port == 5432)
+        #expect(ComposeServiceSocket.find(under: root.path, preferredPort: nil)?.port == 5432)
+    }
+
+    /// Images link /var/run to /run with an absolute link, which the kernel would resolve against
+    /// this machine's root: this machine's own /run/postgresql, another server's socket.
+    @Test func linksAreFollowedInsideTheContainersRootOnly() throws {
+        let root = try root(with: ["/run/postgresql": [".s.PGSQL.5433"], "/var": []])
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.createSymbolicLink(atPath: root.path + "/var/run", withDestinationPath: "/run")
+        try FileManager.default.createSymbolicLink(atPath: root.path + "/tmp", withDestinationPath: "../../../../../run")
+        #expect(ComposeServiceSocket.resolve("/var/run/postgresql", under: root.path) == root.path + "/run/postgresql")
+        #expect(ComposeServiceSocket.resolve("/tmp", under: root.path) == root.path + "/run", "`..` stops at the container's root")
+        #expect(ComposeServiceSocket.find(under: root.path, preferredPort: nil) == ComposeServiceSocket(directory: root.path + "/run/postgresql", port: 5433))
+        try FileManager.default.createSymbolicLink(atPath: root.path + "/loop", withDestinationPath: "/loop")
+        #expect(ComposeServiceSocket.resolve("/loop/x", under: root.path) == nil)
+    }
+
+    @Test func noSocketAnywhereIsNone() throws {
+        let root = try root(with: ["/var/run/postgresql": ["PG_VERSION"]])
+        defer { try? FileManager.default.removeItem(at: root) }
+        #expect(ComposeServiceSocket.find(under: root.path, preferredPort: nil) == nil)
+    }
+
+    @Test func anEngineElsewhereIsNeverEntered() {
+        #expect(ComposeServiceSocket.engineIsOnThisMachine([:]))
+        #expect(ComposeServiceSocket.engineIsOnThisMachine(["DOCKER_HOST": "unix:///var/run/docker.sock"]))
+        #expect(!ComposeServiceSocket.engineIsOnThisMachine(["DOCKER_HOST": "tcp://build-box:2376"]))
+        #expect(!ComposeServiceSocket.engineIsOnThisMachine(["DOCKER_HOST": "ssh://me@build-box"]))
+        #expect(!ComposeServiceSocket.engineIsOnThisMachine(["DOCKER_CONTEXT": "desktop-linux"]))
+    }
+
+    @Test func thePasswordIsInTheConnectionStringOnly() {
+        let socket = ComposeServiceSocket(directory: "/proc/42/root/var/run/postgresql", port: 5432)
+        let connection = socket.connectionString(user: "u", database: "cms", password: Secret("s3cr'et"))
+        #expect(connection.contains("host='/proc/42/root/var/run/postgresql'") && connection.contains("port='5432'") && connection.contains("password='s3cr\\'et'"))
+    }
+}

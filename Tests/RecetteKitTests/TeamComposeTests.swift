@@ -53,8 +53,10 @@ struct TeamComposeTests {
         #expect(result.standardError.contains("building the CMS image \(team.name)-strapi: docker compose build strapi"), "\(result.standardError)")
         #expect(result.standardError.range(of: #"strapi build: #\d+ \[strapi 2/2\] COPY docker-compose.yml"#, options: .regularExpression) != nil, "\(result.standardError)")
         #expect(try await team.imageExists("\(team.name)-strapi"))
-        // The documents came through the service: nothing is published to read them from.
-        #expect(result.standardError.contains("documents from database 'cms-principal' of the compose service 'db' (as database-user, through docker compose exec)"), "\(result.standardError)")
+        // Nothing is published to read the documents from: they came through the server's own
+        // socket, reached through the container's root.
+        #expect(result.standardError.range(of: #"documents from database 'cms-principal' of the compose service 'db' \(as database-user, through its socket /proc/\d+/root/run/postgresql\)"#,
+                                           options: .regularExpression) != nil, "\(result.standardError)")
 
         // Only the db volume was reset; the indexes hold exactly the published rows.
         let connection = try PostgresConnection(url: team.url)
@@ -78,15 +80,21 @@ struct TeamComposeTests {
         let verify = try await CLI.run(["search", "verify", "--project-dir", team.directory.path], environment: environment)
         #expect(verify.status == 0, "\(verify.standardOutput)\(verify.standardError)")
         #expect(verify.standardOutput.contains("offre-de-stage: \(published.count) rows in the database, \(published.count) documents in the index — in sync"), "\(verify.standardOutput)")
-        // The same index rebuilt through libpq on the db's port holds the very same documents.
-        let throughService = Set(meilisearch.rawDocuments(in: "offre-de-stage"))
-        #expect(throughService.count == published.count)
+        // The same index rebuilt through `docker exec … psql`, then through libpq on the db's
+        // port, holds the very same documents.
+        let throughSocket = Set(meilisearch.rawDocuments(in: "offre-de-stage"))
+        #expect(throughSocket.count == published.count)
+        let exec = try await CLI.run(["reindex", "--index", "offre-de-stage", "--no-progress", "--project-dir", team.directory.path],
+                                     environment: environment.merging(["RECETTE_COMPOSE_DB_ROUTE": "exec"]) { $1 })
+        #expect(exec.status == 0, "\(exec.standardError)")
+        #expect(exec.standardError.contains("documents from database 'cms-principal' of the compose service 'db' (as database-user, through docker compose exec)"), "\(exec.standardError)")
+        #expect(Set(meilisearch.rawDocuments(in: "offre-de-stage")) == throughSocket)
         let port = try await CLI.run(["reindex", "--index", "offre-de-stage", "--no-progress", "--project-dir", team.directory.path],
                                      environment: environment.merging(["RECETTE_SEARCH_DATABASE_URL": team.url]) { $1 })
         #expect(port.status == 0, "\(port.standardError)")
-        #expect(!port.standardError.contains("through docker compose exec"), "\(port.standardError)")
-        #expect(Set(meilisearch.rawDocuments(in: "offre-de-stage")) == throughService)
-        for output in [doctor, result, status, verify, port] {
+        #expect(!port.standardError.contains("through docker compose exec") && !port.standardError.contains("through its socket"), "\(port.standardError)")
+        #expect(Set(meilisearch.rawDocuments(in: "offre-de-stage")) == throughSocket)
+        for output in [doctor, result, status, verify, exec, port] {
             #expect(!(output.standardOutput + output.standardError).contains(team.databasePassword))
         }
     }

@@ -32,7 +32,10 @@ struct StandInClient {
 
     private static let session: URLSession = {
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 120
+        // A liveness bound, not a timing assertion: the Strapi stand-in answers a reindex of
+        // 25,000 offers only once every batch is in, which took 128 s on a CI run sharing 2
+        // cores with builds (and failed at 120 s).
+        configuration.timeoutIntervalForRequest = 600
         configuration.httpCookieStorage = nil
         configuration.urlCache = nil
         return URLSession(configuration: configuration)

@@ -66,6 +66,17 @@ public struct ComposeProject: Sendable {
         Command("docker", arguments, environment: environment, workingDirectory: workingDirectory.path)
     }
 
+    /// The one running container of `service` (`docker compose ps --quiet`); none or several
+    /// is an error naming the fix.
+    public func runningContainer(of service: String) async throws -> String {
+        let containers = try await runner.output(of: command(["ps", "--quiet", service]))
+            .split(separator: "\n").map(String.init)
+        guard let container = containers.first, containers.count == 1 else {
+            throw RecetteFailure("the compose service '\(service)' has \(containers.count) running container(s), not one: start it ('docker compose up -d \(service)')")
+        }
+        return container
+    }
+
     /// Stops and removes the service's containers. `--volumes` removes only *anonymous*
     /// volumes of those containers (e.g. the one an image's `VOLUME` line creates when the
     /// named volume is mounted elsewhere), never a named volume.

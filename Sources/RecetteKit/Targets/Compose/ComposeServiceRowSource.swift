@@ -49,11 +49,7 @@ public struct ComposeServiceRowSource: SearchRowSource {
         // The stream goes through `docker exec` on the service's container rather than
         // `docker compose exec`: the same path into the container without compose loading the
         // project again (a second or so on a busy machine, for every rebuild).
-        let containers = try await project.runner.output(of: project.command(["ps", "--quiet", service]))
-            .split(separator: "\n").map(String.init)
-        guard let container = containers.first, containers.count == 1 else {
-            throw RecetteFailure("the compose service '\(service)' has \(containers.count) running container(s), not one: start it ('docker compose up -d \(service)')")
-        }
+        let container = try await project.runningContainer(of: service)
         var arguments = ["exec", "-i"]
         if password != nil { arguments += ["-e", "PGPASSWORD"] }
         let command = Command("docker", arguments + [container] + psqlArgv, environment: project.environment.merging(passwordEnvironment) { $1 },

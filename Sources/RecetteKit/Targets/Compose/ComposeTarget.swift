@@ -63,6 +63,17 @@ public struct ComposeTarget: Target {
         let password = ComposeServiceDetection.value("POSTGRES_PASSWORD", in: definition).map(Secret.init)
         let throughService = ComposeServiceRowSource(project: project, service: service, user: user, database: database, password: password)
         if route == "exec" { return throughService }
+        if route == "socket" {
+            let container = try await project.runningContainer(of: service)
+            let preferredPort = ComposeServiceDetection.value("PGPORT", in: definition).flatMap { Int($0) }
+            guard let socket = await ComposeServiceSocket.locate(container: container, project: project, preferredPort: preferredPort) else {
+                throw RecetteFailure("""
+                    no PostgreSQL socket of the compose service '\(service)' is reachable from this machine, and RECETTE_COMPOSE_DB_ROUTE=socket asks for it \
+                    (it needs the Docker engine on this machine and root): set RECETTE_COMPOSE_DB_ROUTE=auto
+                    """)
+            }
+            return socketRows(socket, service: service, user: user, database: database, password: password)
+        }
         let result = try await context.runner.run(project.command(["port", service, "5432"]), input: nil, output: .collect(),
                                                   onStandardErrorLine: nil, acceptedExitStatuses: Set(0...255))
         let published = result.outputText.split(separator: "\n").first.map(String.init) ?? ""
@@ -73,7 +84,19 @@ public struct ComposeTarget: Target {
                     publish it on this machine only (ports: ["127.0.0.1:5432:5432"]) or set RECETTE_COMPOSE_DB_ROUTE=auto
                     """)
             }
-            // Nothing published (a db on an internal network): read through the service itself.
+            // Nothing published (a db on an internal network): the server's own socket when this
+            // machine can reach it, else through the service itself.
+            if let container = try? await project.runningContainer(of: service),
+               let socket = await ComposeServiceSocket.locate(container: container, project: project,
+                                                              preferredPort: ComposeServiceDetection.value("PGPORT", in: definition).flatMap { Int($0) }) {
+                let rows = socketRows(socket, service: service, user: user, database: database, password: password)
+                do {
+                    _ = try await rows.query("SELECT 1")
+                    return rows
+                } catch {
+                    context.logger.debug("the socket \(socket.directory)/.s.PGSQL.\(socket.port) did not answer (\(error)): reading through docker exec")
+                }
+            }
             return throughService
         }
         var host = String(published[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
@@ -82,5 +105,10 @@ public struct ComposeTarget: Target {
         if let password { environmentForLibpq["PGPASSWORD"] = password.reveal() }
         let connectionString = PostgresConnection.connectionString(libpqEnvironment: environmentForLibpq, database: database)
         return LibpqRowSource(connectionString: connectionString, display: "postgresql://\(user)@\(host):\(port)/\(database)")
+    }
+
+    private static func socketRows(_ socket: ComposeServiceSocket, service: String, user: String, database: String, password: Secret?) -> LibpqRowSource {
+        LibpqRowSource(connectionString: socket.connectionString(user: user, database: database, password: password),
+                       display: "database '\(database)' of the compose service '\(service)' (as \(user), through its socket \(socket.directory))")
     }
 }
