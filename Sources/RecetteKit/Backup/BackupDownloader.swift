@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -213,43 +214,77 @@ public struct BackupDownloader: Sendable {
 /// buffer and written in one `write(2)`; chunks of 256 KiB or more go to the file directly.
 /// Memory stays at the one buffer. `close()` writes out what is gathered, so after an
 /// interruption the `.part` file holds every byte received and the next attempt resumes there.
-final class PartFileWriter: @unchecked Sendable {
+/// The open file lives behind a `Mutex`: the transport's thread writes, the download task reads
+/// the counts.
+final class PartFileWriter: Sendable {
     static let bufferSize = 1 << 20
     static let directWriteThreshold = 256 << 10
 
-    private let lock = NSLock()
-    private let path: String
-    private var fd: Int32
+    private let file: Mutex<OpenPartFile>
     private let progress: ProgressBar
-    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: PartFileWriter.bufferSize, alignment: 4096)
-    private var buffered = 0
-    private(set) var startOffset: Int64
-    private var written: Int64 = 0
 
     init(_ url: URL, progress: ProgressBar) throws {
-        path = url.path
-        fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let path = url.path
+        let fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            let code = errno
-            buffer.deallocate()
-            throw RecetteFailure("cannot open \(url.path) for writing: \(String(cString: strerror(code))); check free space and permissions")
+            throw RecetteFailure("cannot open \(path) for writing: \(String(cString: strerror(errno))); check free space and permissions")
         }
         do {
             try PrivateFile.restrict(fd, url)
         } catch {
             posixClose(fd)
-            buffer.deallocate()
             throw error
         }
         let end = lseek(fd, 0, SEEK_END)
         guard end >= 0 else {
             let code = errno
             posixClose(fd)
-            buffer.deallocate()
-            throw RecetteFailure("cannot seek in \(url.path): \(String(cString: strerror(code)))")
+            throw RecetteFailure("cannot seek in \(path): \(String(cString: strerror(code)))")
         }
-        startOffset = Int64(end)
+        file = Mutex(OpenPartFile(path: path, fd: fd, startOffset: Int64(end)))
         self.progress = progress
+    }
+
+    /// Where this writer started in the file (what an earlier attempt left).
+    var startOffset: Int64 { file.withLock { $0.startOffset } }
+
+    /// Bytes received by this writer (written out or still gathered).
+    var bytesWritten: Int64 { file.withLock { $0.written } }
+
+    func write(_ data: Data) throws {
+        let total: Int64 = try file.withLock { file in
+            try data.withUnsafeBytes { bytes in try file.append(bytes) }
+            file.written += Int64(data.count)
+            return file.startOffset + file.written
+        }
+        progress.update(total)
+    }
+
+    /// The server sends the file from its start: drop what we had.
+    func restart() throws {
+        try file.withLock { try $0.truncate() }
+    }
+
+    /// Writes out what is gathered and closes the file. Idempotent.
+    func close() throws {
+        try file.withLock { try $0.close() }
+    }
+}
+
+/// The `.part` file's descriptor and gathering buffer, owned by one `PartFileWriter`; closed
+/// and freed when it goes.
+private struct OpenPartFile: ~Copyable {
+    let path: String
+    var fd: Int32
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: PartFileWriter.bufferSize, alignment: 4096)
+    var buffered = 0
+    var startOffset: Int64
+    var written: Int64 = 0
+
+    init(path: String, fd: Int32, startOffset: Int64) {
+        self.path = path
+        self.fd = fd
+        self.startOffset = startOffset
     }
 
     deinit {
@@ -257,22 +292,10 @@ final class PartFileWriter: @unchecked Sendable {
         buffer.deallocate()
     }
 
-    /// Bytes received by this writer (written out or still gathered).
-    var bytesWritten: Int64 { lock.withLock { written } }
-
-    func write(_ data: Data) throws {
-        let total: Int64 = try lock.withLock {
-            try data.withUnsafeBytes { bytes in try append(bytes) }
-            written += Int64(data.count)
-            return startOffset + written
-        }
-        progress.update(total)
-    }
-
-    private func append(_ bytes: UnsafeRawBufferPointer) throws {
+    mutating func append(_ bytes: UnsafeRawBufferPointer) throws {
         guard bytes.count > 0 else { return }
         if buffered + bytes.count > buffer.count { try flushBuffer() }
-        if bytes.count >= Self.directWriteThreshold {
+        if bytes.count >= PartFileWriter.directWriteThreshold {
             try flushBuffer()
             try writeAll(bytes)
             return
@@ -281,14 +304,14 @@ final class PartFileWriter: @unchecked Sendable {
         buffered += bytes.count
     }
 
-    private func flushBuffer() throws {
+    mutating func flushBuffer() throws {
         guard buffered > 0 else { return }
         let pending = buffered
         buffered = 0
         try writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<pending]))
     }
 
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+    func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         guard fd >= 0 else { throw RecetteFailure("\(path) is already closed") }
         var offset = 0
         while offset < bytes.count {
@@ -304,27 +327,21 @@ final class PartFileWriter: @unchecked Sendable {
         }
     }
 
-    /// The server sends the file from its start: drop what we had.
-    func restart() throws {
-        try lock.withLock {
-            buffered = 0
-            guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
-                throw RecetteFailure("cannot truncate \(path): \(String(cString: strerror(errno)))")
-            }
-            startOffset = 0
-            written = 0
+    mutating func truncate() throws {
+        buffered = 0
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else {
+            throw RecetteFailure("cannot truncate \(path): \(String(cString: strerror(errno)))")
         }
+        startOffset = 0
+        written = 0
     }
 
-    /// Writes out what is gathered and closes the file. Idempotent.
-    func close() throws {
-        try lock.withLock {
-            guard fd >= 0 else { return }
-            defer {
-                posixClose(fd)
-                fd = -1
-            }
-            try flushBuffer()
+    mutating func close() throws {
+        guard fd >= 0 else { return }
+        defer {
+            posixClose(fd)
+            fd = -1
         }
+        try flushBuffer()
     }
 }

@@ -10,7 +10,11 @@ public struct ComposeTarget: Target {
     public func restorePlan(file: URL, options: RestoreOptions) async throws -> [String] {
         let reset = try await ComposeDatabaseReset.configured(by: context)
         let plan = try await reset.plan()
-        return ["check \(file.path) (also against the pg_restore of the '\(reset.service)' image), then:"] + plan.lines
+        // An image with no major is refused from its tag alone: said now, not after a download.
+        if let refusal = PostgresImagePin.refusal(image: plan.image, service: reset.service, archiveMajor: nil) {
+            return ["would stop before anything is reset: \(refusal)"]
+        }
+        return ["check \(file.path) (also against the pg_restore of the '\(reset.service)' image, and its major against the archive's), then:"] + plan.lines
             + ["copy the dump into the container and run \(Targets.pgRestoreFlags(options)) there"]
             + (try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: kind.rawValue).planLines)
     }

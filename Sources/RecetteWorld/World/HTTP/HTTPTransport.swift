@@ -37,13 +37,9 @@ public enum HTTPTransportError: Error, CustomStringConvertible {
 
 /// URLSession (FoundationNetworking, on libcurl). One session per transport; bodies streamed
 /// through a data delegate, never buffered whole.
-public final class URLSessionTransport: NSObject, HTTPTransport, @unchecked Sendable {
-    private let configuration: URLSessionConfiguration
-    private let streams = StreamTable()
-    private let delegateQueue: OperationQueue
-    private lazy var streamingSession: URLSession = URLSession(configuration: configuration, delegate: self, delegateQueue: delegateQueue)
-    private lazy var plainSession: URLSession = URLSession(configuration: configuration)
-    private let lock = NSLock()
+public final class URLSessionTransport: HTTPTransport, Sendable {
+    private let streamingSession: URLSession
+    private let plainSession: URLSession
 
     public init(timeout: TimeInterval = 60) {
         let configuration = URLSessionConfiguration.ephemeral
@@ -51,11 +47,13 @@ public final class URLSessionTransport: NSObject, HTTPTransport, @unchecked Send
         configuration.httpCookieStorage = nil
         configuration.urlCache = nil
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        self.configuration = configuration
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = 1
-        self.delegateQueue = queue
+        streamingSession = URLSession(configuration: configuration, delegate: StreamDelegate(), delegateQueue: queue)
+        plainSession = URLSession(configuration: configuration)
     }
+
+    private var streams: StreamTable { (streamingSession.delegate as! StreamDelegate).streams }
 
     /// Not `session.data(for:)`: on Linux its cancellation handler cancels the URLSession
     /// task synchronously on URLSession's work queue while holding the Swift task's lock, and
@@ -63,7 +61,7 @@ public final class URLSessionTransport: NSObject, HTTPTransport, @unchecked Send
     /// both wait forever, and with them every URLSession of the process (they share the
     /// queue). Seen in the test suite. Here cancelling only *schedules* the URLSession cancel.
     public func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
-        let session = lock.withLock { plainSession }
+        let session = plainSession
         let transfer = CancellableTransfer()
         let (data, response): (Data, URLResponse)
         do {
@@ -96,7 +94,7 @@ public final class URLSessionTransport: NSObject, HTTPTransport, @unchecked Send
         onResponse: @escaping @Sendable (HTTPURLResponse) throws -> Void,
         onChunk: @escaping @Sendable (Data) throws -> Void
     ) async throws -> HTTPURLResponse {
-        let session = lock.withLock { streamingSession }
+        let session = streamingSession
         let task = session.dataTask(with: request)
         let transfer = CancellableTransfer()
         return try await withTaskCancellationHandler {
@@ -138,7 +136,11 @@ private final class CancellableTransfer: Sendable {
     }
 }
 
-extension URLSessionTransport: URLSessionDataDelegate {
+/// The streaming session's delegate: hands each transfer's response and chunks to its
+/// `StreamState`, on the session's serial delegate queue.
+private final class StreamDelegate: NSObject, URLSessionDataDelegate, Sendable {
+    let streams = StreamTable()
+
     public func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
                            completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
         guard let state = streams.get(dataTask.taskIdentifier) else { return completionHandler(.cancel) }
@@ -184,20 +186,28 @@ extension URLSessionTransport: URLSessionDataDelegate {
     }
 }
 
-/// Per-transfer state; touched only on the session's serial delegate queue after insertion.
-/// Unchecked like the delegate itself: URLSession's queue is what serialises it.
-private final class StreamState: @unchecked Sendable {
+/// One streamed transfer: its callbacks, its continuation, and what the delegate has seen so far.
+private final class StreamState: Sendable {
     let onResponse: @Sendable (HTTPURLResponse) throws -> Void
     let onChunk: @Sendable (Data) throws -> Void
     let continuation: CheckedContinuation<HTTPURLResponse, any Error>
-    var response: HTTPURLResponse?
-    var failure: (any Error)?
+    private let seen = Mutex<(response: HTTPURLResponse?, failure: (any Error)?)>((nil, nil))
 
     init(onResponse: @escaping @Sendable (HTTPURLResponse) throws -> Void, onChunk: @escaping @Sendable (Data) throws -> Void,
          continuation: CheckedContinuation<HTTPURLResponse, any Error>) {
         self.onResponse = onResponse
         self.onChunk = onChunk
         self.continuation = continuation
+    }
+
+    var response: HTTPURLResponse? {
+        get { seen.withLock { $0.response } }
+        set { seen.withLock { $0.response = newValue } }
+    }
+
+    var failure: (any Error)? {
+        get { seen.withLock { $0.failure } }
+        set { seen.withLock { $0.failure = newValue } }
     }
 }
 
