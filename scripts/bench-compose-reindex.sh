@@ -86,8 +86,13 @@ reindex() { # CASE ROUND: one rebuild, timed, checked
   seconds=$(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
   found=$(curl -sS --fail-with-body --max-time 30 -H @"$work/headers" "$meili/indexes/offre-de-stage/stats" | sed -n 's/.*"numberOfDocuments":\([0-9]*\).*/\1/p')
   [[ $found == "$documents" ]] || { say "!! ($1) the index holds $found documents, expected $documents"; exit 1; }
-  local -A expected=([port]="documents from postgresql://" [socket]="through its socket /proc/" [exec]="through docker compose exec")
-  grep -qF "${expected[$1]}" "$results/reindex-$1-$2.log" || { say "!! ($1) did not read ${expected[$1]}…"; exit 1; }
+  # (port)'s URL is a secret setting, so its log line shows "***": it is checked by elimination.
+  local -A expected=([socket]="through its socket /proc/" [exec]="through docker compose exec")
+  if [[ $1 == port ]]; then
+    ! grep -qE "through its socket|through docker compose exec" "$results/reindex-$1-$2.log" || { say "!! (port) did not read through the port"; exit 1; }
+  else
+    grep -qF "${expected[$1]}" "$results/reindex-$1-$2.log" || { say "!! ($1) did not read ${expected[$1]}…"; exit 1; }
+  fi
   say "($1, round $2) $seconds s, $(awk -v n="$documents" -v s="$seconds" 'BEGIN { printf "%.0f", n / s }') docs/s"
   if [[ -z ${best[$1]:-} ]] || awk -v a="$seconds" -v b="${best[$1]}" 'BEGIN { exit !(a < b) }'; then best[$1]=$seconds; fi
 }
