@@ -133,6 +133,12 @@ import Testing
         // New writes are still checked.
         #expect(throws: PostgresError.self) { try connection.query("INSERT INTO offres_de_stage_components (entity_id, component_id, component_type, field, \"order\") VALUES (-1, 1, 'x', 'x', 1)") }
         #expect(try connection.query("SHOW wal_level").scalar == "minimal")
+        // ANALYZE ran on two sessions (the default jobs here) and reached every table that has rows.
+        let unanalysed = try connection.query("""
+            SELECT count(*) FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+            WHERE c.reltuples > 0 AND NOT EXISTS (SELECT FROM pg_statistic WHERE starelid = s.relid)
+            """).scalar
+        #expect(unanalysed == "0")
 
         let file = try #require(outcome.reportFile)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any]
@@ -268,5 +274,49 @@ import Testing
 
         let unknown = RestoreProgress(toc: toc, dataSizes: nil, bar: ProgressBar(label: "r", enabled: false))
         #expect(unknown.total == 4)
+    }
+}
+
+/// ANALYZE on as many sessions as the restore has jobs.
+@Suite struct ParallelAnalyzeTests {
+    /// Answers the table listing and records every statement; anything else fails the test.
+    final class RecordingServer: RestoreServer, Sendable {
+        let tables: [[String?]]
+        let statements = LockedValue<[String]>([])
+        init(tables: [[String?]]) { self.tables = tables }
+        var serverDescription: String { "a recording server" }
+        func query(_ sql: String, database: String) async throws -> [[String?]] {
+            #expect(sql == RestoreFinish.analyzedTablesSQL)
+            return tables
+        }
+        func execute(_ sql: String, database: String) async throws { statements.mutate { $0.append(sql) } }
+        func session<T: Sendable>(database: String, _ body: (SQLSession) async throws -> T) async throws -> T { throw RecetteFailure("unexpected session") }
+        func stage(dump: URL, list: URL) async throws -> StagedRestoreInput { throw RecetteFailure("unexpected stage") }
+        func unstage() async {}
+        func pgRestore(_ arguments: [String], input: StagedRestoreInput, database: String, onStandardErrorLine: @escaping @Sendable (String) -> Void) async throws {
+            throw RecetteFailure("unexpected pg_restore")
+        }
+    }
+
+    @Test func tablesAreSharedLargestFirstIntoTheLightestGroup() {
+        let groups = RestoreFinish.balanced([("a", 10), ("b", 100), ("c", 60), ("d", 50), ("e", 0)], into: 2)
+        #expect(groups == [["b", "a", "e"], ["c", "d"]], "b 100 | c 60, d 50 → 110 | a 10 → 110 | e ties, goes to the first")
+        #expect(RestoreFinish.balanced([("a", 1)], into: 3) == [["a"], [], []])
+    }
+
+    @Test func twoJobsAnalyseTheTablesInTwoStatementsOneJobInOne() async throws {
+        let server = RecordingServer(tables: [["public.offres", "900", "r"], ["public.annonces", "500", "r"], ["public.links", "450", "r"], ["pg_catalog.pg_class", "40", "r"]])
+        try await RestoreFinish.analyze(server, database: "app", jobs: 2)
+        #expect(Set(server.statements.get()) == ["ANALYZE public.offres, pg_catalog.pg_class", "ANALYZE public.annonces, public.links"])
+
+        let single = RecordingServer(tables: [])
+        try await RestoreFinish.analyze(single, database: "app", jobs: 1)
+        #expect(single.statements.get() == ["ANALYZE"])
+    }
+
+    @Test func aPartitionedTableMeansOneWholeAnalyze() async throws {
+        let server = RecordingServer(tables: [["public.events", "0", "p"], ["public.events_2026", "900", "r"], ["public.offres", "500", "r"]])
+        try await RestoreFinish.analyze(server, database: "app", jobs: 2)
+        #expect(server.statements.get() == ["ANALYZE"])
     }
 }

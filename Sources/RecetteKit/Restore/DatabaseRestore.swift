@@ -125,7 +125,7 @@ public struct DatabaseRestore: Sendable {
             outcome = try await timed("pg_restore") {
                 try await restoreRun.run(dump: dump, toc: toc, workDirectory: workDirectory, onItemFinished: progress.finished)
             }
-            try await timed("analyze") { try await RestoreFinish.analyze(server, database: incoming) }
+            try await timed("analyze") { try await RestoreFinish.analyze(server, database: incoming, jobs: options.jobs) }
             // The copy is made local before anyone can use it: a failure here drops it and
             // leaves the previous database as it was.
             if preparePhase.runs {

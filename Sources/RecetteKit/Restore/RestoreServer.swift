@@ -40,8 +40,49 @@ public struct StagedRestoreInput: Sendable {
 /// The steps after pg_restore that every target runs the same way, with the same phase names:
 /// statistics, the prepare phase, exact row counts.
 public enum RestoreFinish {
-    public static func analyze(_ server: any RestoreServer, database: String) async throws {
-        try await server.execute("ANALYZE", database: database)
+    /// ANALYZE of every table, on `jobs` sessions at once (as `vacuumdb --analyze-only -j`):
+    /// the tables go to the sessions largest first, each to the least loaded one. One session
+    /// ran 1.5 s of a 21 s restore of the 1M-offer sample while the other core idled.
+    /// A database with partitioned tables is analysed whole, in one statement: naming a parent
+    /// and its partitions would analyse the partitions twice.
+    public static func analyze(_ server: any RestoreServer, database: String, jobs: Int = 1) async throws {
+        guard jobs > 1 else { return try await server.execute("ANALYZE", database: database) }
+        let tables = try await server.query(analyzedTablesSQL, database: database)
+        guard !tables.contains(where: { $0.count > 2 && $0[2] == "p" }) else {
+            return try await server.execute("ANALYZE", database: database)
+        }
+        let groups = balanced(tables.compactMap { row in
+            guard row.count > 1, let name = row[0] else { return nil }
+            return (name, Int64(row[1] ?? "") ?? 0)
+        }, into: jobs)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for tables in groups where !tables.isEmpty {
+                group.addTask { try await server.execute("ANALYZE " + tables.joined(separator: ", "), database: database) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// What a plain ANALYZE covers (tables and materialized views, the catalogs included;
+    /// TOAST tables are analysed with their table), with their size on disk.
+    static let analyzedTablesSQL = """
+        SELECT format('%I.%I', n.nspname, c.relname),
+               pg_relation_size(c.oid) + coalesce(pg_relation_size(nullif(c.reltoastrelid, 0)), 0), c.relkind
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname <> 'pg_toast' AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'
+        ORDER BY 2 DESC, 1
+        """
+
+    /// `tables` in `count` groups of about the same total size: largest first, each into the
+    /// group holding the least so far.
+    static func balanced(_ tables: [(name: String, bytes: Int64)], into count: Int) -> [[String]] {
+        var groups = [(bytes: Int64, names: [String])](repeating: (0, []), count: max(1, count))
+        for table in tables.sorted(by: { ($0.bytes, $1.name) > ($1.bytes, $0.name) }) {
+            let lightest = groups.indices.min { groups[$0].bytes < groups[$1].bytes }!
+            groups[lightest].bytes += table.bytes
+            groups[lightest].names.append(table.name)
+        }
+        return groups.map(\.names)
     }
 
     /// `previous`: the database being replaced, for the kept tables (local and url targets).

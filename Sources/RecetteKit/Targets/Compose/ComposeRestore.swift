@@ -79,7 +79,7 @@ public struct ComposeRestore: Sendable {
             outcome = try await timed("pg_restore") {
                 try await restoreRun.run(dump: dump, toc: toc, workDirectory: workDirectory, onItemFinished: progress.finished)
             }
-            try await timed("analyze") { try await RestoreFinish.analyze(server, database: database) }
+            try await timed("analyze") { try await RestoreFinish.analyze(server, database: database, jobs: options.jobs) }
             // Before the CMS can start on it: staging's Meilisearch and webhooks cut.
             if preparePhase.runs {
                 prepared = try await timed("prepare") { try await RestoreFinish.prepare(preparePhase, on: server, database: database, previous: kept) }
