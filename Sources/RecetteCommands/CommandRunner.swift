@@ -51,18 +51,36 @@ enum CommandRunner {
     ///     time per project; a dry run takes no lock.
     ///   - validatingSettings: false lets a command report invalid settings itself (`doctor`);
     ///     every other command refuses the first one here, before anything is contacted.
+    ///   - detectingSearchServer: the command talks to Meilisearch: on the compose target, the
+    ///     compose file's Meilisearch URL and master key are the defaults of its settings.
     static func run(_ common: CommonOptions, flags: [Setting: String] = [:], lock: String? = nil, validatingSettings: Bool = true,
+                    detectingSearchServer: Bool = false,
                     _ work: @escaping @Sendable (RecetteContext) async throws -> Void) async throws {
         let world = CommandWorld.current
         let environment = world.environment
         let terminal = world.terminal ?? Terminal.detect(environment: environment)
         let projectDirectory = (common.projectDirectory.map(CommandWorld.file) ?? URL(fileURLWithPath: world.currentDirectory)).standardizedFileURL
-        let configuration: Configuration
+        var configuration: Configuration
         do {
             configuration = try Configuration.load(flags: flags, environment: environment, projectDirectory: projectDirectory,
                                                    validating: validatingSettings)
         } catch {
             try fail(FailureMessage.oneLine(error), terminal: terminal)
+        }
+        if detectingSearchServer {
+            // Before the logger exists, so that a detected key is among the secrets it hides.
+            let probe = RecetteContext(configuration: configuration, runner: SubprocessRunner(baseEnvironment: world.handlesSignals ? nil : environment),
+                                       http: URLSessionTransport(), output: world.output, logger: Logger(label: "recette") { _ in SwiftLogNoOpLogHandler() },
+                                       terminal: terminal, environment: environment)
+            let detected = await ComposeSearchDefaults.detect(probe)
+            if !detected.isEmpty {
+                do {
+                    configuration = try Configuration.load(flags: flags, environment: environment, projectDirectory: projectDirectory,
+                                                           validating: validatingSettings, detected: detected)
+                } catch {
+                    try fail(FailureMessage.oneLine(error), terminal: terminal)
+                }
+            }
         }
         let level: Logger.Level = common.verbose ? .debug : common.quiet ? .warning : .info
         let secrets = configuration.secrets

@@ -17,7 +17,7 @@ struct Doctor: AsyncParsableCommand {
     @OptionGroup(title: "Common options") var common: CommonOptions
 
     func run() async throws {
-        try await CommandRunner.run(common, validatingSettings: false) { context in
+        try await CommandRunner.run(common, validatingSettings: false, detectingSearchServer: true) { context in
             let output = context.output
             let configuration = context.configuration
             output.write("Configuration (project: \(configuration.projectDirectory.path); read: \(configuration.filesRead.isEmpty ? "no .env, no recette.yml" : configuration.filesRead.joined(separator: ", ")))")

@@ -99,7 +99,7 @@ struct Populate: AsyncParsableCommand {
         options.notify = notify.compactMap(URL.init(string:))
         let flags = try targetOptions.flags()
         let (populateOptions, json) = (options, json)
-        try await CommandRunner.run(common, flags: flags, lock: "populate") { context in
+        try await CommandRunner.run(common, flags: flags, lock: "populate", detectingSearchServer: true) { context in
             let populate = RecetteKit.Populate(context: context, options: populateOptions)
             if context.dryRun {
                 try await populate.plan().forEach(context.output.write)

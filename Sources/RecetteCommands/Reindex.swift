@@ -45,7 +45,7 @@ struct Reindex: AsyncParsableCommand {
     func run() async throws {
         let flags = try targetOptions.flags()
         let (via, indexes, allowShrink, json) = (via, indexes, allowShrink, json)
-        try await CommandRunner.run(common, flags: flags, lock: "reindex") { context in
+        try await CommandRunner.run(common, flags: flags, lock: "reindex", detectingSearchServer: true) { context in
             try await SearchCommands.reindex(context: context, via: via, only: indexes, allowShrink: allowShrink, json: json)
         }
     }

@@ -57,7 +57,7 @@ struct Reset: AsyncParsableCommand {
         let waitTimeout = waitTimeout
         let flags = try targetOptions.flags()
         let (dropPrevious, pristine, skipReindex, keepWiring) = (dropPrevious, pristine, skipReindex, keepWiring)
-        try await CommandRunner.run(common, flags: flags, lock: "reset") { context in
+        try await CommandRunner.run(common, flags: flags, lock: "reset", detectingSearchServer: true) { context in
             let target = try Targets.resolve(context, dropPrevious: dropPrevious)
             let prompt = context.prompt
             if pristine {

@@ -22,7 +22,7 @@ struct Search: AsyncParsableCommand {
         func run() async throws {
             let flags = try targetOptions.flags()
             let (indexes, json) = (indexes, json)
-            try await CommandRunner.run(common, flags: flags) { context in
+            try await CommandRunner.run(common, flags: flags, detectingSearchServer: true) { context in
                 let setup = try SearchSetup(context: context, only: indexes)
                 try setup.requireDefinitions(for: "search status")
                 let rows = try await SearchDatabase.rows(for: context)
@@ -75,7 +75,7 @@ struct Search: AsyncParsableCommand {
         func run() async throws {
             let flags = try targetOptions.flags()
             let (indexes, show, fix, allowShrink, json) = (indexes, show, fix, allowShrink, json)
-            try await CommandRunner.run(common, flags: flags, lock: fix ? "search verify --fix" : nil) { context in
+            try await CommandRunner.run(common, flags: flags, lock: fix ? "search verify --fix" : nil, detectingSearchServer: true) { context in
                 let setup = try SearchSetup(context: context, only: indexes)
                 try setup.requireDefinitions(for: "search verify")
                 let rows = try await SearchDatabase.rows(for: context)

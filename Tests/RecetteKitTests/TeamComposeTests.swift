@@ -10,15 +10,17 @@ import Testing
 struct TeamComposeTests {
     @Test func populateWorksOnATeamsComposeFileNamingOnlyTheFile() async throws {
         let sample = try await SampleCache.shared.sample()
-        let meilisearch = try MeilisearchStandIn()
+        let team = try TeamComposeProject()
+        defer { team.down() }
+        // The stand-in's key is the team's MEILI_MASTER_KEY (in the .env compose reads): recette
+        // is not given it, it reads it from the compose file. The URL must be given: with host
+        // networking the meilisearch service publishes no port.
+        let meilisearch = try MeilisearchStandIn(masterKey: team.meilisearchKey)
         defer { meilisearch.stop() }
         let health = try LoopbackHTTPServer { request in request.path == "/_health" ? .text(204, "") : .text(404, "not found") }
         defer { health.stop() }
-        let team = try TeamComposeProject()
-        defer { team.down() }
         let environment = team.cliEnvironment([
             "PLUGIN_MEILISEARCH_URL": meilisearch.baseURL.absoluteString,
-            "PLUGIN_MEILISEARCH_API_KEY": meilisearch.masterKey ?? "",
             "RECETTE_CMS_HEALTH_URL": health.baseURL.appendingPathComponent("_health").absoluteString,
         ])
 
@@ -29,6 +31,7 @@ struct TeamComposeTests {
         #expect(doctor.standardOutput.contains("compose cms service: strapi (detected, docker-compose.yml:15)"), "\(doctor.standardOutput)")
         #expect(doctor.standardOutput.contains("compose meilisearch service: meilisearch (detected, docker-compose.yml:61), URL not published, master key *** (set)"), "\(doctor.standardOutput)")
         #expect(!doctor.standardOutput.contains(team.meilisearchKey) && !doctor.standardOutput.contains(team.databasePassword))
+        #expect(doctor.standardOutput.split(separator: "\n").contains { $0.contains("PLUGIN_MEILISEARCH_API_KEY") && $0.contains("detected") }, "\(doctor.standardOutput)")
 
         // The services up but the CMS (its image is not built yet), a marker in the db, in
         // every other volume and in the CMS's bind mount.
@@ -96,6 +99,7 @@ struct TeamComposeTests {
         #expect(Set(meilisearch.rawDocuments(in: "offre-de-stage")) == throughSocket)
         for output in [doctor, result, status, verify, exec, port] {
             #expect(!(output.standardOutput + output.standardError).contains(team.databasePassword))
+            #expect(!(output.standardOutput + output.standardError).contains(team.meilisearchKey))
         }
     }
 

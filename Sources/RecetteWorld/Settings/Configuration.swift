@@ -3,7 +3,9 @@ import Yams
 
 /// Where a resolved value came from, in precedence order.
 public enum SettingSource: String, Sendable, Codable, Comparable {
-    case flag, environment, dotEnv = ".env", configFile = "recette.yml", defaultValue = "default"
+    /// `detected`: read from the project's own files (the compose file's Meilisearch service),
+    /// where no setting says otherwise.
+    case flag, environment, dotEnv = ".env", configFile = "recette.yml", detected = "detected", defaultValue = "default"
 
     private var rank: Int {
         switch self {
@@ -11,7 +13,8 @@ public enum SettingSource: String, Sendable, Codable, Comparable {
         case .environment: 1
         case .dotEnv: 2
         case .configFile: 3
-        case .defaultValue: 4
+        case .detected: 4
+        case .defaultValue: 5
         }
     }
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
@@ -99,6 +102,7 @@ public struct Configuration: Sendable {
         projectDirectory: URL,
         readingDotEnv: Bool = true,
         validating: Bool = true,
+        detected: [Setting: String] = [:],
         fileSystem: FileManager = .default
     ) throws -> Configuration {
         var filesRead: [String] = []
@@ -135,6 +139,8 @@ public struct Configuration: Sendable {
                 values[setting] = ResolvedValue(value: value, source: .dotEnv)
             } else if let path = setting.configPath, let value = fileValues[path] {
                 values[setting] = ResolvedValue(value: value, source: .configFile)
+            } else if let value = detected[setting], !value.isEmpty {
+                values[setting] = ResolvedValue(value: value, source: .detected)
             } else if let value = setting.defaultValue {
                 values[setting] = ResolvedValue(value: value, source: .defaultValue)
             }

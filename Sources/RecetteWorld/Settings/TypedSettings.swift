@@ -90,6 +90,7 @@ public struct InvalidSetting: Sendable, Equatable, CustomStringConvertible {
         case .environment: origin = "from the environment"
         case .dotEnv: origin = "from .env" + (dotEnvLine.map { " line \($0)" } ?? "")
         case .configFile: origin = "from recette.yml"
+        case .detected: origin = "detected in the compose file"
         case .defaultValue: origin = "by default"
         }
         let shown = setting.isSecret ? "" : " is \"\(value)\""
