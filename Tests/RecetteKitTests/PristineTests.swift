@@ -37,7 +37,7 @@ import Testing
 
     func resetToPristine(_ database: String, environment: [String: String] = [:]) async throws -> PristineSwap.Outcome {
         let context = try TestEnvironment.machineContext(environment: environment)
-        let swap = PristineSwap(destination: URLDestination(target: try await server(database), dropPrevious: true),
+        let swap = PristineSwap(server: LibpqPristineServer(URLDestination(target: try await server(database), dropPrevious: true)),
                                 template: try PristineTemplate(database: database), logger: context.logger)
         return try await swap.run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: true, target: "url"), startedAt: Date())
     }
@@ -111,7 +111,7 @@ import Testing
         try await dropEverything(startingWith: database)
         let without = try await restore(sample.archive, into: database, options: none)
         #expect(without.report.pristine == nil)
-        #expect(try PristineTemplate(database: database).state(on: connect("postgres", on: try await server(database))) == nil)
+        #expect(try await PristineTemplate(database: database).state(on: SQLSession(connect("postgres", on: try await server(database)))) == nil)
     }
 
     @Test func aResetWithoutTemplateOrWithAStaleOneIsRefusedAndChangesNothing() async throws {
@@ -167,7 +167,7 @@ import Testing
 
         let dropped = try await CLI.run(["pristine", "drop", "--target", "url", "--yes"], environment: TestEnvironment.cliEnvironment.merging(["DATABASE_URL": urlText]) { $1 })
         #expect(dropped.status == 0, "\(dropped.standardError)")
-        #expect(try PristineTemplate(database: database).state(on: connect("postgres", on: url)) == nil)
+        #expect(try await PristineTemplate(database: database).state(on: SQLSession(connect("postgres", on: url))) == nil)
         let refused = try await CLI.run(["reset", "--pristine", "--skip-reindex", "--target-url", urlText, "--yes"])
         #expect(refused.status == 1 && refused.standardError.contains("there is no pristine template"), "\(refused.standardError)")
     }

@@ -29,6 +29,17 @@ public protocol RestoreServer: Sendable {
 public struct SQLSession: Sendable {
     public var query: @Sendable (String) async throws -> [[String?]]
     public var script: @Sendable (String) async throws -> Void
+
+    public init(query: @escaping @Sendable (String) async throws -> [[String?]], script: @escaping @Sendable (String) async throws -> Void) {
+        self.query = query
+        self.script = script
+    }
+
+    /// Each statement on the connection's own thread, never one of the concurrency pool's.
+    public init(_ connection: PostgresConnection) {
+        self.init(query: { sql in try await connection.onOwnThread { try $0.query(sql).rows } },
+                  script: { sql in try await connection.onOwnThread { try $0.execute(sql) } })
+    }
 }
 
 /// The paths a pg_restore run reads, as that run sees them.
@@ -88,7 +99,7 @@ public struct LibpqRestoreServer: RestoreServer {
     public func session<T: Sendable>(database: String, _ body: (SQLSession) async throws -> T) async throws -> T {
         let connection = try connection(database)
         try await connection.onOwnThread { try $0.execute("BEGIN") }
-        let result = try await body(Self.session(on: connection))
+        let result = try await body(SQLSession(connection))
         // Without COMMIT (an error above) the transaction goes with the connection.
         try await connection.onOwnThread { try $0.execute("COMMIT") }
         return result
@@ -96,13 +107,7 @@ public struct LibpqRestoreServer: RestoreServer {
 
     /// A session on an existing database, outside any transaction (the one being replaced).
     public func plainSession(database: String) throws -> SQLSession {
-        Self.session(on: try connection(database))
-    }
-
-    /// Each statement on the connection's own thread, never one of the concurrency pool's.
-    private static func session(on connection: PostgresConnection) -> SQLSession {
-        SQLSession(query: { sql in try await connection.onOwnThread { try $0.query(sql).rows } },
-                   script: { sql in try await connection.onOwnThread { try $0.execute(sql) } })
+        SQLSession(try connection(database))
     }
 
     public func stage(dump: URL, list: URL) async throws -> StagedRestoreInput {

@@ -31,8 +31,9 @@ public struct ComposeTarget: Target {
         return ["volume \(outcome.volume.dockerName) \(what); '\(outcome.volume.service)' ready in \(seconds("total")) s (remove \(seconds("remove")) s, start \(seconds("start")) s, ready \(seconds("ready")) s)"]
     }
 
-    public func templateServer(for what: String) throws -> (server: any RestoreDestination, database: String) {
-        throw RecetteFailure("\(what) is not built for the compose target yet (its restore keeps no pristine template); use the local or url target, or 'recette restore' again")
+    public func templateServer(for what: String, cms: CMSAroundSwap) async throws -> (server: any PristineServer, database: String) {
+        let (server, database) = try await Self.pristineServer(context, cms: cms)
+        return (server, database)
     }
 
     public func searchRows() async throws -> any SearchRowSource {
