@@ -19,6 +19,11 @@ struct Reset: AsyncParsableCommand {
         a dated name until the next run, or dropped with --drop-previous. A server that is
         not this machine needs --target-url and a confirmation naming the database.
 
+        --pristine: back to the pristine template the last restore kept (<db>__recette_pristine),
+        cloned and swapped in like a restore; refused when there is none or it was made with
+        other prepare settings. compose: the CMS service is stopped around the swap and started
+        again if it was running. Then the search indexes are rebuilt unless --skip-reindex.
+
         Asks for confirmation on a terminal; elsewhere it needs --yes. --dry-run prints the
         commands and what would be destroyed, and changes nothing.
 
@@ -26,6 +31,7 @@ struct Reset: AsyncParsableCommand {
           recette reset --target compose --dry-run
           recette reset --target compose --yes
           recette reset --target-url postgresql://app@127.0.0.1:10000/my_review_app
+          recette reset --pristine --target compose --yes
         """.reflowed
     )
 
