@@ -80,17 +80,14 @@ public struct DatabaseSwap: Sendable {
     public func createIncoming(_ claim: IncomingClaim, serverDescription: String, from template: PristineTemplate? = nil) async throws {
         let quoted = PostgresConnection.quoteIdentifier
         let session = claim.session
-        try await session.script("DROP DATABASE IF EXISTS \(quoted(incoming)) WITH (FORCE)")
+        var create = "CREATE DATABASE \(quoted(incoming))"
+        if let template { create += " " + (try await template.templateClause(template.name, on: session)) }
         do {
-            if let template {
-                try await template.clone(into: incoming, on: session)
-            } else {
-                try await session.script("CREATE DATABASE \(quoted(incoming))")
-            }
+            try await session.statements(["DROP DATABASE IF EXISTS \(quoted(incoming)) WITH (FORCE)", create,
+                                          "COMMENT ON DATABASE \(quoted(incoming)) IS \(PostgresConnection.quoteLiteral(incomingMarker))"])
         } catch let error as PostgresError where error.sqlState == "42501" {
             throw RecetteFailure("\(serverDescription) does not let this user create a database (\(error.message)); recette builds a new database and swaps it in: use a role with CREATEDB")
         }
-        try await session.script("COMMENT ON DATABASE \(quoted(incoming)) IS \(PostgresConnection.quoteLiteral(incomingMarker))")
     }
 
     /// Removes the incoming database (after a failure); the database in place is not touched.
@@ -104,12 +101,9 @@ public struct DatabaseSwap: Sendable {
         let quoted = PostgresConnection.quoteIdentifier
         let session = claim.session
         let previous = previousName(at: startedAt)
-        let olderCopies = try await session.query("SELECT datname FROM pg_database").compactMap { $0.first ?? nil }
-            .filter(names.isPrevious)
-        for name in olderCopies {
-            try await session.script("DROP DATABASE \(quoted(name)) WITH (FORCE)")
-        }
-        let exists = !(try await session.query("SELECT 1 FROM pg_database WHERE datname = \(PostgresConnection.quoteLiteral(database))").isEmpty)
+        let names = try await session.query("SELECT datname FROM pg_database").compactMap { $0.first ?? nil }
+        try await session.statements(names.filter(self.names.isPrevious).map { "DROP DATABASE \(quoted($0)) WITH (FORCE)" })
+        let exists = names.contains(database)
         // One transaction, sent at once: a client that reconnects (a CMS's pool) has no round
         // trip to slip in between the sessions' end and the rename, and a rename that fails
         // leaves both names as they were.

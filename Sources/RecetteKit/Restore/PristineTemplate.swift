@@ -107,9 +107,9 @@ public struct PristineTemplate: Sendable {
             }
             try await drop(on: maintenance)
         }
-        try await maintenance.script("CREATE DATABASE \(quoted) \(try await templateClause(source, on: maintenance))")
-        try await maintenance.script("ALTER DATABASE \(quoted) WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
-        try await maintenance.script("COMMENT ON DATABASE \(quoted) IS \(PostgresConnection.quoteLiteral(try Self.comment(for: marker)))")
+        try await maintenance.statements(["CREATE DATABASE \(quoted) \(try await templateClause(source, on: maintenance))",
+                                          "ALTER DATABASE \(quoted) WITH IS_TEMPLATE true ALLOW_CONNECTIONS false",
+                                          "COMMENT ON DATABASE \(quoted) IS \(PostgresConnection.quoteLiteral(try Self.comment(for: marker)))"])
         return try await state(on: maintenance)?.bytes ?? 0
     }
 
@@ -135,13 +135,7 @@ public struct PristineTemplate: Sendable {
     public func drop(on maintenance: SQLSession) async throws {
         let quoted = PostgresConnection.quoteIdentifier(name)
         guard try await state(on: maintenance) != nil else { return }
-        try await maintenance.script("ALTER DATABASE \(quoted) WITH IS_TEMPLATE false")
-        try await maintenance.script("DROP DATABASE \(quoted)")
-    }
-
-    /// Creates `database` as a copy of the template (it must not exist).
-    public func clone(into database: String, on maintenance: SQLSession) async throws {
-        try await maintenance.script("CREATE DATABASE \(PostgresConnection.quoteIdentifier(database)) \(try await templateClause(name, on: maintenance))")
+        try await maintenance.statements(["ALTER DATABASE \(quoted) WITH IS_TEMPLATE false", "DROP DATABASE \(quoted)"])
     }
 
     /// Whether the template holds this very backup, made with today's prepare settings and

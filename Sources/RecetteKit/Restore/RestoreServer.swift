@@ -29,10 +29,19 @@ public protocol RestoreServer: Sendable {
 public struct SQLSession: Sendable {
     public var query: @Sendable (String) async throws -> [[String?]]
     public var script: @Sendable (String) async throws -> Void
+    /// Statements that may not share a transaction (CREATE/DROP DATABASE), one after the
+    /// other, stopping at the first error: one round trip where the route allows (psql reads
+    /// them from one standard input), one `script` each otherwise (libpq would wrap a
+    /// multi-statement string in one transaction).
+    public var statements: @Sendable ([String]) async throws -> Void
 
-    public init(query: @escaping @Sendable (String) async throws -> [[String?]], script: @escaping @Sendable (String) async throws -> Void) {
+    public init(query: @escaping @Sendable (String) async throws -> [[String?]], script: @escaping @Sendable (String) async throws -> Void,
+                statements: (@Sendable ([String]) async throws -> Void)? = nil) {
         self.query = query
         self.script = script
+        self.statements = statements ?? { list in
+            for statement in list { try await script(statement) }
+        }
     }
 
     /// Each statement on the connection's own thread, never one of the concurrency pool's.

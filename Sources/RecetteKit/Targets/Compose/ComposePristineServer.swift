@@ -55,8 +55,13 @@ public struct ComposePristineServer: PristineServer {
 
     public func session(database: String) async throws -> SQLSession {
         let server = server
+        // psql autocommits each statement of its standard input: CREATE DATABASE may be one.
         return SQLSession(query: { sql in try await server.query(sql, database: database) },
-                          script: { sql in try await server.execute(sql, database: database) })
+                          script: { sql in try await server.execute(sql, database: database) },
+                          statements: { list in
+                              guard !list.isEmpty else { return }
+                              try await server.execute(list.map { $0 + ";" }.joined(separator: "\n"), database: database)
+                          })
     }
 
     /// Unlocked: each psql is a session of its own, and the project's run lock keeps a second

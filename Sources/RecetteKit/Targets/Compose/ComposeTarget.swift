@@ -13,6 +13,8 @@ public struct ComposeTarget: Target {
         return ["check \(file.path) (also against the pg_restore of the '\(reset.service)' image), then:"] + plan.lines
             + ["copy the dump into the container and run \(Targets.pgRestoreFlags(options)) there"]
             + (try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: kind.rawValue).planLines)
+            + (options.pristine ? ["keep a pristine template '\(try PristineTemplate(database: plan.databaseName).name)' of the result in the '\(reset.service)' service"
+                                   + (options.fresh ? "" : "; a backup it already holds (same checksum and settings) is cloned from it instead of the reset and pg_restore above")] : [])
     }
 
     public func restore(file: URL, options: RestoreOptions, confirmReset: (ComposeResetPlan) throws -> Void) async throws -> RestoreOutcome {
