@@ -34,9 +34,7 @@ struct ComposePristineTests {
         let sample = try await SampleCache.shared.sample()
         let stack = ComposeTestStack()
         defer { stack.down() }
-        let project = try ComposeProject.configured(by: stack.context())
-        try await project.up(services: ["db", "search", "cms"], wait: true, timeout: .seconds(180))
-        try await project.waitUntilReady(service: "db", timeout: .seconds(60))
+        try await stack.startedDatabase(services: ["db", "search", "cms"])
 
         let restore = try await recette(stack, ["restore", sample.archive.path])
         #expect(restore.status == 0, "\(restore.standardError)")
