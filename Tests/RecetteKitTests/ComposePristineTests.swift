@@ -1,4 +1,5 @@
 import Foundation
+import StandIns
 import Testing
 @testable import RecetteKit
 @testable import RecetteWorld
@@ -82,6 +83,18 @@ struct ComposePristineTests {
         #expect(again.status == 0, "\(again.standardError)")
         #expect(again.standardOutput.contains("the CMS service 'cms' is not running: nothing was stopped or started"), "\(again.standardOutput)")
         #expect(try await stack.runningContainerIDs(["cms"]).isEmpty)
+
+        // populate --from reset: the reset leaves the CMS service stopped, the cms step starts it.
+        try await SubprocessRunner().run(stack.compose(["up", "--detach", "--wait", "cms"]))
+        let health = try LoopbackHTTPServer { request in request.path == "/_health" ? .text(204, "") : .text(404, "not found") }
+        defer { health.stop() }
+        let populate = try await recette(stack, ["populate", "--from", "reset", "--skip", "reindex", "--skip", "check"],
+                                         ["RECETTE_CMS_HEALTH_URL": health.baseURL.appendingPathComponent("_health").absoluteString])
+        #expect(populate.status == 0, "\(populate.standardError)")
+        #expect(populate.standardOutput.contains("the CMS service 'cms' was stopped for the swap; the cms step starts it again"), "\(populate.standardOutput)")
+        #expect(populate.standardOutput.range(of: "\ncms\\s+succeeded", options: .regularExpression) != nil, "\(populate.standardOutput)")
+        #expect(try await stack.runningContainerIDs(["cms"]).count == 1)
+        #expect(try fingerprint(stack) == restored)
     }
 
     @Test func aStaleOrMissingTemplateIsRefusedAndTheSameBackupIsClonedUnlessFresh() async throws {

@@ -52,14 +52,19 @@ extension PristineServer {
 /// A pristine template's server reached by libpq, as the restore's destination is.
 public struct LibpqPristineServer: PristineServer {
     public var destination: any RestoreDestination
+    public var asksConfirmation: Bool
 
-    public init(_ destination: any RestoreDestination) { self.destination = destination }
+    /// `asksConfirmation` false: the server was confirmed already (a url target on another
+    /// machine, by its guard).
+    public init(_ destination: any RestoreDestination, asksConfirmation: Bool = true) {
+        self.destination = destination
+        self.asksConfirmation = asksConfirmation
+    }
 
     public var targetName: String { destination.targetName }
     public var serverDescription: String { destination.serverDescription }
     public var maintenanceDatabase: String { destination.maintenanceDatabase }
     public var keepsPreviousDatabase: Bool { destination.keepsPreviousDatabase }
-    public var asksConfirmation: Bool { (destination as? URLDestination)?.isOnThisMachine ?? true }
     public var aroundSwapPlan: String? { nil }
     public func prepare() async throws { try await destination.prepare() }
     public func displayURL(database: String) throws -> String { try destination.displayURL(database: database) }
@@ -171,7 +176,7 @@ public struct PristineSwap: Sendable {
         let database = template.names.base
         let admin = AdminAccess(context.configuration)
         let outcome = try await timer.time("clone pristine") {
-            try await run(prepare: prepare, startedAt: startedAt, refresh: admin.map { admin in { try await admin.refresh(in: $0) } })
+            try await run(prepare: prepare, startedAt: startedAt, refresh: admin.map { admin in { try await admin.refresh(query: $0.query) } })
         }
         let counts = try await timer.time("count rows") {
             TableRowCount.parse(try await server.session(database: database).query(TableRowCount.sql))
@@ -184,55 +189,5 @@ public struct PristineSwap: Sendable {
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: try server.displayURL(database: database), tableOfContents: TableOfContents(entries: []),
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: outcome.previousDatabase)
-    }
-}
-
-/// `recette reset --pristine` and populate's `reset` step: the target's template checked,
-/// cloned and swapped in, in seconds.
-public struct PristineReset: Sendable {
-    public var context: RecetteContext
-    public var target: any Target
-    /// The template was made with `--keep-wiring`.
-    public var keepWiring: Bool
-    public var cms: CMSAroundSwap
-
-    public init(context: RecetteContext, target: any Target, keepWiring: Bool = false, cms: CMSAroundSwap = .stopAndRestart) {
-        self.context = context
-        self.target = target
-        self.keepWiring = keepWiring
-        self.cms = cms
-    }
-
-    /// What a reset would do, for `--dry-run`; connects to nothing.
-    public func plan() async throws -> String {
-        let (server, database) = try await target.templateServer(for: "reset --pristine", cms: cms)
-        let template = try PristineTemplate(database: database)
-        let quoted = PostgresConnection.quoteIdentifier
-        return "on \(server.serverDescription): check that \(quoted(template.name)) was made with today's prepare settings, CREATE DATABASE \(quoted(template.names.incoming)) TEMPLATE \(quoted(template.name)), "
-            + (server.aroundSwapPlan.map { $0 + ", " } ?? "")
-            + "end the sessions connected to '\(database)', rename the copy into place (the replaced one \(server.keepsPreviousDatabase ? "kept under a dated name" : "dropped"))"
-    }
-
-    /// Runs the reset; `confirm` (question, action) is asked before anything changes where the
-    /// server asks for it. Returns the lines to print and the outcome.
-    public func run(confirm: ((String, String) throws -> Void)?) async throws -> (lines: [String], outcome: PristineSwap.Outcome) {
-        let (server, database) = try await target.templateServer(for: "reset --pristine", cms: cms)
-        let template = try PristineTemplate(database: database)
-        try await server.prepare()
-        if let confirm, server.asksConfirmation {
-            try confirm("Replace database '\(database)' with a copy of its pristine template '\(template.name)'?", "replace database '\(database)'")
-        }
-        let admin = AdminAccess(context.configuration)
-        let prepare = try PristineTemplate.prepareSettings(context.configuration, localWiring: !keepWiring, target: target.kind.rawValue)
-        let outcome = try await PristineSwap(server: server, template: template, logger: context.logger)
-            .run(prepare: prepare, startedAt: context.now(), refresh: admin.map { admin in { try await admin.refresh(in: $0) } })
-        let size = ByteCountFormatter.string(fromByteCount: outcome.bytes, countStyle: .binary)
-        var lines = ["'\(database)' is the pristine copy again (\(size) cloned from '\(template.name)' in \(String(format: "%.1f", outcome.seconds)) s"
-                     + (outcome.endedSessions > 0 ? ", \(outcome.endedSessions) session(s) ended" : "") + ")"]
-        if let note = outcome.note { lines.append(note) }
-        if let previous = outcome.previousDatabase { lines.append("previous database kept as '\(previous)' (dropped by the next run, or now with --drop-previous)") }
-        let location = try server.displayURL(database: database)
-        lines.append(location.hasPrefix("postgres") ? "DATABASE_URL=\(location)" : "the copy is in \(location)")
-        return (lines, outcome)
     }
 }
