@@ -25,6 +25,11 @@ struct ComposePristineTests {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The db service's cluster: a volume reset means a new initdb, hence a new identifier.
+    func systemIdentifier(_ stack: ComposeTestStack) throws -> String? {
+        try PostgresConnection(url: stack.url(database: "postgres")).query("SELECT system_identifier::text FROM pg_control_system()").scalar
+    }
+
     /// Sessions connected to `app` under this application name.
     func sessions(_ stack: ComposeTestStack, named name: String) throws -> Int {
         Int(try PostgresConnection(url: stack.url(database: "postgres"))
@@ -113,7 +118,7 @@ struct ComposePristineTests {
         #expect(restore.status == 0, "\(restore.standardError)")
         let restored = try fingerprint(stack)
         try PostgresConnection(url: stack.url(database: "app")).execute("CREATE TABLE scratch (id int)")
-        let volume = try await stack.volumeCreatedAt("db-data")
+        let cluster = try systemIdentifier(stack)
         let stale = try await recette(stack, ["reset", "--pristine", "--skip-reindex"], ["SCALINGO_DB_USER": "someone_else"])
         #expect(stale.status == 1)
         #expect(stale.standardError.contains("was made with other prepare settings"), "\(stale.standardError)")
@@ -124,20 +129,22 @@ struct ComposePristineTests {
         #expect(status.standardOutput.contains("template: app__recette_pristine on the 'db' service"), "\(status.standardOutput)")
         #expect(status.standardOutput.contains("backup: \(sample.archive.lastPathComponent)") && status.standardOutput.contains("(today's)"), "\(status.standardOutput)")
 
-        // The same backup again: cloned from the template, the volume left alone.
+        // The same backup again, the db service stopped meanwhile: it is started, the template
+        // cloned, the volume left alone.
+        try await SubprocessRunner().run(stack.compose(["stop", "db"]))
         let cloned = try await recette(stack, ["restore", sample.archive.path], owner)
         #expect(cloned.status == 0, "\(cloned.standardError)")
         #expect((cloned.standardOutput + cloned.standardError).contains("cloning it instead of resetting the 'db' volume"), "\(cloned.standardError)")
         #expect(cloned.standardOutput.contains("cloned from the pristine template 'app__recette_pristine'"), "\(cloned.standardOutput)")
         #expect(!cloned.standardOutput.contains("pg_restore"), "\(cloned.standardOutput)")
-        #expect(try await stack.volumeCreatedAt("db-data") == volume, "no volume reset")
+        #expect(try systemIdentifier(stack) == cluster, "no volume reset: the same cluster, no new initdb")
         #expect(try fingerprint(stack) == restored)
 
         // --fresh: the volume reset and pg_restore anyway, and a new template.
         let fresh = try await recette(stack, ["restore", sample.archive.path, "--fresh"], owner)
         #expect(fresh.status == 0, "\(fresh.standardError)")
         #expect(fresh.standardOutput.contains("pg_restore") && fresh.standardOutput.contains("pristine template 'app__recette_pristine' kept"), "\(fresh.standardOutput)")
-        #expect(try await stack.volumeCreatedAt("db-data") != volume, "the volume was reset")
+        #expect(try systemIdentifier(stack) != cluster, "the volume was reset: a new cluster")
 
         let dropped = try await CLI.run(["pristine", "drop", "--target", "compose", "--yes", "--project-dir", stack.directory.path], environment: stack.cliEnvironment(owner))
         #expect(dropped.status == 0, "\(dropped.standardError)")

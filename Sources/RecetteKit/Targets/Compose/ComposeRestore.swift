@@ -55,8 +55,11 @@ public struct ComposeRestore: Sendable {
         let prepare = try PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring, target: "compose")
         let checksum = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
             ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: context.runner) } : nil
+        // A stopped db service still holds its template in its volume: it is started to read
+        // it (a restore that then resets the volume loses nothing by that).
+        if checksum != nil, !options.fresh, !plan.containers.isEmpty { try? await pristineServer.prepare() }
         if let checksum, !options.fresh,
-           // A db service that is not running holds no template recette can use.
+           // A db service that does not answer holds no template recette can use.
            let state = try? await pristine.state(on: try await pristineServer.maintenance()),
            pristine.holds(state, checksum: checksum, prepare: prepare, options: options) {
             logger.info("the pristine template '\(pristine.name)' holds this backup: cloning it instead of resetting the '\(service)' volume and restoring (--fresh restores anyway)")
