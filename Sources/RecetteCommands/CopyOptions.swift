@@ -8,7 +8,7 @@ struct CopyOptions: ParsableArguments {
     @Flag(help: "Leave staging's wiring in the copy: the Meilisearch plugin's stored host and key, enabled webhooks.")
     var keepWiring = false
 
-    @Flag(help: "Keep no pristine template of the result (local and url targets; see 'recette reset --pristine').")
+    @Flag(help: "Keep no pristine template of the result (see 'recette reset --pristine').")
     var noPristine = false
 
     @Flag(help: "Run pg_restore even when the pristine template already holds this backup.")

@@ -18,8 +18,9 @@ struct Populate: AsyncParsableCommand {
         to .recette/runs/populate-<timestamp>.json.
 
         --from STEP starts at a step (a restore without the backup step uses --backup FILE or the
-        newest archive in .recette/backups/); --only STEP runs one step; --skip STEP leaves one
-        out. One run at a time per project: a second one is refused with the holder's pid and
+        newest archive in .recette/backups/); --from reset starts from the pristine template of
+        the last restore instead (reset, then cms, reindex, check: see 'recette reset
+        --pristine'); --only STEP runs one step; --skip STEP leaves one out. One run at a time per project: a second one is refused with the holder's pid and
         start time. --notify URL (repeatable) POSTs the report as JSON at the end, success or
         failure. --dry-run prints the plan with the concrete commands and what would be
         destroyed, and changes nothing.
@@ -28,6 +29,7 @@ struct Populate: AsyncParsableCommand {
           recette populate --yes
           recette populate --backup tmp/backups/20261122101500_my-app_1.tar.gz --target local
           recette populate --only reindex
+          recette populate --from reset
           recette populate --dry-run
         """.reflowed
     )

@@ -7,8 +7,8 @@ struct Pristine: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The pristine template of the last restore: which backup, when, its size; drop it to free the disk.",
         discussion: """
-        Every restore into the local or url target keeps a template copy of the restored
-        database, <db>__recette_pristine (a template that accepts no connections), unless
+        Every restore keeps a template copy of the restored database, <db>__recette_pristine
+        (a template that accepts no connections; compose: in the db service's server), unless
         --no-pristine. 'recette reset --pristine' clones it back into place in seconds.
 
         Examples:
@@ -20,22 +20,21 @@ struct Pristine: AsyncParsableCommand {
 
     /// The template of the configured target's database, and a connection to its server.
     static func located(_ context: RecetteContext, what: String) async throws
-        -> (template: PristineTemplate, admin: PostgresConnection, server: String) {
-        let (destination, database) = try Targets.resolve(context).templateServer(for: what)
-        try await destination.prepare()
-        let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
-        return (try PristineTemplate(database: database), admin, destination.serverDescription)
+        -> (template: PristineTemplate, admin: SQLSession, server: String) {
+        let (server, database) = try await Targets.resolve(context).templateServer(for: what, cms: .endSessions)
+        try await server.prepare()
+        return (try PristineTemplate(database: database), try await server.maintenance(), server.serverDescription)
     }
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the pristine template: backup, prepare settings, when, size on disk, server.")
         @OptionGroup(title: "Common options") var common: CommonOptions
-        @OptionGroup(title: "Target (local or url)") var targetOptions: TargetOptions
+        @OptionGroup(title: "Target") var targetOptions: TargetOptions
 
         func run() async throws {
             try await CommandRunner.run(common, flags: try targetOptions.flags()) { context in
                 let (template, admin, server) = try await Pristine.located(context, what: "pristine status")
-                guard let state = try template.state(on: admin) else {
+                guard let state = try await template.state(on: admin) else {
                     context.output.write("no pristine template of '\(template.names.base)' on \(server) (the next restore makes one)")
                     return
                 }
@@ -56,12 +55,12 @@ struct Pristine: AsyncParsableCommand {
     struct Drop: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Drop the pristine template (frees its disk; the next restore makes a new one).")
         @OptionGroup(title: "Common options") var common: CommonOptions
-        @OptionGroup(title: "Target (local or url)") var targetOptions: TargetOptions
+        @OptionGroup(title: "Target") var targetOptions: TargetOptions
 
         func run() async throws {
             try await CommandRunner.run(common, flags: try targetOptions.flags(), lock: "pristine drop") { context in
                 let (template, admin, server) = try await Pristine.located(context, what: "pristine drop")
-                guard let state = try template.state(on: admin) else {
+                guard let state = try await template.state(on: admin) else {
                     context.output.write("no pristine template of '\(template.names.base)' on \(server): nothing to drop")
                     return
                 }
@@ -74,7 +73,7 @@ struct Pristine: AsyncParsableCommand {
                 }
                 try context.prompt.confirm("Drop the pristine template '\(template.name)' on \(server)?",
                                                           action: "drop \(template.name)", assumeYes: context.assumeYes)
-                try template.drop(on: admin)
+                try await template.drop(on: admin)
                 context.output.write("dropped \(template.name) (\(ByteCountFormatter.string(fromByteCount: state.bytes, countStyle: .binary)) freed) on \(server)")
             }
         }

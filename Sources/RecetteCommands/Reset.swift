@@ -19,6 +19,11 @@ struct Reset: AsyncParsableCommand {
         a dated name until the next run, or dropped with --drop-previous. A server that is
         not this machine needs --target-url and a confirmation naming the database.
 
+        --pristine: back to the pristine template the last restore kept (<db>__recette_pristine),
+        cloned and swapped in like a restore; refused when there is none or it was made with
+        other prepare settings. compose: the CMS service is stopped around the swap and started
+        again if it was running. Then the search indexes are rebuilt unless --skip-reindex.
+
         Asks for confirmation on a terminal; elsewhere it needs --yes. --dry-run prints the
         commands and what would be destroyed, and changes nothing.
 
@@ -26,6 +31,7 @@ struct Reset: AsyncParsableCommand {
           recette reset --target compose --dry-run
           recette reset --target compose --yes
           recette reset --target-url postgresql://app@127.0.0.1:10000/my_review_app
+          recette reset --pristine --target compose --yes
         """.reflowed
     )
 
@@ -39,7 +45,7 @@ struct Reset: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds to wait for the database to be ready again (compose).", valueName: "seconds"))
     var waitTimeout = 120
 
-    @Flag(help: "Back to the pristine template of the last restore (local and url targets): a file copy swapped in, in seconds.")
+    @Flag(help: "Back to the pristine template of the last restore: a file copy swapped in, in seconds (compose: the CMS service stopped around the swap and started again).")
     var pristine = false
 
     @Flag(help: "With --pristine: do not rebuild the search indexes afterwards.")
@@ -75,27 +81,15 @@ struct Reset: AsyncParsableCommand {
     /// rebuilt from it.
     static func resetToPristine(context: RecetteContext, target: any Target, skipReindex: Bool, keepWiring: Bool,
                                 prompt: ConfirmationPrompt) async throws {
-        let (server, database) = try target.templateServer(for: "reset --pristine")
-        let template = try PristineTemplate(database: database)
+        let reset = PristineReset(context: context, target: target, keepWiring: keepWiring, cms: .stopAndRestart)
         if context.dryRun {
-            context.output.write("would, on \(server.serverDescription): CREATE DATABASE \(PostgresConnection.quoteIdentifier(template.names.incoming)) TEMPLATE \(PostgresConnection.quoteIdentifier(template.name)), end the sessions connected to '\(database)', rename it into place (the replaced one \(server.keepsPreviousDatabase ? "kept under a dated name" : "dropped"))"
-                                 + (skipReindex ? "" : ", then rebuild the search indexes"))
+            context.output.write("would, " + (try await reset.plan()) + (skipReindex ? "" : ", then rebuild the search indexes"))
             return
         }
-        try await server.prepare()
-        if (server as? URLDestination)?.isOnThisMachine ?? true {
-            try prompt.confirm("Replace database '\(database)' with a copy of its pristine template '\(template.name)'?",
-                               action: "replace database '\(database)'", assumeYes: context.assumeYes)
+        let (lines, _) = try await reset.run { question, action in
+            try prompt.confirm(question, action: action, assumeYes: context.assumeYes)
         }
-        let admin = AdminAccess(context.configuration)
-        let outcome = try await PristineSwap(destination: server, template: template, logger: context.logger)
-            .run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: !keepWiring, target: target.kind.rawValue), startedAt: Date(),
-                 refresh: admin.map { admin in { try await admin.refresh(in: $0) } })
-        let size = ByteCountFormatter.string(fromByteCount: outcome.bytes, countStyle: .binary)
-        context.output.write("'\(database)' is the pristine copy again (\(size) cloned from '\(template.name)' in \(String(format: "%.1f", outcome.seconds)) s"
-                             + (outcome.endedSessions > 0 ? ", \(outcome.endedSessions) session(s) ended" : "") + ")")
-        if let previous = outcome.previousDatabase { context.output.write("previous database kept as '\(previous)' (dropped by the next run, or now with --drop-previous)") }
-        context.output.write("DATABASE_URL=\(try server.displayURL(database: database))")
+        lines.forEach(context.output.write)
         if !skipReindex {
             try await SearchCommands.reindex(context: context, via: nil, only: [], allowShrink: false, json: false)
         }

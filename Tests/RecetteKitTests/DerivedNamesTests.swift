@@ -175,8 +175,8 @@ import Testing
         let maintenance = try URLDestination(target: server, dropPrevious: false).connectionString(database: "postgres")
         // Another project's restore into the same database name on this shared server.
         let other = try DatabaseSwap(maintenanceConnection: maintenance, database: database, keepsPrevious: false, logger: Logger(label: "other"))
-        let claim = try other.claim(serverDescription: "the local server", at: Date())
-        try other.createIncoming(claim, serverDescription: "the local server")
+        let claim = try await other.claim(serverDescription: "the local server", at: Date())
+        try await other.createIncoming(claim, serverDescription: "the local server")
         let sample = try await SampleCache.shared.sample()
         do {
             _ = try await restore(sample.archive, into: database)

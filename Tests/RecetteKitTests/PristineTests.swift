@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StandIns
 import Testing
 @testable import RecetteKit
 @testable import RecetteWorld
@@ -18,7 +19,10 @@ import Testing
 
     /// Rows and an order-independent checksum of every table.
     func fingerprint(_ database: String, on url: PostgresURL) throws -> [String: String] {
-        let connection = try connect(database, on: url)
+        try Self.fingerprint(try connect(database, on: url))
+    }
+
+    static func fingerprint(_ connection: PostgresConnection) throws -> [String: String] {
         let tables = try connection.query("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'")
             .rows.compactMap { $0[0] }
         var result: [String: String] = [:]
@@ -37,7 +41,7 @@ import Testing
 
     func resetToPristine(_ database: String, environment: [String: String] = [:]) async throws -> PristineSwap.Outcome {
         let context = try TestEnvironment.machineContext(environment: environment)
-        let swap = PristineSwap(destination: URLDestination(target: try await server(database), dropPrevious: true),
+        let swap = PristineSwap(server: LibpqPristineServer(URLDestination(target: try await server(database), dropPrevious: true)),
                                 template: try PristineTemplate(database: database), logger: context.logger)
         return try await swap.run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: true, target: "url"), startedAt: Date())
     }
@@ -111,7 +115,7 @@ import Testing
         try await dropEverything(startingWith: database)
         let without = try await restore(sample.archive, into: database, options: none)
         #expect(without.report.pristine == nil)
-        #expect(try PristineTemplate(database: database).state(on: connect("postgres", on: try await server(database))) == nil)
+        #expect(try await PristineTemplate(database: database).state(on: SQLSession(connect("postgres", on: try await server(database)))) == nil)
     }
 
     @Test func aResetWithoutTemplateOrWithAStaleOneIsRefusedAndChangesNothing() async throws {
@@ -167,8 +171,47 @@ import Testing
 
         let dropped = try await CLI.run(["pristine", "drop", "--target", "url", "--yes"], environment: TestEnvironment.cliEnvironment.merging(["DATABASE_URL": urlText]) { $1 })
         #expect(dropped.status == 0, "\(dropped.standardError)")
-        #expect(try PristineTemplate(database: database).state(on: connect("postgres", on: url)) == nil)
+        #expect(try await PristineTemplate(database: database).state(on: SQLSession(connect("postgres", on: url))) == nil)
         let refused = try await CLI.run(["reset", "--pristine", "--skip-reindex", "--target-url", urlText, "--yes"])
         #expect(refused.status == 1 && refused.standardError.contains("there is no pristine template"), "\(refused.standardError)")
+    }
+
+    @Test func populateFromResetClonesTheTemplateThenReindexesAndChecks() async throws {
+        let database = "pristine_populate"
+        try await dropEverything(startingWith: database)
+        let meilisearch = try MeilisearchStandIn()
+        defer { meilisearch.stop() }
+        let project = TestEnvironment.newProjectDirectory()
+        try FileManager.default.copyItem(at: TestEnvironment.packageRoot.appendingPathComponent("recette.yml"), to: project.appendingPathComponent("recette.yml"))
+        let environment = TestEnvironment.cliEnvironment.merging([
+            "RECETTE_TARGET": "local", "RECETTE_DATABASE": database,
+            "PLUGIN_MEILISEARCH_URL": meilisearch.baseURL.absoluteString, "PLUGIN_MEILISEARCH_API_KEY": meilisearch.masterKey ?? "",
+        ]) { $1 }
+        func recette(_ arguments: [String]) async throws -> CLIResult {
+            try await CLI.run(arguments + ["--project-dir", project.path, "--no-progress"], environment: environment)
+        }
+        let sample = try await SampleCache.shared.sample()
+        let restore = try await recette(["restore", sample.archive.path])
+        try #require(restore.status == 0, "\(restore.standardError)")
+        let url = try await server(database)
+        let restored = try fingerprint(database, on: url)
+        try connect(database, on: url).execute("DELETE FROM offres_de_stage WHERE id % 2 = 0")
+
+        let plan = try await recette(["populate", "--from", "reset", "--dry-run"])
+        #expect(plan.status == 0, "\(plan.standardError)")
+        #expect(plan.standardOutput.contains("[reset] back to the pristine template"), "\(plan.standardOutput)")
+        #expect(plan.standardOutput.contains("CREATE DATABASE \"pristine_populate__recette_incoming\" TEMPLATE \"pristine_populate__recette_pristine\""), "\(plan.standardOutput)")
+        #expect(!plan.standardOutput.contains("[backup]") && !plan.standardOutput.contains("[restore]"), "\(plan.standardOutput)")
+        #expect(try fingerprint(database, on: url) != restored, "the dry run changed nothing")
+
+        let populate = try await recette(["populate", "--from", "reset"])
+        #expect(populate.status == 0, "\(populate.standardError)")
+        for step in ["reset", "reindex", "check"] {
+            #expect(populate.standardOutput.range(of: "\n\(step)\\s+succeeded", options: .regularExpression) != nil, "\(step): \(populate.standardOutput)")
+        }
+        #expect(populate.standardOutput.range(of: "\n(backup|restore)\\s", options: .regularExpression) == nil, "\(populate.standardOutput)")
+        #expect(try fingerprint(database, on: url) == restored, "the deleted offers are back")
+        let published = try connect(database, on: url).query("SELECT count(*) FROM offres_de_stage WHERE published_at IS NOT NULL").scalar
+        #expect(meilisearch.documentCount(in: "offre-de-stage").map(String.init) == published, "the index was rebuilt from the reset copy")
     }
 }

@@ -138,7 +138,7 @@ import Testing
 
     @Test func populateStepSelection() {
         var options = PopulateOptions()
-        #expect(PopulateStep.allCases.allSatisfy(options.runs))
+        #expect(PopulateStep.allCases.filter(options.runs) == [.backup, .restore, .cms, .reindex, .check], "a plain run never resets to the template")
         options.from = .reindex
         #expect(PopulateStep.allCases.filter(options.runs) == [.reindex, .check])
         options.from = nil
@@ -147,6 +147,16 @@ import Testing
         options.only = nil
         options.skip = [.cms]
         #expect(PopulateStep.allCases.filter(options.runs) == [.backup, .restore, .reindex, .check])
+        // --from reset: the pristine template in place of backup and restore.
+        options.skip = []
+        options.from = .reset
+        #expect(options.steps == [.reset, .cms, .reindex, .check])
+        #expect(PopulateStep.allCases.filter(options.runs) == [.reset, .cms, .reindex, .check])
+        options.from = .restore
+        #expect(PopulateStep.allCases.filter(options.runs) == [.restore, .cms, .reindex, .check])
+        options.from = nil
+        options.only = .reset
+        #expect(PopulateStep.allCases.filter(options.runs) == [.reset])
     }
 
     @Test func routeDefaultsToDirectOnlyWithIndexes() throws {

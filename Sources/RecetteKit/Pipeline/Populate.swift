@@ -7,8 +7,10 @@ import RecetteWorld
 
 /// The steps of `recette populate`, in order. Checking the backup, resetting the database and
 /// restoring it are one step: the reset never happens without a backup checked in the same run.
+/// `reset` stands in for `backup` and `restore` (the pristine template cloned back into
+/// place): it runs only when asked for (`--from reset`, `--only reset`), never in a plain run.
 public enum PopulateStep: String, Sendable, CaseIterable, Codable, Comparable {
-    case backup, restore, cms, reindex, check
+    case backup, restore, reset, cms, reindex, check
 
     public static func < (lhs: Self, rhs: Self) -> Bool { allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)! }
 
@@ -16,6 +18,7 @@ public enum PopulateStep: String, Sendable, CaseIterable, Codable, Comparable {
         switch self {
         case .backup: "obtain the backup (Scalingo API, --scalingo-cli, or --backup FILE)"
         case .restore: "check the backup, reset the database, restore"
+        case .reset: "back to the pristine template of the last restore (instead of backup and restore)"
         case .cms: "start the CMS and wait for its health URL"
         case .reindex: "rebuild the Meilisearch indexes"
         case .check: "compare the indexes with the database"
@@ -49,8 +52,15 @@ public struct PopulateOptions: Sendable {
     public func runs(_ step: PopulateStep) -> Bool {
         if skip.contains(step) { return false }
         if let only { return step == only }
+        guard steps.contains(step) else { return false }
         if let from { return step >= from }
         return true
+    }
+
+    /// The steps of this run, in order: from the pristine template (`--from reset` or
+    /// `--only reset`), or from a backup.
+    public var steps: [PopulateStep] {
+        from == .reset || only == .reset ? [.reset, .cms, .reindex, .check] : [.backup, .restore, .cms, .reindex, .check]
     }
 }
 
@@ -108,7 +118,7 @@ public struct Populate: Sendable {
     public func plan() async throws -> [String] {
         let target = try Targets.resolve(context)
         var lines: [String] = ["recette populate, target \(target.kind.rawValue); nothing is changed by this dry run:"]
-        for step in PopulateStep.allCases {
+        for step in options.steps {
             guard options.runs(step) else {
                 lines.append("[\(step.rawValue)] skipped")
                 continue
@@ -130,6 +140,7 @@ public struct Populate: Sendable {
         switch step {
         case .backup: backupPlan()
         case .restore: try await restorePlan(target)
+        case .reset: try await resetPlan(target)
         case .cms: try await cmsPlan(target)
         case .reindex: try reindexPlan()
         case .check: checkPlan()
@@ -153,7 +164,7 @@ public struct Populate: Sendable {
             failure = error
         }
 
-        for step in PopulateStep.allCases {
+        for step in options.steps {
             guard failure == nil, options.runs(step) else {
                 run.report.steps.append(PopulateStepRecord(step: step, status: .skipped, seconds: 0,
                                                            detail: failure != nil ? "not run: an earlier step failed" : "not asked for"))
@@ -166,6 +177,7 @@ public struct Populate: Sendable {
                 switch step {
                 case .backup: try await backupStep(&run, &record)
                 case .restore: try await restoreStep(&run, &record)
+                case .reset: try await resetStep(&run, &record)
                 case .cms: try await cmsStep(&run, &record)
                 case .reindex: try await reindexStep(&run, &record)
                 case .check: try await checkStep(&run, &record)

@@ -120,9 +120,8 @@ public struct AdminAccess: Sendable {
 
     /// The action on a clone of the pristine template, before it is swapped in: the template
     /// holds the admin as it was when it was made, today's password may differ.
-    public func refresh(in connectionString: String) async throws {
-        let connection = try PostgresConnection(url: connectionString)
-        _ = try await apply { sql in try connection.query(sql).rows }
+    public func refresh(query: (String) async throws -> [[String?]]) async throws {
+        _ = try await apply(query: query)
     }
 
     /// An error text with any line quoting SQL and every given secret removed.

@@ -53,14 +53,14 @@ public struct DatabaseRestore: Sendable {
 
         // A backup the pristine template already holds, made with today's settings and flags,
         // is cloned from it: a file copy, no pg_restore, no index builds.
+        let pristineServer = LibpqPristineServer(destination)
         if let checksum, !options.fresh {
             try await timed("prepare server") { try await destination.prepare() }
             serverPrepared = true
-            let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
-            if let marker = try pristine.state(on: admin)?.marker, marker.checksum == checksum, marker.prepare == prepare,
-               marker.restoreOptions == PristineTemplate.contentOptions(options) {
+            if pristine.holds(try await pristine.state(on: try await pristineServer.maintenance()), checksum: checksum, prepare: prepare, options: options) {
                 logger.info("the pristine template '\(pristine.name)' holds this backup: cloning it instead of restoring (--fresh restores anyway)")
-                return try await cloneFromPristine(pristine, prepare: prepare, archiveFile: archiveFile, startedAt: startedAt, timer: timer)
+                return try await PristineSwap(server: pristineServer, template: pristine, logger: logger)
+                    .restore(archiveFile: archiveFile, prepare: prepare, options: options, startedAt: startedAt, timer: timer, context: context)
             }
         }
         logger.info("checking \(archiveFile.path)")
@@ -95,7 +95,7 @@ public struct DatabaseRestore: Sendable {
         // anything is created or dropped.
         let swap = try DatabaseSwap(maintenanceConnection: try destination.connectionString(database: destination.maintenanceDatabase),
                                     database: database, keepsPrevious: destination.keepsPreviousDatabase, logger: logger)
-        let claim = try swap.claim(serverDescription: destination.serverDescription, at: startedAt)
+        let claim = try await swap.claim(serverDescription: destination.serverDescription, at: startedAt)
         defer { claim.release() }
 
         // Roles: with --keep-owners every owner the dump names must exist; SCALINGO_DB_USER is
@@ -108,7 +108,7 @@ public struct DatabaseRestore: Sendable {
 
         // 2. Restore into a new database.
         let incoming = swap.incoming
-        try swap.createIncoming(claim, serverDescription: destination.serverDescription)
+        try await swap.createIncoming(claim, serverDescription: destination.serverDescription)
         let settings = destination.bulkLoadSettings
         if !settings.isEmpty {
             try await timed("bulk-load settings") { try await destination.applySettings(settings) }
@@ -141,7 +141,7 @@ public struct DatabaseRestore: Sendable {
             let destination = destination
             await Task {
                 if !settings.isEmpty { try? await destination.resetSettings(settings.map(\.0)) }
-                try? swap.dropIncoming(claim)
+                try? await swap.dropIncoming(claim)
             }.value
             if let failure = error as? PrepareFailure {
                 throw RecetteFailure("\(failure); the existing '\(database)' database was left as it was (\(failure.skip))")
@@ -158,16 +158,8 @@ public struct DatabaseRestore: Sendable {
         if let checksum {
             let marker = PristineMarker(database: database, archive: archiveFile.lastPathComponent, checksum: checksum, prepare: prepare,
                                         restoreOptions: PristineTemplate.contentOptions(options), createdAt: startedAt)
-            let clock = ContinuousClock()
-            let start = clock.now
-            do {
-                let bytes = try await timed("pristine template") {
-                    try pristine.create(from: incoming, marker: marker, on: claim.connection, serverDescription: destination.serverDescription)
-                }
-                pristineUse = .init(database: pristine.name, bytes: bytes, seconds: (clock.now - start).seconds, cloned: false)
-            } catch {
-                logger.warning("no pristine template kept (\(error)); 'recette reset --pristine' needs one: restore again when this is fixed")
-            }
+            pristineUse = await pristine.keep(from: incoming, marker: marker, on: claim.session, serverDescription: destination.serverDescription,
+                                              timer: timer, logger: logger)
         }
 
         // 3. Swap: the old copy goes aside only once the new one is complete. Settings go back
@@ -177,7 +169,7 @@ public struct DatabaseRestore: Sendable {
         // restoring again, as a crash during the restore would.
         let previous: String?
         do {
-            previous = try await timed("swap") { try swap.run(claim, startedAt: startedAt) }
+            previous = try await timed("swap") { try await swap.run(claim, startedAt: startedAt) }
         } catch {
             if !settings.isEmpty { try? await destination.resetSettings(settings.map(\.0)) }
             throw error
@@ -197,27 +189,6 @@ public struct DatabaseRestore: Sendable {
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: try destination.displayURL(database: database), tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: previous)
-    }
-
-    /// The restore of a backup the pristine template holds: the template cloned and swapped in.
-    private func cloneFromPristine(_ pristine: PristineTemplate, prepare: String, archiveFile: URL, startedAt: Date,
-                                   timer: PhaseTimer) async throws -> RestoreOutcome {
-        let swap = PristineSwap(destination: destination, template: pristine, logger: context.logger)
-        let admin = AdminAccess(context.configuration)
-        let outcome = try await timer.time("clone pristine") {
-            try await swap.run(prepare: prepare, startedAt: startedAt, refresh: admin.map { admin in { try await admin.refresh(in: $0) } })
-        }
-        let counts = try await timer.time("count rows") {
-            try TableRowCount.all(in: PostgresConnection(url: try destination.connectionString(database: database)))
-        }
-        let report = RestoreReport(
-            archive: archiveFile.lastPathComponent, target: destination.targetName, database: database, startedAt: startedAt, jobs: options.jobs,
-            settings: [], totalSeconds: now().timeIntervalSince(startedAt), phases: timer.phases, pgRestorePhases: [], kinds: [], errors: [],
-            foreignKeysAddedNotValid: 0, rowCounts: counts,
-            pristine: .init(database: pristine.name, bytes: outcome.bytes, seconds: outcome.seconds, cloned: true))
-        let reportFile = try? report.write(stateDirectory: context.stateDirectory)
-        return RestoreOutcome(database: database, url: try destination.displayURL(database: database), tableOfContents: TableOfContents(entries: []),
-                              rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: outcome.previousDatabase)
     }
 
     /// NOLOGIN and not superuser: the role only owns objects.

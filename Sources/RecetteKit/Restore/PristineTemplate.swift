@@ -67,12 +67,13 @@ public struct PristineTemplate: Sendable {
         public var isForeign: Bool { marker == nil }
     }
 
-    /// The template on this server, if there is one.
-    public func state(on admin: PostgresConnection) throws -> State? {
-        guard let row = try admin.query("""
-            SELECT shobj_description(oid, 'pg_database'), pg_database_size(oid)::text FROM pg_database WHERE datname = $1
-            """, [name]).rows.first else { return nil }
-        return State(marker: row[0].flatMap(Self.marker(fromComment:)), bytes: Int64(row[1] ?? "") ?? 0)
+    /// The template on this server, if there is one (`maintenance`: a session on the server's
+    /// maintenance database).
+    public func state(on maintenance: SQLSession) async throws -> State? {
+        guard let row = try await maintenance.query("""
+            SELECT shobj_description(oid, 'pg_database'), pg_database_size(oid)::text FROM pg_database WHERE datname = \(PostgresConnection.quoteLiteral(name))
+            """).first else { return nil }
+        return State(marker: row.first.flatMap { $0 }.flatMap(Self.marker(fromComment:)), bytes: Int64(row.count > 1 ? row[1] ?? "" : "") ?? 0)
     }
 
     static func marker(fromComment comment: String) -> PristineMarker? {
@@ -90,38 +91,58 @@ public struct PristineTemplate: Sendable {
     }
 
     /// FILE_COPY is PostgreSQL 15's name for the only strategy older servers have.
-    func templateClause(_ template: String, on admin: PostgresConnection) -> String {
-        "TEMPLATE \(PostgresConnection.quoteIdentifier(template))" + (admin.serverMajorVersion >= 15 ? " STRATEGY FILE_COPY" : "")
+    func templateClause(_ template: String, on session: SQLSession) async throws -> String {
+        let version = try await session.query("SELECT current_setting('server_version_num')").first?.first ?? nil
+        return "TEMPLATE \(PostgresConnection.quoteIdentifier(template))" + ((Int(version ?? "") ?? 0) >= 150000 ? " STRATEGY FILE_COPY" : "")
     }
 
     /// Makes the template from `source` (a complete database nobody is connected to), replacing
     /// recette's previous template of this database. Returns its size in bytes.
     @discardableResult
-    public func create(from source: String, marker: PristineMarker, on admin: PostgresConnection, serverDescription: String) throws -> Int64 {
+    public func create(from source: String, marker: PristineMarker, on maintenance: SQLSession, serverDescription: String) async throws -> Int64 {
         let quoted = PostgresConnection.quoteIdentifier(name)
-        if let existing = try state(on: admin) {
+        if let existing = try await state(on: maintenance) {
             guard !existing.isForeign else {
                 throw RecetteFailure("database '\(name)' on \(serverDescription) is not recette's pristine template; rename or drop it, or restore with --no-pristine")
             }
-            try drop(on: admin)
+            try await drop(on: maintenance)
         }
-        try admin.execute("CREATE DATABASE \(quoted) \(templateClause(source, on: admin))")
-        try admin.execute("ALTER DATABASE \(quoted) WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
-        try admin.execute("COMMENT ON DATABASE \(quoted) IS \(PostgresConnection.quoteLiteral(try Self.comment(for: marker)))")
-        return try state(on: admin)?.bytes ?? 0
+        try await maintenance.statements(["CREATE DATABASE \(quoted) \(try await templateClause(source, on: maintenance))",
+                                          "ALTER DATABASE \(quoted) WITH IS_TEMPLATE true ALLOW_CONNECTIONS false",
+                                          "COMMENT ON DATABASE \(quoted) IS \(PostgresConnection.quoteLiteral(try Self.comment(for: marker)))"])
+        return try await state(on: maintenance)?.bytes ?? 0
+    }
+
+    /// The template taken at the end of a restore, timed as its `pristine template` phase. A
+    /// server that refuses it (rights, disk) costs the template, not the restore: nil, and a
+    /// warning.
+    func keep(from source: String, marker: PristineMarker, on maintenance: SQLSession, serverDescription: String,
+              timer: PhaseTimer, logger: Logger) async -> RestoreReport.PristineUse? {
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let bytes = try await timer.time("pristine template") {
+                try await create(from: source, marker: marker, on: maintenance, serverDescription: serverDescription)
+            }
+            return .init(database: name, bytes: bytes, seconds: (clock.now - start).seconds, cloned: false)
+        } catch {
+            logger.warning("no pristine template kept (\(error)); 'recette reset --pristine' needs one: restore again when this is fixed")
+            return nil
+        }
     }
 
     /// A template database cannot be dropped: it stops being one first.
-    public func drop(on admin: PostgresConnection) throws {
+    public func drop(on maintenance: SQLSession) async throws {
         let quoted = PostgresConnection.quoteIdentifier(name)
-        guard try state(on: admin) != nil else { return }
-        try admin.execute("ALTER DATABASE \(quoted) WITH IS_TEMPLATE false")
-        try admin.execute("DROP DATABASE \(quoted)")
+        guard try await state(on: maintenance) != nil else { return }
+        try await maintenance.statements(["ALTER DATABASE \(quoted) WITH IS_TEMPLATE false", "DROP DATABASE \(quoted)"])
     }
 
-    /// Creates `database` as a copy of the template (it must not exist).
-    public func clone(into database: String, on admin: PostgresConnection) throws {
-        try admin.execute("CREATE DATABASE \(PostgresConnection.quoteIdentifier(database)) \(templateClause(name, on: admin))")
+    /// Whether the template holds this very backup, made with today's prepare settings and
+    /// content flags: a restore of it can clone the template instead.
+    public func holds(_ state: State?, checksum: String, prepare: String, options: RestoreOptions) -> Bool {
+        guard let marker = state?.marker else { return false }
+        return marker.checksum == checksum && marker.prepare == prepare && marker.restoreOptions == Self.contentOptions(options)
     }
 
     /// Why the template cannot stand for a restore of today, or nil when it can.
@@ -136,87 +157,5 @@ public struct PristineTemplate: Sendable {
             return "the pristine template of '\(names.base)' was made with other prepare settings (\(marker.prepare), today \(prepare)); restore again to make a new one"
         }
         return nil
-    }
-}
-
-/// A copy of the pristine template put in the place of the project's database, the way a
-/// restore replaces it (claimed incoming name, rename, the replaced one kept or dropped as the
-/// target says). The sessions connected to the replaced database are ended at the rename.
-public struct PristineSwap: Sendable {
-    public var destination: any RestoreDestination
-    public var template: PristineTemplate
-    public var logger: Logger
-
-    public init(destination: any RestoreDestination, template: PristineTemplate, logger: Logger) {
-        self.destination = destination
-        self.template = template
-        self.logger = logger
-    }
-
-    public struct Outcome: Sendable {
-        public var previousDatabase: String?
-        /// Sessions of the replaced database that were ended (a running CMS reconnects).
-        public var endedSessions: Int
-        public var seconds: Double
-        public var bytes: Int64
-    }
-
-    /// `prepare` is today's prepare settings: a template made with others is refused, and so is
-    /// a missing one, before anything is changed. `refresh` runs in the clone before it is
-    /// swapped in (given its connection string): what must be today's, not the template's
-    /// (the configured admin's password, which the template's marker cannot record).
-    public func run(prepare: String, startedAt: Date, refresh: ((String) async throws -> Void)? = nil) async throws -> Outcome {
-        let clock = ContinuousClock()
-        let start = clock.now
-        let maintenance = try destination.connectionString(database: destination.maintenanceDatabase)
-        let swap = try DatabaseSwap(maintenanceConnection: maintenance, database: template.names.base,
-                                    keepsPrevious: destination.keepsPreviousDatabase, logger: logger)
-        let claim = try swap.claim(serverDescription: destination.serverDescription, at: startedAt)
-        defer { claim.release() }
-        let state = try template.state(on: claim.connection)
-        if let reason = template.unfitness(state, prepare: prepare, serverDescription: destination.serverDescription) {
-            throw RecetteFailure(reason)
-        }
-        // A throwaway server (the local cluster) clones with the restore's bulk-load settings:
-        // FILE_COPY's checkpoints and the drop of the replaced copy then skip fsync (7.4 s →
-        // about 1 s for 1.5 GiB); the copy reaches disk at the kernel's pace, as a restore's does.
-        let settings = destination.bulkLoadSettings
-        if !settings.isEmpty { try await destination.applySettings(settings) }
-        // Back to normal however the clone ends (a fresh task: also after Ctrl-C).
-        do {
-            let outcome = try await cloneAndSwap(swap, claim: claim, refresh: refresh, startedAt: startedAt, start: start, clock: clock,
-                                                 bytes: state?.bytes ?? 0)
-            if !settings.isEmpty { try? await destination.resetSettings(settings.map(\.0)) }
-            return outcome
-        } catch {
-            let destination = destination
-            await Task { if !settings.isEmpty { try? await destination.resetSettings(settings.map(\.0)) } }.value
-            throw error
-        }
-    }
-
-    private func cloneAndSwap(_ swap: DatabaseSwap, claim: IncomingClaim, refresh: ((String) async throws -> Void)?, startedAt: Date,
-                              start: ContinuousClock.Instant, clock: ContinuousClock, bytes: Int64) async throws -> Outcome {
-        try swap.createIncoming(claim, serverDescription: destination.serverDescription, from: template)
-        if let refresh {
-            do {
-                try await refresh(try destination.connectionString(database: swap.incoming))
-            } catch {
-                try? swap.dropIncoming(claim)
-                throw error
-            }
-        }
-        let sessions = Int(try claim.connection.query("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", [swap.database]).scalar ?? "") ?? 0
-        if sessions > 0 {
-            logger.notice("ending \(sessions) session(s) connected to '\(swap.database)' (a running CMS reconnects to the pristine copy)")
-        }
-        let previous: String?
-        do {
-            previous = try swap.run(claim, startedAt: startedAt)
-        } catch {
-            try? swap.dropIncoming(claim)
-            throw error
-        }
-        return Outcome(previousDatabase: previous, endedSessions: sessions, seconds: (clock.now - start).seconds, bytes: bytes)
     }
 }

@@ -29,6 +29,26 @@ public protocol RestoreServer: Sendable {
 public struct SQLSession: Sendable {
     public var query: @Sendable (String) async throws -> [[String?]]
     public var script: @Sendable (String) async throws -> Void
+    /// Statements that may not share a transaction (CREATE/DROP DATABASE), one after the
+    /// other, stopping at the first error: one round trip where the route allows (psql reads
+    /// them from one standard input), one `script` each otherwise (libpq would wrap a
+    /// multi-statement string in one transaction).
+    public var statements: @Sendable ([String]) async throws -> Void
+
+    public init(query: @escaping @Sendable (String) async throws -> [[String?]], script: @escaping @Sendable (String) async throws -> Void,
+                statements: (@Sendable ([String]) async throws -> Void)? = nil) {
+        self.query = query
+        self.script = script
+        self.statements = statements ?? { list in
+            for statement in list { try await script(statement) }
+        }
+    }
+
+    /// Each statement on the connection's own thread, never one of the concurrency pool's.
+    public init(_ connection: PostgresConnection) {
+        self.init(query: { sql in try await connection.onOwnThread { try $0.query(sql).rows } },
+                  script: { sql in try await connection.onOwnThread { try $0.execute(sql) } })
+    }
 }
 
 /// The paths a pg_restore run reads, as that run sees them.
@@ -129,7 +149,7 @@ public struct LibpqRestoreServer: RestoreServer {
     public func session<T: Sendable>(database: String, _ body: (SQLSession) async throws -> T) async throws -> T {
         let connection = try connection(database)
         try await connection.onOwnThread { try $0.execute("BEGIN") }
-        let result = try await body(Self.session(on: connection))
+        let result = try await body(SQLSession(connection))
         // Without COMMIT (an error above) the transaction goes with the connection.
         try await connection.onOwnThread { try $0.execute("COMMIT") }
         return result
@@ -137,13 +157,7 @@ public struct LibpqRestoreServer: RestoreServer {
 
     /// A session on an existing database, outside any transaction (the one being replaced).
     public func plainSession(database: String) throws -> SQLSession {
-        Self.session(on: try connection(database))
-    }
-
-    /// Each statement on the connection's own thread, never one of the concurrency pool's.
-    private static func session(on connection: PostgresConnection) -> SQLSession {
-        SQLSession(query: { sql in try await connection.onOwnThread { try $0.query(sql).rows } },
-                   script: { sql in try await connection.onOwnThread { try $0.execute(sql) } })
+        SQLSession(try connection(database))
     }
 
     public func stage(dump: URL, list: URL) async throws -> StagedRestoreInput {

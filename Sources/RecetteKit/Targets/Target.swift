@@ -24,8 +24,8 @@ public protocol Target: Sendable {
     /// `--dry-run` the plan lines only. Returns the lines to print.
     func resetDatabase(waitTimeout: Duration, confirm: (_ question: String, _ action: String) throws -> Void) async throws -> [String]
     /// The server and database holding the pristine template (`reset --pristine`, `pristine …`).
-    /// `what` names the command in the refusal of a target that keeps no template.
-    func templateServer(for what: String) throws -> (server: any RestoreDestination, database: String)
+    /// `what` names the command in a refusal; `cms` says what a swap does with the target's CMS.
+    func templateServer(for what: String, cms: CMSAroundSwap) async throws -> (server: any PristineServer, database: String)
     /// The rows the search indexes are read from (the restored database).
     func searchRows() async throws -> any SearchRowSource
     /// The target runs a CMS (compose: its service), which `populate` starts.

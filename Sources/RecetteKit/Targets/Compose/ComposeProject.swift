@@ -135,6 +135,12 @@ public struct ComposeProject: Sendable {
             .split(separator: "\n").map(String.init).filter { !$0.isEmpty }
     }
 
+    /// Whether a container of `service` is running.
+    public func isRunning(service: String) async throws -> Bool {
+        !(try await runner.output(of: command(["ps", "--status", "running", "--quiet", service]))
+            .trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+    }
+
     /// Containers holding `volume` that are not the db service's own (those `rm` removes):
     /// another project's, a hand-started one, a `docker compose run` one-off.
     public func foreignContainers(using volume: DatabaseVolume) async throws -> [String] {
@@ -202,6 +208,11 @@ public struct ComposeProject: Sendable {
             let log = services.count == 1 ? await lastLogLine(service: services[0]) : nil
             throw ComposeError.startFailed(service: service, reason: Self.lastLine(of: error), lastLogLine: log)
         }
+    }
+
+    /// `docker compose stop`: the containers stay, `up` starts them again.
+    public func stop(services: [String]) async throws {
+        try await run(command(["stop"] + services))
     }
 
     /// Polls `pg_isready` inside the service's container until PostgreSQL accepts connections,

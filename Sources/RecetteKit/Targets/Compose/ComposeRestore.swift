@@ -13,7 +13,6 @@ public struct ComposeRestore: Sendable {
     public var reset: ComposeDatabaseReset
     public var options: RestoreOptions
 
-
     public init(context: RecetteContext, reset: ComposeDatabaseReset, options: RestoreOptions) {
         self.context = context
         self.reset = reset
@@ -45,6 +44,28 @@ public struct ComposeRestore: Sendable {
         let workDirectory = work.url
         let plan = try await reset.plan()
         let (user, database) = (plan.databaseUser, plan.databaseName)
+        let server = ComposeServiceServer(project: project, service: service, user: user, runner: context.runner, logger: logger)
+
+        // The template lives in the db service's volume, which the reset below deletes: a
+        // backup it already holds (same checksum, today's prepare settings and content flags)
+        // is cloned from it instead, no volume reset, no pg_restore. The CMS's sessions are
+        // ended at the rename, as the volume reset would have ended them.
+        let pristine = try PristineTemplate(database: database)
+        let pristineServer = ComposePristineServer(server: server, cmsService: "", cms: .endSessions, waitsForHealthcheck: plan.waitsForHealthcheck)
+        let prepare = try PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring, target: "compose")
+        let checksum = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
+            ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: context.runner) } : nil
+        // A stopped db service still holds its template in its volume: it is started to read
+        // it (a restore that then resets the volume loses nothing by that).
+        if checksum != nil, !options.fresh, !plan.containers.isEmpty { try? await pristineServer.prepare() }
+        if let checksum, !options.fresh,
+           // A db service that does not answer holds no template recette can use.
+           let state = try? await pristine.state(on: try await pristineServer.maintenance()),
+           pristine.holds(state, checksum: checksum, prepare: prepare, options: options) {
+            logger.info("the pristine template '\(pristine.name)' holds this backup: cloning it instead of resetting the '\(service)' volume and restoring (--fresh restores anyway)")
+            return try await PristineSwap(server: pristineServer, template: pristine, logger: logger)
+                .restore(archiveFile: archiveFile, prepare: prepare, options: options, startedAt: startedAt, timer: timer, context: context)
+        }
         // The image's tag is judged before anything runs it: an unpinned one would be pulled
         // (`latest`) just to ask its pg_restore's version.
         let image = plan.image
@@ -58,7 +79,6 @@ public struct ComposeRestore: Sendable {
             throw RecetteFailure(refusal + "; nothing was reset")
         }
         try await preparePhase.checkRules(against: dump, context: context)
-        let server = ComposeServiceServer(project: project, service: service, user: user, runner: context.runner, logger: logger)
         let kept = try await keptRows(preparePhase.kept, toc: toc, server: server, database: database)
         try confirm(plan)
 
@@ -101,6 +121,15 @@ public struct ComposeRestore: Sendable {
             }
             throw error
         }
+        // The template is taken while the bulk-load settings still apply (FILE_COPY's
+        // checkpoints skip fsync), and before the CMS is started on the database.
+        var pristineUse: RestoreReport.PristineUse?
+        if let checksum {
+            let marker = PristineMarker(database: database, archive: archiveFile.lastPathComponent, checksum: checksum, prepare: prepare,
+                                        restoreOptions: PristineTemplate.contentOptions(options), createdAt: startedAt)
+            pristineUse = await pristine.keep(from: database, marker: marker, on: try await pristineServer.maintenance(),
+                                              serverDescription: server.serverDescription, timer: timer, logger: logger)
+        }
         if !applied.settings.isEmpty {
             try await timed("normal settings") { try await resetSettings(applied, on: server, database: database) }
         }
@@ -110,7 +139,8 @@ public struct ComposeRestore: Sendable {
             archive: archiveFile.lastPathComponent, target: "compose", database: database, startedAt: startedAt, jobs: options.jobs,
             settings: applied.settings.map { "\($0.0)=\($0.1)" }, totalSeconds: context.now().timeIntervalSince(startedAt), phases: timer.phases,
             pgRestorePhases: outcome.phases, kinds: RestoreReport.kinds(from: outcome.items), errors: outcome.errors,
-            foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts, prepare: preparePhase.runs ? prepared : nil)
+            foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts, pristine: pristineUse,
+            prepare: preparePhase.runs ? prepared : nil)
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
         return RestoreOutcome(database: database, url: "compose service '\(service)', database '\(database)'", tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: nil)

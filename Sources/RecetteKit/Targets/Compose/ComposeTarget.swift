@@ -17,6 +17,8 @@ public struct ComposeTarget: Target {
         return ["check \(file.path) (also against the pg_restore of the '\(reset.service)' image, and its major against the archive's), then:"] + plan.lines
             + ["copy the dump into the container and run \(Targets.pgRestoreFlags(options)) there"]
             + (try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: kind.rawValue).planLines)
+            + (options.pristine ? ["keep a pristine template '\(try PristineTemplate(database: plan.databaseName).name)' of the result in the '\(reset.service)' service"
+                                   + (options.fresh ? "" : "; a backup it already holds (same checksum and settings) is cloned from it instead of the reset and pg_restore above")] : [])
     }
 
     public func restore(file: URL, options: RestoreOptions, confirmReset: (ComposeResetPlan) throws -> Void) async throws -> RestoreOutcome {
@@ -35,8 +37,9 @@ public struct ComposeTarget: Target {
         return ["volume \(outcome.volume.dockerName) \(what); '\(outcome.volume.service)' ready in \(seconds("total")) s (remove \(seconds("remove")) s, start \(seconds("start")) s, ready \(seconds("ready")) s)"]
     }
 
-    public func templateServer(for what: String) throws -> (server: any RestoreDestination, database: String) {
-        throw RecetteFailure("\(what) is not built for the compose target yet (its restore keeps no pristine template); use the local or url target, or 'recette restore' again")
+    public func templateServer(for what: String, cms: CMSAroundSwap) async throws -> (server: any PristineServer, database: String) {
+        let (server, database) = try await Self.pristineServer(context, cms: cms)
+        return (server, database)
     }
 
     public func searchRows() async throws -> any SearchRowSource {

@@ -24,8 +24,8 @@ public struct LocalTarget: Target {
         return ["DATABASE_URL=\(try await reset.run())"]
     }
 
-    public func templateServer(for what: String) throws -> (server: any RestoreDestination, database: String) {
-        (LocalDestination(cluster: context.localCluster, jobs: RestoreOptions().jobs), database)
+    public func templateServer(for what: String, cms: CMSAroundSwap) async throws -> (server: any PristineServer, database: String) {
+        (LibpqPristineServer(LocalDestination(cluster: context.localCluster, jobs: RestoreOptions().jobs)), database)
     }
 
     public func searchRows() async throws -> any SearchRowSource {

@@ -49,13 +49,13 @@ public struct URLDatabaseReset: Sendable {
     public func run(startedAt: Date = Date()) async throws -> String? {
         try await destination.prepare()
         let swap = try swap
-        let claim = try swap.claim(serverDescription: server, at: startedAt)
+        let claim = try await swap.claim(serverDescription: server, at: startedAt)
         defer { claim.release() }
-        try swap.createIncoming(claim, serverDescription: server)
+        try await swap.createIncoming(claim, serverDescription: server)
         do {
-            return try swap.run(claim, startedAt: startedAt)
+            return try await swap.run(claim, startedAt: startedAt)
         } catch {
-            try? swap.dropIncoming(claim)
+            try? await swap.dropIncoming(claim)
             throw error
         }
     }

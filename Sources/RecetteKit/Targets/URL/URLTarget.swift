@@ -37,9 +37,9 @@ public struct URLTarget: Target {
             + ["DATABASE_URL=\(try destination.displayURL(database: reset.database))"]
     }
 
-    public func templateServer(for what: String) throws -> (server: any RestoreDestination, database: String) {
+    public func templateServer(for what: String, cms: CMSAroundSwap) async throws -> (server: any PristineServer, database: String) {
         let destination = try destination()
-        return (destination, destination.target.database)
+        return (LibpqPristineServer(destination, asksConfirmation: destination.isOnThisMachine), destination.target.database)
     }
 
     public func searchRows() async throws -> any SearchRowSource {
