@@ -187,8 +187,9 @@ import StandIns
         #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
         #expect(result.standardError.hasPrefix("error: " + expected), "\(result.standardError)")
         // "Before anything" is proven by what was not contacted below; the time is a liveness
-        // bound only (0.1–0.3 s on a quiet machine, 2 s seen with five builds running).
-        #expect(elapsed < .seconds(10), "\(elapsed)")
+        // bound only (0.1–0.7 s alone; 12.5 s seen in the unit lane's 377 concurrent tests with
+        // four builds running at a load of 12).
+        #expect(elapsed < .seconds(60), "\(elapsed)")
         #expect(world.scalingo.requestLog.isEmpty, "\(world.scalingo.requestLog.map(\.path))")
         #expect(try world.dockerCalls().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent(".recette").path))
