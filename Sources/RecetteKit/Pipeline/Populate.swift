@@ -131,7 +131,7 @@ public struct Populate: Sendable {
         case .backup: backupPlan()
         case .restore: try await restorePlan(target)
         case .cms: try await cmsPlan(target)
-        case .reindex: try reindexPlan()
+        case .reindex: try await reindexPlan()
         case .check: checkPlan()
         }
     }
