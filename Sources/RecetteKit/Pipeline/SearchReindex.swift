@@ -59,6 +59,7 @@ public struct SearchReindex: Sendable {
                 do {
                     definitions = try await setup.resolvedDefinitions(rows: try await SearchDatabase.rows(for: context), logger: context.logger)
                     origin.append("from the model, as the database is now: \(definitions.map { "\($0.uid) (\($0.contentType ?? "?"))" }.joined(separator: ", "))")
+                    for definition in definitions { context.logger.debug("generated query of \(definition.uid):\n\(definition.query)") }
                 } catch {
                     origin.append("which ones is read from the database at the rebuild (not now: \(error))")
                 }
