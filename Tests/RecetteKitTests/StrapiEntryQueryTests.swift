@@ -211,6 +211,9 @@ struct EntryQueryProject {
         ]) { $1 }
         #expect(!FileManager.default.fileExists(atPath: project.appendingPathComponent("recette.yml").path))
 
+        let doctor = try await CLI.run(["doctor", "--project-dir", project.path], environment: environment)
+        #expect(doctor.standardOutput.contains("from the CMS source's model (\(source.path)): the content types the plugin's store lists as indexed, among annonce-de-logement, evenement, offre-de-stage"),
+                "\(doctor.standardOutput)")
         let plan = try await CLI.run(["reindex", "--dry-run", "--project-dir", project.path, "--no-progress"], environment: environment)
         #expect(plan.status == 0, "\(plan.standardError)")
         #expect(plan.standardOutput.contains("from the model, as the database is now: offre-de-stage (api::offre-de-stage.offre-de-stage), annonce-de-logement (api::annonce-de-logement.annonce-de-logement)"),
