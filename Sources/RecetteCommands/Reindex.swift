@@ -56,7 +56,7 @@ enum SearchCommands {
     static func reindex(context: RecetteContext, via requested: ReindexRoute?, only: [String], allowShrink: Bool, json: Bool) async throws {
         let reindex = try SearchReindex(context: context, requested: requested, only: only, allowShrink: allowShrink)
         if context.dryRun {
-            let lines = try reindex.plan()
+            let lines = try await reindex.plan()
             context.output.write("would " + lines[0])
             lines.dropFirst().forEach(context.output.write)
             return

@@ -27,7 +27,7 @@ struct Search: AsyncParsableCommand {
                 try setup.requireDefinitions(for: "search status")
                 let rows = try await SearchDatabase.rows(for: context)
                 let drift = SearchDrift(client: setup.client, rows: rows, logger: context.logger)
-                let statuses = try await drift.status(setup.definitions)
+                let statuses = try await drift.status(try await setup.resolvedDefinitions(rows: rows, logger: context.logger))
                 if json {
                     context.output.write(try SearchCommands.jsonText(statuses))
                 } else {
@@ -81,7 +81,7 @@ struct Search: AsyncParsableCommand {
                 let rows = try await SearchDatabase.rows(for: context)
                 let drift = SearchDrift(client: setup.client, rows: rows, logger: context.logger)
                 var results: [IndexDrift] = []
-                for definition in setup.definitions {
+                for definition in try await setup.resolvedDefinitions(rows: rows, logger: context.logger) {
                     var result = try await drift.verify(definition)
                     if !json { describe(result, show: show).forEach(context.output.write) }
                     if fix && !result.isInSync {

@@ -36,7 +36,7 @@ struct ComposeRestoreTests {
         #expect(try connection.query("SELECT count(*) FROM offres_de_stage").scalar == String(RestoreIntegrationTests.offers))
         #expect(try connection.query("SELECT to_regclass('public.reset_marker') IS NULL").scalar == "t", "the old database was replaced")
         #expect(try connection.query("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND NOT convalidated").scalar != "0")
-        #expect(try connection.query("SELECT count(*) FROM strapi_core_store_settings WHERE key LIKE 'plugin_meilisearch_meilisearch_%'").scalar == "0")
+        #expect(try connection.query("SELECT count(*) FROM strapi_core_store_settings WHERE key IN ('plugin_meilisearch_meilisearch_host', 'plugin_meilisearch_meilisearch_api_key')").scalar == "0")
         #expect(try connection.query("SELECT count(*) FROM strapi_webhooks WHERE name NOT LIKE '% (local)!'").scalar == "0", "both statements, in order")
         let meilisearch = try MeilisearchStandIn(taskProcessingDelay: .zero)
         defer { meilisearch.stop() }

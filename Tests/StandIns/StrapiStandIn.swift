@@ -141,6 +141,7 @@ public final class StrapiStandIn: Sendable {
     ///   - meilisearchAPIKey: sent as `Authorization: Bearer KEY` (nil: no header).
     ///   - contentTypes: the CMS's content types, all of which the plugin lists and can index.
     ///   - batchSize: the plugin's `entriesQuery.limit`.
+    ///   - model: the CMS source's model, which shapes the documents of the content types it declares.
     ///   - adminPermissions: the plugin actions the admin's role grants (`create`, `update`,
     ///     `delete`, as in `plugin::meilisearch.collections.create`); a route whose action is
     ///     missing answers 403, as Strapi's `admin::hasPermissions` policy does.
@@ -149,13 +150,13 @@ public final class StrapiStandIn: Sendable {
         adminEmail: String = "admin@recette.test", adminPassword: String = "Recette-Admin-1",
         adminPermissions: Set<String> = ["create", "update", "delete"], adminLogin: AdminLogin = .configured,
         contentTypes: [ContentType] = [.offers, .housingAds, .users], batchSize: BatchSize = .unset,
-        port: Int = 0
+        model: StrapiModel? = nil, port: Int = 0
     ) throws {
         let core = StrapiCore(
             configuration: .init(
                 databaseURL: databaseURL, meilisearchURL: meilisearchURL, apiKey: meilisearchAPIKey,
                 adminEmail: adminEmail, adminPassword: adminPassword, adminPermissions: adminPermissions, adminLogin: adminLogin,
-                contentTypes: contentTypes, batchSize: batchSize))
+                contentTypes: contentTypes, batchSize: batchSize, model: model))
         self.core = core
         server = try LoopbackHTTPServer(port: port) { request in core.handle(request) }
     }
@@ -210,6 +211,9 @@ final class StrapiCore: @unchecked Sendable {
         var adminLogin: S.AdminLogin
         var contentTypes: [S.ContentType]
         var batchSize: S.BatchSize
+        /// The CMS source's model: the documents of the content types it declares are built
+        /// from it (`ModelDocumentBuilder`), the others from their table's columns.
+        var model: StrapiModel?
     }
 
     struct State {
@@ -448,12 +452,12 @@ final class StrapiCore: @unchecked Sendable {
         if let connection,
             let rows = try? connection.query(
                 "SELECT key, value FROM strapi_core_store_settings WHERE key IN ($1, $2)",
-                ["plugin_meilisearch_indexed_content_types", "plugin_meilisearch_listened_content_types"]
+                [ModelSearchIndexes.indexedContentTypesKey, "plugin_meilisearch_meilisearch_listened_content_types"]
             ).rows
         {
             for row in rows {
                 let values = row[1].flatMap { try? StandInJSON.parse($0) }?.stringArray ?? []
-                if row[0] == "plugin_meilisearch_indexed_content_types" { indexed = Set(values) } else { listened = Set(values) }
+                if row[0] == ModelSearchIndexes.indexedContentTypesKey { indexed = Set(values) } else { listened = Set(values) }
             }
         }
         state.withLock { s in
@@ -556,7 +560,14 @@ final class StrapiCore: @unchecked Sendable {
         let count = try Self.count(contentType, connection)
         run.count = count
         let limit = try Self.strapiLimit(batchSize)
-        let builder = try DocumentBuilder(contentType: contentType, connection: connection)
+        let page: (Int, Int?) throws -> [StandInJSON]
+        if let model = configuration.model, let type = model.contentType(contentType.uid) {
+            let builder = ModelDocumentBuilder(model: model, type: type, connection: connection)
+            page = { try builder.documents(offset: $0, limit: $1) }
+        } else {
+            let builder = try DocumentBuilder(contentType: contentType, connection: connection)
+            page = { try builder.documents(offset: $0, limit: $1) }
+        }
         var taskUIDs: [Int] = []
         var index = JSValue.number(0)
         var iterations = 0
@@ -566,7 +577,7 @@ final class StrapiCore: @unchecked Sendable {
                 throw StandInFailure("the batch loop did not end after 100000 batches (batch size \(batchSize.jsString))")
             }
             let offset = try Self.strapiStart(index)
-            var documents = try builder.documents(offset: offset, limit: limit)
+            var documents = try page(offset, limit)
             // transformEntries catches the throw and returns [] for the whole batch, which is
             // still sent: an empty addition.
             let dropped = documents.contains { $0["id"]?.intValue.map(contentType.transformThrowsOn.contains) ?? false }

@@ -67,11 +67,34 @@ public struct Doctor: Sendable {
         if target == "compose", case .success = engine {
             checks += await composeDetectionChecks()
         }
+        checks.append(searchIndexesCheck())
         if target == "url" && context.configuration.secret(.databaseURL) == nil {
             checks.append(DoctorCheck(name: "DATABASE_URL", outcome: .missing, detail: "the url target needs it",
                                       fix: "set DATABASE_URL in the environment or .env", required: true))
         }
         return checks
+    }
+
+    /// Where `reindex` takes its indexes from: recette.yml, the CMS source's model, or nowhere
+    /// (the plugin is driven instead).
+    private func searchIndexesCheck() -> DoctorCheck {
+        let configured = context.configuration.searchIndexes
+        if !configured.isEmpty {
+            return DoctorCheck(name: "search indexes", outcome: .ok, detail: "search.indexes of recette.yml: \(configured.map(\.uid).joined(separator: ", "))", fix: nil, required: false)
+        }
+        do {
+            guard let project = try StrapiProject.configured(context.configuration) else {
+                return DoctorCheck(name: "search indexes", outcome: .warning, detail: "no search.indexes in recette.yml and no CMS source: reindex drives the Strapi plugin",
+                                   fix: "set strapi.project (RECETTE_STRAPI_PROJECT) to the CMS's source, or give search.indexes", required: false)
+            }
+            let model = try ModelSearchIndexes(project: project)
+            return DoctorCheck(name: "search indexes", outcome: .ok,
+                               detail: "from the CMS source's model (\(project.directory.path)): the content types the plugin's store lists as indexed, among "
+                                   + model.model.contentTypes.map(\.singularName).joined(separator: ", "), fix: nil, required: false)
+        } catch {
+            return DoctorCheck(name: "search indexes", outcome: .warning, detail: "the CMS source cannot be read: \(error)",
+                               fix: "fix the file it names, or give search.indexes in recette.yml", required: false)
+        }
     }
 
     private func versionCheck(program: PostgresTools.Program, tools: PostgresTools, required: Bool, fix: String) async -> DoctorCheck {

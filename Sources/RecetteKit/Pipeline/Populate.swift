@@ -142,7 +142,7 @@ public struct Populate: Sendable {
         case .restore: try await restorePlan(target)
         case .reset: try await resetPlan(target)
         case .cms: try await cmsPlan(target)
-        case .reindex: try reindexPlan()
+        case .reindex: try await reindexPlan()
         case .check: checkPlan()
         }
     }

@@ -46,13 +46,26 @@ public struct SearchReindex: Sendable {
         self.allowShrink = allowShrink
     }
 
-    public func plan() throws -> [String] {
+    public func plan() async throws -> [String] {
         let setup = try SearchSetup(context: context, only: route == .direct ? only : [])
         switch route {
         case .direct:
             try setup.requireDefinitions(for: "reindex --via direct")
-            return ["rebuild \(setup.definitions.count) index(es) on \(setup.client.server) from the \(context.configuration.text(.target)) target's database:"]
-                + setup.definitions.map { definition in
+            var definitions = setup.definitions
+            var origin: [String] = []
+            if let model = setup.model {
+                origin.append(model.planLine)
+                // The database may not exist yet (a populate plan before its restore).
+                do {
+                    definitions = try await setup.resolvedDefinitions(rows: try await SearchDatabase.rows(for: context), logger: context.logger)
+                    origin.append("from the model, as the database is now: \(definitions.map { "\($0.uid) (\($0.contentType ?? "?"))" }.joined(separator: ", "))")
+                    for definition in definitions { context.logger.debug("generated query of \(definition.uid):\n\(definition.query)") }
+                } catch {
+                    origin.append("which ones is read from the database at the rebuild (not now: \(error))")
+                }
+            }
+            return ["rebuild \(definitions.count) index(es) on \(setup.client.server) from the \(context.configuration.text(.target)) target's database:"]
+                + origin.map { "  " + $0 } + definitions.map { definition in
                     "  \(definition.uid): new index \(definition.uid)_<timestamp>_<owner> (primary key \(definition.primaryKey), settings from \(definition.settingsJSON == nil ? "the live index, if any" : "recette.yml")), filled from its query, swapped with \(definition.uid) \(shrinkRule(setup)), old content deleted"
                 }
         case .plugin:
@@ -68,12 +81,16 @@ public struct SearchReindex: Sendable {
             try setup.requireDefinitions(for: "reindex --via direct")
             let rows = try await SearchDatabase.rows(for: context)
             context.logger.info("documents from \(rows.display)")
+            let definitions = try await setup.resolvedDefinitions(rows: rows, logger: context.logger)
+            if setup.model != nil {
+                context.logger.info("indexes from the CMS source's model: \(definitions.map { "\($0.uid) (\($0.contentType ?? "?"))" }.joined(separator: ", "))")
+            }
             let reindexer = DirectReindexer(client: setup.client, rows: rows,
                                             batchBytes: setup.batchBytes, gzip: setup.gzip,
                                             claims: try TemporaryIndexClaims(stateDirectory: context.stateDirectory),
                                             maxShrink: setup.maxShrink, allowShrink: allowShrink, logger: context.logger)
             var reports: [IndexRebuildReport] = []
-            for definition in setup.definitions {
+            for definition in definitions {
                 reports.append(try await reindexer.rebuild(definition))
             }
             return .direct(reports)

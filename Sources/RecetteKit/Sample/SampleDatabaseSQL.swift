@@ -555,7 +555,10 @@ public struct SampleDatabaseSQL: Sendable {
         // Staging's wiring, as a restored recette backup carries it (the prepare phase cuts it).
         ("plugin_meilisearch_meilisearch_api_key", "\"\(stagingMeilisearchKey)\"", "string"),
         ("plugin_meilisearch_meilisearch_host", "\"\(stagingMeilisearchHost)\"", "string"),
-        ("plugin_meilisearch_listened_content_types", #"["api::offre-de-stage.offre-de-stage","api::annonce-de-logement.annonce-de-logement"]"#, "object"),
+        // The plugin's store: `strapi.store({type: 'plugin', name: 'meilisearch'})` prefixes its
+        // keys (`meilisearch_indexed_content_types`) with `plugin_meilisearch_`.
+        ("plugin_meilisearch_meilisearch_listened_content_types", #"["api::offre-de-stage.offre-de-stage","api::annonce-de-logement.annonce-de-logement"]"#, "object"),
+        ("plugin_meilisearch_meilisearch_indexed_content_types", #"["api::offre-de-stage.offre-de-stage","api::annonce-de-logement.annonce-de-logement"]"#, "object"),
     ]
 
     /// Deterministic bcrypt-looking string (60 chars) from a seed expression.

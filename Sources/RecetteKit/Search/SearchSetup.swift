@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RecetteWorld
 
 /// How indexes are rebuilt.
@@ -18,11 +19,21 @@ public struct SearchSetup: Sendable {
     /// RECETTE_SEARCH_MAX_SHRINK: the share of its documents an index may lose in a rebuild.
     public var maxShrink: Double
 
+    /// Without `search.indexes` in recette.yml, the CMS source whose model gives the indexes
+    /// (resolved against the database by `resolvedDefinitions`).
+    public var model: ModelSearchIndexes?
+    /// `--index`: only these.
+    public var only: [String]
+
     public init(context: RecetteContext, only: [String] = []) throws {
         let configuration = context.configuration
         client = try MeilisearchClient.from(configuration, transport: context.http)
+        self.only = only
         let all = configuration.searchIndexes
-        if only.isEmpty {
+        if all.isEmpty, let project = try StrapiProject.configured(configuration) {
+            definitions = []
+            model = try ModelSearchIndexes(project: project)
+        } else if only.isEmpty {
             definitions = all
         } else {
             for uid in only where !all.contains(where: { $0.uid == uid }) {
@@ -42,11 +53,25 @@ public struct SearchSetup: Sendable {
     /// RECETTE_SEARCH_GZIP's words.
     enum GzipChoice: String, CaseIterable { case auto, always, never }
 
-    /// The route asked for, else RECETTE_REINDEX_VIA, else direct when indexes are configured.
+    /// The route asked for, else RECETTE_REINDEX_VIA, else direct when indexes are configured
+    /// or a CMS source gives them.
     public static func route(requested: ReindexRoute?, configuration: Configuration) throws -> ReindexRoute {
         if let requested { return requested }
         if configuration.isSet(.reindexVia) { return try configuration.choice(.reindexVia, as: ReindexRoute.self) }
-        return configuration.searchIndexes.isEmpty ? .plugin : .direct
+        let hasSource = configuration.isSet(.strapiProject) || StrapiProject.isProject(configuration.projectDirectory)
+        return configuration.searchIndexes.isEmpty && !hasSource ? .plugin : .direct
+    }
+
+    /// The indexes to rebuild or compare: recette.yml's, else those the CMS source's model
+    /// gives for the content types the plugin indexes in the database behind `rows`.
+    public func resolvedDefinitions(rows: any SearchRowSource, logger: Logger) async throws -> [SearchIndexDefinition] {
+        guard let model else { return definitions }
+        let all = try await model.resolve(rows: rows, logger: logger)
+        guard !only.isEmpty else { return all }
+        for uid in only where !all.contains(where: { $0.uid == uid }) {
+            throw RecetteFailure("no index '\(uid)' among those the CMS source's model gives (\(all.map(\.uid).joined(separator: ", ")))")
+        }
+        return all.filter { only.contains($0.uid) }
     }
 
     /// Gzip costs CPU and saves nothing on this machine's own loopback.
@@ -55,7 +80,7 @@ public struct SearchSetup: Sendable {
     }
 
     public func requireDefinitions(for what: String) throws {
-        guard !definitions.isEmpty else {
+        guard !definitions.isEmpty || model != nil else {
             throw RecetteFailure("\(what) needs the indexes in recette.yml (search.indexes: uid and query per index; see README 'Search'), or use --via plugin")
         }
     }

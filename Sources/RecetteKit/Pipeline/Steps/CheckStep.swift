@@ -6,20 +6,23 @@ import RecetteWorld
 extension Populate {
     func checkPlan() -> [String] {
         let definitions = context.configuration.searchIndexes
+        if definitions.isEmpty, (try? SearchSetup(context: context))?.model != nil {
+            return ["  count each index's documents against its generated query: the indexes the CMS source's model gives"]
+        }
         return [definitions.isEmpty ? "  nothing to compare: no search.indexes in recette.yml"
                 : "  count each index's documents against its query: \(definitions.map(\.uid).joined(separator: ", "))"]
     }
 
     func checkStep(_ run: inout PopulateRun, _ record: inout PopulateStepRecord) async throws {
         let setup = try SearchSetup(context: context)
-        guard !setup.definitions.isEmpty else {
+        guard !setup.definitions.isEmpty || setup.model != nil else {
             record.status = .skipped
             record.detail = "no search.indexes in recette.yml"
             return
         }
         let rows = try await SearchDatabase.rows(for: context)
         let statuses = try await SearchDrift(client: setup.client, rows: rows, logger: context.logger)
-            .status(setup.definitions)
+            .status(try await setup.resolvedDefinitions(rows: rows, logger: context.logger))
         run.report.search = statuses
         record.detail = statuses.map { "\($0.uid) \($0.state)" }.joined(separator: ", ")
         let drifting = statuses.filter { !$0.isInSync }

@@ -4,8 +4,8 @@ import RecetteWorld
 /// Step 4, `reindex`: every index rebuilt into a new one and swapped in (`Search/`), or the
 /// Strapi plugin asked to (`--via plugin`).
 extension Populate {
-    func reindexPlan() throws -> [String] {
-        try SearchReindex(context: context, requested: options.reindexRoute, allowShrink: options.allowShrink).plan().map { "  " + $0 }
+    func reindexPlan() async throws -> [String] {
+        try await SearchReindex(context: context, requested: options.reindexRoute, allowShrink: options.allowShrink).plan().map { "  " + $0 }
     }
 
     func reindexStep(_ run: inout PopulateRun, _ record: inout PopulateStepRecord) async throws {

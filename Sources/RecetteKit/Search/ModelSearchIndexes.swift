@@ -1,0 +1,77 @@
+import Foundation
+import Logging
+import RecetteWorld
+
+/// The indexes of a project whose recette.yml has no `search.indexes`: one per content type
+/// the Strapi plugin indexes, its documents from a query generated from the CMS source's
+/// model (`StrapiEntryQuery`).
+public struct ModelSearchIndexes: Sendable {
+    /// strapi-plugin-meilisearch's store (`strapi.store({type: 'plugin', name: 'meilisearch'})`,
+    /// key `meilisearch_indexed_content_types`): Strapi's core store prefixes the key with
+    /// `<type>_<name>_` and keeps the value as JSON text, here an array of uids.
+    public static let indexedContentTypesKey = "plugin_meilisearch_meilisearch_indexed_content_types"
+
+    public var project: StrapiProject
+    public var model: StrapiModel
+
+    public init(project: StrapiProject) throws {
+        self.project = project
+        model = try project.model()
+    }
+
+    /// The uids the plugin's store lists as indexed in the database behind `rows`; none when
+    /// the database has no store or no such row (a plugin that never indexed).
+    public static func indexedContentTypes(_ rows: any SearchRowSource) async throws -> [String] {
+        let hasStore = try await rows.query("SELECT to_regclass('public.strapi_core_store_settings') IS NOT NULL").scalar == "t"
+        guard hasStore else { return [] }
+        let value = try await rows.query(
+            "SELECT value FROM strapi_core_store_settings WHERE key = \(PostgresConnection.quoteLiteral(indexedContentTypesKey)) ORDER BY id DESC LIMIT 1"
+        ).scalar
+        guard let value else { return [] }
+        guard let uids = (try? JSONSerialization.jsonObject(with: Data(value.utf8), options: [.fragmentsAllowed])) as? [String] else {
+            throw RecetteFailure("the Meilisearch plugin's store row \(indexedContentTypesKey) holds '\(value.prefix(80))', not a JSON list of content types: give the indexes in search.indexes of recette.yml")
+        }
+        return uids
+    }
+
+    /// One index per indexed content type the model declares, in the store's order; the
+    /// others are returned apart (a content type of a plugin, or one the branch removed).
+    public func definitions(indexed uids: [String]) throws -> (indexes: [SearchIndexDefinition], unknown: [String]) {
+        var indexes: [SearchIndexDefinition] = []
+        var unknown: [String] = []
+        for uid in uids {
+            guard let type = model.contentType(uid) else {
+                unknown.append(uid)
+                continue
+            }
+            let query = try StrapiEntryQuery(model: model, contentType: type)
+            indexes.append(SearchIndexDefinition(uid: query.indexUid, query: query.sql, contentType: uid))
+        }
+        return (indexes, unknown)
+    }
+
+    /// The indexes for the database behind `rows`; a warning names the indexed content types
+    /// the source does not declare.
+    public func resolve(rows: any SearchRowSource, logger: Logger) async throws -> [SearchIndexDefinition] {
+        let uids = try await Self.indexedContentTypes(rows)
+        let (indexes, unknown) = try definitions(indexed: uids)
+        if !unknown.isEmpty {
+            logger.warning("the Meilisearch plugin indexes \(unknown.joined(separator: ", ")), which the CMS source at \(project.directory.path) does not declare: not rebuilt (give them a query in search.indexes of recette.yml)")
+        }
+        guard !indexes.isEmpty else {
+            throw RecetteFailure("""
+                the Meilisearch plugin indexes no content type of the CMS source in \(rows.display) (its store row \(Self.indexedContentTypesKey) \
+                \(uids.isEmpty ? "is absent or empty" : "lists only \(uids.joined(separator: ", "))")): give the indexes in search.indexes of recette.yml, or use --via plugin
+                """)
+        }
+        return indexes
+    }
+
+    /// For plans: where the indexes will come from.
+    public var planLine: String {
+        "indexes from the CMS source's model (\(project.directory.path), Strapi \(model.strapiVersion ?? String(model.strapiMajor))): "
+            + "one per content type the plugin's store lists as indexed in the database (\(Self.indexedContentTypesKey)), uid = its model name, "
+            + "primary key _meilisearch_id, documents from a generated query; candidates: "
+            + model.contentTypes.map { "\($0.singularName) (\($0.uid))" }.joined(separator: ", ")
+    }
+}

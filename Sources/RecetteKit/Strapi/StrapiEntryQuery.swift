@@ -1,0 +1,293 @@
+import Foundation
+import RecetteWorld
+
+/// The SQL whose rows are, one per published entry, the documents strapi-plugin-meilisearch
+/// (0.12, Strapi v4) sends for a content type without a `transformEntry`: what
+/// `entityService.findMany(uid, {fields: '*', populate: '*', publicationState: 'live'})` returns,
+/// private attributes removed, `_meilisearch_id` added. Each column is one key of the document,
+/// so the reindexer's `row_to_json` turns a row into that document.
+///
+/// What Strapi v4 does, as read in `@strapi/database` (see the README, "Documents from the
+/// model"): `populate: '*'` populates every relation-like attribute one level deep; a populated
+/// row keeps only its scalar attributes and its `id`; an absent single component, relation or
+/// single media is `null`, an empty repeatable component, dynamic zone or to-many relation is
+/// `[]`, and an entry without any file in a multiple media field gets `null` (the populate maps
+/// a missing group through `fromRow`, which gives null). Read-side types on PostgreSQL: `date`
+/// stays the text PostgreSQL prints, `datetime` is `new Date(v).toISOString()`, `decimal` goes
+/// through `parseFloat`, `biginteger` is a string, `json` the parsed value.
+public struct StrapiEntryQuery: Sendable {
+    public var model: StrapiModel
+    public var contentType: StrapiContentType
+    /// The SELECT, one row per published entry in id order.
+    public private(set) var sql = ""
+    private var schema: StrapiSchema
+
+    public init(model: StrapiModel, contentType: StrapiContentType) throws {
+        guard model.strapiMajor == 4 else {
+            throw RecetteFailure("the documents of \(contentType.uid) cannot be generated yet: recette generates them for Strapi v4 only (this project is Strapi \(model.strapiVersion ?? String(model.strapiMajor))); give this index a query in search.indexes of recette.yml")
+        }
+        guard !contentType.localized else {
+            throw RecetteFailure("the documents of \(contentType.uid) cannot be generated yet: it is localized (i18n), which recette does not model; give this index a query in search.indexes of recette.yml")
+        }
+        self.model = model
+        self.contentType = contentType
+        self.schema = StrapiSchema.expected(by: model)
+        // Built now, so that a model it cannot handle fails at resolution, not mid-rebuild.
+        sql = try select()
+    }
+
+    /// The index Meilisearch gets: the plugin names it after the content type's model name
+    /// (`getCollectionName` is `modelName`, v4's `info.singularName`) unless its config gives
+    /// an `indexName`.
+    public var indexUid: String { contentType.singularName }
+
+    private func select() throws -> String {
+        let entry = "e"
+        var builder = Builder()
+        var columns = try entryFields(of: contentType, alias: entry, builder: &builder)
+        columns.append(Field(key: "_meilisearch_id", expression: meilisearchID(alias: entry)))
+        for column in columns { _ = try checkedKey(column.key) }
+        let filter = contentType.draftAndPublish ? "\nWHERE \(entry).published_at IS NOT NULL" : ""
+        return "SELECT " + columns.map { "\($0.expression) AS \(key($0.key))" }.joined(separator: ",\n       ")
+            + "\nFROM \(PostgresConnection.quoteIdentifier(contentType.collectionName)) \(entry)"
+            + builder.joins.map { "\n" + $0 }.joined() + "\(filter)\nORDER BY \(entry).id"
+    }
+
+    /// `_meilisearch_id`: `<modelName>-<id>` up to plugin 0.14 (`addCollectionNamePrefix`);
+    /// 0.15 switched to `documentId` and 0.16 adds the locale, both for Strapi v5, which this
+    /// generator refuses above.
+    private func meilisearchID(alias: String) -> String {
+        "\(PostgresConnection.quoteLiteral(contentType.singularName + "-")) || \(alias).id"
+    }
+
+    /// One key of a document and the SQL giving its value.
+    struct Field {
+        var key: String
+        var expression: String
+    }
+
+    /// The joins the populated attributes add to the entry table, with fresh aliases.
+    struct Builder {
+        var joins: [String] = []
+        private var count = 0
+        mutating func alias() -> Int {
+            defer { count += 1 }
+            return count
+        }
+    }
+
+    // MARK: The entry
+
+    private func entryFields(of type: StrapiContentType, alias: String, builder: inout Builder) throws -> [Field] {
+        var fields = [Field(key: "id", expression: "\(alias).id")]
+        for attribute in type.attributes where !attribute.isPrivate {
+            if attribute.kind.isScalar {
+                fields.append(try scalarField(attribute, alias: alias))
+            } else {
+                fields.append(Field(key: attribute.name, expression: try populated(attribute, owner: type, alias: alias, builder: &builder)))
+            }
+        }
+        return fields + timestampFields(of: type, alias: alias)
+    }
+
+    /// The attributes Strapi adds to every content type, all `datetime`; `createdBy` and
+    /// `updatedBy` are added too but `private`, so the plugin removes them.
+    private func timestampFields(of type: StrapiContentType, alias: String) -> [Field] {
+        var names = [("createdAt", "created_at"), ("updatedAt", "updated_at")]
+        if type.draftAndPublish { names.append(("publishedAt", "published_at")) }
+        return names.map { Field(key: $0, expression: Self.datetime("\(alias).\($1)")) }
+    }
+
+    /// A populated row's own fields: its id, its scalar attributes (private ones too: the
+    /// plugin removes the entry's own private attributes only) and, for a content type, its
+    /// timestamps.
+    private func rowFields(_ attributes: [StrapiAttribute], alias: String, timestampsOf type: StrapiContentType? = nil) throws -> [Field] {
+        var fields = [Field(key: "id", expression: "\(alias).id")]
+        for attribute in attributes where attribute.kind.isScalar {
+            fields.append(try scalarField(attribute, alias: alias))
+        }
+        if let type { fields += timestampFields(of: type, alias: alias) }
+        return fields
+    }
+
+    private func scalarField(_ attribute: StrapiAttribute, alias: String) throws -> Field {
+        guard let column = attribute.columnName else { throw RecetteFailure("\(attribute.name) has no column") }
+        return Field(key: attribute.name, expression: Self.scalar(attribute.kind, "\(alias).\(PostgresConnection.quoteIdentifier(column))"))
+    }
+
+    /// A scalar column as Strapi v4 reads it from PostgreSQL (its pg type parsers, then the
+    /// field's `fromDB`).
+    static func scalar(_ kind: StrapiAttribute.Kind, _ column: String) -> String {
+        switch kind {
+        // pg returns int8 as a string and BigIntegerField keeps it one.
+        case .biginteger: "\(column)::text"
+        // Strapi's NUMERIC parser is parseFloat: 500.00 → 500.
+        case .decimal: "\(column)::float8"
+        // Strapi keeps DATE as pg's text.
+        case .date: "to_char(\(column), 'YYYY-MM-DD')"
+        case .datetime: datetime(column)
+        // TimestampField: `format(new Date(v), 'T')`, milliseconds since the epoch, as text.
+        case .timestamp: "(floor(extract(epoch FROM \(column)) * 1000))::bigint::text"
+        case .time: "\(column)::text"
+        // json is parsed by pg, jsonb by JSONField.fromDB: the value either way.
+        case .json, .blocks: "\(column)::json"
+        default: column
+        }
+    }
+
+    /// `new Date(value).toISOString()`: milliseconds (cut, not rounded, as a JS Date keeps
+    /// them) and `Z`. A `timestamp with time zone` is shown in UTC; one without a zone is read
+    /// as UTC, as Node reads it on a server in UTC (Strapi's own columns have no zone;
+    /// databases restored from elsewhere may).
+    static func datetime(_ column: String) -> String {
+        let format = "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'"
+        return "CASE WHEN pg_typeof(\(column)) = 'timestamptz'::regtype THEN to_char(\(column)::timestamptz AT TIME ZONE 'UTC', \(format)) "
+            + "ELSE to_char(\(column)::timestamp, \(format)) END"
+    }
+
+    // MARK: Populated attributes
+
+    /// How one populated attribute is linked to its entry: the link rows (`link`, aliased
+    /// `l`) whose `owner` column holds the entry's id and whose `target` column the populated
+    /// row's, in `order`; the populated rows are `table`.
+    private struct Link {
+        var link: String
+        var owner: String
+        var target: String
+        var conditions: [String]
+        var order: [String]
+        var table: String
+    }
+
+    /// Joined, not a sub-select per entry: one hash join per attribute keeps the query a single
+    /// pass over each table (measured: correlated sub-selects took about three times as long
+    /// on 100,000 entries).
+    private func populated(_ attribute: StrapiAttribute, owner: StrapiContentType, alias: String, builder: inout Builder) throws -> String {
+        let n = builder.alias()
+        let p = "p\(n)", t = "t\(n)"
+        switch attribute.kind {
+        case .component(let uid, let repeatable):
+            let component = try self.component(uid, for: attribute)
+            let link = Link(link: try componentJoin(of: owner.collectionName), owner: "entity_id", target: "component_id",
+                            conditions: ["l.field = \(PostgresConnection.quoteLiteral(attribute.name))"], order: ["l.\"order\"", "l.id"],
+                            table: component.collectionName)
+            let fields = try rowFields(component.attributes, alias: t)
+            return repeatable ? many(link, fields: fields, p: p, t: t, alias: alias, emptyIsNull: false, builder: &builder)
+                : one(link, fields: fields, p: p, t: t, alias: alias, builder: &builder)
+        case .dynamiczone(let uids):
+            let join = try componentJoin(of: owner.collectionName)
+            var branches: [String] = []
+            for (position, uid) in uids.enumerated() {
+                let component = try self.component(uid, for: attribute)
+                let c = "\(t)_\(position)"
+                let fields = [Field(key: "__component", expression: PostgresConnection.quoteLiteral(uid))] + (try rowFields(component.attributes, alias: c))
+                branches.append("""
+                    SELECT l.entity_id AS owner, \(Self.object(fields)) AS doc, l."order" AS o1, l.id AS o2
+                    FROM \(PostgresConnection.quoteIdentifier(join)) l JOIN \(PostgresConnection.quoteIdentifier(component.collectionName)) \(c) ON \(c).id = l.component_id
+                    WHERE l.field = \(PostgresConnection.quoteLiteral(attribute.name)) AND l.component_type = \(PostgresConnection.quoteLiteral(uid))
+                    """)
+            }
+            guard !branches.isEmpty else { return "'[]'::json" }
+            // Strapi orders a dynamic zone's links by entity and "order"; the link id settles ties.
+            builder.joins.append("LEFT JOIN (SELECT z.owner, json_agg(z.doc ORDER BY z.o1, z.o2) AS docs FROM (\n\(branches.joined(separator: "\nUNION ALL\n"))\n) z GROUP BY z.owner) \(p) ON \(p).owner = \(alias).id")
+            return "coalesce(\(p).docs, '[]'::json)"
+        case .relation(let relation):
+            let place = "\(owner.uid).\(attribute.name)"
+            guard ![.morphToOne, .morphToMany, .morphOne, .morphMany].contains(relation.kind) else {
+                throw RecetteFailure("the documents of \(owner.uid) cannot be generated yet: \(attribute.name) is a \(relation.kind.rawValue) relation, which recette does not populate; give this index a query in search.indexes of recette.yml")
+            }
+            guard let target = model.contentType(relation.target) else {
+                throw RecetteFailure("the documents of \(owner.uid) cannot be generated yet: \(attribute.name) relates to \(relation.target), a content type of Strapi's own that recette does not model; give this index a query in search.indexes of recette.yml")
+            }
+            guard let table = schema.relationLinks[place] else {
+                throw RecetteFailure("\(place): no link table for this relation (is its other side declared with inversedBy?)")
+            }
+            // The link's order column for this side when it has one (Strapi's joinTable.orderBy);
+            // without one, the links in the order they were made.
+            let link = Link(link: table.name, owner: table.joinColumn, target: table.inverseJoinColumn, conditions: [],
+                            order: (table.orderColumn.map { ["l.\(PostgresConnection.quoteIdentifier($0))"] } ?? []) + ["l.id"],
+                            table: target.collectionName)
+            let fields = try rowFields(target.attributes, alias: t, timestampsOf: target)
+            return [.oneToMany, .manyToMany].contains(relation.kind) ? many(link, fields: fields, p: p, t: t, alias: alias, emptyIsNull: false, builder: &builder)
+                : one(link, fields: fields, p: p, t: t, alias: alias, builder: &builder)
+        case .media(let multiple):
+            let link = Link(link: "files_related_morphs", owner: "related_id", target: "file_id",
+                            conditions: ["l.related_type = \(PostgresConnection.quoteLiteral(owner.uid))", "l.field = \(PostgresConnection.quoteLiteral(attribute.name))"],
+                            order: ["l.\"order\"", "l.id"], table: "files")
+            let fields = try rowFields(Self.uploadFileAttributes, alias: t, timestampsOf: Self.uploadFile)
+            return multiple ? many(link, fields: fields, p: p, t: t, alias: alias, emptyIsNull: true, builder: &builder)
+                : one(link, fields: fields, p: p, t: t, alias: alias, builder: &builder)
+        default:
+            throw RecetteFailure("\(owner.uid).\(attribute.name) is not a populated attribute")
+        }
+    }
+
+    /// The link rows, joined to the populated rows when `joining` names their alias.
+    private func linkRows(_ link: Link, joining target: String? = nil) -> String {
+        var from = "FROM \(PostgresConnection.quoteIdentifier(link.link)) l"
+        if let target {
+            from += " JOIN \(PostgresConnection.quoteIdentifier(link.table)) \(target) ON \(target).id = l.\(PostgresConnection.quoteIdentifier(link.target))"
+        }
+        return from + (link.conditions.isEmpty ? "" : " WHERE " + link.conditions.joined(separator: " AND "))
+    }
+
+    /// The first linked row, or NULL: the first link of each entry (narrow rows), then the row.
+    private func one(_ link: Link, fields: [Field], p: String, t: String, alias: String, builder: inout Builder) -> String {
+        let owner = "l.\(PostgresConnection.quoteIdentifier(link.owner))"
+        builder.joins.append("LEFT JOIN (SELECT DISTINCT ON (\(owner)) \(owner) AS owner, l.\(PostgresConnection.quoteIdentifier(link.target)) AS target \(linkRows(link)) ORDER BY \(([owner] + link.order).joined(separator: ", "))) \(p) ON \(p).owner = \(alias).id")
+        builder.joins.append("LEFT JOIN \(PostgresConnection.quoteIdentifier(link.table)) \(t) ON \(t).id = \(p).target")
+        return "CASE WHEN \(t).id IS NULL THEN NULL ELSE \(Self.object(fields)) END"
+    }
+
+    /// Every linked row in order; with none, `[]` (or NULL where Strapi gives null).
+    private func many(_ link: Link, fields: [Field], p: String, t: String, alias: String, emptyIsNull: Bool, builder: inout Builder) -> String {
+        let owner = "l.\(PostgresConnection.quoteIdentifier(link.owner))"
+        builder.joins.append("LEFT JOIN (SELECT \(owner) AS owner, json_agg(\(Self.object(fields)) ORDER BY \(link.order.joined(separator: ", "))) AS docs "
+            + "\(linkRows(link, joining: t)) GROUP BY \(owner)) \(p) ON \(p).owner = \(alias).id")
+        return emptyIsNull ? "\(p).docs" : "coalesce(\(p).docs, '[]'::json)"
+    }
+
+    /// A JSON object of `fields`: `json_build_object` (at most 100 arguments: 50 keys), else
+    /// `row_to_json` of a sub-select.
+    static func object(_ fields: [Field]) -> String {
+        if fields.count <= 50 {
+            return "json_build_object(" + fields.map { "\(PostgresConnection.quoteLiteral($0.key)), \($0.expression)" }.joined(separator: ", ") + ")"
+        }
+        return "(SELECT row_to_json(r) FROM (SELECT " + fields.map { "\($0.expression) AS \(PostgresConnection.quoteIdentifier($0.key))" }.joined(separator: ", ") + ") r)"
+    }
+
+    private func component(_ uid: String, for attribute: StrapiAttribute) throws -> StrapiComponent {
+        guard let component = model.component(uid) else { throw RecetteFailure("\(attribute.name) uses component \(uid), which the CMS source lacks") }
+        return component
+    }
+
+    private func componentJoin(of table: String) throws -> String {
+        guard let join = schema.componentJoinTables[table] else { throw RecetteFailure("\(table) has no component join table") }
+        return join.name
+    }
+
+    private func key(_ name: String) -> String { PostgresConnection.quoteIdentifier(name) }
+
+    /// PostgreSQL cuts identifiers at 63 bytes: a longer attribute name would come out as
+    /// another key.
+    private func checkedKey(_ name: String) throws -> String {
+        guard name.utf8.count <= 63 else {
+            throw RecetteFailure("the documents of \(contentType.uid) cannot be generated: attribute '\(name)' is longer than PostgreSQL's 63-byte column names; give this index a query in search.indexes of recette.yml")
+        }
+        return key(name)
+    }
+
+    // MARK: The upload plugin's file (v4)
+
+    /// `plugin::upload.file`'s scalar attributes in Strapi v4 (`@strapi/plugin-upload`'s
+    /// content type; `related` and `folder` are relations, not populated one level down).
+    static let uploadFileAttributes: [StrapiAttribute] = [
+        .init(name: "name", kind: .string), .init(name: "alternativeText", kind: .string), .init(name: "caption", kind: .string),
+        .init(name: "width", kind: .integer), .init(name: "height", kind: .integer), .init(name: "formats", kind: .json),
+        .init(name: "hash", kind: .string), .init(name: "ext", kind: .string), .init(name: "mime", kind: .string),
+        .init(name: "size", kind: .decimal), .init(name: "url", kind: .string), .init(name: "previewUrl", kind: .string),
+        .init(name: "provider", kind: .string), .init(name: "provider_metadata", kind: .json), .init(name: "folderPath", kind: .string),
+    ]
+    static let uploadFile = StrapiContentType(uid: "plugin::upload.file", singularName: "file", collectionName: "files",
+                                              draftAndPublish: false, attributes: uploadFileAttributes)
+}
