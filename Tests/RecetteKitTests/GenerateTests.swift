@@ -291,8 +291,9 @@ import Testing
             work_dir=$(mktemp -d "$2/work.XXXXXX")
             rebuild_indexes
             """
+        // The plugin route is asked for: with search.indexes in recette.yml, the default is the direct rebuild.
         let environment = ["STRAPI_URL": strapi.baseURL.absoluteString, "STRAPI_ADMIN_EMAIL": "admin@example.test", "STRAPI_ADMIN_PASSWORD": password,
-                           "PATH": shims.path + ":/usr/bin:/bin"]
+                           "RECETTE_REINDEX_VIA": "plugin", "PATH": shims.path + ":/usr/bin:/bin"]
         let result = try await Bash.run(["-c", driver, "driver", script, directory.path], environment: environment)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(received.all == [#"{"contentType":"api::offre-de-stage.offre-de-stage"}"#, #"{"contentType":"api::annonce-de-logement.annonce-de-logement"}"#])
