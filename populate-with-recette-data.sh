@@ -210,6 +210,8 @@ only_comment_after() {
 say() { printf '%s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
 die() {
+    # An unfinished index is removed first, so that the error stays the last line.
+    remove_unfinished_index || true
     printf 'error: %s\n' "$*" >&2
     exit 1
 }
