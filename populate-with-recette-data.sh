@@ -275,15 +275,19 @@ print_plan() {
     printf 'settings (environment, else .env, else recette.yml when generated):\n'
     print_settings
     printf 'would, in %s:\n' "$project_dir"
-    if [[ -n $backup_file ]]; then
-        printf '  1. take the backup %s\n' "$backup_file"
+    if $reindex_only; then
+        printf '  (--reindex-only: steps 1 to 5 skipped; the %s service must run)\n' "$db_service"
     else
-        printf '  1. download backup %s of addon %s of app %s: scalingo backups-download\n' "${backup_id:-(latest)}" "$addon_name" "$scalingo_app"
+        if [[ -n $backup_file ]]; then
+            printf '  1. take the backup %s\n' "$backup_file"
+        else
+            printf '  1. download backup %s of addon %s of app %s: scalingo backups-download\n' "${backup_id:-(latest)}" "$addon_name" "$scalingo_app"
+        fi
+        printf '  2. check it: gzip and tar intact, exactly one dump, pg_restore --list by the %s image\n' "$db_service"
+        printf '  3. delete the container(s) and the volume %s of service %s (other volumes stay)\n' "$db_volume" "$db_service"
+        printf '  4. start %s, wait until PostgreSQL answers (at most %ss), pg_restore inside it\n' "$db_service" "$wait_timeout"
+        printf '  5. start %s and wait until healthy\n' "$other_services"
     fi
-    printf '  2. check it: gzip and tar intact, exactly one dump, pg_restore --list by the %s image\n' "$db_service"
-    printf '  3. delete the container(s) and the volume %s of service %s (other volumes stay)\n' "$db_volume" "$db_service"
-    printf '  4. start %s, wait until PostgreSQL answers (at most %ss), pg_restore inside it\n' "$db_service" "$wait_timeout"
-    printf '  5. start %s and wait until healthy\n' "$other_services"
     if $skip_reindex; then
         printf '  6. (reindex skipped)\n'
     elif command -v recette >/dev/null 2>&1; then

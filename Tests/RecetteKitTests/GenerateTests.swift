@@ -238,7 +238,8 @@ import Testing
 
     @Test func usageErrorsExit2() async throws {
         let script = TestEnvironment.packageRoot.appendingPathComponent("populate-with-recette-data.sh").path
-        for arguments in [["--bogus"], ["--wait-timeout", "soon"], ["--backup", "/nonexistent.tar.gz"], ["--backup-id"]] {
+        for arguments in [["--bogus"], ["--wait-timeout", "soon"], ["--backup", "/nonexistent.tar.gz"], ["--backup-id"], ["--via", "meilisearch"],
+                          ["--reindex-only", "--skip-reindex"], ["--reindex-only", "--backup-id", "5f2b"]] {
             let result = try await Bash.run([script] + arguments)
             #expect(result.status == 2, "\(arguments)")
             #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
