@@ -596,9 +596,10 @@ reindex_route() {
 
 # The indexes of recette.yml's search.indexes as `recette generate` resolved them: the same
 # definitions `recette reindex` rebuilds. Per index: uid, primary key, settings (JSON; empty:
-# the live index's own), the SQL counting its documents and the COPY writing them out, one
-# JSON document per line (CSV with a quote and a delimiter JSON never holds raw, so the JSON
-# text comes out as it is: COPY's text format would double every backslash).
+# the live index's own) and its query, which goes inside the very SQL recette runs: one that
+# counts the documents, and a COPY writing them out one JSON document per line (CSV with a
+# quote and a delimiter JSON never holds raw, so the JSON text comes out as it is: COPY's
+# text format would double every backslash).
 # shellcheck disable=SC2016,SC1003
 define_search_indexes() {
     search_index_uids=()
@@ -606,7 +607,11 @@ define_search_indexes() {
     search_index_settings=()
     search_index_count_sql=()
     search_index_copy_sql=()
-    define_search_index 'offre-de-stage' '_meilisearch_id' '{"filterableAttributes":["domaine","localisation.region","localisation.departement"],"searchableAttributes":["title","description","domaine","entreprise.nom","localisation.ville"],"sortableAttributes":["date_de_debut","remuneration"]}' 'SELECT count(*) FROM (
+    count_sql_prefix='SELECT count(*) FROM ('
+    count_sql_suffix=') AS recette_documents'
+    copy_sql_prefix='COPY (SELECT row_to_json(recette_documents) FROM ('
+    copy_sql_suffix=') AS recette_documents) TO STDOUT WITH (FORMAT csv, QUOTE E'\''\x01'\'', DELIMITER E'\''\x02'\'')'
+    define_search_index 'offre-de-stage' '_meilisearch_id' '{"filterableAttributes":["domaine","localisation.region","localisation.departement"],"searchableAttributes":["title","description","domaine","entreprise.nom","localisation.ville"],"sortableAttributes":["date_de_debut","remuneration"]}' '
 SELECT '\''offre-de-stage-'\'' || o.id AS _meilisearch_id,
        o.id, o.title, o.description, o.domaine, o.duree_en_mois, o.remuneration,
        o.date_de_debut, o.slug, o.published_at, o.created_at, o.updated_at,
@@ -623,25 +628,8 @@ LEFT JOIN offres_de_stage_components ce
        ON ce.entity_id = o.id AND ce.field = '\''entreprise'\'' AND ce.component_type = '\''entreprise.entreprise'\''
 LEFT JOIN components_entreprise_entreprises e ON e.id = ce.component_id
 WHERE o.published_at IS NOT NULL
-) AS recette_documents' 'COPY (SELECT row_to_json(recette_documents) FROM (
-SELECT '\''offre-de-stage-'\'' || o.id AS _meilisearch_id,
-       o.id, o.title, o.description, o.domaine, o.duree_en_mois, o.remuneration,
-       o.date_de_debut, o.slug, o.published_at, o.created_at, o.updated_at,
-       CASE WHEN l.id IS NULL THEN NULL ELSE json_build_object(
-         '\''ville'\'', l.ville, '\''code_postal'\'', l.code_postal, '\''departement'\'', l.departement,
-         '\''region'\'', l.region, '\''coordonnees'\'', l.coordonnees) END AS localisation,
-       CASE WHEN e.id IS NULL THEN NULL ELSE json_build_object(
-         '\''nom'\'', e.nom, '\''siret'\'', e.siret, '\''secteur'\'', e.secteur) END AS entreprise
-FROM offres_de_stage o
-LEFT JOIN offres_de_stage_components cl
-       ON cl.entity_id = o.id AND cl.field = '\''localisation'\'' AND cl.component_type = '\''localisation.localisation'\''
-LEFT JOIN components_localisation_localisations l ON l.id = cl.component_id
-LEFT JOIN offres_de_stage_components ce
-       ON ce.entity_id = o.id AND ce.field = '\''entreprise'\'' AND ce.component_type = '\''entreprise.entreprise'\''
-LEFT JOIN components_entreprise_entreprises e ON e.id = ce.component_id
-WHERE o.published_at IS NOT NULL
-) AS recette_documents) TO STDOUT WITH (FORMAT csv, QUOTE E'\''\x01'\'', DELIMITER E'\''\x02'\'')'
-    define_search_index 'annonce-de-logement' '_meilisearch_id' '' 'SELECT count(*) FROM (
+'
+    define_search_index 'annonce-de-logement' '_meilisearch_id' '' '
 SELECT '\''annonce-de-logement-'\'' || a.id AS _meilisearch_id,
        a.id, a.titre, a.description, a.type_de_logement, a.surface, a.loyer, a.meuble,
        a.slug, a.published_at, a.created_at, a.updated_at,
@@ -653,27 +641,15 @@ LEFT JOIN annonces_de_logement_components cl
        ON cl.entity_id = a.id AND cl.field = '\''localisation'\'' AND cl.component_type = '\''localisation.localisation'\''
 LEFT JOIN components_localisation_localisations l ON l.id = cl.component_id
 WHERE a.published_at IS NOT NULL
-) AS recette_documents' 'COPY (SELECT row_to_json(recette_documents) FROM (
-SELECT '\''annonce-de-logement-'\'' || a.id AS _meilisearch_id,
-       a.id, a.titre, a.description, a.type_de_logement, a.surface, a.loyer, a.meuble,
-       a.slug, a.published_at, a.created_at, a.updated_at,
-       CASE WHEN l.id IS NULL THEN NULL ELSE json_build_object(
-         '\''ville'\'', l.ville, '\''code_postal'\'', l.code_postal, '\''departement'\'', l.departement,
-         '\''region'\'', l.region, '\''coordonnees'\'', l.coordonnees) END AS localisation
-FROM annonces_de_logement a
-LEFT JOIN annonces_de_logement_components cl
-       ON cl.entity_id = a.id AND cl.field = '\''localisation'\'' AND cl.component_type = '\''localisation.localisation'\''
-LEFT JOIN components_localisation_localisations l ON l.id = cl.component_id
-WHERE a.published_at IS NOT NULL
-) AS recette_documents) TO STDOUT WITH (FORMAT csv, QUOTE E'\''\x01'\'', DELIMITER E'\''\x02'\'')'
+'
 }
 
 define_search_index() {
     search_index_uids+=("$1")
     search_index_primary_keys+=("$2")
     search_index_settings+=("$3")
-    search_index_count_sql+=("$4")
-    search_index_copy_sql+=("$5")
+    search_index_count_sql+=("$count_sql_prefix$4$count_sql_suffix")
+    search_index_copy_sql+=("$copy_sql_prefix$4$copy_sql_suffix")
 }
 
 # Checked before anything is destroyed.

@@ -319,6 +319,30 @@ import Testing
         #expect(received.all.count == 2)
     }
 
+    /// The script's own rebuild runs recette's SQL, byte for byte, for every index of
+    /// recette.yml: rendered from the same definitions, not written twice.
+    @Test func theScriptRebuildsTheIndexesRecetteRebuildsWithTheSameSQL() async throws {
+        let script = TestEnvironment.packageRoot.appendingPathComponent("populate-with-recette-data.sh").path
+        let driver = #"""
+            source "$1"
+            project_dir=$2
+            load_settings
+            for i in "${!search_index_uids[@]}"; do
+                printf '%s\0' "${search_index_uids[$i]}" "${search_index_primary_keys[$i]}" "${search_index_settings[$i]}" \
+                    "${search_index_count_sql[$i]}" "${search_index_copy_sql[$i]}"
+            done
+            """#
+        let result = try await Bash.run(["-c", driver, "driver", script, TestEnvironment.newProjectDirectory().path])
+        #expect(result.status == 0, "\(result.standardError)")
+        let definitions = try Configuration.committed(projectDirectory: TestEnvironment.packageRoot).searchIndexes
+        try #require(!definitions.isEmpty)
+        let expected = definitions.flatMap { definition in
+            [definition.uid, definition.primaryKey, definition.settingsJSON.map { String(decoding: $0, as: UTF8.self) } ?? "",
+             definition.documentCountSQL, definition.documentCopySQL]
+        }
+        #expect(result.standardOutput.split(separator: "\0", omittingEmptySubsequences: false).dropLast().map(String.init) == expected)
+    }
+
     // MARK: Helpers
 
     static func project(yaml: String? = nil, dotEnv: String? = nil) throws -> URL {

@@ -78,12 +78,16 @@ public enum ProjectTemplates {
             let primaryKey: String
             /// JSON, or "" to keep the live index's settings.
             let settings: String
-            let countSQL: String
-            let copySQL: String
+            /// Goes between the wrappings below.
+            let subquery: String
         }
         let scriptSettings: [ScriptSetting]
         let otherServices: String
         let searchIndexes: [SearchIndex]
+        let countPrefix = SearchIndexDefinition.countWrapping.prefix
+        let countSuffix = SearchIndexDefinition.countWrapping.suffix
+        let copyPrefix = SearchIndexDefinition.copyWrapping.prefix
+        let copySuffix = SearchIndexDefinition.copyWrapping.suffix
 
         init(_ configuration: Configuration) throws {
             scriptSettings = try ProjectTemplates.scriptSettings.map { setting in
@@ -96,7 +100,7 @@ public enum ProjectTemplates {
             searchIndexes = configuration.searchIndexes.map { definition in
                 SearchIndex(uid: definition.uid, primaryKey: definition.primaryKey,
                             settings: definition.settingsJSON.map { String(decoding: $0, as: UTF8.self) } ?? "",
-                            countSQL: definition.documentCountSQL, copySQL: definition.documentCopySQL)
+                            subquery: definition.subquery)
             }
         }
     }
