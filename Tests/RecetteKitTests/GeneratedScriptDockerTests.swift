@@ -214,6 +214,27 @@ struct GeneratedScriptReindexDockerTests {
         #expect(after == before, "the live indexes changed: \(after.map(\.count)) documents, \(before.map(\.count)) before")
         #expect(meilisearch.indexUIDs() == ["annonce-de-logement", "offre-de-stage"], "the unfinished index is deleted")
 
+        // Ctrl-C while the batches arrive: exit 130, the live indexes as they were, the
+        // unfinished index deleted, no claim left.
+        meilisearch.taskProcessingDelay = .milliseconds(40)
+        let interrupted = try Self.launch(script, environment: environment)
+        var building = false
+        for _ in 0..<1200 where !building {
+            try await Task.sleep(for: .milliseconds(50))
+            building = meilisearch.indexUIDs().contains { $0.hasPrefix(Self.uid + "_") }
+        }
+        #expect(building, "the script never created its new index")
+        kill(interrupted.process.processIdentifier, SIGINT)
+        for _ in 0..<1200 where interrupted.process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
+        try #require(!interrupted.process.isRunning, "the interrupted script did not end")
+        let interruptedErrors = String(decoding: interrupted.standardError.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(interrupted.process.terminationStatus == 130, "\(interruptedErrors)")
+        #expect(interruptedErrors.contains("removing the unfinished index \(Self.uid)_"), "\(interruptedErrors)")
+        #expect(["offre-de-stage", "annonce-de-logement"].map { meilisearch.rawDocuments(in: $0) } == before, "the live indexes changed")
+        #expect(meilisearch.indexUIDs() == ["annonce-de-logement", "offre-de-stage"], "the unfinished index is deleted")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: stack.directory.appendingPathComponent(".recette/search/claims").path) == [])
+        meilisearch.taskProcessingDelay = .milliseconds(2)
+
         // A first build whose batch is too large for the server: no index at all is left.
         let small = try MeilisearchStandIn(payloadLimitBytes: 1_000_000)
         defer { small.stop() }
@@ -237,6 +258,24 @@ struct GeneratedScriptReindexDockerTests {
         try #require(added.status == 202, "\(added)")
         try #require(await meilisearch.waitUntilIdle())
         try #require(meilisearch.documentCount(in: uid) == staleDocuments)
+    }
+
+    /// The script started in the background, its settings neutralised as `Bash.run` does.
+    /// This test process ignores SIGINT and SIGTERM (its signal handling), which children
+    /// inherit, and bash cannot trap a signal ignored when it started: `env` puts them back.
+    static func launch(_ arguments: [String], environment extra: [String: String]) throws -> (process: Process, standardError: Pipe) {
+        var environment = ProcessInfo.processInfo.environment
+        for setting in ProjectTemplates.scriptSettings { environment[setting.environmentName] = "" }
+        environment.merge(extra) { $1 }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["--default-signal=INT,TERM", "bash"] + arguments
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        return (process, errors)
     }
 
     /// PATH without any directory holding a `recette`: the script must do the job itself.
