@@ -51,6 +51,15 @@ import Testing
         #expect(first.map(\.path) == ["populate-with-recette-data.sh", "compose/compose.yaml", ".env.example"])
         let script = first[0].contents, compose = first[1].contents, envExample = first[2].contents
         #expect(compose.contains("image: ${RECETTE_DB_IMAGE:-postgres:16}"))
+        // The CMS is the project's own, built from its source; every service says when it is
+        // ready; whatever is published listens on this machine only.
+        #expect(compose.contains("    build:\n") && compose.contains("context: ${RECETTE_CMS_CONTEXT:-..}")
+                && compose.contains("dockerfile: ${RECETTE_CMS_DOCKERFILE:-Dockerfile}"))
+        #expect(!compose.contains("strapi/strapi"))
+        #expect(compose.components(separatedBy: "    healthcheck:\n").count - 1 == 3)
+        let published = compose.split(separator: "\n").filter { $0.hasPrefix("      - \"") && $0.contains(":") && !$0.contains("/") }
+        #expect(published.count == 3 && published.allSatisfy { $0.hasPrefix("      - \"127.0.0.1:") }, "\(published)")
+        #expect(compose.contains("  meilisearch-data:\n") && compose.contains("  strapi-uploads:\n"))
         #expect(script.contains("setting SCALINGO_APP 'shop-recette'; scalingo_app=$REPLY"))
         #expect(envExample.contains("# SCALINGO_APP=shop-recette\n"))
         for file in first {
