@@ -243,6 +243,19 @@ struct GeneratedScriptReindexDockerTests {
         #expect(refused.lastErrorLine.contains("Meilisearch refused a batch of ") && refused.lastErrorLine.contains("lower RECETTE_SEARCH_BATCH_MB (now 2)"),
                 "\(refused.standardError)")
         #expect(small.indexUIDs() == [], "nothing left of the first build")
+
+        // A query that now gives a fifth of the documents: refused (RECETTE_SEARCH_MAX_SHRINK,
+        // 0.5 by default) with the live index as it was, unless --allow-shrink.
+        try connection.execute("UPDATE offres_de_stage SET published_at = NULL WHERE id > \(Self.documents / 5)")
+        let shrinking = try await Bash.run(script, environment: environment)
+        #expect(shrinking.status == 1)
+        #expect(shrinking.lastErrorLine.contains("index \(Self.uid): the rebuilt index holds \(Self.documents / 5) documents, the live one \(Self.documents)"),
+                "\(shrinking.standardError)")
+        #expect(meilisearch.rawDocuments(in: Self.uid) == before[0], "the live index changed")
+        #expect(meilisearch.indexUIDs() == ["annonce-de-logement", "offre-de-stage"])
+        let allowed = try await Bash.run(script + ["--allow-shrink"], environment: environment)
+        #expect(allowed.status == 0, "\(allowed.standardError)")
+        #expect(meilisearch.documentCount(in: Self.uid) == Self.documents / 5)
     }
 
     /// `staleDocuments` documents in the live index: half with the query's ids and a stale title,
