@@ -251,7 +251,8 @@ struct GeneratedScriptReindexDockerTests {
         #expect(shrinking.status == 1)
         #expect(shrinking.lastErrorLine.contains("index \(Self.uid): the rebuilt index holds \(Self.documents / 5) documents, the live one \(Self.documents)"),
                 "\(shrinking.standardError)")
-        #expect(meilisearch.rawDocuments(in: Self.uid) == before[0], "the live index changed")
+        let unshrunk = meilisearch.rawDocuments(in: Self.uid)
+        #expect(unshrunk == before[0], "the live index changed: \(unshrunk.count) documents, \(before[0].count) before")
         #expect(meilisearch.indexUIDs() == ["annonce-de-logement", "offre-de-stage"])
         let allowed = try await Bash.run(script + ["--allow-shrink"], environment: environment)
         #expect(allowed.status == 0, "\(allowed.standardError)")
