@@ -19,8 +19,13 @@
 #      copy local: the Meilisearch plugin's stored host and key (staging's) are removed and
 #      every enabled webhook is disabled, before the CMS starts on it;
 #   6. starts the search and CMS services and waits until they are healthy;
-#   7. rebuilds the Meilisearch indexes: `recette reindex` when recette is installed, else
-#      the Strapi plugin's reindex through the admin API (curl); --skip-reindex skips it.
+#   7. rebuilds the Meilisearch indexes: `recette reindex` when recette is installed; else by
+#      itself, every document of every index of recette.yml's search.indexes (no 10,000 stop):
+#      psql COPY in the db container -> NDJSON batches -> curl into a NEW index with the
+#      settings -> wait for every task -> check the count -> swap it with the live index ->
+#      delete the old content. The live index is never empty nor partial; on any failure it
+#      stays as it was and the new index is deleted. --via plugin: the Strapi plugin's reindex
+#      through the admin API instead; --skip-reindex skips it.
 #
 # Settings: the environment, then .env (read as KEY=VALUE lines, never executed), then the
 # project's values written below from recette.yml. .env.example lists them all.
@@ -38,6 +43,12 @@ Options:
                        downloading the latest backup
   --backup-id ID       download the backup ID instead of the latest one
   --skip-reindex       do not rebuild the Meilisearch indexes
+  --reindex-only       only rebuild the indexes, from the database the db service holds now
+  --via direct|plugin  how indexes are rebuilt without recette: direct (from SQL into a new
+                       index swapped in; the default when recette.yml has search.indexes) or
+                       plugin (the Strapi plugin's reindex through the admin API)
+  --allow-shrink       replace an index even when the rebuilt one lost more than
+                       RECETTE_SEARCH_MAX_SHRINK of its documents
   --project-dir DIR    directory holding .env and the compose file (default: the current one)
   --wait-timeout SECS  how long to wait for each service to be ready (default: 300)
   -y, --yes            do not ask before deleting the database volume (needed without a terminal)
@@ -47,7 +58,9 @@ Options:
 Settings (environment, else .env, else the values written in this script from recette.yml):
   SCALINGO_API_TOKEN, SCALINGO_APP, SCALINGO_REGION, ADDON_NAME, RECETTE_COMPOSE_FILE,
   RECETTE_COMPOSE_OVERRIDES, RECETTE_COMPOSE_PROJECT, RECETTE_DB_SERVICE, RECETTE_DB_VOLUME,
-  STRAPI_URL, STRAPI_ADMIN_EMAIL, STRAPI_ADMIN_PASSWORD (see .env.example).
+  STRAPI_URL, STRAPI_ADMIN_EMAIL, STRAPI_ADMIN_PASSWORD, PLUGIN_MEILISEARCH_URL,
+  PLUGIN_MEILISEARCH_API_KEY, RECETTE_SEARCH_BATCH_MB, RECETTE_SEARCH_MAX_SHRINK,
+  RECETTE_REINDEX_VIA (see .env.example).
 
 Exit status: 0 done, 1 failure, 2 usage error, 130 interrupted.
 EOF
@@ -57,7 +70,7 @@ EOF
 # Settings
 # ---------------------------------------------------------------------------------------
 
-known_settings=" SCALINGO_API_TOKEN SCALINGO_APP SCALINGO_REGION ADDON_NAME SCALINGO_AUTH_URL SCALINGO_API_URL SCALINGO_DB_URL RECETTE_COMPOSE_FILE RECETTE_COMPOSE_OVERRIDES RECETTE_COMPOSE_PROJECT RECETTE_DB_SERVICE RECETTE_DB_VOLUME STRAPI_URL STRAPI_ADMIN_EMAIL STRAPI_ADMIN_PASSWORD "
+known_settings=" SCALINGO_API_TOKEN SCALINGO_APP SCALINGO_REGION ADDON_NAME SCALINGO_AUTH_URL SCALINGO_API_URL SCALINGO_DB_URL RECETTE_COMPOSE_FILE RECETTE_COMPOSE_OVERRIDES RECETTE_COMPOSE_PROJECT RECETTE_DB_SERVICE RECETTE_DB_VOLUME STRAPI_URL STRAPI_ADMIN_EMAIL STRAPI_ADMIN_PASSWORD PLUGIN_MEILISEARCH_URL PLUGIN_MEILISEARCH_API_KEY RECETTE_SEARCH_BATCH_MB RECETTE_SEARCH_MAX_SHRINK RECETTE_REINDEX_VIA "
 
 # The project's values, from recette.yml (else recette's defaults) when this file was generated.
 # Each is one single-quoted word: whatever it holds ($, backquotes, quotes) stays literal.
@@ -79,6 +92,12 @@ load_settings() {
     setting STRAPI_URL 'http://127.0.0.1:1337'; strapi_url=$REPLY
     setting STRAPI_ADMIN_EMAIL ''; strapi_admin_email=$REPLY
     setting STRAPI_ADMIN_PASSWORD ''; strapi_admin_password=$REPLY
+    setting PLUGIN_MEILISEARCH_URL 'http://127.0.0.1:7700'; plugin_meilisearch_url=$REPLY
+    setting PLUGIN_MEILISEARCH_API_KEY ''; plugin_meilisearch_api_key=$REPLY
+    setting RECETTE_SEARCH_BATCH_MB '16'; recette_search_batch_mb=$REPLY
+    setting RECETTE_SEARCH_MAX_SHRINK '0.5'; recette_search_max_shrink=$REPLY
+    setting RECETTE_REINDEX_VIA ''; recette_reindex_via=$REPLY
+    define_search_indexes
 }
 
 # setting NAME DEFAULT: NAME from the environment, else from .env, else DEFAULT, in REPLY.
@@ -191,6 +210,8 @@ only_comment_after() {
 say() { printf '%s\n' "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
 die() {
+    # An unfinished index is removed first, so that the error stays the last line.
+    remove_unfinished_index || true
     printf 'error: %s\n' "$*" >&2
     exit 1
 }
@@ -243,25 +264,38 @@ print_settings() {
     show_setting STRAPI_URL "$strapi_url"
     show_setting STRAPI_ADMIN_EMAIL "$strapi_admin_email"
     show_setting STRAPI_ADMIN_PASSWORD "$strapi_admin_password" secret
+    show_setting PLUGIN_MEILISEARCH_URL "$plugin_meilisearch_url"
+    show_setting PLUGIN_MEILISEARCH_API_KEY "$plugin_meilisearch_api_key" secret
+    show_setting RECETTE_SEARCH_BATCH_MB "$recette_search_batch_mb"
+    show_setting RECETTE_SEARCH_MAX_SHRINK "$recette_search_max_shrink"
+    show_setting RECETTE_REINDEX_VIA "$recette_reindex_via"
 }
 
 print_plan() {
     printf 'settings (environment, else .env, else recette.yml when generated):\n'
     print_settings
     printf 'would, in %s:\n' "$project_dir"
-    if [[ -n $backup_file ]]; then
-        printf '  1. take the backup %s\n' "$backup_file"
+    if $reindex_only; then
+        printf '  (--reindex-only: steps 1 to 5 skipped; the %s service must run)\n' "$db_service"
     else
-        printf '  1. download backup %s of addon %s of app %s: scalingo backups-download\n' "${backup_id:-(latest)}" "$addon_name" "$scalingo_app"
+        if [[ -n $backup_file ]]; then
+            printf '  1. take the backup %s\n' "$backup_file"
+        else
+            printf '  1. download backup %s of addon %s of app %s: scalingo backups-download\n' "${backup_id:-(latest)}" "$addon_name" "$scalingo_app"
+        fi
+        printf '  2. check it: gzip and tar intact, exactly one dump, pg_restore --list by the %s image\n' "$db_service"
+        printf '  3. delete the container(s) and the volume %s of service %s (other volumes stay)\n' "$db_volume" "$db_service"
+        printf '  4. start %s, wait until PostgreSQL answers (at most %ss), pg_restore inside it\n' "$db_service" "$wait_timeout"
+        printf '  5. start %s and wait until healthy\n' "$other_services"
     fi
-    printf '  2. check it: gzip and tar intact, exactly one dump, pg_restore --list by the %s image\n' "$db_service"
-    printf '  3. delete the container(s) and the volume %s of service %s (other volumes stay)\n' "$db_volume" "$db_service"
-    printf '  4. start %s, wait until PostgreSQL answers (at most %ss), pg_restore inside it\n' "$db_service" "$wait_timeout"
-    printf '  5. start %s and wait until healthy\n' "$other_services"
     if $skip_reindex; then
         printf '  6. (reindex skipped)\n'
     elif command -v recette >/dev/null 2>&1; then
         printf '  6. recette reindex\n'
+    elif [[ $(reindex_route) == direct ]]; then
+        printf '  6. rebuild into new indexes at %s, swapped in (batches of at most %s MiB):' "$plugin_meilisearch_url" "$recette_search_batch_mb"
+        printf ' %s' "${search_index_uids[@]}"
+        printf '\n'
     else
         printf '  6. reindex every indexed content type through the Strapi admin API at %s\n' "$strapi_url"
     fi
@@ -314,7 +348,7 @@ check_prerequisites() {
     for file in "${compose_files[@]}"; do
         [[ -f $file ]] || die "compose file $file does not exist (RECETTE_COMPOSE_FILE, RECETTE_COMPOSE_OVERRIDES)"
     done
-    if [[ -z $backup_file ]]; then
+    if [[ -z $backup_file ]] && ! $reindex_only; then
         command -v scalingo >/dev/null 2>&1 \
             || die "the Scalingo CLI ('scalingo') is not installed: https://doc.scalingo.com/tools/cli/start (or pass --backup FILE)"
         [[ -n $scalingo_app ]] || die "SCALINGO_APP is not set: set scalingo.app in recette.yml (then recette generate), or SCALINGO_APP in .env"
@@ -323,10 +357,16 @@ check_prerequisites() {
     fi
     if ! $skip_reindex && ! command -v recette >/dev/null 2>&1; then
         command -v curl >/dev/null 2>&1 \
-            || die "curl is needed to rebuild the indexes through the Strapi admin API: install curl or recette, or pass --skip-reindex"
-        if [[ -z $strapi_admin_email || -z $strapi_admin_password ]]; then
-            die "STRAPI_ADMIN_EMAIL and STRAPI_ADMIN_PASSWORD must be set (in .env) to rebuild the indexes through the Strapi admin API; or install recette, or pass --skip-reindex"
-        fi
+            || die "curl is needed to rebuild the indexes without recette: install curl or recette, or pass --skip-reindex"
+        case $(reindex_route) in
+            direct) check_direct_reindex_settings ;;
+            plugin)
+                if [[ -z $strapi_admin_email || -z $strapi_admin_password ]]; then
+                    die "STRAPI_ADMIN_EMAIL and STRAPI_ADMIN_PASSWORD must be set (in .env) to rebuild the indexes through the Strapi admin API; or install recette, or pass --skip-reindex"
+                fi
+                ;;
+            *) die "RECETTE_REINDEX_VIA (or --via) is '$(reindex_route)'; expected direct or plugin" ;;
+        esac
     fi
 }
 
@@ -454,10 +494,23 @@ reset_database() {
     fi
     quietly compose up --detach --wait --wait-timeout "$wait_timeout" "$db_service" \
         || die "service '$db_service' did not become healthy within ${wait_timeout}s; see: docker compose logs $db_service"
+    read_db_identity
+    wait_for_postgres
+}
+
+# The database and user the db service's image was started with, as the official image reads them.
+read_db_identity() {
     db_user=$(compose exec -T "$db_service" printenv POSTGRES_USER || true)
     db_user=${db_user:-postgres}
     db_name=$(compose exec -T "$db_service" printenv POSTGRES_DB || true)
     db_name=${db_name:-$db_user}
+}
+
+# --reindex-only: the db service must already run; nothing is reset or restored.
+find_running_database() {
+    [[ -n $(compose ps --status running --quiet "$db_service") ]] \
+        || die "service '$db_service' is not running: start it ('docker compose up -d $db_service'), or run without --reindex-only"
+    read_db_identity
     wait_for_postgres
 }
 
@@ -512,10 +565,453 @@ start_services() {
 
 rebuild_indexes() {
     if command -v recette >/dev/null 2>&1; then
-        recette reindex --project-dir "$project_dir"
+        if [[ -n $via ]]; then
+            recette reindex --project-dir "$project_dir" --via "$via"
+        else
+            recette reindex --project-dir "$project_dir"
+        fi
+    elif [[ $(reindex_route) == direct ]]; then
+        rebuild_indexes_directly
     else
         reindex_through_strapi_plugin
     fi
+}
+
+# --via, else RECETTE_REINDEX_VIA, else direct when recette.yml has search.indexes (as recette).
+reindex_route() {
+    if [[ -n $via ]]; then
+        printf '%s\n' "$via"
+    elif [[ -n $recette_reindex_via ]]; then
+        printf '%s\n' "$recette_reindex_via"
+    elif ((${#search_index_uids[@]} > 0)); then
+        printf 'direct\n'
+    else
+        printf 'plugin\n'
+    fi
+}
+
+# ---------------------------------------------------------------------------------------
+# The search indexes rebuilt without recette: SQL -> NDJSON batches -> a new index -> swap
+# ---------------------------------------------------------------------------------------
+
+# The indexes of recette.yml's search.indexes as `recette generate` resolved them: the same
+# definitions `recette reindex` rebuilds. Per index: uid, primary key, settings (JSON; empty:
+# the live index's own) and its query, which goes inside the very SQL recette runs: one that
+# counts the documents, and a COPY writing them out one JSON document per line (CSV with a
+# quote and a delimiter JSON never holds raw, so the JSON text comes out as it is: COPY's
+# text format would double every backslash).
+# shellcheck disable=SC2016,SC1003
+define_search_indexes() {
+    search_index_uids=()
+    search_index_primary_keys=()
+    search_index_settings=()
+    search_index_count_sql=()
+    search_index_copy_sql=()
+    count_sql_prefix='SELECT count(*) FROM ('
+    count_sql_suffix=') AS recette_documents'
+    copy_sql_prefix='COPY (SELECT row_to_json(recette_documents) FROM ('
+    copy_sql_suffix=') AS recette_documents) TO STDOUT WITH (FORMAT csv, QUOTE E'\''\x01'\'', DELIMITER E'\''\x02'\'')'
+    define_search_index 'offre-de-stage' '_meilisearch_id' '{"filterableAttributes":["domaine","localisation.region","localisation.departement"],"searchableAttributes":["title","description","domaine","entreprise.nom","localisation.ville"],"sortableAttributes":["date_de_debut","remuneration"]}' '
+SELECT '\''offre-de-stage-'\'' || o.id AS _meilisearch_id,
+       o.id, o.title, o.description, o.domaine, o.duree_en_mois, o.remuneration,
+       o.date_de_debut, o.slug, o.published_at, o.created_at, o.updated_at,
+       CASE WHEN l.id IS NULL THEN NULL ELSE json_build_object(
+         '\''ville'\'', l.ville, '\''code_postal'\'', l.code_postal, '\''departement'\'', l.departement,
+         '\''region'\'', l.region, '\''coordonnees'\'', l.coordonnees) END AS localisation,
+       CASE WHEN e.id IS NULL THEN NULL ELSE json_build_object(
+         '\''nom'\'', e.nom, '\''siret'\'', e.siret, '\''secteur'\'', e.secteur) END AS entreprise
+FROM offres_de_stage o
+LEFT JOIN offres_de_stage_components cl
+       ON cl.entity_id = o.id AND cl.field = '\''localisation'\'' AND cl.component_type = '\''localisation.localisation'\''
+LEFT JOIN components_localisation_localisations l ON l.id = cl.component_id
+LEFT JOIN offres_de_stage_components ce
+       ON ce.entity_id = o.id AND ce.field = '\''entreprise'\'' AND ce.component_type = '\''entreprise.entreprise'\''
+LEFT JOIN components_entreprise_entreprises e ON e.id = ce.component_id
+WHERE o.published_at IS NOT NULL
+'
+    define_search_index 'annonce-de-logement' '_meilisearch_id' '' '
+SELECT '\''annonce-de-logement-'\'' || a.id AS _meilisearch_id,
+       a.id, a.titre, a.description, a.type_de_logement, a.surface, a.loyer, a.meuble,
+       a.slug, a.published_at, a.created_at, a.updated_at,
+       CASE WHEN l.id IS NULL THEN NULL ELSE json_build_object(
+         '\''ville'\'', l.ville, '\''code_postal'\'', l.code_postal, '\''departement'\'', l.departement,
+         '\''region'\'', l.region, '\''coordonnees'\'', l.coordonnees) END AS localisation
+FROM annonces_de_logement a
+LEFT JOIN annonces_de_logement_components cl
+       ON cl.entity_id = a.id AND cl.field = '\''localisation'\'' AND cl.component_type = '\''localisation.localisation'\''
+LEFT JOIN components_localisation_localisations l ON l.id = cl.component_id
+WHERE a.published_at IS NOT NULL
+'
+}
+
+define_search_index() {
+    search_index_uids+=("$1")
+    search_index_primary_keys+=("$2")
+    search_index_settings+=("$3")
+    search_index_count_sql+=("$count_sql_prefix$4$count_sql_suffix")
+    search_index_copy_sql+=("$copy_sql_prefix$4$copy_sql_suffix")
+}
+
+# Checked before anything is destroyed.
+check_direct_reindex_settings() {
+    ((${#search_index_uids[@]} > 0)) \
+        || die "recette.yml has no search.indexes to rebuild from SQL: add them (then run recette generate), or pass --via plugin or --skip-reindex"
+    batch_bytes=$(LC_ALL=C awk -v mb="$recette_search_batch_mb" \
+        'BEGIN { if (mb !~ /^[0-9]+([.][0-9]+)?$/ || mb + 0 < 0.01 || mb + 0 > 1024) exit 1; printf "%d\n", mb * 1048576 }') \
+        || die "RECETTE_SEARCH_BATCH_MB is '$recette_search_batch_mb'; expected a number of MiB from 0.01 to 1024"
+    LC_ALL=C awk -v share="$recette_search_max_shrink" 'BEGIN { exit !(share ~ /^[0-9]+([.][0-9]+)?$/ && share + 0 <= 1) }' \
+        || die "RECETTE_SEARCH_MAX_SHRINK is '$recette_search_max_shrink'; expected a share from 0 to 1"
+    [[ $plugin_meilisearch_url =~ ^https?://[^[:space:]]+$ ]] \
+        || die "PLUGIN_MEILISEARCH_URL is '$plugin_meilisearch_url'; expected an http:// or https:// URL"
+    meilisearch_base=${plugin_meilisearch_url%/}
+}
+
+rebuild_indexes_directly() {
+    local i
+    search_dir=$work_dir/search
+    mkdir -p "$search_dir"
+    if [[ -n $plugin_meilisearch_api_key ]]; then
+        # Read by curl from this file (private work directory), never from its command line.
+        printf 'Authorization: Bearer %s\n' "$plugin_meilisearch_api_key" >"$search_dir/auth"
+    fi
+    meili GET /health
+    [[ $http_status == 200 ]] \
+        || die "cannot reach Meilisearch at $meilisearch_base ($(meili_problem)): is it running? Check PLUGIN_MEILISEARCH_URL; the indexes were not touched"
+    for i in "${!search_index_uids[@]}"; do
+        rebuild_index_directly "$i"
+    done
+}
+
+# rebuild_index_directly POSITION: one index of search.indexes, as `recette reindex --via direct`.
+rebuild_index_directly() {
+    local uid=${search_index_uids[$1]} primary_key=${search_index_primary_keys[$1]} settings=${search_index_settings[$1]}
+    local temporary live_exists=false settings_from="Meilisearch's defaults" documents live_documents task started=$SECONDS
+    new_temporary_index "$uid"
+    temporary=$REPLY
+    # From here until the swap, a failure (or Ctrl-C) deletes it: see remove_unfinished_index.
+    building_index=$temporary
+    meili GET "/indexes/$uid"
+    case $http_status in
+        200) live_exists=true ;;
+        404) ;;
+        *) die "cannot read index $uid at $meilisearch_base: $(meili_problem); the live index was left as it was" ;;
+    esac
+    printf '{"uid":%s,"primaryKey":%s}' "$(json_string "$temporary")" "$(json_string "$primary_key")" >"$search_dir/create.json"
+    meili_task POST /indexes "$search_dir/create.json" "create the index $temporary"
+    wait_for_task "$task_uid" "creation of $temporary"
+    rm -f "$search_dir/settings.json"
+    if [[ -n $settings ]]; then
+        printf '%s' "$settings" >"$search_dir/settings.json"
+        settings_from=recette.yml
+    elif $live_exists; then
+        meili GET "/indexes/$uid/settings"
+        [[ $http_status == 200 ]] || die "cannot read the settings of index $uid: $(meili_problem); the live index was left as it was"
+        cp "$search_dir/response" "$search_dir/settings.json"
+        settings_from="the live index"
+    fi
+    if [[ -f $search_dir/settings.json ]]; then
+        # Before the documents: a change of searchable or filterable attributes re-indexes them all.
+        meili_task PATCH "/indexes/$temporary/settings" "$search_dir/settings.json" "apply the settings to $temporary"
+        wait_for_task "$task_uid" "settings of $temporary"
+    fi
+
+    send_documents "$1" "$temporary"
+    for task in "${batch_tasks[@]}"; do
+        wait_for_task "$task" "documents into $temporary"
+    done
+    number_of_documents "$temporary"
+    documents=$REPLY
+    [[ $documents == "$copied_rows" ]] \
+        || die "index $uid: the query returned $copied_rows rows but $temporary holds $documents documents: are the query's '$primary_key' values unique? The live index was left as it was"
+
+    if ! $live_exists; then
+        # Swapping needs two indexes: the live one exists, empty, for an instant only (there was none).
+        printf '{"uid":%s,"primaryKey":%s}' "$(json_string "$uid")" "$(json_string "$primary_key")" >"$search_dir/create.json"
+        meili_task POST /indexes "$search_dir/create.json" "create the index $uid"
+        await_task "$task_uid" "$wait_timeout" || die "Meilisearch did not create the index $uid within ${wait_timeout}s; the live index was left as it was"
+        if [[ $task_status == succeeded ]]; then
+            created_live=$uid
+        elif [[ $(json_text_field code <"$search_dir/response") == index_already_exists ]]; then
+            # Someone made it meanwhile: it is someone's live index now, guarded like one.
+            live_exists=true
+        else
+            die "Meilisearch could not create the index $uid: $(meili_problem)"
+        fi
+    fi
+    if $live_exists; then
+        # Counted now, not at the start: the live index may have changed meanwhile.
+        number_of_documents "$uid"
+        live_documents=$REPLY
+        if shrink_exceeds "$live_documents" "$documents"; then
+            $allow_shrink || die "index $uid: the rebuilt index holds $documents documents, the live one $live_documents (more than RECETTE_SEARCH_MAX_SHRINK=$recette_search_max_shrink of them lost): check the query in recette.yml, or pass --allow-shrink to replace it anyway; the live index was left as it was"
+            warn "index $uid: replacing $live_documents documents with $documents, as --allow-shrink asks"
+        fi
+    fi
+    printf '[{"indexes":[%s,%s]}]' "$(json_string "$uid")" "$(json_string "$temporary")" >"$search_dir/swap.json"
+    meili_task POST /swap-indexes "$search_dir/swap.json" "swap $uid and $temporary"
+    wait_for_task "$task_uid" "swap of $uid and $temporary"
+    building_index=""
+    created_live=""
+    # The temporary uid now names the previous content.
+    delete_index_quietly "$temporary" "index $uid is rebuilt, but its previous content under $temporary"
+    release_claim
+    say "    $uid: $documents documents in ${#batch_tasks[@]} batch(es), settings from $settings_from, swapped in ($((SECONDS - started))s)"
+}
+
+# send_documents POSITION INDEX: the query's documents in batches into INDEX, while psql still
+# writes the next ones; their task uids in batch_tasks, the row count in copied_rows.
+send_documents() {
+    local batch psql_status awk_status count copied deadline=$((SECONDS + 60))
+    batch_tasks=()
+    send_failure=""
+    rm -rf "$search_dir/batches"
+    mkdir "$search_dir/batches"
+    rm -f "$search_dir/stream.status"
+    # One session, one snapshot: the row count first, on a line of its own, then the documents.
+    printf 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nCOPY (%s) TO STDOUT;\n%s;\nCOMMIT;\n' \
+        "${search_index_count_sql[$1]}" "${search_index_copy_sql[$1]}" >"$search_dir/copy.sql"
+    while IFS= read -r batch; do
+        send_batch "$batch" "$2" || break
+    done < <(
+        set +e
+        # Through the db service itself: no published port needed, no password on a command
+        # line (psql connects on the container's own socket, as the restore does).
+        compose exec -T "$db_service" psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --username="$db_user" --dbname="$db_name" \
+            <"$search_dir/copy.sql" 2>"$search_dir/psql.err" | split_into_batches "$search_dir/batches"
+        printf '%s %s\n' "${PIPESTATUS[0]}" "${PIPESTATUS[1]}" >"$search_dir/stream.status"
+    )
+    # After a failed batch, the stream stops on its closed pipe: wait (bounded) until it has.
+    until [[ -s $search_dir/stream.status ]] || ((SECONDS >= deadline)); do sleep 0.1; done
+    [[ -z $send_failure ]] || die "$send_failure"
+    read -r psql_status awk_status <"$search_dir/stream.status" || die "reading the documents of ${search_index_uids[$1]} did not finish; the live index was left as it was"
+    ((psql_status == 0)) \
+        || die "psql in '$db_service' could not read the documents of ${search_index_uids[$1]}: $(last_line "$search_dir/psql.err"); check its query in recette.yml; the live index was left as it was"
+    ((awk_status == 0)) || die "splitting the documents of ${search_index_uids[$1]} into batches failed (awk); the live index was left as it was"
+    read -r count copied <"$search_dir/batches/counts"
+    [[ $count =~ ^[0-9]+$ && $count == "$copied" ]] \
+        || die "index ${search_index_uids[$1]}: the query counted '$count' rows but $copied documents came out of COPY (a value holding a raw line break, e.g. a json column?); the live index was left as it was"
+    copied_rows=$copied
+}
+
+# split_into_batches DIR: reads psql's output (the row count, then one document per line) and
+# writes DIR/batch-N.ndjson files of at most batch_bytes (a larger document goes alone),
+# printing each name once it is complete; DIR/counts gets "<row count> <documents>".
+split_into_batches() {
+    LC_ALL=C awk -v limit="$batch_bytes" -v dir="$1" '
+        NR == 1 { count = $0; next }
+        {
+            size = length($0) + 1
+            if (bytes > 0 && bytes + size > limit) { close(file); print file; fflush(); bytes = 0 }
+            if (bytes == 0) { batches++; file = sprintf("%s/batch-%06d.ndjson", dir, batches) }
+            print > file
+            bytes += size
+            documents++
+        }
+        END {
+            if (bytes > 0) { close(file); print file; fflush() }
+            printf "%s %d\n", count, documents > (dir "/counts")
+        }'
+}
+
+# send_batch FILE INDEX: one NDJSON batch; its task uid appended to batch_tasks. On a refusal,
+# send_failure says why and it fails (the caller stops reading: the stream then ends).
+send_batch() {
+    local size
+    size=$(wc -c <"$1" | tr -d ' ')
+    meili POST "/indexes/$2/documents" "$1" application/x-ndjson
+    rm -f "$1"
+    case $http_status in
+        202) ;;
+        413)
+            send_failure="Meilisearch refused a batch of $size bytes as too large ($(meili_problem)): lower RECETTE_SEARCH_BATCH_MB (now $recette_search_batch_mb), or raise Meilisearch's --http-payload-size-limit for a single document that large; the live index was left as it was"
+            return 1
+            ;;
+        *)
+            send_failure="Meilisearch did not take a batch of documents for $2: $(meili_problem); the live index was left as it was"
+            return 1
+            ;;
+    esac
+    batch_tasks+=("$(json_number_field taskUid <"$search_dir/response")")
+}
+
+# new_temporary_index UID: the name of the index the rebuild fills, in REPLY. As recette names
+# and claims its own: <uid>_<yyyyMMddHHmmss>_<owner>, with this checkout's owner id, and an
+# flock on .recette/search/claims/<name>.lock while it is built. recette then deletes what an
+# interrupted run left (the claim is free) and leaves a running rebuild's index alone.
+new_temporary_index() {
+    local stamp name
+    stamp=$(date -u +%Y%m%d%H%M%S)
+    if ! command -v flock >/dev/null 2>&1; then
+        # No claim can be held: a name without an owner, which recette never deletes.
+        REPLY=${1}_$stamp
+        return 0
+    fi
+    search_owner_id
+    name=${1}_${stamp}_$REPLY
+    claim_file=$project_dir/.recette/search/claims/$name.lock
+    exec 8<>"$claim_file"
+    flock --nonblock 8 || die "index $name is already being built by another run; wait a second and run again"
+    printf '{"pid":%s,"command":"populate-with-recette-data.sh: rebuilding %s","startedAt":"%s"}' "$$" "$1" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$claim_file"
+    REPLY=$name
+}
+
+release_claim() {
+    if [[ -n $claim_file ]]; then
+        # Removed while still held: a later unlink could remove someone else's new claim.
+        rm -f "$claim_file"
+        exec 8>&-
+        claim_file=""
+    fi
+}
+
+# This checkout's owner id in REPLY, as recette keeps it in .recette/search/owner
+# ({"id":…,"directory":…}; a copied .recette/ gets an id of its own), made when missing.
+search_owner_id() {
+    local directory=$project_dir/.recette/search here record id recorded
+    mkdir -p "$directory/claims"
+    here=$(cd "$directory" && pwd -P)
+    if [[ -f $directory/owner ]]; then
+        record=$(head -c 4096 "$directory/owner")
+        id=$(json_text_field id <<<"$record")
+        recorded=$(json_text_field directory <<<"$record")
+        if [[ $id =~ ^[0-9a-f]{12}$ && ${recorded//\\\//\/} == "$here" ]]; then
+            REPLY=$id
+            return 0
+        fi
+    fi
+    id=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
+    printf '{"id":"%s","directory":%s}' "$id" "$(json_string "$here")" >"$directory/owner.$$"
+    mv -f "$directory/owner.$$" "$directory/owner"
+    REPLY=$id
+}
+
+# On a failed or interrupted rebuild: the unfinished index goes, and a live index this run
+# created for a first build (there was none before); the live index stays as it was. Best
+# effort, every wait bounded: the clean-up ends even when Meilisearch is stuck.
+remove_unfinished_index() {
+    [[ -n $building_index ]] || return 0
+    local index=$building_index
+    building_index=""
+    say "    removing the unfinished index $index; the live index is as it was"
+    if [[ -n $created_live ]]; then
+        delete_index_quietly "$created_live" "the index $created_live, created empty by this first build,"
+        created_live=""
+    fi
+    # The batches still queued for it would only delay its deletion (tasks run in order).
+    meili POST "/tasks/cancel?indexUids=$index&statuses=enqueued,processing"
+    if [[ $http_status == 202 ]]; then
+        await_task "$(json_number_field taskUid <"$search_dir/response")" 30 || true
+    fi
+    delete_index_quietly "$index" "the unfinished index $index"
+    release_claim
+}
+
+# delete_index_quietly INDEX WHAT: deletes INDEX and waits (30 s at most); a warning naming
+# WHAT when it could not.
+delete_index_quietly() {
+    meili DELETE "/indexes/$1"
+    case $http_status in
+        404) return 0 ;;
+        202)
+            if await_task "$(json_number_field taskUid <"$search_dir/response")" 30 && [[ $task_status == succeeded ]]; then
+                return 0
+            fi
+            ;;
+    esac
+    warn "$2 could not be deleted ($(meili_problem)); delete it: DELETE $meilisearch_base/indexes/$1"
+}
+
+# meili METHOD PATH [BODY_FILE [CONTENT_TYPE]]: one request to Meilisearch; the HTTP status in
+# http_status (000: no answer), the body in $search_dir/response. The key reaches curl in a
+# header file of the private work directory, never on a command line.
+meili() {
+    local arguments=(--silent --show-error --request "$1" --output "$search_dir/response" --write-out '%{http_code}'
+        --connect-timeout 10 --max-time "$wait_timeout")
+    if [[ -f $search_dir/auth ]]; then arguments+=(--header "@$search_dir/auth"); fi
+    if [[ -n ${3:-} ]]; then arguments+=(--header "Content-Type: ${4:-application/json}" --data-binary "@$3"); fi
+    : >"$search_dir/response"
+    http_status=$(curl "${arguments[@]}" "$meilisearch_base$2" 2>"$search_dir/curl.err") || true
+    http_status=${http_status:-000}
+}
+
+# meili_task METHOD PATH BODY_FILE WHAT: a write Meilisearch answers with a task; its uid in task_uid.
+meili_task() {
+    meili "$1" "$2" "$3" application/json
+    [[ $http_status == 202 ]] || die "Meilisearch at $meilisearch_base could not $4: $(meili_problem); the live index was left as it was"
+    task_uid=$(json_number_field taskUid <"$search_dir/response")
+    [[ -n $task_uid ]] || die "Meilisearch accepted the request to $4 but named no task; the live index was left as it was"
+}
+
+# await_task UID SECONDS: polls GET /tasks/UID until the task is finished, its status then in
+# task_status; fails when SECONDS pass first or Meilisearch does not answer.
+await_task() {
+    local deadline=$((SECONDS + $2)) pause=0.05
+    task_status=""
+    while true; do
+        meili GET "/tasks/$1"
+        [[ $http_status == 200 ]] || return 1
+        task_status=$(json_text_field status <"$search_dir/response")
+        case $task_status in succeeded | failed | canceled) return 0 ;; esac
+        ((SECONDS < deadline)) || return 1
+        sleep "$pause"
+        case $pause in 0.05) pause=0.1 ;; 0.1) pause=0.25 ;; 0.25) pause=0.5 ;; *) pause=1 ;; esac
+    done
+}
+
+# wait_for_task UID WHAT: the task must succeed within --wait-timeout; else one line saying why.
+wait_for_task() {
+    if ! await_task "$1" "$wait_timeout"; then
+        [[ $http_status == 200 ]] || die "cannot read Meilisearch task $1 ($2): $(meili_problem); the live index was left as it was"
+        die "Meilisearch task $1 ($2) is still ${task_status:-unfinished} after ${wait_timeout}s (--wait-timeout): is Meilisearch stuck? The live index was left as it was"
+    fi
+    case $task_status in
+        succeeded) ;;
+        canceled) die "Meilisearch task $1 ($2) was canceled by another client; the live index was left as it was" ;;
+        *) die "Meilisearch task $1 ($2) failed: $(meili_problem); the live index was left as it was" ;;
+    esac
+}
+
+# number_of_documents INDEX: its document count, in REPLY.
+number_of_documents() {
+    meili GET "/indexes/$1/stats"
+    [[ $http_status == 200 ]] || die "cannot read the stats of index $1: $(meili_problem); the live index was left as it was"
+    REPLY=$(json_number_field numberOfDocuments <"$search_dir/response")
+    [[ -n $REPLY ]] || die "Meilisearch's stats of index $1 give no numberOfDocuments; the live index was left as it was"
+}
+
+# shrink_exceeds LIVE REBUILT: whether the rebuilt index lost more of the live one's documents
+# than RECETTE_SEARCH_MAX_SHRINK allows (losing exactly that share is allowed).
+shrink_exceeds() {
+    LC_ALL=C awk -v live="$1" -v rebuilt="$2" -v allowed="$recette_search_max_shrink" \
+        'BEGIN { exit !(live > 0 && live > rebuilt && (live - rebuilt) / live > allowed + 0) }'
+}
+
+# What Meilisearch's last answer says went wrong: "code: message", or why none came.
+meili_problem() {
+    local code message
+    if [[ $http_status == 000 ]]; then
+        printf 'no answer: %s' "$(last_line "$search_dir/curl.err")"
+        return 0
+    fi
+    code=$(json_text_field code <"$search_dir/response")
+    message=$(json_text_field message <"$search_dir/response")
+    if [[ -n $code ]]; then
+        printf '%s: %s' "$code" "${message:0:300}"
+    else
+        printf 'HTTP %s %s' "$http_status" "$(head -c 200 "$search_dir/response" | tr '\n' ' ')"
+    fi
+}
+
+# Meilisearch answers compact JSON; without jq, fields are read with grep and sed. A string
+# field: the first "NAME":"…" (escaped quotes inside it are skipped over, then unescaped).
+json_text_field() {
+    { grep -oE '"'"$1"'"[[:space:]]*:[[:space:]]*"([^"\\]|\\.)*"' || true; } | sed -n 1p \
+        | sed -E 's/^"[^"]*"[[:space:]]*:[[:space:]]*"//; s/"$//; s/\\"/"/g'
+}
+
+# A whole-number field: the first "NAME":123.
+json_number_field() {
+    { grep -oE '"'"$1"'"[[:space:]]*:[[:space:]]*[0-9]+' || true; } | sed -n 1p | sed -E 's/.*[^0-9]//'
 }
 
 # What the plugin's "Update" buttons do, for every content type it indexes:
@@ -592,20 +1088,37 @@ backup_label=""
 dump=""
 db_user=""
 db_name=""
+reindex_only=false
+via=""
+allow_shrink=false
+search_dir=""
+meilisearch_base=""
+batch_bytes=""
+building_index=""
+created_live=""
+claim_file=""
+http_status=""
+task_uid=""
+task_status=""
+send_failure=""
+copied_rows=0
+batch_tasks=()
 
 parse_arguments() {
     while (($# > 0)); do
         case $1 in
-            --backup | --backup-id | --project-dir | --wait-timeout)
+            --backup | --backup-id | --project-dir | --wait-timeout | --via)
                 (($# >= 2)) || usage_error "$1 needs a value"
                 set_option "$1" "$2"
                 shift 2
                 ;;
-            --backup=* | --backup-id=* | --project-dir=* | --wait-timeout=*)
+            --backup=* | --backup-id=* | --project-dir=* | --wait-timeout=* | --via=*)
                 set_option "${1%%=*}" "${1#*=}"
                 shift
                 ;;
             --skip-reindex) skip_reindex=true; shift ;;
+            --reindex-only) reindex_only=true; shift ;;
+            --allow-shrink) allow_shrink=true; shift ;;
             -y | --yes) assume_yes=true; shift ;;
             --dry-run) dry_run=true; shift ;;
             -h | --help) usage; exit 0 ;;
@@ -613,6 +1126,8 @@ parse_arguments() {
         esac
     done
     if [[ -n $backup_file && -n $backup_id ]]; then usage_error "--backup and --backup-id cannot be used together"; fi
+    if $reindex_only && $skip_reindex; then usage_error "--reindex-only and --skip-reindex cannot be used together"; fi
+    if $reindex_only && [[ -n $backup_file || -n $backup_id ]]; then usage_error "--reindex-only restores no backup: drop --backup/--backup-id"; fi
 }
 
 set_option() {
@@ -630,10 +1145,17 @@ set_option() {
             [[ $2 =~ ^[1-9][0-9]*$ ]] || usage_error "--wait-timeout must be a number of seconds"
             wait_timeout=$2
             ;;
+        --via)
+            [[ $2 == direct || $2 == plugin ]] || usage_error "--via must be direct or plugin"
+            via=$2
+            ;;
     esac
 }
 
 cleanup() {
+    # First, while the work directory (Meilisearch's key file) is still there.
+    remove_unfinished_index || true
+    release_claim || true
     if [[ -n $lock_file ]]; then : >"$lock_file"; fi
     if [[ -n $dump_in_container ]]; then
         compose exec -T "$db_service" rm -f "$dump_in_container" >/dev/null 2>&1 || true
@@ -658,6 +1180,13 @@ main() {
     work_dir=$(mktemp -d "${TMPDIR:-/tmp}/populate-with-recette-data.XXXXXX")
 
     run_step compose "check the compose project" check_compose_project
+    if $reindex_only; then
+        find_running_database
+        run_step reindex "rebuild the search indexes from database '$db_name'" rebuild_indexes
+        say "timings: $timings"
+        printf 'rebuilt the search indexes from database %s of compose service %s\n' "$db_name" "$db_service"
+        return 0
+    fi
     if [[ -n $backup_file ]]; then
         archive=$backup_file
         backup_label=$(basename "$backup_file")

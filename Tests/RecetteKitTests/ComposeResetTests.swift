@@ -61,7 +61,7 @@ struct ComposeResetTests {
         let plan = try await reset.plan()
         #expect(plan.volume.dockerName == "\(stack.name)_db-data")
         #expect(plan.waitsForHealthcheck)
-        #expect(plan.keptVolumes == ["\(stack.name)_media", "\(stack.name)_search-data"])
+        #expect(plan.keptVolumes == ["\(stack.name)_meilisearch-data", "\(stack.name)_strapi-uploads"])
         let start = ContinuousClock.now
         let outcome = try await reset.run(plan)
         let libraryElapsed = ContinuousClock.now - start
@@ -95,7 +95,7 @@ struct ComposeResetTests {
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("docker volume rm \(stack.name)_db-data"), "\(result.standardOutput)")
         #expect(result.standardOutput.contains("rm --stop --force --volumes db"))
-        #expect(result.standardOutput.contains("keep: volumes \(stack.name)_media, \(stack.name)_search-data"))
+        #expect(result.standardOutput.contains("keep: volumes \(stack.name)_meilisearch-data, \(stack.name)_strapi-uploads"))
 
         #expect(try await stack.snapshot() == before)
     }
@@ -306,8 +306,8 @@ struct ComposeTestStack {
         var token: String
     }
 
-    /// A row in the db, and a file in each of the search-data and media volumes (mounted at
-    /// /meili_data and /srv/app/public/uploads by compose.yaml; the test override keeps them).
+    /// A row in the db, and a file in each of the meilisearch-data and strapi-uploads volumes
+    /// (mounted at /meili_data and /opt/app/public/uploads by compose.yaml; the override keeps them).
     func writeMarkers(project: ComposeProject, round: String) async throws -> Markers {
         let token = "\(round)-\(UUID().uuidString)"
         let connection = try PostgresConnection(url: url(database: "app"))
@@ -320,7 +320,7 @@ struct ComposeTestStack {
         return Markers(systemIdentifier: identifier, token: token)
     }
 
-    static let markerFiles = [("search", "/meili_data/recette-marker"), ("cms", "/srv/app/public/uploads/recette-marker")]
+    static let markerFiles = [("search", "/meili_data/recette-marker"), ("cms", "/opt/app/public/uploads/recette-marker")]
 
     /// Ready at once (no retry), a new cluster without the marker, the marker files intact,
     /// and the other services' containers the very same, still running.
@@ -334,7 +334,7 @@ struct ComposeTestStack {
             #expect(try await project.exec(service: service, argv: ["cat", path]).outputText == marks.token, "\(service):\(path)")
         }
         #expect(try await runningContainerIDs(["search", "cms"]) == otherContainers)
-        for volume in ["search-data", "media", "db-data"] {
+        for volume in ["meilisearch-data", "strapi-uploads", "db-data"] {
             #expect(try await volumeCreatedAt(volume) != nil, "\(name)_\(volume) is missing")
         }
     }

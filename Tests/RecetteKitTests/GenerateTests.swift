@@ -51,6 +51,15 @@ import Testing
         #expect(first.map(\.path) == ["populate-with-recette-data.sh", "compose/compose.yaml", ".env.example"])
         let script = first[0].contents, compose = first[1].contents, envExample = first[2].contents
         #expect(compose.contains("image: ${RECETTE_DB_IMAGE:-postgres:16}"))
+        // The CMS is the project's own, built from its source; every service says when it is
+        // ready; whatever is published listens on this machine only.
+        #expect(compose.contains("    build:\n") && compose.contains("context: ${RECETTE_CMS_CONTEXT:-..}")
+                && compose.contains("dockerfile: ${RECETTE_CMS_DOCKERFILE:-Dockerfile}"))
+        #expect(!compose.contains("strapi/strapi"))
+        #expect(compose.components(separatedBy: "    healthcheck:\n").count - 1 == 3)
+        let published = compose.split(separator: "\n").filter { $0.hasPrefix("      - \"") && $0.contains(":") && !$0.contains("/") }
+        #expect(published.count == 3 && published.allSatisfy { $0.hasPrefix("      - \"127.0.0.1:") }, "\(published)")
+        #expect(compose.contains("  meilisearch-data:\n") && compose.contains("  strapi-uploads:\n"))
         #expect(script.contains("setting SCALINGO_APP 'shop-recette'; scalingo_app=$REPLY"))
         #expect(envExample.contains("# SCALINGO_APP=shop-recette\n"))
         for file in first {
@@ -238,7 +247,8 @@ import Testing
 
     @Test func usageErrorsExit2() async throws {
         let script = TestEnvironment.packageRoot.appendingPathComponent("populate-with-recette-data.sh").path
-        for arguments in [["--bogus"], ["--wait-timeout", "soon"], ["--backup", "/nonexistent.tar.gz"], ["--backup-id"]] {
+        for arguments in [["--bogus"], ["--wait-timeout", "soon"], ["--backup", "/nonexistent.tar.gz"], ["--backup-id"], ["--via", "meilisearch"],
+                          ["--reindex-only", "--skip-reindex"], ["--reindex-only", "--backup-id", "5f2b"]] {
             let result = try await Bash.run([script] + arguments)
             #expect(result.status == 2, "\(arguments)")
             #expect(result.standardError.split(separator: "\n").count == 1, "\(result.standardError)")
@@ -291,8 +301,9 @@ import Testing
             work_dir=$(mktemp -d "$2/work.XXXXXX")
             rebuild_indexes
             """
+        // The plugin route is asked for: with search.indexes in recette.yml, the default is the direct rebuild.
         let environment = ["STRAPI_URL": strapi.baseURL.absoluteString, "STRAPI_ADMIN_EMAIL": "admin@example.test", "STRAPI_ADMIN_PASSWORD": password,
-                           "PATH": shims.path + ":/usr/bin:/bin"]
+                           "RECETTE_REINDEX_VIA": "plugin", "PATH": shims.path + ":/usr/bin:/bin"]
         let result = try await Bash.run(["-c", driver, "driver", script, directory.path], environment: environment)
         #expect(result.status == 0, "\(result.standardError)")
         #expect(received.all == [#"{"contentType":"api::offre-de-stage.offre-de-stage"}"#, #"{"contentType":"api::annonce-de-logement.annonce-de-logement"}"#])
@@ -315,6 +326,30 @@ import Testing
         #expect(viaRecette.status == 0, "\(viaRecette.standardError)")
         #expect(try String(contentsOf: recetteArgv, encoding: .utf8) == "reindex --project-dir \(directory.path)\n")
         #expect(received.all.count == 2)
+    }
+
+    /// The script's own rebuild runs recette's SQL, byte for byte, for every index of
+    /// recette.yml: rendered from the same definitions, not written twice.
+    @Test func theScriptRebuildsTheIndexesRecetteRebuildsWithTheSameSQL() async throws {
+        let script = TestEnvironment.packageRoot.appendingPathComponent("populate-with-recette-data.sh").path
+        let driver = #"""
+            source "$1"
+            project_dir=$2
+            load_settings
+            for i in "${!search_index_uids[@]}"; do
+                printf '%s\0' "${search_index_uids[$i]}" "${search_index_primary_keys[$i]}" "${search_index_settings[$i]}" \
+                    "${search_index_count_sql[$i]}" "${search_index_copy_sql[$i]}"
+            done
+            """#
+        let result = try await Bash.run(["-c", driver, "driver", script, TestEnvironment.newProjectDirectory().path])
+        #expect(result.status == 0, "\(result.standardError)")
+        let definitions = try Configuration.committed(projectDirectory: TestEnvironment.packageRoot).searchIndexes
+        try #require(!definitions.isEmpty)
+        let expected = definitions.flatMap { definition in
+            [definition.uid, definition.primaryKey, definition.settingsJSON.map { String(decoding: $0, as: UTF8.self) } ?? "",
+             definition.documentCountSQL, definition.documentCopySQL]
+        }
+        #expect(result.standardOutput.split(separator: "\0", omittingEmptySubsequences: false).dropLast().map(String.init) == expected)
     }
 
     // MARK: Helpers

@@ -5,7 +5,7 @@
 #   2. it answers on 127.0.0.1:PORT from the host and through `compose exec`;
 #   3. no container network was created (everything is network_mode: host);
 #   4. removing only the db container and its named volume leaves the other
-#      services running and their volumes (search-data, media) and data intact;
+#      services running and their volumes (meilisearch-data, strapi-uploads) and data intact;
 #   5. db comes back up on a fresh, empty volume.
 # Everything is removed on exit (down -v), whatever happens.
 set -euo pipefail
@@ -64,7 +64,7 @@ networks="$(docker network ls -q --filter "name=^${project}_")"
 step "up -d --wait search cms; write marker files into their volumes"
 "${dc[@]}" up -d --wait --wait-timeout 60 search cms
 "${dc[@]}" exec -T search sh -c 'echo kept > /meili_data/smoke-marker'
-"${dc[@]}" exec -T cms sh -c 'echo kept > /srv/app/public/uploads/smoke-marker'
+"${dc[@]}" exec -T cms sh -c 'echo kept > /opt/app/public/uploads/smoke-marker'
 
 step "remove only db's container and volume"
 "${dc[@]}" rm -sf db
@@ -72,13 +72,13 @@ docker volume rm "${project}_db-data" >/dev/null
 docker volume inspect "${project}_db-data" >/dev/null 2>&1 && fail "${project}_db-data still exists"
 
 step "other services' volumes and data survived"
-for vol in search-data media; do
+for vol in meilisearch-data strapi-uploads; do
     docker volume inspect "${project}_${vol}" >/dev/null || fail "volume ${project}_${vol} is gone"
 done
 running="$("${dc[@]}" ps --status running --services | sort | tr '\n' ' ')"
 [[ "$running" == "cms search " ]] || fail "expected cms and search still running, got: '$running'"
-[[ "$("${dc[@]}" exec -T search cat /meili_data/smoke-marker)" == kept ]] || fail "search-data lost its data"
-[[ "$("${dc[@]}" exec -T cms cat /srv/app/public/uploads/smoke-marker)" == kept ]] || fail "media lost its data"
+[[ "$("${dc[@]}" exec -T search cat /meili_data/smoke-marker)" == kept ]] || fail "meilisearch-data lost its data"
+[[ "$("${dc[@]}" exec -T cms cat /opt/app/public/uploads/smoke-marker)" == kept ]] || fail "strapi-uploads lost its data"
 
 step "db comes back on a fresh volume"
 "${dc[@]}" up -d --wait --wait-timeout 60 db

@@ -32,6 +32,7 @@ public enum ProjectTemplates {
         .scalingoAPIToken, .scalingoApp, .scalingoRegion, .addonName, .scalingoAuthURL, .scalingoAPIURL, .scalingoDBURL,
         .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume,
         .strapiURL, .strapiAdminEmail, .strapiAdminPassword,
+        .meilisearchURL, .meilisearchAPIKey, .searchBatchMegabytes, .searchMaxShrink, .reindexVia,
     ]
 
     /// The compose file's services other than the database, as `compose.yaml.mustache` names
@@ -71,8 +72,22 @@ public enum ProjectTemplates {
             let value: String
             let isSecret: Bool
         }
+        /// One index the script rebuilds without recette; each value one single-quoted word.
+        struct SearchIndex {
+            let uid: String
+            let primaryKey: String
+            /// JSON, or "" to keep the live index's settings.
+            let settings: String
+            /// Goes between the wrappings below.
+            let subquery: String
+        }
         let scriptSettings: [ScriptSetting]
         let otherServices: String
+        let searchIndexes: [SearchIndex]
+        let countPrefix = SearchIndexDefinition.countWrapping.prefix
+        let countSuffix = SearchIndexDefinition.countWrapping.suffix
+        let copyPrefix = SearchIndexDefinition.copyWrapping.prefix
+        let copySuffix = SearchIndexDefinition.copyWrapping.suffix
 
         init(_ configuration: Configuration) throws {
             scriptSettings = try ProjectTemplates.scriptSettings.map { setting in
@@ -80,6 +95,13 @@ public enum ProjectTemplates {
                               value: setting.isSecret ? "" : try ProjectTemplates.value(setting, in: configuration), isSecret: setting.isSecret)
             }
             otherServices = ProjectTemplates.otherServices.joined(separator: " ")
+            // The definitions `recette reindex` uses, resolved the same way: where they come
+            // from may change, the script follows.
+            searchIndexes = configuration.searchIndexes.map { definition in
+                SearchIndex(uid: definition.uid, primaryKey: definition.primaryKey,
+                            settings: definition.settingsJSON.map { String(decoding: $0, as: UTF8.self) } ?? "",
+                            subquery: definition.subquery)
+            }
         }
     }
 

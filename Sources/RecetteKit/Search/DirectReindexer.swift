@@ -315,13 +315,8 @@ public struct DirectReindexer: Sendable {
     private func streamDocuments(of definition: SearchIndexDefinition, into index: String) async throws -> Sent {
         let channel = DocumentBatchChannel(capacity: 1)
         let limit = BatchSizeLimit(bytes: batchBytes)
-        let countSQL = "SELECT count(*) FROM (\(definition.subquery)) AS recette_documents"
-        // CSV with a quote and a delimiter JSON never contains raw: the JSON text comes out
-        // unescaped, one document per line (text format would double every backslash).
-        let copySQL = """
-            COPY (SELECT row_to_json(recette_documents) FROM (\(definition.subquery)) AS recette_documents) \
-            TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')
-            """
+        let countSQL = definition.documentCountSQL
+        let copySQL = definition.documentCopySQL
         let logger = self.logger
         let uid = definition.uid
         let rows = self.rows
