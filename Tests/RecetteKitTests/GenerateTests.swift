@@ -352,6 +352,51 @@ import Testing
         #expect(result.standardOutput.split(separator: "\0", omittingEmptySubsequences: false).dropLast().map(String.init) == expected)
     }
 
+    // MARK: The PostgreSQL major from the newest downloaded backup
+
+    /// Without postgres.major in recette.yml, `generate` takes the major of the newest backup in
+    /// the download cache, writes it into recette.yml and renders the compose file with it;
+    /// `--check` never looks at the cache; a second generate leaves recette.yml alone.
+    @Test(.tags(.postgres), .skippedInUnitLane) func theMajorComesFromTheNewestDownloadedBackup() async throws {
+        let sample = try await SampleCache.shared.sample()
+        let project = try Self.project(yaml: "compose:\n  file: compose/compose.yaml\n")
+        // A backup dumped from PostgreSQL 16: the sample's dump with its header's server version
+        // changed (pg_restore 15 still lists it: the archive format is what it reads).
+        let work = project.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try await SubprocessRunner().run(Command("tar", ["-xzf", sample.archive.path, "-C", work.path]))
+        let dump = try #require(try FileManager.default.contentsOfDirectory(at: work, includingPropertiesForKeys: nil).first { $0.pathExtension == "pgsql" })
+        var bytes = try Data(contentsOf: dump)
+        let header = bytes.prefix(4096)
+        let at = try #require(header.range(of: Data("15.".utf8)))
+        bytes.replaceSubrange(at, with: Data("16.".utf8))
+        try bytes.write(to: dump)
+        let cached = project.appendingPathComponent(".recette/backups/b-16")
+        try FileManager.default.createDirectory(at: cached, withIntermediateDirectories: true)
+        try await SubprocessRunner().run(Command("tar", ["-czf", cached.appendingPathComponent("20261201000000_app.tar.gz").path, "-C", work.path, dump.lastPathComponent]))
+
+        let check = try await CLI.run(["generate", "--check"], currentDirectory: project)
+        #expect(check.status == 1, "nothing generated yet")
+        #expect(!(try String(contentsOf: project.appendingPathComponent("recette.yml"), encoding: .utf8)).contains("major"), "--check wrote nothing")
+
+        let dryRun = try await CLI.run(["generate", "--dry-run"], currentDirectory: project)
+        #expect(dryRun.standardOutput.contains("would write postgres.major: 16 to recette.yml"), "\(dryRun.standardOutput)\(dryRun.standardError)")
+
+        let generate = try await CLI.run(["generate"], currentDirectory: project)
+        #expect(generate.status == 0, "\(generate.standardError)")
+        #expect(generate.standardOutput.contains("postgres.major: 16 written to recette.yml, from '20261201000000_app.tar.gz' (dumped from PostgreSQL 16."), "\(generate.standardOutput)")
+        let yaml = try String(contentsOf: project.appendingPathComponent("recette.yml"), encoding: .utf8)
+        #expect(yaml.hasPrefix("compose:\n  file: compose/compose.yaml\n") && yaml.hasSuffix("postgres:\n  major: 16\n"), "\(yaml)")
+        let compose = try String(contentsOf: project.appendingPathComponent("compose/compose.yaml"), encoding: .utf8)
+        #expect(compose.contains("postgres:16"), "\(compose)")
+
+        let again = try await CLI.run(["generate", "--check"], currentDirectory: project)
+        #expect(again.status == 0, "\(again.standardOutput)\(again.standardError)")
+        let rerun = try await CLI.run(["generate"], currentDirectory: project)
+        #expect(rerun.status == 0 && !rerun.standardOutput.contains("postgres.major"), "set now: left alone")
+        #expect(try String(contentsOf: project.appendingPathComponent("recette.yml"), encoding: .utf8) == yaml)
+    }
+
     // MARK: Helpers
 
     static func project(yaml: String? = nil, dotEnv: String? = nil) throws -> URL {
