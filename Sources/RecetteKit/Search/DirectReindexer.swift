@@ -387,10 +387,19 @@ public struct DirectReindexer: Sendable {
             }
         } catch {
             channel.abandon(error)
+            // A transform may be waiting for nothing the channel can stop (a silent one):
+            // the producer's cancellation stops it.
+            if transform != nil { producer.cancel() }
             _ = await producer.result
             throw error
         }
-        let (count, copied, documents) = try await producer.value
+        // Interrupted, the loop above just ends; a transform may then be waiting for nothing
+        // the channel can stop (a silent one): the producer's cancellation stops it.
+        let (count, copied, documents) = try await withTaskCancellationHandler {
+            try await producer.value
+        } onCancel: {
+            if transform != nil { producer.cancel() }
+        }
         guard documents == sent.rows, count == copied else {
             throw RecetteFailure("index \(uid): the query counted \(count) rows but \(copied) came out of COPY and \(sent.rows) documents were sent; the live index was left as it was")
         }

@@ -124,6 +124,10 @@ struct EntryTransform: Sendable {
                 group.addTask {
                     defer { progress.end() }
                     do {
+                        // Neither side throws into the runner: it would wait for the child's
+                        // standard error to end, and the child lives on. A failure is noted
+                        // instead, and the watch turns it into the end of the group, which
+                        // stops the child (its process group, SIGTERM then SIGKILL).
                         _ = try await runner.run(command, streamingInput: { write in
                             do {
                                 for try await chunk in input.batches {
@@ -133,14 +137,22 @@ struct EntryTransform: Sendable {
                                 }
                             } catch is StandardInputClosed {
                                 stop(TransformStoppedReading())
+                            } catch {
+                                progress.fail(error)
                             }
                             progress.inputClosed()
                         }, output: .chunks { data in
+                            guard !progress.hasFailed else { return }
                             progress.arrived(data)
                             progress.busy(true)
                             defer { progress.busy(false) }
-                            try await output.feed(data)
+                            do {
+                                try await output.feed(data)
+                            } catch {
+                                progress.fail(error)
+                            }
                         }, onStandardErrorLine: { errors.append(String($0.prefix(300))) }, acceptedExitStatuses: [0])
+                        if let failure = progress.failure { throw failure }
                         try await output.finish()
                     } catch {
                         stop(TransformStoppedReading())
@@ -199,13 +211,14 @@ struct EntryTransform: Sendable {
     /// does not count: that is recette's wait, not the transform's.
     private static func watch(_ progress: TransformProgress, timeout: Duration) async throws {
         let clock = ContinuousClock()
-        let tick = min(timeout / 4, .seconds(1))
+        let tick = min(timeout / 4, .milliseconds(250))
         while !progress.isEnded {
             do {
                 try await Task.sleep(for: tick)
             } catch {
                 return
             }
+            if let failure = progress.failure { throw failure }
             if let silence = progress.silence(now: clock.now), silence.since >= timeout {
                 throw TransformSilence(seconds: String(format: "%.1fs", silence.since.seconds), owed: silence.owed)
             }
@@ -234,6 +247,7 @@ final class TransformProgress: Sendable {
         var busy = false
         var ended = false
         var lastProgress = ContinuousClock.now
+        var failure: (any Error)?
     }
     private let state = Mutex(State())
 
@@ -280,6 +294,12 @@ final class TransformProgress: Sendable {
 
     func end() { state.withLock { $0.ended = true } }
 
+    /// Something went wrong on either side of the transform; the first failure is the one told.
+    func fail(_ error: any Error) { state.withLock { if $0.failure == nil { $0.failure = error } } }
+
+    var failure: (any Error)? { state.withLock { $0.failure } }
+    var hasFailed: Bool { failure != nil }
+
     var isEnded: Bool { state.withLock { $0.ended } }
 
     /// The lines the transform printed so far.
@@ -309,7 +329,7 @@ final class PendingEntries: Sendable {
     private let slots: DispatchSemaphore
     private let abandoned = Mutex<(any Error)?>(nil)
 
-    init(capacity: Int) { slots = DispatchSemaphore(value: capacity) }
+    init(capacity: Int) { slots = DispatchSemaphore.withSlots(capacity) }
 
     /// Producer side (the row source's thread): may block while `capacity` entries wait.
     func push(_ id: [UInt8]?) throws {
