@@ -100,6 +100,38 @@ import Testing
         #expect(status.standardError.contains("has a transform"), "--fix would send untransformed documents: \(status.standardError)")
     }
 
+    @Test func theREADMEsWrapperRunsTheProjectsOwnTransformEntryAndFilterEntry() async throws {
+        let root = TestEnvironment.packageRoot
+        let wrapper = try String(contentsOf: root.appendingPathComponent("Tests/Fixtures/transform/recette-transform.js"), encoding: .utf8)
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("```js\n" + wrapper + "```"), "the README shows the wrapper this test runs")
+        let meilisearch = try MeilisearchStandIn()
+        defer { meilisearch.stop() }
+        let project = try await project(meilisearch, script: wrapper, argv: "[node, transform.js, offre-de-stage]")
+        // A team's plugin config, as Strapi v4 projects write it.
+        let config = project.directory.appendingPathComponent("config")
+        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
+        try """
+            module.exports = ({ env }) => ({ meilisearch: { config: { 'offre-de-stage': {
+              filterEntry({ entry }) { return entry.id % 7 !== 0; },
+              async transformEntry({ entry }) {
+                return { id: entry.id, label: `${entry.title} (${env('LABEL_SUFFIX', 'stage')})`, region: entry.localisation?.region, removed: undefined };
+              },
+            } } } });
+            """.write(to: config.appendingPathComponent("plugins.js"), atomically: true, encoding: .utf8)
+        let result = try await project.recette(["reindex", "--index", "offre-de-stage"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let connection = try PostgresConnection(url: project.databaseURL)
+        let rows = try connection.query("SELECT id, title FROM offres_de_stage WHERE published_at IS NOT NULL AND id % 7 <> 0 ORDER BY id")
+        #expect(Set(meilisearch.documentIDs(in: "offre-de-stage")) == Set(rows.column("id").compactMap { $0.map { "offre-de-stage-\($0)" } }))
+        for (id, title) in zip(rows.column("id"), rows.column("title")).prefix(50) {
+            let document = try #require(meilisearch.document("offre-de-stage-\(id ?? "")", in: "offre-de-stage"))
+            #expect(document["label"] as? String == "\(title ?? "") (stage)")
+            #expect(document["removed"] == nil, "undefined keys are absent, as in the plugin's JSON")
+            #expect(Set(document.keys).isSubset(of: ["_meilisearch_id", "id", "label", "region"]))
+        }
+    }
+
     /// Builds the live index with a working transform, then rebuilds with `failing`: the
     /// rebuild must fail with `expected` in its last line and leave the live index as it was.
     private func expectLiveIndexSurvives(_ failing: String, expected: [String], extra: [String: String] = [:]) async throws -> (SearchProject, CLIResult) {
@@ -218,14 +250,8 @@ import Testing
             if (n > 100) return undefined;
             return JSON.stringify(entry);
             """, prelude: "fs.writeFileSync('pids', String(process.pid)); setInterval(() => {}, 1000);"))
-        let process = Process()
-        process.executableURL = TestEnvironment.binary
-        process.arguments = ["reindex", "--index", "offre-de-stage", "--project-dir", project.directory.path, "--no-progress"]
-        process.environment = project.environment()
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, errors) = try CLI.launch(["reindex", "--index", "offre-de-stage", "--project-dir", project.directory.path, "--no-progress"],
+                                               environment: project.environment())
         let pidFile = project.directory.appendingPathComponent("pids")
         for _ in 0..<600 where !FileManager.default.fileExists(atPath: pidFile.path) { try await Task.sleep(for: .milliseconds(50)) }
         let pid = try #require(pid_t(try String(contentsOf: pidFile, encoding: .utf8)))
@@ -279,6 +305,22 @@ import Testing
         #expect(nested.member == nil && nested.otherMembers)
         let only = try scan(#"{"_meilisearch_id":1}"#)
         #expect(only.member != nil && !only.otherMembers)
+    }
+
+    @Test func aLeadingKeyIsCutWithoutReadingTheRest() throws {
+        func cut(_ text: String) throws -> String? {
+            var bytes = Array(text.utf8)
+            let member = try bytes.withUnsafeBytes { try JSONLineScanner.leadingMember(of: $0, key: Array("_meilisearch_id".utf8)) }
+            guard let member else { return nil }
+            bytes.removeSubrange(member.removal)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        #expect(try cut(#"{"_meilisearch_id":"m-1","id":1}"#) == #"{"id":1}"#)
+        #expect(try cut(#"{"_meilisearch_id":"m-1"}"#) == "{}")
+        // Not first, or another key that starts alike: the whole scan decides.
+        #expect(try cut(#"{"id":1,"_meilisearch_id":"m-1"}"#) == nil)
+        #expect(try cut(#"{"_meilisearch_id_2":1}"#) == nil)
+        #expect(throws: JSONLineScanner.Failure.self) { _ = try cut(#"{"_meilisearch_id":"m-1}"#) }
     }
 
     @Test func aTransformMustBeANonEmptyListOfStrings() throws {

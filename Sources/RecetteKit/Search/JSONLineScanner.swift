@@ -75,6 +75,21 @@ struct JSONLineScanner {
         return result
     }
 
+    /// The member `key` when it is the object's first, written `{"key":` with no space (as
+    /// PostgreSQL's row_to_json writes it): its value is read, the rest of the line is not.
+    static func leadingMember(of line: UnsafeRawBufferPointer, key: [UInt8]) throws(Failure) -> Member? {
+        let opening = key.count + 4  // {"key":
+        guard line.count > opening, line[0] == UInt8(ascii: "{"), line[1] == UInt8(ascii: "\""),
+              line[key.count + 2] == UInt8(ascii: "\""), line[key.count + 3] == UInt8(ascii: ":") else { return nil }
+        for (offset, byte) in key.enumerated() where line[2 + offset] != byte { return nil }
+        var scanner = JSONLineScanner(line)
+        scanner.position = opening
+        try scanner.value(depth: 1)
+        let valueEnd = scanner.position
+        let removal = scanner.peek() == UInt8(ascii: ",") ? 1..<valueEnd + 1 : 1..<valueEnd
+        return Member(range: 1..<valueEnd, value: opening..<valueEnd, removal: removal)
+    }
+
     private func peek() -> UInt8? { position < bytes.count ? bytes[position] : nil }
 
     private func shown(_ offset: Int) -> String {
