@@ -9,7 +9,9 @@
 #   (b) the Strapi plugin's strategy (plugin-strategy-baseline): 500-entry pages read by
 #       OFFSET, one JSON POST per page; faster than the real plugin (no Strapi in between);
 #   (c) an expert by hand: `psql -c "COPY (…) TO STDOUT"` | `split -C 16M` | one
-#       `curl --data-binary` per 16 MB NDJSON batch, then waiting for the last task.
+#       `curl --data-binary` per 16 MB NDJSON batch, then waiting for the last task;
+#   (t) (a) with a trivial Node transform on the index (`transform: [node, transform.js]`:
+#       each line of its standard input parsed and printed again), against (a).
 # Every case is timed from its start to the moment Meilisearch reports its last task
 # succeeded, and every index is checked to hold exactly the rows' count of documents.
 # The stand-in does what Meilisearch's API does (tasks, NDJSON, JSON arrays) but not its
@@ -75,6 +77,21 @@ recette=$bin/recette
 export RECETTE_LOCAL_DIR=$work/cluster
 mkdir -p "$work/project"
 cp recette.yml "$work/project/" # the indexes recette rebuilds
+# (t)'s project: the same, with a transform on offre-de-stage that changes nothing. It
+# waits for 'drain' when its output pipe is full: back-pressure on both sides.
+mkdir -p "$work/project-t"
+awk '{ print } /^ *content_type: api::offre-de-stage\.offre-de-stage$/ { print "      transform: [node, transform.js]" }' recette.yml >"$work/project-t/recette.yml"
+grep -q 'transform: \[node, transform.js\]' "$work/project-t/recette.yml" || { echo "could not add the transform to recette.yml's offre-de-stage" >&2; exit 1; }
+cat >"$work/project-t/transform.js" <<'JS'
+const readline = require('node:readline');
+const { once } = require('node:events');
+(async () => {
+  for await (const line of readline.createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+    if (!process.stdout.write(JSON.stringify(JSON.parse(line)) + '\n')) await once(process.stdout, 'drain');
+  }
+})();
+JS
+command -v node >/dev/null || { echo "node is needed for case (t)" >&2; exit 1; }
 sample=$repo/tmp/bench-reindex/sample-offers$rows
 if [[ -f $sample/complete ]]; then
   archive=$sample/$(cat "$sample/complete")
@@ -144,12 +161,12 @@ say "Meilisearch: the stand-in (meilisearch-standin, release build) on loopback;
 say ""
 
 # --- 4. the cases ------------------------------------------------------------------------
-recette_reindex() { # DATABASE LABEL
+recette_reindex() { # DATABASE LABEL [PROJECT]
   local start end
   start=$(now)
   RECETTE_DATABASE=$1 PLUGIN_MEILISEARCH_URL=$meili PLUGIN_MEILISEARCH_API_KEY=$key \
     /usr/bin/time -f '%M %e %U %S' -o "$work/time-$2" \
-    "$recette" reindex --via direct --index offre-de-stage --target local --json --no-progress --project-dir "$work/project" >"$results/reindex-$2.json" 2>"$results/reindex-$2.log"
+    "$recette" reindex --via direct --index offre-de-stage --target local --json --no-progress --project-dir "${3:-$work/project}" >"$results/reindex-$2.json" 2>"$results/reindex-$2.log"
   end=$(now)
   wall[$2]=$(elapsed "$start" "$end")
   local peak user system
@@ -163,6 +180,12 @@ echo "== (a) recette reindex, $documents_full documents"
 recette_reindex bench_full a
 check_documents offre-de-stage "$documents_full" a
 say "(a) recette reindex:        ${wall[a]} s, $(rate "$documents_full" "${wall[a]}") docs/s, peak RSS $((rss[a] / 1024)) MiB, CPU ${cpu[a]} s"
+drop_index offre-de-stage
+
+echo "== (t) recette reindex through a trivial node transform, $documents_full documents"
+recette_reindex bench_full t "$work/project-t"
+check_documents offre-de-stage "$documents_full" t
+say "(t) recette + node transform: ${wall[t]} s, $(rate "$documents_full" "${wall[t]}") docs/s, peak RSS $((rss[t] / 1024)) MiB (the larger of recette and node), CPU ${cpu[t]} s (both)"
 drop_index offre-de-stage
 
 echo "== (b) the plugin's strategy, $plugin_rows documents"
@@ -203,5 +226,6 @@ say ""
 rate_a=$(rate "$documents_full" "${wall[a]}")
 say "recette vs the plugin's strategy: $(ratio "$rate_a" "$(rate "$documents_plugin" "${wall[b]}")")× the docs/s (target ≥ 10×)"
 say "recette vs psql | curl:           $(ratio "$rate_a" "$(rate "$documents_full" "${wall[c]}")")× the docs/s (target ≥ 0.8×)"
+say "with a trivial node transform:    $(ratio "$(rate "$documents_full" "${wall[t]}")" "$rate_a")× the docs/s of (a) (target ≥ 0.5×)"
 say "recette's peak RSS:               $((rss[a] / 1024)) MiB for $documents_full documents, $((rss[q] / 1024)) MiB for $documents_quarter: $(ratio "${rss[a]}" "${rss[q]}")× for 4× the rows (target < 150 MiB, flat)"
 say "results: $results"

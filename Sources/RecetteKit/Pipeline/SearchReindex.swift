@@ -19,7 +19,8 @@ public enum ReindexOutcome: Sendable {
                 let megabytes = Double(report.bytesSent) / 1_048_576
                 let phases = ["prepare", "stream", "tasks", "swap", "cleanup"].compactMap { name in report.phases[name].map { "\(name) \(String(format: "%.1f", $0))s" } }
                 return "\(report.uid): \(report.documents) documents in \(report.batches) batch(es) (\(String(format: "%.1f", megabytes)) MiB), "
-                    + "\(String(format: "%.1f", report.seconds))s, \(Int(report.documentsPerSecond)) docs/s; settings from \(report.settingsFrom); swapped in "
+                    + "\(String(format: "%.1f", report.seconds))s, \(Int(report.documentsPerSecond)) docs/s"
+                    + (report.transformDropped.map { "; \($0) entries dropped by its transform" } ?? "") + "; settings from \(report.settingsFrom); swapped in "
                     + "(\(phases.joined(separator: ", ")))"
             }
         case .plugin(let reports):
@@ -66,7 +67,7 @@ public struct SearchReindex: Sendable {
             }
             return ["rebuild \(definitions.count) index(es) on \(setup.client.server) from the \(context.configuration.text(.target)) target's database:"]
                 + origin.map { "  " + $0 } + definitions.map { definition in
-                    "  \(definition.uid): new index \(definition.uid)_<timestamp>_<owner> (primary key \(definition.primaryKey), settings from \(definition.settingsJSON == nil ? "the live index, if any" : "recette.yml")), filled from its query, swapped with \(definition.uid) \(shrinkRule(setup)), old content deleted"
+                    "  \(definition.uid): new index \(definition.uid)_<timestamp>_<owner> (primary key \(definition.primaryKey), settings from \(definition.settingsJSON == nil ? "the live index, if any" : "recette.yml")), filled from its query\(definition.transform.map { " through `\($0.joined(separator: " "))`" } ?? ""), swapped with \(definition.uid) \(shrinkRule(setup)), old content deleted"
                 }
         case .plugin:
             let (url, email, _) = try strapiCredentials()
@@ -88,12 +89,9 @@ public struct SearchReindex: Sendable {
             let reindexer = DirectReindexer(client: setup.client, rows: rows,
                                             batchBytes: setup.batchBytes, gzip: setup.gzip,
                                             claims: try TemporaryIndexClaims(stateDirectory: context.stateDirectory),
-                                            maxShrink: setup.maxShrink, allowShrink: allowShrink, logger: context.logger)
-            var reports: [IndexRebuildReport] = []
-            for definition in definitions {
-                reports.append(try await reindexer.rebuild(definition))
-            }
-            return .direct(reports)
+                                            maxShrink: setup.maxShrink, allowShrink: allowShrink,
+                                            transforms: try TransformSetup(context: context), logger: context.logger)
+            return .direct(try await reindexer.rebuild(definitions))
         case .plugin:
             let (url, email, password) = try strapiCredentials()
             let setup = try SearchSetup(context: context)

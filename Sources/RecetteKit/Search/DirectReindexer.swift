@@ -14,6 +14,8 @@ public struct IndexRebuildReport: Sendable, Codable, Equatable {
     public var phases: [String: Double]
     public var seconds: Double
     public var settingsFrom: String
+    /// The entries the index's transform dropped (printed `null` for); nil: no transform.
+    public var transformDropped: Int?
 
     public var documentsPerSecond: Double { seconds > 0 ? Double(rows) / seconds : 0 }
 }
@@ -68,10 +70,12 @@ public struct DirectReindexer: Sendable {
     public var cleanupDeadline: Duration
     public var logger: Logger
     public var now: @Sendable () -> Date
+    /// How the indexes' `transform` commands run; nil: an index with one cannot be rebuilt.
+    public var transforms: TransformSetup?
 
     public init(client: MeilisearchClient, rows: any SearchRowSource, batchBytes: Int = 16 << 20, gzip: Bool = false,
                 claims: TemporaryIndexClaims, maxShrink: Double = 0.5, allowShrink: Bool = false, cleanupDeadline: Duration = .seconds(10),
-                logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+                transforms: TransformSetup? = nil, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.client = client
         self.rows = rows
         self.batchBytes = batchBytes
@@ -80,11 +84,14 @@ public struct DirectReindexer: Sendable {
         self.maxShrink = maxShrink
         self.allowShrink = allowShrink
         self.cleanupDeadline = cleanupDeadline
+        self.transforms = transforms
         self.logger = logger
         self.now = now
     }
 
     public func rebuild(_ definitions: [SearchIndexDefinition]) async throws -> [IndexRebuildReport] {
+        // Every transform's program is found before the first index is touched.
+        for definition in definitions { _ = try transform(of: definition) }
         var reports: [IndexRebuildReport] = []
         for definition in definitions {
             reports.append(try await rebuild(definition))
@@ -103,6 +110,7 @@ public struct DirectReindexer: Sendable {
             mark = instant
         }
         let uid = definition.uid
+        let transform = try transform(of: definition)
         let name = claims.newName(for: uid, at: now())
         let temporary = name.description
         // Claimed before the index exists: from its first instant, a run of this checkout that
@@ -139,7 +147,7 @@ public struct DirectReindexer: Sendable {
                 try await client.wait(for: try await client.updateSettings(temporary, settings: settings))
             }
             lap("prepare")
-            let sent = try await streamDocuments(of: definition, into: temporary)
+            let sent = try await streamDocuments(of: definition, into: temporary, through: transform)
             lap("stream")
             for reference in sent.tasks { try await client.wait(for: reference) }
             let documents = try await client.numberOfDocuments(temporary)
@@ -186,11 +194,22 @@ public struct DirectReindexer: Sendable {
             }
             lap("cleanup")
             return IndexRebuildReport(uid: uid, temporaryUid: temporary, rows: sent.rows, documents: documents, batches: sent.batches,
-                                      bytesSent: sent.bytes, phases: phases, seconds: (clock.now - started).seconds, settingsFrom: settingsFrom)
+                                      bytesSent: sent.bytes, phases: phases, seconds: (clock.now - started).seconds, settingsFrom: settingsFrom,
+                                      transformDropped: transform == nil ? nil : sent.dropped)
         } catch {
             await removeUnfinished(temporary, createdLive: createdLive && !swapped ? uid : nil)
             throw error
         }
+    }
+
+    /// The index's transform, its program found; nil when it has none.
+    private func transform(of definition: SearchIndexDefinition) throws -> EntryTransform? {
+        guard let argv = definition.transform else { return nil }
+        guard let transforms else {
+            throw RecetteFailure("index \(definition.uid) has a transform, and this command cannot run it: use 'recette reindex'")
+        }
+        return EntryTransform(setup: transforms, command: try transforms.command(argv, uid: definition.uid), uid: definition.uid,
+                              primaryKey: definition.primaryKey)
     }
 
     /// Deletes the temporary indexes of `uid` whose owner is provably gone; reports the others.
@@ -308,11 +327,14 @@ public struct DirectReindexer: Sendable {
         var batches: Int
         var bytes: Int
         var tasks: [MeilisearchTaskReference]
+        /// Entries the transform dropped.
+        var dropped = 0
     }
 
-    /// The COPY runs on a thread of its own and fills batches; this task sends them, one at a
-    /// time, while the next one fills. A failure on either side stops the other.
-    private func streamDocuments(of definition: SearchIndexDefinition, into index: String) async throws -> Sent {
+    /// The COPY runs on a thread of its own and fills batches (through the transform, when the
+    /// index has one); this task sends them, one at a time, while the next one fills. A failure
+    /// on either side stops the other.
+    private func streamDocuments(of definition: SearchIndexDefinition, into index: String, through transform: EntryTransform?) async throws -> Sent {
         let channel = DocumentBatchChannel(capacity: 1)
         let limit = BatchSizeLimit(bytes: batchBytes)
         let countSQL = definition.documentCountSQL
@@ -324,10 +346,15 @@ public struct DirectReindexer: Sendable {
             do {
                 // The row callback runs on the source's own thread: `put` may block there.
                 let batcher = NDJSONBatcher(limit: limit) { try channel.put($0) }
+                if let transform {
+                    let counts = try await transform.run(rows: rows, countSQL: countSQL, copySQL: copySQL, into: batcher)
+                    channel.finish()
+                    return (count: counts.count, copied: counts.copied, documents: counts.documents)
+                }
                 let (count, copied) = try await rows.countAndCopy(countSQL: countSQL, copySQL: copySQL) { row in try batcher.append(row: row) }
                 try await offCooperativePool { try batcher.flush() }
                 channel.finish()
-                return (count: count, copied: copied)
+                return (count: count, copied: copied, documents: copied)
             } catch {
                 channel.finish(throwing: error)
                 throw error
@@ -355,13 +382,24 @@ public struct DirectReindexer: Sendable {
             }
         } catch {
             channel.abandon(error)
+            // A transform may be waiting for nothing the channel can stop (a silent one):
+            // the producer's cancellation stops it.
+            if transform != nil { producer.cancel() }
             _ = await producer.result
             throw error
         }
-        let (count, copied) = try await producer.value
-        guard copied == sent.rows, count == copied else {
-            throw RecetteFailure("index \(uid): the query counted \(count) rows but \(copied) came out of COPY and \(sent.rows) were sent; the live index was left as it was")
+        // Interrupted, the loop above just ends; a transform may then be waiting for nothing
+        // the channel can stop (a silent one): the producer's cancellation stops it.
+        let (count, copied, documents) = try await withTaskCancellationHandler {
+            try await producer.value
+        } onCancel: {
+            if transform != nil { producer.cancel() }
         }
+        guard documents == sent.rows, count == copied else {
+            throw RecetteFailure("index \(uid): the query counted \(count) rows but \(copied) came out of COPY and \(sent.rows) documents were sent; the live index was left as it was")
+        }
+        // What the index must hold: the documents the transform printed, not the rows.
+        sent.dropped = copied - documents
         return sent
     }
 

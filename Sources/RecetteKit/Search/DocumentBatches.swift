@@ -18,7 +18,7 @@ final class DocumentBatchChannel: Sendable {
 
     init(capacity: Int = 1) {
         (batches, continuation) = AsyncThrowingStream.makeStream(of: Batch.self, bufferingPolicy: .unbounded)
-        slots = DispatchSemaphore(value: capacity)
+        slots = DispatchSemaphore.withSlots(capacity)
     }
 
     /// Producer side: blocks while `capacity` batches wait; throws once the consumer gave up.
@@ -105,5 +105,16 @@ final class NDJSONBatcher: @unchecked Sendable {
         let firstCount = first.reduce(0) { $0 + ($1 == newline ? 1 : 0) }
         return (DocumentBatchChannel.Batch(body: Data(first), documents: firstCount),
                 DocumentBatchChannel.Batch(body: Data(bytes[cut...]), documents: batch.documents - firstCount))
+    }
+}
+
+extension DispatchSemaphore {
+    /// A semaphore holding `count` slots, made from 0: libdispatch traps (SIGILL) when a
+    /// semaphore is freed while its value is below the one it was created with, which is what
+    /// an abandoned producer or consumer leaves behind.
+    static func withSlots(_ count: Int) -> DispatchSemaphore {
+        let semaphore = DispatchSemaphore(value: 0)
+        for _ in 0..<count { semaphore.signal() }
+        return semaphore
     }
 }

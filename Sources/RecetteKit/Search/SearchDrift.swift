@@ -160,6 +160,11 @@ public struct SearchDrift: Sendable {
     /// Sends the missing and stale documents (from the query) to the live index and deletes
     /// the extra ones; waits for every task.
     public func fix(_ drift: IndexDrift, definition: SearchIndexDefinition, gzip: Bool = false) async throws -> (sent: Int, deleted: Int) {
+        // The query's rows are the transform's entries, not the documents: sending them as they
+        // are would put other documents in the index than a rebuild does.
+        if let transform = definition.transform {
+            throw RecetteFailure("index \(definition.uid) has a transform (\(transform.joined(separator: " "))), which --fix does not run: rebuild it with 'recette reindex --index \(definition.uid)'")
+        }
         let wanted = drift.missing + drift.stale
         var sent = 0
         if !wanted.isEmpty {

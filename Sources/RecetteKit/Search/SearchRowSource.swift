@@ -58,23 +58,24 @@ public struct LibpqRowSource: SearchRowSource {
     }
 }
 
-/// Cuts psql's output into whole lines (however long: a document may exceed any buffer) on a
-/// serial queue of its own, where `row` may block; the first line is the count.
-final class CopyLineReader: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "recette.copy-lines")
-    private let row: @Sendable (UnsafeRawBufferPointer) throws -> Void
+/// Cuts a child's output into whole lines (however long: a document may exceed any buffer)
+/// on a serial queue of its own, where `handle` may block (a full batch channel holds the
+/// child back through its pipe). Subclasses say what a line is for.
+class WholeLineReader: @unchecked Sendable {
+    let queue: DispatchQueue
     /// Chunks gathered by `feed` (called one at a time) until there is enough to hand to the
     /// queue: a hop per 64 KiB pipe read would cost more than the splitting.
     private var gathered = Data()
     static let handOverBytes = 1 << 20
     // Touched on `queue` only.
     private var pending = Data()
-    private var count: Int?
-    private var copied = 0
 
-    init(row: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) {
-        self.row = row
+    init(label: String) {
+        queue = DispatchQueue(label: label)
     }
+
+    /// One whole line, with its newline; runs on `queue`.
+    func handle(_ line: UnsafeRawBufferPointer) throws {}
 
     func feed(_ chunk: Data) async throws {
         gathered.append(chunk)
@@ -82,15 +83,9 @@ final class CopyLineReader: @unchecked Sendable {
         try await handOver(last: false)
     }
 
+    /// The output ended: a last line without its newline is handed over with one.
     func finish() async throws {
         try await handOver(last: true)
-    }
-
-    func result() throws -> (count: Int, copied: Int) {
-        try queue.sync {
-            guard let count else { throw RecetteFailure("psql printed no row count: the query did not run") }
-            return (count, copied)
-        }
     }
 
     private func handOver(last: Bool) async throws {
@@ -109,22 +104,45 @@ final class CopyLineReader: @unchecked Sendable {
             var start = 0
             while start < buffer.count, let found = memchr(base + start, Int32(UInt8(ascii: "\n")), buffer.count - start) {
                 let end = base.distance(to: UnsafeRawPointer(found)) + 1
-                let line = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
-                if count == nil {
-                    let text = String(decoding: line.dropLast(), as: UTF8.self)
-                    guard let value = Int(text) else {
-                        throw RecetteFailure("psql printed '\(text.prefix(80))' where the row count was expected")
-                    }
-                    count = value
-                } else {
-                    try row(line)
-                    copied += 1
-                }
+                try handle(UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
                 start = end
             }
             return start
         }
         pending.removeSubrange(pending.startIndex..<(pending.startIndex + consumed))
+    }
+}
+
+/// psql's output in whole lines: the first is the count, each other one a row.
+final class CopyLineReader: WholeLineReader, @unchecked Sendable {
+    private let row: @Sendable (UnsafeRawBufferPointer) throws -> Void
+    // Touched on `queue` only.
+    private var count: Int?
+    private var copied = 0
+
+    init(row: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) {
+        self.row = row
+        super.init(label: "recette.copy-lines")
+    }
+
+    func result() throws -> (count: Int, copied: Int) {
+        try queue.sync {
+            guard let count else { throw RecetteFailure("psql printed no row count: the query did not run") }
+            return (count, copied)
+        }
+    }
+
+    override func handle(_ line: UnsafeRawBufferPointer) throws {
+        if count == nil {
+            let text = String(decoding: line.dropLast(), as: UTF8.self)
+            guard let value = Int(text) else {
+                throw RecetteFailure("psql printed '\(text.prefix(80))' where the row count was expected")
+            }
+            count = value
+        } else {
+            try row(line)
+            copied += 1
+        }
     }
 }
 

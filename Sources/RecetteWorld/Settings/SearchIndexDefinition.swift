@@ -15,6 +15,7 @@ import Yams
 ///         FROM offres_de_stage o WHERE o.published_at IS NOT NULL
 ///       settings:                            # optional; default: the live index's
 ///         filterableAttributes: [domaine]
+///       transform: [node, scripts/transform-offre.js]   # optional: the project's own transformEntry
 /// ```
 public struct SearchIndexDefinition: Sendable, Equatable {
     public var uid: String
@@ -25,13 +26,18 @@ public struct SearchIndexDefinition: Sendable, Equatable {
     public var contentType: String?
     /// Meilisearch settings as a JSON object; nil: copy the live index's.
     public var settingsJSON: Data?
+    /// The project's own transform, an argv: it reads the entries on its standard input (one
+    /// JSON object per line) and prints one document (or `null`) per line. nil: none.
+    public var transform: [String]?
 
-    public init(uid: String, primaryKey: String = "_meilisearch_id", query: String, contentType: String? = nil, settingsJSON: Data? = nil) {
+    public init(uid: String, primaryKey: String = "_meilisearch_id", query: String, contentType: String? = nil, settingsJSON: Data? = nil,
+                transform: [String]? = nil) {
         self.uid = uid
         self.primaryKey = primaryKey
         self.query = query
         self.contentType = contentType
         self.settingsJSON = settingsJSON
+        self.transform = transform
     }
 
     /// The query without a trailing semicolon, ready to go between parentheses as a subquery:
@@ -49,7 +55,7 @@ public struct SearchIndexDefinition: Sendable, Equatable {
     }
 
     /// The keys of a `search.indexes` entry (also in `ProjectConfigFile.knownKeys`).
-    public static let keys = ["uid", "content_type", "primary_key", "query", "settings"]
+    public static let keys = ["uid", "content_type", "primary_key", "query", "settings", "transform"]
 
     /// `search.indexes` from the text of `recette.yml` (empty when absent).
     public static func parse(yaml: String, path: String) throws -> [SearchIndexDefinition] {
@@ -78,10 +84,20 @@ public struct SearchIndexDefinition: Sendable, Equatable {
                 }
                 settings = data
             }
+            var transform: [String]?
+            if let value = entry["transform"] {
+                // An argv, never a shell line: a string would need splitting rules of our own.
+                guard let words = value as? [Any], !words.isEmpty, words.allSatisfy({ $0 is String }),
+                      let argv = words as? [String], !argv[0].isEmpty else {
+                    throw invalid("\(label).transform (\(uid)) must be a non-empty list of strings, the command and its arguments, e.g. [node, scripts/transform.js]")
+                }
+                transform = argv
+            }
             if let unknown = entry.keys.sorted().first(where: { !keys.contains($0) }) {
                 throw invalid("\(label).\(unknown) (\(uid)) is not a known key; expected \(keys.sorted().joined(separator: ", "))")
             }
-            return SearchIndexDefinition(uid: uid, primaryKey: primaryKey, query: query, contentType: entry["content_type"] as? String, settingsJSON: settings)
+            return SearchIndexDefinition(uid: uid, primaryKey: primaryKey, query: query, contentType: entry["content_type"] as? String, settingsJSON: settings,
+                                         transform: transform)
         }
     }
 }

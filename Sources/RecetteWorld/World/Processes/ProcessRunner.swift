@@ -72,9 +72,42 @@ public protocol ProcessRunning: Sendable {
         onStandardErrorLine: (@Sendable (String) -> Void)?,
         acceptedExitStatuses: Set<Int32>
     ) async throws -> ProcessResult
+
+    /// Like `run`, with standard input written as the child reads it: `input` gets a `write`
+    /// that waits while the pipe is full (back-pressure) and throws `StandardInputClosed`
+    /// once the child no longer reads (it exited or closed it); standard input is closed when
+    /// `input` returns.
+    func run(
+        _ command: Command,
+        streamingInput input: @escaping @Sendable (_ write: @escaping StandardInputWrite) async throws -> Void,
+        output: StandardOutputHandling,
+        onStandardErrorLine: (@Sendable (String) -> Void)?,
+        acceptedExitStatuses: Set<Int32>
+    ) async throws -> ProcessResult
+}
+
+/// Writes bytes to a child's standard input, waiting while its pipe is full.
+public typealias StandardInputWrite = @Sendable ([UInt8]) async throws -> Void
+
+/// The child no longer reads its standard input: it exited, or closed it. Its exit status
+/// says more.
+public struct StandardInputClosed: Error, CustomStringConvertible {
+    public var description: String { "the child process stopped reading its standard input" }
 }
 
 extension ProcessRunning {
+    /// A runner that cannot stream (a test's scripted one) refuses, naming the command:
+    /// failing closed rather than running it some other way.
+    public func run(
+        _ command: Command,
+        streamingInput input: @escaping @Sendable (_ write: @escaping StandardInputWrite) async throws -> Void,
+        output: StandardOutputHandling,
+        onStandardErrorLine: (@Sendable (String) -> Void)?,
+        acceptedExitStatuses: Set<Int32>
+    ) async throws -> ProcessResult {
+        throw ProcessError.launchFailed(command: command.description, reason: "this process runner cannot stream a standard input")
+    }
+
     /// Runs and collects standard output; any non-zero exit status throws.
     @discardableResult
     public func run(_ command: Command, input: Data? = nil) async throws -> ProcessResult {
@@ -116,6 +149,31 @@ public struct SubprocessRunner: ProcessRunning {
     public func run(
         _ command: Command,
         input: Data?,
+        output: StandardOutputHandling,
+        onStandardErrorLine: (@Sendable (String) -> Void)?,
+        acceptedExitStatuses: Set<Int32>
+    ) async throws -> ProcessResult {
+        try await launch(command, input: .data(input), output: output, onStandardErrorLine: onStandardErrorLine, acceptedExitStatuses: acceptedExitStatuses)
+    }
+
+    public func run(
+        _ command: Command,
+        streamingInput input: @escaping @Sendable (_ write: @escaping StandardInputWrite) async throws -> Void,
+        output: StandardOutputHandling,
+        onStandardErrorLine: (@Sendable (String) -> Void)?,
+        acceptedExitStatuses: Set<Int32>
+    ) async throws -> ProcessResult {
+        try await launch(command, input: .stream(input), output: output, onStandardErrorLine: onStandardErrorLine, acceptedExitStatuses: acceptedExitStatuses)
+    }
+
+    private enum StandardInputSource: Sendable {
+        case data(Data?)
+        case stream(@Sendable (_ write: @escaping StandardInputWrite) async throws -> Void)
+    }
+
+    private func launch(
+        _ command: Command,
+        input: StandardInputSource,
         output: StandardOutputHandling,
         onStandardErrorLine: (@Sendable (String) -> Void)?,
         acceptedExitStatuses: Set<Int32>
@@ -168,7 +226,18 @@ public struct SubprocessRunner: ProcessRunning {
                 let writer = execution.standardInputWriter
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
-                        if let input { _ = try await writer.write(Array(input)) }
+                        switch input {
+                        case .data(let data):
+                            if let data { _ = try await writer.write(Array(data)) }
+                        case .stream(let produce):
+                            try await produce { bytes in
+                                // EPIPE (SIGPIPE is ignored), or a short write once the child
+                                // is gone: either way it reads no more.
+                                let written: Int
+                                do { written = try await writer.write(bytes) } catch { throw StandardInputClosed() }
+                                guard written == bytes.count else { throw StandardInputClosed() }
+                            }
+                        }
                         try await writer.finish()
                     }
                     group.addTask {
@@ -261,20 +330,20 @@ final class LineSplitter {
 }
 
 /// Keeps the last `capacity` lines; shared between the reading task and the caller.
-final class LineTail: Sendable {
+package final class LineTail: Sendable {
     private let buffer = Mutex<[String]>([])
     private let capacity: Int
 
-    init(capacity: Int) { self.capacity = capacity }
+    package init(capacity: Int) { self.capacity = capacity }
 
-    func append(_ line: String) {
+    package func append(_ line: String) {
         buffer.withLock { buffer in
             buffer.append(line)
             if buffer.count > capacity { buffer.removeFirst(buffer.count - capacity) }
         }
     }
 
-    var lines: [String] { buffer.withLock { $0 } }
+    package var lines: [String] { buffer.withLock { $0 } }
 }
 
 final class OutputCollector: Sendable {
