@@ -35,7 +35,8 @@ import Testing
         let cancelled = ContinuousClock.now
         task.cancel()
         await #expect(throws: CancellationError.self) { _ = try await task.value }
-        #expect(ContinuousClock.now - cancelled < .seconds(5))
+        // A liveness bound: without the cancel the request waits for the server forever.
+        #expect(ContinuousClock.now - cancelled < .seconds(20))
     }
 
     /// Cancels land before, during and after the replies; every request ends, one way or the
