@@ -641,9 +641,19 @@ import FoundationNetworking
                 observations.append("\(generations.sorted().joined(separator: "+"))/\(reply["estimatedTotalHits"] as? Int ?? -1)")
             }
         }
-        try await Task.sleep(for: .milliseconds(50))
+        // Signals, not pauses (a fixed 50 ms failed under CI load): a search has answered before
+        // the swap, and two have answered after it, so one of them started once it was done.
+        for _ in 0..<2000 {
+            if !observations.all.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try #require(!observations.all.isEmpty, "no search answered before the swap")
         let swap = try await Self.run(client, "POST", "/swap-indexes", json: [["indexes": ["live", "live-next"]]])
-        try await Task.sleep(for: .milliseconds(50))
+        let answeredBefore = observations.all.count
+        for _ in 0..<2000 {
+            if observations.all.count >= answeredBefore + 2 { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
         done.append("swapped")
         _ = try? await searching.value
 

@@ -40,7 +40,8 @@ public protocol PristineServer: Sendable {
     /// Runs the clone with the server's bulk-load settings, where it has any.
     func withCloneSettings<T: Sendable>(_ clone: () async throws -> T) async throws -> T
     /// Runs the rename; returns a sentence for people about what was done around it (the CMS).
-    func aroundSwap<T: Sendable>(_ swap: () async throws -> T) async throws -> (T, note: String?)
+    /// `swap` is told whether the clients were stopped first (their sessions are then ending).
+    func aroundSwap<T: Sendable>(_ swap: (_ clientsStopped: Bool) async throws -> T) async throws -> (T, note: String?)
     /// Where the copy is, for people: a URL without secrets, or a description.
     func displayURL(database: String) throws -> String
 }
@@ -98,8 +99,8 @@ public struct LibpqPristineServer: PristineServer {
         }
     }
 
-    public func aroundSwap<T: Sendable>(_ swap: () async throws -> T) async throws -> (T, note: String?) {
-        (try await swap(), nil)
+    public func aroundSwap<T: Sendable>(_ swap: (_ clientsStopped: Bool) async throws -> T) async throws -> (T, note: String?) {
+        (try await swap(false), nil)
     }
 }
 
@@ -150,10 +151,17 @@ public struct PristineSwap: Sendable {
         try await swap.createIncoming(claim, serverDescription: server.serverDescription, from: template)
         do {
             if let refresh { try await refresh(try await server.session(database: swap.incoming)) }
-            let ((previous, sessions), note) = try await server.aroundSwap { () -> (String?, Int) in
-                let rows = try await claim.session.query(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = \(PostgresConnection.quoteLiteral(swap.database))")
-                let sessions = Int((rows.first?.first ?? nil) ?? "") ?? 0
+            let ((previous, sessions), note) = try await server.aroundSwap { clientsStopped -> (String?, Int) in
+                // Clients only: an autovacuum worker in the replaced database is no one's to warn about.
+                let count = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname = \(PostgresConnection.quoteLiteral(swap.database))"
+                var sessions = Int((try await claim.session.query(count).first?.first ?? nil) ?? "") ?? 0
+                // A stopped CMS's sessions end on their own a moment later (sooner on a quiet
+                // machine): wait for them a little rather than end them.
+                let deadline = ContinuousClock.now + .seconds(5)
+                while clientsStopped && sessions > 0 && ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                    sessions = Int((try await claim.session.query(count).first?.first ?? nil) ?? "") ?? 0
+                }
                 if sessions > 0 {
                     logger.notice("ending \(sessions) session(s) connected to '\(swap.database)' (a running CMS reconnects to the pristine copy)")
                 }

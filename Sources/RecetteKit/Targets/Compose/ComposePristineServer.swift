@@ -74,18 +74,18 @@ public struct ComposePristineServer: PristineServer {
     /// The db service keeps its own settings: it is not a throwaway server.
     public func withCloneSettings<T: Sendable>(_ clone: () async throws -> T) async throws -> T { try await clone() }
 
-    public func aroundSwap<T: Sendable>(_ swap: () async throws -> T) async throws -> (T, note: String?) {
-        guard cms != .endSessions else { return (try await swap(), nil) }
+    public func aroundSwap<T: Sendable>(_ swap: (_ clientsStopped: Bool) async throws -> T) async throws -> (T, note: String?) {
+        guard cms != .endSessions else { return (try await swap(false), nil) }
         let service = cmsService
         guard try await project.isRunning(service: service) else {
-            return (try await swap(), "the CMS service '\(service)' is not running: nothing was stopped or started")
+            return (try await swap(false), "the CMS service '\(service)' is not running: nothing was stopped or started")
         }
         let after = cms == .stopAndRestart ? "it is started again after" : "the cms step starts it again"
         logger.notice("stopping the CMS service '\(service)' for the swap (\(after))")
         try await project.stop(services: [service])
         let result: T
         do {
-            result = try await swap()
+            result = try await swap(true)
         } catch {
             // The database in place is the one the CMS ran on: it goes back as it was.
             if cms == .stopAndRestart {
