@@ -154,13 +154,14 @@ public struct PristineSwap: Sendable {
             let ((previous, sessions), note) = try await server.aroundSwap { clientsStopped -> (String?, Int) in
                 // Clients only: an autovacuum worker in the replaced database is no one's to warn about.
                 let count = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname = \(PostgresConnection.quoteLiteral(swap.database))"
-                var sessions = Int((try await claim.session.query(count).first?.first ?? nil) ?? "") ?? 0
+                func clientSessions() async throws -> Int { Int((try await claim.session.query(count).first?.first ?? nil) ?? "") ?? 0 }
+                var sessions = try await clientSessions()
                 // A stopped CMS's sessions end on their own a moment later (sooner on a quiet
                 // machine): wait for them a little rather than end them.
                 let deadline = ContinuousClock.now + .seconds(5)
                 while clientsStopped && sessions > 0 && ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(100))
-                    sessions = Int((try await claim.session.query(count).first?.first ?? nil) ?? "") ?? 0
+                    sessions = try await clientSessions()
                 }
                 if sessions > 0 {
                     logger.notice("ending \(sessions) session(s) connected to '\(swap.database)' (a running CMS reconnects to the pristine copy)")

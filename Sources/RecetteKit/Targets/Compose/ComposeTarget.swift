@@ -70,9 +70,9 @@ public struct ComposeTarget: Target {
         let password = ComposeServiceDetection.value("POSTGRES_PASSWORD", in: definition).map(Secret.init)
         let throughService = ComposeServiceRowSource(project: project, service: service, user: user, database: database, password: password)
         if route == "exec" { return throughService }
+        let preferredPort = ComposeServiceDetection.value("PGPORT", in: definition).flatMap { Int($0) }
         if route == "socket" {
             let container = try await project.runningContainer(of: service)
-            let preferredPort = ComposeServiceDetection.value("PGPORT", in: definition).flatMap { Int($0) }
             guard let socket = await ComposeServiceSocket.locate(container: container, project: project, preferredPort: preferredPort) else {
                 throw RecetteFailure("""
                     no PostgreSQL socket of the compose service '\(service)' is reachable from this machine, and RECETTE_COMPOSE_DB_ROUTE=socket asks for it \
@@ -94,8 +94,7 @@ public struct ComposeTarget: Target {
             // Nothing published (a db on an internal network): the server's own socket when this
             // machine can reach it, else through the service itself.
             if let container = try? await project.runningContainer(of: service),
-               let socket = await ComposeServiceSocket.locate(container: container, project: project,
-                                                              preferredPort: ComposeServiceDetection.value("PGPORT", in: definition).flatMap { Int($0) }) {
+               let socket = await ComposeServiceSocket.locate(container: container, project: project, preferredPort: preferredPort) {
                 let rows = socketRows(socket, service: service, user: user, database: database, password: password)
                 do {
                     _ = try await rows.query("SELECT 1")
