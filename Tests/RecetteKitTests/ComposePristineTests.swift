@@ -8,7 +8,7 @@ import Testing
 /// service's server by a restore, cloned back by `reset --pristine` with the CMS service
 /// stopped around the swap, used by a second restore of the same backup instead of a volume
 /// reset.
-@Suite(.tags(.docker, .postgres, .slow), .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
+@Suite(.tags(.docker, .postgres, .slow), .dockerSlot, .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
 struct ComposePristineTests {
     func recette(_ stack: ComposeTestStack, _ arguments: [String], _ extra: [String: String] = [:]) async throws -> CLIResult {
         try await CLI.run(arguments + ["--target", "compose", "--yes", "--no-progress", "--project-dir", stack.directory.path],

@@ -7,7 +7,7 @@ import Testing
 /// test override: only the db service's container and volume go; the search index and media
 /// volumes, and the other services' containers, stay. Each test has its own compose project
 /// (unique name, free port) and takes it down with its volumes at the end, whatever happens.
-@Suite(.tags(.docker, .slow), .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
+@Suite(.tags(.docker, .slow), .dockerSlot, .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
 struct ComposeResetTests {
     // MARK: (a) volume names come from compose, not from a guess
 

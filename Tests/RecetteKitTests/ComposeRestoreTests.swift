@@ -7,7 +7,7 @@ import StandIns
 /// `recette restore --target compose` on a real engine: the backup lands in the db service
 /// (here with --unlogged; populate's compose test restores without it), the search and media
 /// volumes survive, a corrupt archive destroys nothing.
-@Suite(.tags(.docker, .postgres, .slow), .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
+@Suite(.tags(.docker, .postgres, .slow), .dockerSlot, .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
 struct ComposeRestoreTests {
     @Test func restoresTheSampleIntoTheDbServiceAndKeepsTheOtherVolumes() async throws {
         let sample = try await SampleCache.shared.sample()

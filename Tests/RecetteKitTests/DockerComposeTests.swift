@@ -8,7 +8,7 @@ import Testing
 ///
 /// scripts/test.sh sets RECETTE_REQUIRE_DOCKER=1: there a missing engine fails the test
 /// instead of skipping it. Elsewhere, without an engine, the test is reported as skipped.
-@Suite(.tags(.docker, .slow), .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
+@Suite(.tags(.docker, .slow), .dockerSlot, .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
 struct DockerComposeTests {
     @Test func composeUpWaitThenQueryTheContainerisedPostgres() async throws {
         let runner = SubprocessRunner()

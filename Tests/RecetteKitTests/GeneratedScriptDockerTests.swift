@@ -9,7 +9,7 @@ import Testing
 /// stand-in `scalingo` CLI from the Scalingo stand-in: it restores exactly what
 /// `recette populate --target compose` restores, resets only the db volume, and refuses a bad
 /// backup before touching anything.
-@Suite(.tags(.docker, .postgres, .slow), .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
+@Suite(.tags(.docker, .postgres, .slow), .dockerSlot, .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
 struct GeneratedScriptDockerTests {
     static let script = TestEnvironment.packageRoot.appendingPathComponent("populate-with-recette-data.sh")
 
@@ -119,7 +119,7 @@ struct GeneratedScriptDockerTests {
 /// The committed script's own rebuild of the indexes, with no recette on PATH: from a compose
 /// db service into the Meilisearch stand-in, past the plugin's 10,000, the same documents as
 /// `recette reindex`, the live index never short; a refused batch changes nothing.
-@Suite(.tags(.docker, .postgres, .slow), .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
+@Suite(.tags(.docker, .postgres, .slow), .dockerSlot, .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
 struct GeneratedScriptReindexDockerTests {
     static let uid = "offre-de-stage"
     /// Every offer published: as many documents as offers, past the plugin's 10,000.

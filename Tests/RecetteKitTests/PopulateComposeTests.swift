@@ -5,7 +5,7 @@ import Testing
 @testable import RecetteWorld
 
 /// `recette populate` on a real Docker engine.
-@Suite(.tags(.docker, .postgres, .slow), .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
+@Suite(.tags(.docker, .postgres, .slow), .dockerSlot, .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
 struct PopulateComposeTests {
     @Test func aDryRunOnAnExistingComposeDatabaseChangesNothing() async throws {
         let sample = try await SampleCache.shared.sample()

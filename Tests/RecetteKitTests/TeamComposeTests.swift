@@ -6,7 +6,7 @@ import Testing
 
 /// A team's own compose file, unchanged (Tests/Fixtures/team-compose, shaped like the 1j1s
 /// CMS's): recette.yml names only the file; the db publishes no port and has no healthcheck.
-@Suite(.tags(.docker, .slow), .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
+@Suite(.tags(.docker, .slow), .dockerSlot, .enabled(if: dockerShouldRun, "no Docker engine answers (scripts/install-test-prereqs.sh sets one up)"))
 struct TeamComposeTests {
     @Test func populateWorksOnATeamsComposeFileNamingOnlyTheFile() async throws {
         let sample = try await SampleCache.shared.sample()

@@ -22,6 +22,7 @@ extension MeiliCore {
         while true {
             _ = wake.wait(timeout: .now() + .milliseconds(50))
             while let next = takeNextTask() {
+                next.before?(next.type, next.indexUID)
                 if next.delay > .zero, !process(next.uid, for: next.delay) {
                     // Interrupted: left processing, without effect, for the cancelation (next
                     // in line: cancelations go first) to mark canceled.
@@ -62,6 +63,9 @@ extension MeiliCore {
         var work: MeiliWork
         var delay: Duration
         var injected: MeiliError?
+        var type: TaskType
+        var indexUID: String?
+        var before: (@Sendable (TaskType, String?) -> Void)?
     }
 
     private func takeNextTask() -> NextTask? {
@@ -84,7 +88,8 @@ extension MeiliCore {
                 injected = queue.removeFirst()
                 s.injectedFailures[s.tasks[uid].type] = queue
             }
-            return NextTask(uid: uid, work: s.tasks[uid].work ?? .clearDocuments, delay: s.delay, injected: injected)
+            return NextTask(uid: uid, work: s.tasks[uid].work ?? .clearDocuments, delay: s.delay, injected: injected,
+                            type: s.tasks[uid].type, indexUID: s.tasks[uid].indexUID, before: s.beforeTask)
         }
     }
 

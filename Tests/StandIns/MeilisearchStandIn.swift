@@ -176,6 +176,12 @@ public final class MeilisearchStandIn: Sendable {
         set { core.state.withLock { $0.delay = newValue } }
     }
 
+    /// Runs on the task worker before each task is processed, given its type and index uid:
+    /// a test that must observe something between two tasks waits there (bound the wait).
+    public func beforeEachTask(_ body: (@Sendable (TaskType, String?) -> Void)?) {
+        core.state.withLock { $0.beforeTask = body }
+    }
+
     // MARK: Faults
 
     /// The next task of this type ends `failed` with this error, changing nothing.
@@ -404,6 +410,8 @@ struct MeiliState {
     var log: [MeilisearchStandIn.LoggedRequest] = []
     var searches: [MeilisearchStandIn.SearchRecord] = []
     var searchObservers: [@Sendable (MeilisearchStandIn.SearchRecord) -> Void] = []
+    /// Called on the task worker before each task is processed (type, index uid).
+    var beforeTask: (@Sendable (MeilisearchStandIn.TaskType, String?) -> Void)?
 
     /// Indexes a task being processed touches (for `isIndexing`).
     func isIndexing(_ uid: String) -> Bool {
