@@ -20,7 +20,9 @@
 #      every enabled webhook is disabled, before the CMS starts on it;
 #   6. starts the search and CMS services and waits until they are healthy;
 #   7. rebuilds the Meilisearch indexes: `recette reindex` when recette is installed; else by
-#      itself, every document of every index of recette.yml's search.indexes (no 10,000 stop):
+#      itself, every document of every index of recette.yml's search.indexes, or else of each
+#      content type the plugin indexes, from the query recette generates from the CMS source's
+#      model (no 10,000 stop; an index that needs the project's transform is left to recette):
 #      psql COPY in the db container -> NDJSON batches -> curl into a NEW index with the
 #      settings -> wait for every task -> check the count -> swap it with the live index ->
 #      delete the old content. The live index is never empty nor partial; on any failure it
@@ -45,7 +47,8 @@ Options:
   --skip-reindex       do not rebuild the Meilisearch indexes
   --reindex-only       only rebuild the indexes, from the database the db service holds now
   --via direct|plugin  how indexes are rebuilt without recette: direct (from SQL into a new
-                       index swapped in; the default when recette.yml has search.indexes) or
+                       index swapped in; the default when recette.yml has search.indexes
+                       or a CMS source gives them) or
                        plugin (the Strapi plugin's reindex through the admin API)
   --allow-shrink       replace an index even when the rebuilt one lost more than
                        RECETTE_SEARCH_MAX_SHRINK of its documents
@@ -295,6 +298,8 @@ print_plan() {
     elif [[ $(reindex_route) == direct ]]; then
         printf '  6. rebuild into new indexes at %s, swapped in (batches of at most %s MiB):' "$plugin_meilisearch_url" "$recette_search_batch_mb"
         printf ' %s' "${search_index_uids[@]}"
+        ! has_model_indexes \
+            || printf ' (from the CMS source'"'"'s model: those whose content type the plugin'"'"'s store lists as indexed)'
         printf '\n'
     else
         printf '  6. reindex every indexed content type through the Strapi admin API at %s\n' "$strapi_url"
@@ -577,7 +582,8 @@ rebuild_indexes() {
     fi
 }
 
-# --via, else RECETTE_REINDEX_VIA, else direct when recette.yml has search.indexes (as recette).
+# --via, else RECETTE_REINDEX_VIA, else direct when recette.yml has search.indexes or a CMS
+# source gives them (as recette).
 reindex_route() {
     if [[ -n $via ]]; then
         printf '%s\n' "$via"
@@ -594,12 +600,16 @@ reindex_route() {
 # The search indexes rebuilt without recette: SQL -> NDJSON batches -> a new index -> swap
 # ---------------------------------------------------------------------------------------
 
-# The indexes of recette.yml's search.indexes as `recette generate` resolved them: the same
-# definitions `recette reindex` rebuilds. Per index: uid, primary key, settings (JSON; empty:
-# the live index's own) and its query, which goes inside the very SQL recette runs: one that
-# counts the documents, and a COPY writing them out one JSON document per line (CSV with a
-# quote and a delimiter JSON never holds raw, so the JSON text comes out as it is: COPY's
-# text format would double every backslash).
+# The indexes as `recette generate` resolved them: the same definitions `recette reindex`
+# rebuilds, from recette.yml's search.indexes or, without them, one per content type of the
+# CMS source's model (strapi.project) with the query recette generates for it. Per index: uid,
+# primary key, settings (JSON; empty: the live index's own), its query, which goes inside the
+# very SQL recette runs: one that counts the documents, and a COPY writing them out one JSON
+# document per line (CSV with a quote and a delimiter JSON never holds raw, so the JSON text
+# comes out as it is: COPY's text format would double every backslash); then the model's
+# content type (empty for search.indexes: always rebuilt; else rebuilt only when the plugin's
+# store lists it as indexed, as recette does), and why the script leaves the index to recette
+# (empty when it does not: a transform only recette runs, or a query recette cannot generate).
 # shellcheck disable=SC2016,SC1003
 define_search_indexes() {
     search_index_uids=()
@@ -607,41 +617,67 @@ define_search_indexes() {
     search_index_settings=()
     search_index_count_sql=()
     search_index_copy_sql=()
+    search_index_content_types=()
+    search_index_left_to_recette=()
     count_sql_prefix='SELECT count(*) FROM ('
     count_sql_suffix=') AS recette_documents'
     copy_sql_prefix='COPY (SELECT row_to_json(recette_documents) FROM ('
     copy_sql_suffix=') AS recette_documents) TO STDOUT WITH (FORMAT csv, QUOTE E'\''\x01'\'', DELIMITER E'\''\x02'\'')'
-    define_search_index 'offre-de-stage' '_meilisearch_id' '{"filterableAttributes":["domaine","localisation.region","localisation.departement"],"searchableAttributes":["title","description","domaine","entreprise.nom","localisation.ville"],"sortableAttributes":["date_de_debut","remuneration"]}' '
-SELECT '\''offre-de-stage-'\'' || o.id AS _meilisearch_id,
-       o.id, o.title, o.description, o.domaine, o.duree_en_mois, o.remuneration,
-       o.date_de_debut, o.slug, o.published_at, o.created_at, o.updated_at,
-       CASE WHEN l.id IS NULL THEN NULL ELSE json_build_object(
-         '\''ville'\'', l.ville, '\''code_postal'\'', l.code_postal, '\''departement'\'', l.departement,
-         '\''region'\'', l.region, '\''coordonnees'\'', l.coordonnees) END AS localisation,
-       CASE WHEN e.id IS NULL THEN NULL ELSE json_build_object(
-         '\''nom'\'', e.nom, '\''siret'\'', e.siret, '\''secteur'\'', e.secteur) END AS entreprise
-FROM offres_de_stage o
-LEFT JOIN offres_de_stage_components cl
-       ON cl.entity_id = o.id AND cl.field = '\''localisation'\'' AND cl.component_type = '\''localisation.localisation'\''
-LEFT JOIN components_localisation_localisations l ON l.id = cl.component_id
-LEFT JOIN offres_de_stage_components ce
-       ON ce.entity_id = o.id AND ce.field = '\''entreprise'\'' AND ce.component_type = '\''entreprise.entreprise'\''
-LEFT JOIN components_entreprise_entreprises e ON e.id = ce.component_id
-WHERE o.published_at IS NOT NULL
-'
     define_search_index 'annonce-de-logement' '_meilisearch_id' '' '
-SELECT '\''annonce-de-logement-'\'' || a.id AS _meilisearch_id,
-       a.id, a.titre, a.description, a.type_de_logement, a.surface, a.loyer, a.meuble,
-       a.slug, a.published_at, a.created_at, a.updated_at,
-       CASE WHEN l.id IS NULL THEN NULL ELSE json_build_object(
-         '\''ville'\'', l.ville, '\''code_postal'\'', l.code_postal, '\''departement'\'', l.departement,
-         '\''region'\'', l.region, '\''coordonnees'\'', l.coordonnees) END AS localisation
-FROM annonces_de_logement a
-LEFT JOIN annonces_de_logement_components cl
-       ON cl.entity_id = a.id AND cl.field = '\''localisation'\'' AND cl.component_type = '\''localisation.localisation'\''
-LEFT JOIN components_localisation_localisations l ON l.id = cl.component_id
-WHERE a.published_at IS NOT NULL
-'
+SELECT e.id AS "id",
+       e."description" AS "description",
+       CASE WHEN t0.id IS NULL THEN NULL ELSE json_build_object('\''id'\'', t0.id, '\''code_postal'\'', t0."code_postal", '\''coordonnees'\'', t0."coordonnees"::json, '\''departement'\'', t0."departement", '\''region'\'', t0."region", '\''ville'\'', t0."ville") END AS "localisation",
+       e."loyer"::float8 AS "loyer",
+       e."meuble" AS "meuble",
+       e."surface"::float8 AS "surface",
+       e."titre" AS "titre",
+       e."type_de_logement" AS "type_de_logement",
+       CASE WHEN pg_typeof(e.created_at) = '\''timestamptz'\''::regtype THEN to_char(e.created_at::timestamptz AT TIME ZONE '\''UTC'\'', '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') ELSE to_char(e.created_at::timestamp, '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') END AS "createdAt",
+       CASE WHEN pg_typeof(e.updated_at) = '\''timestamptz'\''::regtype THEN to_char(e.updated_at::timestamptz AT TIME ZONE '\''UTC'\'', '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') ELSE to_char(e.updated_at::timestamp, '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') END AS "updatedAt",
+       CASE WHEN pg_typeof(e.published_at) = '\''timestamptz'\''::regtype THEN to_char(e.published_at::timestamptz AT TIME ZONE '\''UTC'\'', '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') ELSE to_char(e.published_at::timestamp, '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') END AS "publishedAt",
+       '\''annonce-de-logement-'\'' || e.id AS "_meilisearch_id"
+FROM "annonces_de_logement" e
+LEFT JOIN (SELECT DISTINCT ON (l."entity_id") l."entity_id" AS owner, l."component_id" AS target FROM "annonces_de_logement_components" l WHERE l.field = '\''localisation'\'' ORDER BY l."entity_id", l."order", l.id) p0 ON p0.owner = e.id
+LEFT JOIN "components_localisation_localisations" t0 ON t0.id = p0.target
+WHERE e.published_at IS NOT NULL
+ORDER BY e.id
+' 'api::annonce-de-logement.annonce-de-logement' ''
+    define_search_index 'evenement' '_meilisearch_id' '' '
+SELECT e.id AS "id",
+       to_char(e."date_de_debut", '\''YYYY-MM-DD'\'') AS "date_de_debut",
+       e."lieu" AS "lieu",
+       e."titre" AS "titre",
+       CASE WHEN pg_typeof(e.created_at) = '\''timestamptz'\''::regtype THEN to_char(e.created_at::timestamptz AT TIME ZONE '\''UTC'\'', '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') ELSE to_char(e.created_at::timestamp, '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') END AS "createdAt",
+       CASE WHEN pg_typeof(e.updated_at) = '\''timestamptz'\''::regtype THEN to_char(e.updated_at::timestamptz AT TIME ZONE '\''UTC'\'', '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') ELSE to_char(e.updated_at::timestamp, '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') END AS "updatedAt",
+       CASE WHEN pg_typeof(e.published_at) = '\''timestamptz'\''::regtype THEN to_char(e.published_at::timestamptz AT TIME ZONE '\''UTC'\'', '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') ELSE to_char(e.published_at::timestamp, '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') END AS "publishedAt",
+       '\''evenement-'\'' || e.id AS "_meilisearch_id"
+FROM "evenements" e
+WHERE e.published_at IS NOT NULL
+ORDER BY e.id
+' 'api::evenement.evenement' ''
+    define_search_index 'offre-de-stage' '_meilisearch_id' '{"filterableAttributes":["domaine","localisation.region","localisation.departement"],"searchableAttributes":["title","description","domaine","entreprise.nom","localisation.ville"],"sortableAttributes":["date_de_debut","remuneration"]}' '
+SELECT e.id AS "id",
+       to_char(e."date_de_debut", '\''YYYY-MM-DD'\'') AS "date_de_debut",
+       e."description" AS "description",
+       e."domaine" AS "domaine",
+       e."duree_en_mois" AS "duree_en_mois",
+       CASE WHEN t0.id IS NULL THEN NULL ELSE json_build_object('\''id'\'', t0.id, '\''nom'\'', t0."nom", '\''secteur'\'', t0."secteur", '\''siret'\'', t0."siret") END AS "entreprise",
+       CASE WHEN t1.id IS NULL THEN NULL ELSE json_build_object('\''id'\'', t1.id, '\''code_postal'\'', t1."code_postal", '\''coordonnees'\'', t1."coordonnees"::json, '\''departement'\'', t1."departement", '\''region'\'', t1."region", '\''ville'\'', t1."ville") END AS "localisation",
+       e."remuneration"::float8 AS "remuneration",
+       e."slug" AS "slug",
+       e."title" AS "title",
+       CASE WHEN pg_typeof(e.created_at) = '\''timestamptz'\''::regtype THEN to_char(e.created_at::timestamptz AT TIME ZONE '\''UTC'\'', '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') ELSE to_char(e.created_at::timestamp, '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') END AS "createdAt",
+       CASE WHEN pg_typeof(e.updated_at) = '\''timestamptz'\''::regtype THEN to_char(e.updated_at::timestamptz AT TIME ZONE '\''UTC'\'', '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') ELSE to_char(e.updated_at::timestamp, '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') END AS "updatedAt",
+       CASE WHEN pg_typeof(e.published_at) = '\''timestamptz'\''::regtype THEN to_char(e.published_at::timestamptz AT TIME ZONE '\''UTC'\'', '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') ELSE to_char(e.published_at::timestamp, '\''YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'\'') END AS "publishedAt",
+       '\''offre-de-stage-'\'' || e.id AS "_meilisearch_id"
+FROM "offres_de_stage" e
+LEFT JOIN (SELECT DISTINCT ON (l."entity_id") l."entity_id" AS owner, l."component_id" AS target FROM "offres_de_stage_components" l WHERE l.field = '\''entreprise'\'' ORDER BY l."entity_id", l."order", l.id) p0 ON p0.owner = e.id
+LEFT JOIN "components_entreprise_entreprises" t0 ON t0.id = p0.target
+LEFT JOIN (SELECT DISTINCT ON (l."entity_id") l."entity_id" AS owner, l."component_id" AS target FROM "offres_de_stage_components" l WHERE l.field = '\''localisation'\'' ORDER BY l."entity_id", l."order", l.id) p1 ON p1.owner = e.id
+LEFT JOIN "components_localisation_localisations" t1 ON t1.id = p1.target
+WHERE e.published_at IS NOT NULL
+ORDER BY e.id
+' 'api::offre-de-stage.offre-de-stage' ''
 }
 
 define_search_index() {
@@ -650,12 +686,19 @@ define_search_index() {
     search_index_settings+=("$3")
     search_index_count_sql+=("$count_sql_prefix$4$count_sql_suffix")
     search_index_copy_sql+=("$copy_sql_prefix$4$copy_sql_suffix")
+    search_index_content_types+=("$5")
+    search_index_left_to_recette+=("$6")
+}
+
+# Whether the indexes come from the CMS source's model (each has its content type).
+has_model_indexes() {
+    [[ " ${search_index_content_types[*]} " == *[![:space:]]* ]]
 }
 
 # Checked before anything is destroyed.
 check_direct_reindex_settings() {
     ((${#search_index_uids[@]} > 0)) \
-        || die "recette.yml has no search.indexes to rebuild from SQL: add them (then run recette generate), or pass --via plugin or --skip-reindex"
+        || die "recette.yml has no search.indexes and no CMS source (strapi.project) to rebuild from SQL: add them (then run recette generate), or pass --via plugin or --skip-reindex"
     batch_bytes=$(LC_ALL=C awk -v mb="$recette_search_batch_mb" \
         'BEGIN { if (mb !~ /^[0-9]+([.][0-9]+)?$/ || mb + 0 < 0.01 || mb + 0 > 1024) exit 1; printf "%d\n", mb * 1048576 }') \
         || die "RECETTE_SEARCH_BATCH_MB is '$recette_search_batch_mb'; expected a number of MiB from 0.01 to 1024"
@@ -677,9 +720,49 @@ rebuild_indexes_directly() {
     meili GET /health
     [[ $http_status == 200 ]] \
         || die "cannot reach Meilisearch at $meilisearch_base ($(meili_problem)): is it running? Check PLUGIN_MEILISEARCH_URL; the indexes were not touched"
+    select_indexed_content_types
+    # search.indexes in their order; the model's in the store's, as recette rebuilds them.
+    local order=() uid
     for i in "${!search_index_uids[@]}"; do
+        [[ -n ${search_index_content_types[$i]} ]] || order+=("$i")
+    done
+    for uid in $indexed_content_types; do
+        for i in "${!search_index_uids[@]}"; do
+            [[ ${search_index_content_types[$i]} != "$uid" ]] || order+=("$i")
+        done
+    done
+    for i in "${order[@]}"; do
+        if [[ -n ${search_index_left_to_recette[$i]} ]]; then
+            warn "index ${search_index_uids[$i]} was not rebuilt: ${search_index_left_to_recette[$i]}; rebuild it with recette (recette reindex --index ${search_index_uids[$i]}); the live index was left as it was"
+            continue
+        fi
         rebuild_index_directly "$i"
     done
+}
+
+# With indexes from the CMS source's model: the content types the Meilisearch plugin's store
+# lists as indexed in the restored database (a JSON list of uids, which hold no quote), in
+# indexed_content_types; a listed one the source lacks is named, none at all is an error,
+# before any index is touched.
+select_indexed_content_types() {
+    local listed uid known
+    indexed_content_types=""
+    has_model_indexes || return 0
+    listed=$(compose exec -T "$db_service" psql --no-psqlrc --no-align --tuples-only --set=ON_ERROR_STOP=1 --username="$db_user" --dbname="$db_name" \
+        --command="SELECT value FROM strapi_core_store_settings WHERE key = 'plugin_meilisearch_meilisearch_indexed_content_types' ORDER BY id DESC LIMIT 1" \
+        2>"$search_dir/psql.err") \
+        || die "cannot read the Meilisearch plugin's store in database '$db_name' (which content types it indexes): $(last_line "$search_dir/psql.err"); the indexes were not touched"
+    for uid in $(printf '%s\n' "$listed" | grep -o '"[^"]*"' | tr -d '"'); do
+        known=false
+        [[ " ${search_index_content_types[*]} " == *" $uid "* ]] && known=true
+        if $known; then
+            indexed_content_types+=" $uid"
+        else
+            warn "the Meilisearch plugin indexes $uid, which the CMS source does not declare: not rebuilt (give it a query in search.indexes of recette.yml)"
+        fi
+    done
+    [[ -n $indexed_content_types ]] \
+        || die "the Meilisearch plugin indexes no content type of the CMS source in database '$db_name' (its store row plugin_meilisearch_meilisearch_indexed_content_types is absent or lists none of them): give the indexes in search.indexes of recette.yml (then run recette generate), or pass --via plugin; the indexes were not touched"
 }
 
 # rebuild_index_directly POSITION: one index of search.indexes, as `recette reindex --via direct`.

@@ -328,8 +328,10 @@ import Testing
         #expect(received.all.count == 2)
     }
 
-    /// The script's own rebuild runs recette's SQL, byte for byte, for every index of
-    /// recette.yml: rendered from the same definitions, not written twice.
+    /// The script's own rebuild runs recette's SQL, byte for byte, for every index recette
+    /// rebuilds: this repository's recette.yml has no search.indexes, so one per content type
+    /// of its CMS source, with the query generated from the model and the settings of
+    /// search.settings. Rendered from the same definitions, not written twice.
     @Test func theScriptRebuildsTheIndexesRecetteRebuildsWithTheSameSQL() async throws {
         let script = TestEnvironment.packageRoot.appendingPathComponent("populate-with-recette-data.sh").path
         let driver = #"""
@@ -338,18 +340,94 @@ import Testing
             load_settings
             for i in "${!search_index_uids[@]}"; do
                 printf '%s\0' "${search_index_uids[$i]}" "${search_index_primary_keys[$i]}" "${search_index_settings[$i]}" \
-                    "${search_index_count_sql[$i]}" "${search_index_copy_sql[$i]}"
+                    "${search_index_count_sql[$i]}" "${search_index_copy_sql[$i]}" "${search_index_content_types[$i]}" "${search_index_left_to_recette[$i]}"
             done
             """#
         let result = try await Bash.run(["-c", driver, "driver", script, TestEnvironment.newProjectDirectory().path])
         #expect(result.status == 0, "\(result.standardError)")
-        let definitions = try Configuration.committed(projectDirectory: TestEnvironment.packageRoot).searchIndexes
-        try #require(!definitions.isEmpty)
-        let expected = definitions.flatMap { definition in
+        let configuration = try Configuration.committed(projectDirectory: TestEnvironment.packageRoot)
+        #expect(configuration.searchIndexes.isEmpty, "the repository's recette.yml carries no hand-written query")
+        let model = try ModelSearchIndexes(project: try #require(try StrapiProject.configured(configuration)))
+        let uids = model.model.contentTypes.map(\.uid)
+        let definitions = try model.definitions(indexed: uids).indexes.withSettings(configuration.searchSettings)
+        try #require(definitions.map(\.uid) == ["annonce-de-logement", "evenement", "offre-de-stage"])
+        #expect(definitions.last?.settingsJSON != nil, "offre-de-stage takes its settings from search.settings")
+        let expected = zip(definitions, uids).flatMap { definition, contentType in
             [definition.uid, definition.primaryKey, definition.settingsJSON.map { String(decoding: $0, as: UTF8.self) } ?? "",
-             definition.documentCountSQL, definition.documentCopySQL]
+             definition.documentCountSQL, definition.documentCopySQL, contentType, ""]
         }
         #expect(result.standardOutput.split(separator: "\0", omittingEmptySubsequences: false).dropLast().map(String.init) == expected)
+    }
+
+    /// The committed sample-cms/, which the repository's recette.yml names as its CMS source,
+    /// is what `recette sample-backup` writes (SampleCMSSource), file for file.
+    @Test func theCommittedSampleCMSSourceIsTheOneSampleBackupWrites() throws {
+        let root = TestEnvironment.packageRoot.appendingPathComponent("sample-cms").standardizedFileURL
+        let walk = try #require(FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]))
+        var committed: [String: String] = [:]
+        for case let url as URL in walk where try url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile == true {
+            committed[String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))] = try String(contentsOf: url, encoding: .utf8)
+        }
+        #expect(committed.keys.sorted() == SampleCMSSource.files.keys.sorted())
+        #expect(committed == SampleCMSSource.files, "run: recette sample-backup --cms-source sample-cms (then recette generate)")
+    }
+
+    /// Drives the script's rebuild loop with the database and Meilisearch replaced by bash
+    /// functions: `compose` prints STORE (the plugin's store row), each rebuild prints its uid.
+    static let rebuildLoopDriver = #"""
+        source "$1"
+        project_dir=$2
+        load_settings
+        work_dir=$(mktemp -d)
+        trap 'rm -rf "$work_dir"' EXIT
+        compose() { printf '%s\n' "$STORE"; }
+        meili() { http_status=200; }
+        rebuild_index_directly() { printf 'rebuilt %s\n' "${search_index_uids[$1]}"; }
+        rebuild_indexes_directly
+        """#
+
+    /// With the indexes from the model, the script rebuilds those whose content type the
+    /// plugin's store lists, in the store's order, names a listed one the source lacks, and
+    /// stops before touching any index when the store lists none of them.
+    @Test func theScriptRebuildsTheModelsIndexesThePluginIndexes() async throws {
+        let script = TestEnvironment.packageRoot.appendingPathComponent("populate-with-recette-data.sh").path
+        let listed = #"["api::offre-de-stage.offre-de-stage","plugin::users-permissions.user","api::annonce-de-logement.annonce-de-logement"]"#
+        let result = try await Bash.run(["-c", Self.rebuildLoopDriver, "driver", script, TestEnvironment.newProjectDirectory().path], environment: ["STORE": listed])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput == "rebuilt offre-de-stage\nrebuilt annonce-de-logement\n", "evenement is not indexed: \(result.standardOutput)")
+        #expect(result.standardError.contains("warning: the Meilisearch plugin indexes plugin::users-permissions.user, which the CMS source does not declare: not rebuilt"),
+                "\(result.standardError)")
+
+        let none = try await Bash.run(["-c", Self.rebuildLoopDriver, "driver", script, TestEnvironment.newProjectDirectory().path], environment: ["STORE": ""])
+        #expect(none.status == 1)
+        #expect(none.standardOutput == "")
+        #expect(none.lastErrorLine.contains("error: the Meilisearch plugin indexes no content type of the CMS source in database"), "\(none.standardError)")
+    }
+
+    /// An index whose documents need the project's transform is not rebuilt by the script (it
+    /// would send the entries untransformed): it says so and goes on with the others.
+    @Test func theScriptLeavesAnIndexWithATransformToRecette() async throws {
+        let project = TestEnvironment.newProjectDirectory()
+        try """
+            search:
+              indexes:
+                - uid: plain
+                  query: SELECT 'plain-' || 1 AS _meilisearch_id
+                - uid: transformed
+                  query: SELECT 'transformed-' || 1 AS _meilisearch_id
+                  transform: [node, scripts/recette-transform.js, transformed]
+
+            """.write(to: project.appendingPathComponent("recette.yml"), atomically: true, encoding: .utf8)
+        let contents = try ProjectTemplates.render(BundledTemplates.populateScript,
+                                                   ProjectTemplates.ScriptValues(Configuration.committed(projectDirectory: project)))
+        let script = project.appendingPathComponent("populate-with-recette-data.sh")
+        try contents.write(to: script, atomically: true, encoding: .utf8)
+        let result = try await Bash.run(["-c", Self.rebuildLoopDriver, "driver", script.path, project.path], environment: ["STORE": ""])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput == "rebuilt plain\n")
+        #expect(result.standardError.contains(
+            "warning: index transformed was not rebuilt: its documents need its transform (node scripts/recette-transform.js transformed), which only recette runs; rebuild it with recette (recette reindex --index transformed); the live index was left as it was"),
+                "\(result.standardError)")
     }
 
     // MARK: The PostgreSQL major from the newest downloaded backup

@@ -137,8 +137,7 @@ struct GeneratedScriptReindexDockerTests {
         defer { stack.down() }
         try await stack.startedDatabase(services: ["db", "search", "cms"])
         // The project's own search.indexes: the ones rendered into the committed script.
-        try FileManager.default.copyItem(at: TestEnvironment.packageRoot.appendingPathComponent("recette.yml"),
-                                         to: stack.directory.appendingPathComponent("recette.yml"))
+        try RepositoryConfiguration.copy(into: stack.directory)
         let restored = try await CLI.run(["restore", sample.archive.path, "--target", "compose", "--yes", "--quiet", "--project-dir", stack.directory.path],
                                          environment: stack.cliEnvironment())
         try #require(restored.status == 0, "\(restored.standardError)")

@@ -36,8 +36,7 @@ struct PopulateComposeTests {
         defer { health.stop() }
         let stack = ComposeTestStack()
         defer { stack.down() }
-        try FileManager.default.copyItem(at: TestEnvironment.packageRoot.appendingPathComponent("recette.yml"),
-                                         to: stack.directory.appendingPathComponent("recette.yml"))
+        try RepositoryConfiguration.copy(into: stack.directory)
         let environment = stack.cliEnvironment(scalingo.environment.merging([
             "PLUGIN_MEILISEARCH_URL": meilisearch.baseURL.absoluteString,
             "PLUGIN_MEILISEARCH_API_KEY": meilisearch.masterKey ?? "",
@@ -48,9 +47,12 @@ struct PopulateComposeTests {
 
         // Nothing exists yet: no container, no volume, no index.
         #expect(try await stack.volumeCreatedAt("db-data") == nil)
-        let result = try await CLI.run(["populate", "--yes", "--target", "compose", "--no-progress", "--project-dir", stack.directory.path],
+        // The repository's CMS source is a branch that dropped a column the sample has
+        // (SampleCMSSource.plantedDrop): its schema guard would stop the cms step.
+        let result = try await CLI.run(["populate", "--yes", "--allow-schema-drops", "--target", "compose", "--no-progress", "--project-dir", stack.directory.path],
                                        environment: environment)
         #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardError.contains("starting the CMS although its boot sync drops column \(SampleCMSSource.plantedDrop)"), "\(result.standardError)")
         for step in ["backup", "restore", "cms", "reindex", "check"] {
             #expect(result.standardOutput.range(of: "\n\(step)\\s+succeeded\\s+[0-9.]+s", options: .regularExpression) != nil, "\(step): \(result.standardOutput)")
         }

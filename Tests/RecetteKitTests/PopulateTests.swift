@@ -15,7 +15,7 @@ import Testing
         let database = "populate_\(UUID().uuidString.prefix(8).lowercased())"
         let project = TestEnvironment.newProjectDirectory()
         // The repository's own recette.yml: the sample's indexes.
-        try FileManager.default.copyItem(at: TestEnvironment.packageRoot.appendingPathComponent("recette.yml"), to: project.appendingPathComponent("recette.yml"))
+        try RepositoryConfiguration.copy(into: project)
         let environment = TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": database]) { $1 }
         let restored = try await CLI.run(["restore", sample.archive.path, "--target", "local", "--project-dir", project.path, "--no-progress"], environment: environment)
         try #require(restored.status == 0, "\(restored.standardError)")

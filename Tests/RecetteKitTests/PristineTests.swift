@@ -182,7 +182,7 @@ import Testing
         let meilisearch = try MeilisearchStandIn()
         defer { meilisearch.stop() }
         let project = TestEnvironment.newProjectDirectory()
-        try FileManager.default.copyItem(at: TestEnvironment.packageRoot.appendingPathComponent("recette.yml"), to: project.appendingPathComponent("recette.yml"))
+        try RepositoryConfiguration.copy(into: project)
         let environment = TestEnvironment.cliEnvironment.merging([
             "RECETTE_TARGET": "local", "RECETTE_DATABASE": database,
             "PLUGIN_MEILISEARCH_URL": meilisearch.baseURL.absoluteString, "PLUGIN_MEILISEARCH_API_KEY": meilisearch.masterKey ?? "",

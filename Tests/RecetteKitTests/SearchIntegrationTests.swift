@@ -49,8 +49,7 @@ struct SearchProject {
     static func make(meilisearch: MeilisearchStandIn) async throws -> SearchProject {
         let (name, url) = try await SearchSampleDatabase.shared.copy()
         let project = SearchProject(database: name, databaseURL: url, meilisearch: meilisearch)
-        try FileManager.default.copyItem(at: TestEnvironment.packageRoot.appendingPathComponent("recette.yml"),
-                                         to: project.directory.appendingPathComponent("recette.yml"))
+        try RepositoryConfiguration.copy(into: project.directory)
         return project
     }
 

@@ -80,6 +80,13 @@ public enum ProjectTemplates {
             let settings: String
             /// Goes between the wrappings below.
             let subquery: String
+            /// An index from the CMS source's model: its content type, rebuilt only when the
+            /// plugin's store in the restored database lists it as indexed (as `recette
+            /// reindex` does); "" for an index of search.indexes, always rebuilt.
+            let contentType: String
+            /// Why the script cannot rebuild it and leaves it to recette ("" when it can): its
+            /// documents need the project's transform, or recette cannot generate its query.
+            let leftToRecette: String
         }
         let scriptSettings: [ScriptSetting]
         let otherServices: String
@@ -97,10 +104,36 @@ public enum ProjectTemplates {
             otherServices = ProjectTemplates.otherServices.joined(separator: " ")
             // The definitions `recette reindex` uses, resolved the same way: where they come
             // from may change, the script follows.
-            searchIndexes = configuration.searchIndexes.map { definition in
-                SearchIndex(uid: definition.uid, primaryKey: definition.primaryKey,
-                            settings: definition.settingsJSON.map { String(decoding: $0, as: UTF8.self) } ?? "",
-                            subquery: definition.subquery)
+            searchIndexes = try Self.searchIndexes(configuration)
+        }
+
+        /// search.indexes; without them, one index per content type of the CMS source's model,
+        /// each with the query `recette reindex` generates for it (the database, read when the
+        /// script runs, says which of them the plugin indexes).
+        static func searchIndexes(_ configuration: Configuration) throws -> [SearchIndex] {
+            func index(_ definition: SearchIndexDefinition, contentType: String = "", leftToRecette: String = "") -> SearchIndex {
+                let reason = definition.transform.map {
+                    "its documents need its transform (\($0.joined(separator: " "))), which only recette runs"
+                } ?? leftToRecette
+                return SearchIndex(uid: definition.uid, primaryKey: definition.primaryKey,
+                                   settings: definition.settingsJSON.map { String(decoding: $0, as: UTF8.self) } ?? "",
+                                   subquery: reason.isEmpty ? definition.subquery : "", contentType: contentType, leftToRecette: reason)
+            }
+            let configured = configuration.searchIndexes.withSettings(configuration.searchSettings)
+            guard configured.isEmpty, let project = try StrapiProject.configured(configuration) else {
+                return configured.map { index($0) }
+            }
+            let model = try ModelSearchIndexes(project: project)
+            return try model.model.contentTypes.map { type in
+                do {
+                    let definitions = try model.definitions(indexed: [type.uid]).indexes.withSettings(configuration.searchSettings)
+                    return index(definitions[0], contentType: type.uid)
+                } catch let failure as RecetteFailure {
+                    // Only a content type the plugin indexes needs its query: the script says
+                    // why when the database lists it.
+                    let placeholder = SearchIndexDefinition(uid: type.singularName, query: "SELECT 1")
+                    return index(placeholder, contentType: type.uid, leftToRecette: failure.description)
+                }
             }
         }
     }

@@ -24,12 +24,15 @@ public struct SearchSetup: Sendable {
     public var model: ModelSearchIndexes?
     /// `--index`: only these.
     public var only: [String]
+    /// Where the model's indexes take `search.settings` from.
+    private let settingsByIndex: [String: Data]
 
     public init(context: RecetteContext, only: [String] = []) throws {
         let configuration = context.configuration
         client = try MeilisearchClient.from(configuration, transport: context.http)
         self.only = only
-        let all = configuration.searchIndexes
+        let all = configuration.searchIndexes.withSettings(configuration.searchSettings)
+        settingsByIndex = configuration.searchSettings
         if all.isEmpty, let project = try StrapiProject.configured(configuration) {
             definitions = []
             model = try ModelSearchIndexes(project: project)
@@ -66,7 +69,7 @@ public struct SearchSetup: Sendable {
     /// gives for the content types the plugin indexes in the database behind `rows`.
     public func resolvedDefinitions(rows: any SearchRowSource, logger: Logger) async throws -> [SearchIndexDefinition] {
         guard let model else { return definitions }
-        let all = try await model.resolve(rows: rows, logger: logger)
+        let all = try await model.resolve(rows: rows, logger: logger).withSettings(settingsByIndex)
         guard !only.isEmpty else { return all }
         for uid in only where !all.contains(where: { $0.uid == uid }) {
             throw RecetteFailure("no index '\(uid)' among those the CMS source's model gives (\(all.map(\.uid).joined(separator: ", ")))")

@@ -63,14 +63,17 @@ public struct Configuration: Sendable {
     public let filesRead: [String]
     /// `search.indexes` of `recette.yml`: the indexes `reindex --via direct` builds.
     public var searchIndexes: [SearchIndexDefinition]
+    /// `search.settings` of `recette.yml`: Meilisearch settings by index uid (JSON objects).
+    public var searchSettings: [String: Data]
 
     /// - Parameter dotEnvLines: the `.env` line of each variable, for errors naming where a value came from.
     public init(values: [Setting: ResolvedValue], projectDirectory: URL, filesRead: [String] = [], searchIndexes: [SearchIndexDefinition] = [],
-                dotEnvLines: [String: Int] = [:]) {
+                searchSettings: [String: Data] = [:], dotEnvLines: [String: Int] = [:]) {
         self.values = values
         self.projectDirectory = projectDirectory
         self.filesRead = filesRead
         self.searchIndexes = searchIndexes
+        self.searchSettings = searchSettings
         var parsed: [Setting: ParsedSetting] = [:]
         var problems: [InvalidSetting] = []
         for setting in Setting.all {
@@ -120,11 +123,13 @@ public struct Configuration: Sendable {
         let configURL = projectDirectory.appendingPathComponent("recette.yml")
         var fileValues: [String: String] = [:]
         var searchIndexes: [SearchIndexDefinition] = []
+        var searchSettings: [String: Data] = [:]
         if fileSystem.fileExists(atPath: configURL.path) {
             let text = try readText(configURL)
             try ProjectConfigFile.checkBounded(yaml: text, path: configURL.path)
             fileValues = try ProjectConfigFile.flatten(yaml: text, path: configURL.path)
             try ProjectConfigFile.checkKnownKeys(yaml: text, path: "recette.yml")
+            searchSettings = try SearchIndexDefinition.parseSettingsByIndex(yaml: text, path: configURL.path)
             searchIndexes = try SearchIndexDefinition.parse(yaml: text, path: configURL.path)
             filesRead.append("recette.yml")
         }
@@ -146,7 +151,7 @@ public struct Configuration: Sendable {
             }
         }
         let configuration = Configuration(values: values, projectDirectory: projectDirectory, filesRead: filesRead,
-                                          searchIndexes: searchIndexes, dotEnvLines: dotEnvLines)
+                                          searchIndexes: searchIndexes, searchSettings: searchSettings, dotEnvLines: dotEnvLines)
         if validating, let problem = configuration.problems.first { throw ConfigurationError.invalidSetting(problem) }
         return configuration
     }
@@ -241,7 +246,7 @@ public enum ProjectConfigFile {
     /// list; what a listed key holds is its reader's (an index's Meilisearch `settings`).
     /// A new key is one line here.
     public static let knownKeys: [String] = Setting.all.compactMap(\.configPath)
-        + SearchIndexDefinition.keys.map { "search.indexes[].\($0)" }
+        + SearchIndexDefinition.keys.map { "search.indexes[].\($0)" } + ["search.settings"]
 
     /// Refuses a key recette does not read, naming the nearest known one: a typo (`serach:`,
     /// `indexs:`) would otherwise leave the setting at its default without a word.

@@ -81,7 +81,7 @@ extension Setting {
     public static let keep = Setting("RECETTE_KEEP", config: "keep", "tables whose rows are copied from the database being replaced into the new one (in recette.yml: a list; here ':'-separated)")
     public static let strapiAdminEmail = Setting("STRAPI_ADMIN_EMAIL", config: "strapi.admin_email", "Strapi admin user's email, for the plugin's reindex through the admin API")
     public static let strapiAdminPassword = Setting("STRAPI_ADMIN_PASSWORD", config: nil, secret: true, "Strapi admin user's password, for the plugin's reindex through the admin API")
-    public static let strapiProject = Setting("RECETTE_STRAPI_PROJECT", config: "strapi.project", accepts: .path, "the CMS's source (package.json, src/api, src/components), for the schema guard (default: the project directory when it holds src/api)")
+    public static let strapiProject = Setting("RECETTE_STRAPI_PROJECT", config: "strapi.project", accepts: .path, "the CMS's source (package.json, src/api, src/components), for the schema guard and the search indexes from its model (default: the project directory when it holds src/api)")
 
     public static let all: [Setting] = [
         .scalingoAPIToken, .scalingoApp, .scalingoRegion, .addonName, .scalingoDBUser,
