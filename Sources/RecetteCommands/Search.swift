@@ -26,7 +26,7 @@ struct Search: AsyncParsableCommand {
                 let setup = try SearchSetup(context: context, only: indexes)
                 try setup.requireDefinitions(for: "search status")
                 let rows = try await SearchDatabase.rows(for: context)
-                let drift = SearchDrift(client: setup.client, rows: rows, logger: context.logger)
+                let drift = SearchDrift(client: setup.client, rows: rows, drops: setup.transformDrops, logger: context.logger)
                 let statuses = try await drift.status(try await setup.resolvedDefinitions(rows: rows, logger: context.logger))
                 if json {
                     context.output.write(try SearchCommands.jsonText(statuses))
@@ -79,7 +79,7 @@ struct Search: AsyncParsableCommand {
                 let setup = try SearchSetup(context: context, only: indexes)
                 try setup.requireDefinitions(for: "search verify")
                 let rows = try await SearchDatabase.rows(for: context)
-                let drift = SearchDrift(client: setup.client, rows: rows, logger: context.logger)
+                let drift = SearchDrift(client: setup.client, rows: rows, drops: setup.transformDrops, logger: context.logger)
                 var results: [IndexDrift] = []
                 for definition in try await setup.resolvedDefinitions(rows: rows, logger: context.logger) {
                     var result = try await drift.verify(definition)
@@ -105,7 +105,8 @@ struct Search: AsyncParsableCommand {
         }
 
         func describe(_ drift: IndexDrift, show: Int) -> [String] {
-            var lines = ["\(drift.uid): \(drift.databaseRows) rows in the database, \(drift.indexDocuments) documents in the index — \(drift.isInSync ? "in sync" : "DIFFERS")"]
+            let dropped = drift.transformDropped.map { " (\($0) dropped by its transform at the last rebuild)" } ?? ""
+            var lines = ["\(drift.uid): \(drift.databaseRows) rows in the database\(dropped), \(drift.indexDocuments) documents in the index — \(drift.isInSync ? "in sync" : "DIFFERS")"]
             let stale = "stale (\(drift.staleBy ?? "updated_at") differs)"
             for (label, ids) in [("missing from the index", drift.missing), ("in the index, not in the database", drift.extra), (stale, drift.stale)] where !ids.isEmpty {
                 let shown = ids.prefix(show).joined(separator: ", ")

@@ -38,18 +38,25 @@ actor SearchSampleDatabase {
     }
 }
 
-/// A project directory with the repository's recette.yml (the sample's two indexes), and the
-/// environment that points recette at a database copy and a Meilisearch stand-in.
+/// A project directory with the repository's recette.yml (the sample's two indexes, from its
+/// CMS source's model) or, `handWritten`, the same two indexes as hand-written queries
+/// (`Tests/Fixtures/search/hand-written-indexes.yml`), and the environment that points
+/// recette at a database copy and a Meilisearch stand-in.
 struct SearchProject {
     let directory = TestEnvironment.newProjectDirectory()
     let database: String
     let databaseURL: String
     let meilisearch: MeilisearchStandIn
 
-    static func make(meilisearch: MeilisearchStandIn) async throws -> SearchProject {
+    static func make(meilisearch: MeilisearchStandIn, handWritten: Bool = false) async throws -> SearchProject {
         let (name, url) = try await SearchSampleDatabase.shared.copy()
         let project = SearchProject(database: name, databaseURL: url, meilisearch: meilisearch)
-        try RepositoryConfiguration.copy(into: project.directory)
+        if handWritten {
+            try FileManager.default.copyItem(at: TestEnvironment.packageRoot.appendingPathComponent("Tests/Fixtures/search/hand-written-indexes.yml"),
+                                             to: project.directory.appendingPathComponent("recette.yml"))
+        } else {
+            try RepositoryConfiguration.copy(into: project.directory)
+        }
         return project
     }
 

@@ -26,10 +26,10 @@ import Testing
         """
     }
 
-    /// The repository's recette.yml with `transform: [node, transform.js]` on offre-de-stage,
-    /// and `script` as transform.js.
+    /// The sample's hand-written indexes with `transform: [node, transform.js]` on
+    /// offre-de-stage, and `script` as transform.js.
     func project(_ meilisearch: MeilisearchStandIn, script: String, argv: String = "[node, transform.js]") async throws -> SearchProject {
-        let project = try await SearchProject.make(meilisearch: meilisearch)
+        let project = try await SearchProject.make(meilisearch: meilisearch, handWritten: true)
         let file = project.directory.appendingPathComponent("recette.yml")
         let text = try String(contentsOf: file, encoding: .utf8)
         let anchor = "      content_type: api::offre-de-stage.offre-de-stage\n"
@@ -95,9 +95,66 @@ import Testing
         #expect(seen["cwd"] as? String == project.directory.path)
         #expect(seen["secret"] is NSNull, "no secret from .env in its environment: \(seen)")
 
-        // --fix would send the query's rows as they are, not the transform's documents.
+        // --fix would send the query's rows as they are, not the transform's documents. (The
+        // dropped entries are not missing: a document that is, is.)
+        let client = MeilisearchClient(baseURL: meilisearch.baseURL, apiKey: Secret(meilisearch.masterKey!), transport: URLSessionTransport())
+        try await client.wait(for: try await client.deleteDocuments("offre-de-stage", ids: ["offre-de-stage-\(kept[0].id)"]))
         let status = try await project.recette(["search", "verify", "--index", "offre-de-stage", "--fix"])
         #expect(status.standardError.contains("has a transform"), "--fix would send untransformed documents: \(status.standardError)")
+    }
+
+    /// A transform that drops every tenth entry: `search status`, `search verify` and
+    /// populate's check compare the index with what the rebuild produced (the rows less the
+    /// dropped entries, recorded at the rebuild), not with the query's rows; a document that
+    /// really went missing is still reported, and so is a dropped one the query no longer has
+    /// not counted.
+    @Test func entriesTheTransformDroppedAreNotMissing() async throws {
+        let meilisearch = try MeilisearchStandIn()
+        defer { meilisearch.stop() }
+        let project = try await project(meilisearch, script: Self.script("return entry.id % 10 === 0 ? 'null' : JSON.stringify(entry);"))
+        let connection = try PostgresConnection(url: project.databaseURL)
+        let rows = try #require(Int(try connection.query("SELECT count(*) FROM offres_de_stage WHERE published_at IS NOT NULL").scalar ?? ""))
+        let dropped = try #require(Int(try connection.query("SELECT count(*) FROM offres_de_stage WHERE published_at IS NOT NULL AND id % 10 = 0").scalar ?? ""))
+        try #require(dropped > 1_000)
+        // Both indexes: populate's check compares every one.
+        let rebuilt = try await project.recette(["reindex"])
+        try #require(rebuilt.status == 0, "\(rebuilt.standardError)")
+        try #require(meilisearch.documentCount(in: "offre-de-stage") == rows - dropped)
+
+        let status = try await project.recette(["search", "status", "--index", "offre-de-stage"])
+        #expect(status.status == 0, "\(status.standardOutput)\(status.standardError)")
+        #expect(status.standardOutput.contains("ok (\(dropped) dropped by its transform)"), "\(status.standardOutput)")
+        let verify = try await project.recette(["search", "verify", "--index", "offre-de-stage"])
+        #expect(verify.status == 0, "\(verify.standardOutput)\(verify.standardError)")
+        #expect(verify.standardOutput.contains("\(rows) rows in the database (\(dropped) dropped by its transform at the last rebuild), \(rows - dropped) documents in the index — in sync"),
+                "\(verify.standardOutput)")
+        let check = try await project.recette(["populate", "--only", "check"])
+        #expect(check.status == 0, "\(check.standardOutput)\(check.standardError)")
+        #expect(check.standardOutput.contains("offre-de-stage ok (\(dropped) dropped by its transform)"), "\(check.standardOutput)")
+
+        // A dropped entry deleted from the database since is in neither side: still in sync.
+        // A document that really went missing is reported, by all three.
+        let gone = try #require(try connection.query("SELECT min(id) FROM offres_de_stage WHERE published_at IS NOT NULL AND id % 10 = 0").scalar)
+        try connection.execute("DELETE FROM offres_de_stage_components WHERE entity_id = \(gone); DELETE FROM offres_de_stage WHERE id = \(gone)")
+        let kept = try #require(try connection.query("SELECT min(id) FROM offres_de_stage WHERE published_at IS NOT NULL AND id % 10 = 1").scalar)
+        let client = MeilisearchClient(baseURL: meilisearch.baseURL, apiKey: Secret(meilisearch.masterKey!), transport: URLSessionTransport())
+        try await client.wait(for: try await client.deleteDocuments("offre-de-stage", ids: ["offre-de-stage-\(kept)"]))
+        let short = try await project.recette(["search", "status", "--index", "offre-de-stage"])
+        #expect(short.status == 1)
+        #expect(short.standardOutput.contains("1 missing (\(dropped - 1) dropped by its transform)"), "\(short.standardOutput)")
+        let listed = try await project.recette(["search", "verify", "--index", "offre-de-stage"])
+        #expect(listed.status == 1)
+        #expect(listed.standardOutput.contains("1 missing from the index: offre-de-stage-\(kept)\n"), "\(listed.standardOutput)")
+        let failedCheck = try await project.recette(["populate", "--only", "check"])
+        #expect(failedCheck.status == 1)
+        #expect(failedCheck.standardError.contains("failed: offre-de-stage differ from the database after the rebuild"), "\(failedCheck.standardError)")
+
+        // A rebuild without the transform forgets what it dropped.
+        let file = project.directory.appendingPathComponent("recette.yml")
+        try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "      transform: [node, transform.js]\n", with: "")
+            .write(to: file, atomically: true, encoding: .utf8)
+        try #require(try await project.recette(["reindex", "--index", "offre-de-stage"]).status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: project.directory.appendingPathComponent(".recette/search/dropped").path) == [])
     }
 
     @Test func theREADMEsWrapperRunsTheProjectsOwnTransformEntryAndFilterEntry() async throws {

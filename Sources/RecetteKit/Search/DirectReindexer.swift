@@ -193,12 +193,31 @@ public struct DirectReindexer: Sendable {
                 logger.warning("index \(uid) is rebuilt, but its previous content under \(temporary) could not be deleted (\(error)); the next rebuild deletes it")
             }
             lap("cleanup")
+            recordDrops(of: definition, sent: sent, transform: transform)
             return IndexRebuildReport(uid: uid, temporaryUid: temporary, rows: sent.rows, documents: documents, batches: sent.batches,
                                       bytesSent: sent.bytes, phases: phases, seconds: (clock.now - started).seconds, settingsFrom: settingsFrom,
                                       transformDropped: transform == nil ? nil : sent.dropped)
         } catch {
             await removeUnfinished(temporary, createdLive: createdLive && !swapped ? uid : nil)
             throw error
+        }
+    }
+
+    /// What the transform dropped, for `search status`, `search verify` and populate's check;
+    /// a rebuild without a transform removes the record of an earlier one. The index is
+    /// rebuilt either way: a record that cannot be written is a warning.
+    private func recordDrops(of definition: SearchIndexDefinition, sent: Sent, transform: EntryTransform?) {
+        let records = TransformDropRecords(searchDirectory: claims.directory)
+        guard transform != nil else {
+            records.remove(uid: definition.uid, meilisearch: client.baseURL)
+            return
+        }
+        let drops = TransformDrops(uid: definition.uid, meilisearch: client.server, rebuiltAt: now(), rows: sent.rows + sent.dropped,
+                                   documents: sent.rows, ids: sent.droppedIDs, unidentified: sent.unidentifiedDrops)
+        do {
+            try records.record(drops, meilisearch: client.baseURL)
+        } catch {
+            logger.warning("index \(definition.uid) is rebuilt, but the record of the \(drops.count) entries its transform dropped could not be written (\(error)): search status will count them as missing")
         }
     }
 
@@ -327,8 +346,10 @@ public struct DirectReindexer: Sendable {
         var batches: Int
         var bytes: Int
         var tasks: [MeilisearchTaskReference]
-        /// Entries the transform dropped.
+        /// Entries the transform dropped, and their primary keys.
         var dropped = 0
+        var droppedIDs: [String] = []
+        var unidentifiedDrops = 0
     }
 
     /// The COPY runs on a thread of its own and fills batches (through the transform, when the
@@ -349,12 +370,13 @@ public struct DirectReindexer: Sendable {
                 if let transform {
                     let counts = try await transform.run(rows: rows, countSQL: countSQL, copySQL: copySQL, into: batcher)
                     channel.finish()
-                    return (count: counts.count, copied: counts.copied, documents: counts.documents)
+                    return (count: counts.count, copied: counts.copied, documents: counts.documents,
+                            drops: (ids: counts.droppedIDs, unidentified: counts.unidentifiedDrops))
                 }
                 let (count, copied) = try await rows.countAndCopy(countSQL: countSQL, copySQL: copySQL) { row in try batcher.append(row: row) }
                 try await offCooperativePool { try batcher.flush() }
                 channel.finish()
-                return (count: count, copied: copied, documents: copied)
+                return (count: count, copied: copied, documents: copied, drops: (ids: [String](), unidentified: 0))
             } catch {
                 channel.finish(throwing: error)
                 throw error
@@ -390,7 +412,7 @@ public struct DirectReindexer: Sendable {
         }
         // Interrupted, the loop above just ends; a transform may then be waiting for nothing
         // the channel can stop (a silent one): the producer's cancellation stops it.
-        let (count, copied, documents) = try await withTaskCancellationHandler {
+        let (count, copied, documents, drops) = try await withTaskCancellationHandler {
             try await producer.value
         } onCancel: {
             if transform != nil { producer.cancel() }
@@ -400,6 +422,7 @@ public struct DirectReindexer: Sendable {
         }
         // What the index must hold: the documents the transform printed, not the rows.
         sent.dropped = copied - documents
+        (sent.droppedIDs, sent.unidentifiedDrops) = drops
         return sent
     }
 

@@ -83,6 +83,10 @@ struct EntryTransform: Sendable {
         var copied: Int
         var documents: Int
         var dropped: Int
+        /// The primary keys of the dropped entries (decoded JSON values), in order, and how many
+        /// dropped entries had none to read.
+        var droppedIDs: [String]
+        var unidentifiedDrops: Int
     }
 
     /// Streams the rows of `copySQL` through the transform into `batcher`.
@@ -93,7 +97,7 @@ struct EntryTransform: Sendable {
         let pending = PendingEntries(capacity: maximumEntriesAhead)
         let progress = TransformProgress()
         let stripped = primaryKey == PendingEntries.pluginKey ? Array(primaryKey.utf8) : nil
-        let feed = TransformFeed(strippedKey: stripped, uid: uid, pending: pending, chunkBytes: inputChunkBytes) { try input.put($0) }
+        let feed = TransformFeed(key: Array(primaryKey.utf8), stripsKey: stripped != nil, uid: uid, pending: pending, chunkBytes: inputChunkBytes) { try input.put($0) }
         let output = TransformOutput(uid: uid, primaryKey: primaryKey, setsPluginKey: stripped != nil, pending: pending, batcher: batcher)
         let errors = LineTail(capacity: 10)
         let stop: @Sendable (any Error) -> Void = { error in
@@ -202,7 +206,9 @@ struct EntryTransform: Sendable {
         guard output.lines == counts.copied, pending.isEmpty else {
             throw RecetteFailure(explain("printed \(output.lines) line(s) for \(counts.copied) entries: it must print one per entry, in order (null drops one)", shown, errors))
         }
-        return Counts(count: counts.count, copied: counts.copied, documents: output.documents, dropped: output.lines - output.documents)
+        let dropped = output.droppedIDs
+        return Counts(count: counts.count, copied: counts.copied, documents: output.documents, dropped: output.lines - output.documents,
+                      droppedIDs: dropped.identified, unidentifiedDrops: dropped.unidentified)
     }
 
     /// One line: what went wrong, the transform's standard error's last lines, and that the live
@@ -374,11 +380,14 @@ final class PendingEntries: Sendable {
 }
 
 /// The row source's side: each entry (a row's JSON object) goes to the transform's standard
-/// input, without `_meilisearch_id` when the plugin's key is the primary key.
+/// input, without `_meilisearch_id` when the plugin's key is the primary key. Its primary key
+/// waits in `pending` for the output line that answers it: set on the document, or noted as
+/// dropped.
 // Unchecked: used by one thread at a time, the row source's reading thread, then the final
 // flush once the rows are all read.
 final class TransformFeed: @unchecked Sendable {
-    private let strippedKey: [UInt8]?
+    private let key: [UInt8]
+    private let stripsKey: Bool
     private let uid: String
     private let pending: PendingEntries
     private let chunkBytes: Int
@@ -387,8 +396,9 @@ final class TransformFeed: @unchecked Sendable {
     private var entries = 0
     private var rows = 0
 
-    init(strippedKey: [UInt8]?, uid: String, pending: PendingEntries, chunkBytes: Int, emit: @escaping (DocumentBatchChannel.Batch) throws -> Void) {
-        self.strippedKey = strippedKey
+    init(key: [UInt8], stripsKey: Bool, uid: String, pending: PendingEntries, chunkBytes: Int, emit: @escaping (DocumentBatchChannel.Batch) throws -> Void) {
+        self.key = key
+        self.stripsKey = stripsKey
         self.uid = uid
         self.pending = pending
         self.chunkBytes = chunkBytes
@@ -400,19 +410,19 @@ final class TransformFeed: @unchecked Sendable {
         rows += 1
         var line = row
         if line.last == UInt8(ascii: "\n") { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
-        if let strippedKey {
-            let member: JSONLineScanner.Member?
-            do throws(JSONLineScanner.Failure) {
-                // PostgreSQL's JSON needs no checking; only the key is looked for, and where
-                // the query puts it first (as the plugin's ids usually are) nothing else is read.
-                if let leading = try JSONLineScanner.leadingMember(of: line, key: strippedKey) {
-                    member = leading
-                } else {
-                    member = try JSONLineScanner.scan(line, findingKey: strippedKey).member
-                }
-            } catch {
-                throw RecetteFailure("index \(uid): row \(rows) of the query is not a JSON object (\(error.reason)): fix the query in recette.yml")
+        let member: JSONLineScanner.Member?
+        do throws(JSONLineScanner.Failure) {
+            // PostgreSQL's JSON needs no checking; only the key is looked for, and where the
+            // query puts it first (as the plugin's ids usually are) nothing else is read.
+            if let leading = try JSONLineScanner.leadingMember(of: line, key: key) {
+                member = leading
+            } else {
+                member = try JSONLineScanner.scan(line, findingKey: key).member
             }
+        } catch {
+            throw RecetteFailure("index \(uid): row \(rows) of the query is not a JSON object (\(error.reason)): fix the query in recette.yml")
+        }
+        if stripsKey {
             guard let member else {
                 throw RecetteFailure("index \(uid): row \(rows) of the query has no '\(PendingEntries.pluginKey)' (the primary key): add it to the query in recette.yml")
             }
@@ -420,7 +430,9 @@ final class TransformFeed: @unchecked Sendable {
             chunk.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[..<member.removal.lowerBound]))
             chunk.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[member.removal.upperBound...]))
         } else {
-            try pending.push(nil)
+            // The document the transform prints carries the key; the entry's own is only for
+            // the record of the dropped ones.
+            try pending.push(member.map { Array(UnsafeRawBufferPointer(rebasing: line[$0.value])) })
             chunk.append(contentsOf: line)
         }
         chunk.append(UInt8(ascii: "\n"))
@@ -451,6 +463,8 @@ final class TransformOutput: WholeLineReader, @unchecked Sendable {
     private var lineCount = 0
     private var documentCount = 0
     private var document: [UInt8] = []
+    private var dropped: [[UInt8]] = []
+    private var unidentifiedDrops = 0
 
     init(uid: String, primaryKey: String, setsPluginKey: Bool, pending: PendingEntries, batcher: NDJSONBatcher) {
         self.uid = uid
@@ -464,6 +478,23 @@ final class TransformOutput: WholeLineReader, @unchecked Sendable {
 
     var lines: Int { queue.sync { lineCount } }
     var documents: Int { queue.sync { documentCount } }
+
+    /// The primary keys of the entries answered with `null` (their JSON values decoded), and
+    /// how many of them had none.
+    var droppedIDs: (identified: [String], unidentified: Int) {
+        let (values, unidentified) = queue.sync { (dropped, unidentifiedDrops) }
+        var ids: [String] = []
+        ids.reserveCapacity(values.count)
+        var undecoded = 0
+        for value in values {
+            if let decoded = try? JSONSerialization.jsonObject(with: Data(value), options: [.fragmentsAllowed]), !(decoded is NSNull) {
+                ids.append(MeilisearchClient.idText(decoded))
+            } else {
+                undecoded += 1
+            }
+        }
+        return (ids, unidentified + undecoded)
+    }
 
     override func finish() async throws {
         try await super.finish()
@@ -484,6 +515,7 @@ final class TransformOutput: WholeLineReader, @unchecked Sendable {
         }
         switch scan.kind {
         case .null:
+            if let id { dropped.append(id) } else { unidentifiedDrops += 1 }
             return
         case .other(let kind):
             throw TransformOutputFailure(reason: "printed \(kind) on line \(lineCount), not a document (an object) or null: \(Self.shown(text))")

@@ -8,12 +8,25 @@ public struct IndexStatus: Sendable, Codable, Equatable {
     public var databaseRows: Int
     /// nil: the index does not exist.
     public var indexDocuments: Int?
+    /// Rows of the query whose entries the index's transform dropped at its last rebuild
+    /// (`TransformDrops`): not expected in the index. nil: no transform, or no record.
+    public var transformDropped: Int?
 
-    public var isInSync: Bool { indexDocuments == databaseRows }
+    public init(uid: String, databaseRows: Int, indexDocuments: Int?, transformDropped: Int? = nil) {
+        self.uid = uid
+        self.databaseRows = databaseRows
+        self.indexDocuments = indexDocuments
+        self.transformDropped = transformDropped
+    }
+
+    /// What the rebuild would put in the index.
+    public var expectedDocuments: Int { databaseRows - (transformDropped ?? 0) }
+    public var isInSync: Bool { indexDocuments == expectedDocuments }
     public var state: String {
         guard let indexDocuments else { return "no index" }
-        if indexDocuments == databaseRows { return "ok" }
-        return indexDocuments < databaseRows ? "\(databaseRows - indexDocuments) missing" : "\(indexDocuments - databaseRows) extra"
+        let dropped = transformDropped.map { " (\($0) dropped by its transform)" } ?? ""
+        if indexDocuments == expectedDocuments { return "ok" + dropped }
+        return (indexDocuments < expectedDocuments ? "\(expectedDocuments - indexDocuments) missing" : "\(indexDocuments - expectedDocuments) extra") + dropped
     }
 }
 
@@ -31,6 +44,9 @@ public struct IndexDrift: Sendable, Codable, Equatable {
     public var staleBy: String?
     /// Why staleness could not be judged, when it could not.
     public var staleUnknown: String?
+    /// Rows of the query whose entries the index's transform dropped at its last rebuild: not
+    /// counted as missing. nil: no transform, or no record.
+    public var transformDropped: Int?
 
     public var isInSync: Bool { missing.isEmpty && extra.isEmpty && stale.isEmpty }
 }
@@ -82,11 +98,14 @@ enum UpdateStamp {
 public struct SearchDrift: Sendable {
     public var client: MeilisearchClient
     public var rows: any SearchRowSource
+    /// What the indexes' transforms dropped at their last rebuild; nil: not looked at.
+    public var drops: TransformDropRecords?
     public var logger: Logger
 
-    public init(client: MeilisearchClient, rows: any SearchRowSource, logger: Logger) {
+    public init(client: MeilisearchClient, rows: any SearchRowSource, drops: TransformDropRecords? = nil, logger: Logger) {
         self.client = client
         self.rows = rows
+        self.drops = drops
         self.logger = logger
     }
 
@@ -95,9 +114,30 @@ public struct SearchDrift: Sendable {
         for definition in definitions {
             let rows = try await self.rows.count("SELECT count(*) FROM (\(definition.subquery)) AS recette_documents")
             let documents = try await client.index(definition.uid) == nil ? nil : try await client.numberOfDocuments(definition.uid)
-            statuses.append(IndexStatus(uid: definition.uid, databaseRows: rows, indexDocuments: documents))
+            var dropped: Int?
+            if let record = try recordedDrops(definition) {
+                // The dropped entries the query still has: one deleted since is in neither side.
+                dropped = record.unidentified + (record.ids.isEmpty ? 0 : try await self.rows.count("""
+                    SELECT count(*) FROM (SELECT row_to_json(q)->>\(PostgresConnection.quoteLiteral(definition.primaryKey)) AS id FROM (\(definition.subquery)) AS q) AS d
+                    WHERE d.id = ANY(\(Self.textArray(record.ids)))
+                    """))
+            }
+            statuses.append(IndexStatus(uid: definition.uid, databaseRows: rows, indexDocuments: documents, transformDropped: dropped))
         }
         return statuses
+    }
+
+    /// The record of what the index's transform dropped at its last rebuild on this
+    /// Meilisearch; nil for an index without a transform (any record is an old one's).
+    private func recordedDrops(_ definition: SearchIndexDefinition) throws -> TransformDrops? {
+        guard definition.transform != nil, let drops else { return nil }
+        return try drops.read(uid: definition.uid, meilisearch: client.baseURL)
+    }
+
+    /// `ids` as one SQL literal of type text[] (the row source runs no parameterised query).
+    static func textArray(_ ids: some Collection<String>) -> String {
+        let literal = "{" + ids.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
+        return PostgresConnection.quoteLiteral(literal) + "::text[]"
     }
 
     public func verify(_ definition: SearchIndexDefinition) async throws -> IndexDrift {
@@ -138,13 +178,16 @@ public struct SearchDrift: Sendable {
             offset += pageSize
             if page.documents.isEmpty || offset >= page.total { break }
         }
-        let missing = database.keys.filter { index[$0] == nil }.sorted()
+        // Entries the transform dropped at the last rebuild are not missing: the rebuild left them out.
+        let dropped = try recordedDrops(definition).map { Set($0.ids) }
+        let missing = database.keys.filter { index[$0] == nil && dropped?.contains($0) != true }.sorted()
         let extra = index.keys.filter { database[$0] == nil }.sorted()
         let stale = database.compactMap { id, stamp -> String? in
             guard let stamp, let indexed = index[id], let indexedStamp = indexed, UpdateStamp.differ(indexedStamp, stamp) else { return nil }
             return id
         }.sorted()
         var drift = IndexDrift(uid: definition.uid, databaseRows: database.count, indexDocuments: index.count, missing: missing, extra: extra, stale: stale)
+        drift.transformDropped = dropped.map { dropped in database.keys.filter(dropped.contains).count }
         // Say so rather than report "no stale document" when nothing could be compared.
         let both = UpdateStamp.fields.joined(separator: " or ")
         if databaseField == nil {
@@ -174,12 +217,10 @@ public struct SearchDrift: Sendable {
             let key = PostgresConnection.quoteLiteral(definition.primaryKey)
             for start in stride(from: 0, to: wanted.count, by: 5_000) {
                 let chunk = Array(wanted[start..<min(start + 5_000, wanted.count)])
-                let literal = "{" + chunk.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }.joined(separator: ",") + "}"
-                // The ids inline, as one literal: the row source runs no parameterised query.
                 let sql = """
                     SELECT d.recette_document::text AS document
                     FROM (SELECT row_to_json(q) AS recette_document FROM (\(definition.subquery)) AS q) AS d
-                    WHERE d.recette_document->>\(key) = ANY(\(PostgresConnection.quoteLiteral(literal))::text[])
+                    WHERE d.recette_document->>\(key) = ANY(\(Self.textArray(chunk)))
                     """
                 let documents = try await rows.query(sql).column("document").compactMap { $0 }
                 guard !documents.isEmpty else { continue }

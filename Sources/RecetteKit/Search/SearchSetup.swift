@@ -26,11 +26,14 @@ public struct SearchSetup: Sendable {
     public var only: [String]
     /// Where the model's indexes take `search.settings` from.
     private let settingsByIndex: [String: Data]
+    /// What the indexes' transforms dropped at their last rebuild (`.recette/search/dropped/`).
+    public var transformDrops: TransformDropRecords
 
     public init(context: RecetteContext, only: [String] = []) throws {
         let configuration = context.configuration
         client = try MeilisearchClient.from(configuration, transport: context.http)
         self.only = only
+        transformDrops = TransformDropRecords(stateDirectory: context.stateDirectory)
         let all = configuration.searchIndexes.withSettings(configuration.searchSettings)
         settingsByIndex = configuration.searchSettings
         if all.isEmpty, let project = try StrapiProject.configured(configuration) {

@@ -21,7 +21,7 @@ extension Populate {
             return
         }
         let rows = try await SearchDatabase.rows(for: context)
-        let statuses = try await SearchDrift(client: setup.client, rows: rows, logger: context.logger)
+        let statuses = try await SearchDrift(client: setup.client, rows: rows, drops: setup.transformDrops, logger: context.logger)
             .status(try await setup.resolvedDefinitions(rows: rows, logger: context.logger))
         run.report.search = statuses
         record.detail = statuses.map { "\($0.uid) \($0.state)" }.joined(separator: ", ")
