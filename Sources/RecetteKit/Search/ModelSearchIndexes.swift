@@ -13,6 +13,8 @@ public struct ModelSearchIndexes: Sendable {
 
     public var project: StrapiProject
     public var model: StrapiModel
+    /// The plugin's config from `config/plugins.js` (indexName, settings), when read.
+    public var pluginConfig: StrapiPluginConfig?
 
     public init(project: StrapiProject) throws {
         self.project = project
@@ -45,7 +47,9 @@ public struct ModelSearchIndexes: Sendable {
                 continue
             }
             let query = try StrapiEntryQuery(model: model, contentType: type)
-            indexes.append(SearchIndexDefinition(uid: query.indexUid, query: query.sql, contentType: uid))
+            let configured = pluginConfig?.contentTypes[type.singularName]
+            indexes.append(SearchIndexDefinition(uid: configured?.indexName ?? query.indexUid, query: query.sql, contentType: uid,
+                                                 settingsJSON: pluginConfig?.settings(contentType: type.singularName)))
         }
         return (indexes, unknown)
     }
