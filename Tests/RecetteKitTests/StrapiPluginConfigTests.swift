@@ -70,8 +70,16 @@ import Testing
         let config = try #require(model.pluginConfig)
         let (indexes, _) = try model.definitions(indexed: ["api::offre-de-stage.offre-de-stage", "api::annonce-de-logement.annonce-de-logement"])
         #expect(indexes.map(\.uid) == ["offres", "annonce-de-logement"])
-        #expect(indexes[0].settingsJSON.flatMap { String(decoding: $0, as: UTF8.self) }?.contains(#""searchableAttributes":["title"]"#) == true)
-        #expect(indexes[1].settingsJSON == nil)
+        let logs = LogCapture()
+        let offers = config.applied(to: indexes[0], contentType: "offre-de-stage", logger: logs.logger())
+        #expect(offers.settingsJSON.flatMap { String(decoding: $0, as: UTF8.self) }?.contains(#""searchableAttributes":["title"]"#) == true)
+        #expect(offers.settingsSource == "config/plugins.js")
+        #expect(logs.text.contains("index offres: config/plugins.js gives offre-de-stage a transformEntry"), "\(logs.text)")
+        #expect(config.applied(to: indexes[1], contentType: "annonce-de-logement", logger: logs.logger()).settingsJSON == nil)
+        var ownSettings = indexes[0]
+        ownSettings.settingsJSON = Data(#"{"searchableAttributes":["*"]}"#.utf8)
+        #expect(config.applied(to: ownSettings, contentType: "offre-de-stage", logger: logs.logger()).settingsJSON == ownSettings.settingsJSON,
+                "recette.yml's settings win")
         #expect(indexes[0].query.contains("'offre-de-stage-' ||"), "the _meilisearch_id keeps the model name, as the plugin's prefix")
         #expect(config.warnings(contentType: "offre-de-stage", index: indexes[0]) == [
             #"index offres: config/plugins.js gives offre-de-stage a transformEntry, which recette does not run: its documents will lack the project's transform; give the index a transform command in search.indexes of recette.yml (README: "A project's own transform")"#,
@@ -164,6 +172,7 @@ import Testing
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardError.contains(warning), "\(result.standardError)")
         #expect(meilisearch.indexUIDs() == ["offres"], "the configured uid, not the model name")
+        #expect(result.standardOutput.contains("settings from config/plugins.js"), "\(result.standardOutput)")
         let settings = try #require(meilisearch.settings(of: "offres").flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
         #expect(settings["filterableAttributes"] as? [String] == ["domaine", "localisation.region"], "\(settings)")
         #expect(settings["searchableAttributes"] as? [String] == ["title"], "\(settings)")

@@ -13,7 +13,7 @@ public struct ModelSearchIndexes: Sendable {
 
     public var project: StrapiProject
     public var model: StrapiModel
-    /// The plugin's config from `config/plugins.js` (indexName, settings), when read.
+    /// The plugin's config from `config/plugins.js` (its indexName names the index), when read.
     public var pluginConfig: StrapiPluginConfig?
 
     public init(project: StrapiProject) throws {
@@ -47,9 +47,8 @@ public struct ModelSearchIndexes: Sendable {
                 continue
             }
             let query = try StrapiEntryQuery(model: model, contentType: type)
-            let configured = pluginConfig?.contentTypes[type.singularName]
-            indexes.append(SearchIndexDefinition(uid: configured?.indexName ?? query.indexUid, query: query.sql, contentType: uid,
-                                                 settingsJSON: pluginConfig?.settings(contentType: type.singularName)))
+            let configuredUid = pluginConfig?.contentTypes[type.singularName]?.indexName
+            indexes.append(SearchIndexDefinition(uid: configuredUid ?? query.indexUid, query: query.sql, contentType: uid))
         }
         return (indexes, unknown)
     }

@@ -78,11 +78,8 @@ public struct SearchSetup: Sendable {
         if let project { pluginConfig = try await StrapiPluginConfig.read(project, runner: runner, logger: logger) }
         guard var model else {
             return definitions.map { definition in
-                guard let pluginConfig, let contentType = definition.contentType, let name = contentType.split(separator: ".").last.map(String.init) else { return definition }
-                pluginConfig.warnings(contentType: name, index: definition).forEach { logger.warning("\($0)") }
-                var definition = definition
-                if definition.settingsJSON == nil { definition.settingsJSON = pluginConfig.settings(contentType: name) }
-                return definition
+                guard let pluginConfig, let name = definition.contentType?.split(separator: ".").last.map(String.init) else { return definition }
+                return pluginConfig.applied(to: definition, contentType: name, logger: logger)
             }
         }
         model.pluginConfig = pluginConfig
@@ -93,11 +90,10 @@ public struct SearchSetup: Sendable {
             }
             all = all.filter { only.contains($0.uid) }
         }
-        for definition in all {
-            guard let pluginConfig, let type = definition.contentType.flatMap(model.model.contentType) else { continue }
-            pluginConfig.warnings(contentType: type.singularName, index: definition).forEach { logger.warning("\($0)") }
+        return all.map { definition in
+            guard let pluginConfig, let type = definition.contentType.flatMap(model.model.contentType) else { return definition }
+            return pluginConfig.applied(to: definition, contentType: type.singularName, logger: logger)
         }
-        return all
     }
 
     /// Gzip costs CPU and saves nothing on this machine's own loopback.

@@ -168,6 +168,18 @@ public struct StrapiPluginConfig: Sendable, Equatable {
         return warnings
     }
 
+    /// The index with the config's settings when recette.yml gives it none; what recette does
+    /// not reproduce of the config is said in warnings.
+    public func applied(to definition: SearchIndexDefinition, contentType name: String, logger: Logger) -> SearchIndexDefinition {
+        warnings(contentType: name, index: definition).forEach { logger.warning("\($0)") }
+        var definition = definition
+        if definition.settingsJSON == nil, let settings = settings(contentType: name) {
+            definition.settingsJSON = settings
+            definition.settingsSource = file
+        }
+        return definition
+    }
+
     /// The index's settings as the config gives them (a JSON object), when it gives some.
     public func settings(contentType name: String) -> Data? {
         guard let text = contentTypes[name]?.settings, text.hasPrefix("{") else { return nil }
