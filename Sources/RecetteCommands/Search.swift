@@ -131,8 +131,9 @@ struct Search: AsyncParsableCommand {
             run); missing and extra ids are still counted over every id.
 
             Examples:
-              recette search parity --index offre-de-stage --against offre-de-stage-plugin
-              recette search parity --index offre-de-stage --against https://meili.example.com/indexes/offre-de-stage --sample 500
+              recette search parity --index offres --against offres-plugin
+              recette search parity --index offres --sample 500 \\
+                --against https://meili.example.com/indexes/offres
             """.reflowed
         )
         @OptionGroup(title: "Common options") var common: CommonOptions
