@@ -24,13 +24,20 @@ public struct SearchSetup: Sendable {
     public var model: ModelSearchIndexes?
     /// `--index`: only these.
     public var only: [String]
+    /// The CMS source, whose `config/plugins.js` is read (with node) when the indexes are resolved.
+    public var project: StrapiProject?
+    /// Runs node on that config.
+    public var runner: any ProcessRunning
 
     public init(context: RecetteContext, only: [String] = []) throws {
         let configuration = context.configuration
         client = try MeilisearchClient.from(configuration, transport: context.http)
         self.only = only
+        runner = context.runner
         let all = configuration.searchIndexes
-        if all.isEmpty, let project = try StrapiProject.configured(configuration) {
+        // With search.indexes, a CMS source that cannot be read only loses the config's warnings.
+        project = all.isEmpty ? try StrapiProject.configured(configuration) : try? StrapiProject.configured(configuration)
+        if all.isEmpty, let project {
             definitions = []
             model = try ModelSearchIndexes(project: project)
         } else if only.isEmpty {
@@ -64,14 +71,29 @@ public struct SearchSetup: Sendable {
 
     /// The indexes to rebuild or compare: recette.yml's, else those the CMS source's model
     /// gives for the content types the plugin indexes in the database behind `rows`.
+    /// The plugin's config (`config/plugins.js`) names the model's indexes (`indexName`) and
+    /// gives their settings; what recette cannot reproduce of it is said in warnings.
     public func resolvedDefinitions(rows: any SearchRowSource, logger: Logger) async throws -> [SearchIndexDefinition] {
-        guard let model else { return definitions }
-        let all = try await model.resolve(rows: rows, logger: logger)
-        guard !only.isEmpty else { return all }
-        for uid in only where !all.contains(where: { $0.uid == uid }) {
-            throw RecetteFailure("no index '\(uid)' among those the CMS source's model gives (\(all.map(\.uid).joined(separator: ", ")))")
+        var pluginConfig: StrapiPluginConfig?
+        if let project { pluginConfig = try await StrapiPluginConfig.read(project, runner: runner, logger: logger) }
+        guard var model else {
+            return definitions.map { definition in
+                guard let pluginConfig, let name = definition.contentType?.split(separator: ".").last.map(String.init) else { return definition }
+                return pluginConfig.applied(to: definition, contentType: name, logger: logger)
+            }
         }
-        return all.filter { only.contains($0.uid) }
+        model.pluginConfig = pluginConfig
+        var all = try await model.resolve(rows: rows, logger: logger)
+        if !only.isEmpty {
+            for uid in only where !all.contains(where: { $0.uid == uid }) {
+                throw RecetteFailure("no index '\(uid)' among those the CMS source's model gives (\(all.map(\.uid).joined(separator: ", ")))")
+            }
+            all = all.filter { only.contains($0.uid) }
+        }
+        return all.map { definition in
+            guard let pluginConfig, let type = definition.contentType.flatMap(model.model.contentType) else { return definition }
+            return pluginConfig.applied(to: definition, contentType: type.singularName, logger: logger)
+        }
     }
 
     /// Gzip costs CPU and saves nothing on this machine's own loopback.
