@@ -58,7 +58,7 @@ password=bench-$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf 'TEAM_PREFIX=%s\nTEAM_DB_PORT=%s\nPOSTGRES_PASSWORD=%s\nMEILI_MASTER_KEY=unused\nMINIO_ROOT_PASSWORD=unused\n' \
   "team-bench-$$" "$port" "$password" >"$project/.env"
 # The sample's indexes as hand-written queries, as the figures in the README were measured.
-{ printf 'target: compose\ncompose:\n  file: docker-compose.yml\n'; sed -n '/^search:/,$p' Tests/Fixtures/search/hand-written-indexes.yml; } >"$project/recette.yml"
+{ printf 'target: compose\ncompose:\n  file: docker-compose.yml\n'; sed -n '/^search:/,$p' scripts/lib/bench-reindex-handwritten.yml; } >"$project/recette.yml"
 
 echo "== a sample backup with $rows offers, restored into the team's db service"
 archive=$("$recette" sample-backup -q --offers "$rows" --housing 0 --app bench-compose --output "$work/backup" --project-dir "$project")

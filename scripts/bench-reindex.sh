@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Reindex benchmark: the offre-de-stage index (its hand-written query) rebuilt from BENCH_ROWS database
+# Reindex benchmark: the offre-de-stage index rebuilt from BENCH_ROWS database
 # rows (1,000,000 by default, every one published, so one document per row) into the
 # Meilisearch stand-in (meilisearch-standin, on loopback), three ways, in one invocation on
 # the same machine, each into an empty index:
-#   (a) `recette reindex --index offre-de-stage` (release build), timed, peak RSS by
-#       /usr/bin/time; run again on a copy of the database holding a quarter of the rows,
-#       to show whether memory grows with the row count;
+#   (a) `recette reindex --index offre-de-stage` (release build) with the hand-written query
+#       of scripts/lib/bench-reindex-handwritten.yml, timed, peak RSS by /usr/bin/time; run
+#       again on a copy of the database holding a quarter of the rows, to show whether memory
+#       grows with the row count;
+#   (g) the same index from the sample's CMS source (no search.indexes: the query generated
+#       from the model, the plugin's exact documents), against (a);
 #   (b) the Strapi plugin's strategy (plugin-strategy-baseline): 500-entry pages read by
 #       OFFSET, one JSON POST per page; faster than the real plugin (no Strapi in between);
 #   (c) an expert by hand: `psql -c "COPY (…) TO STDOUT"` | `split -C 16M` | one
@@ -76,15 +79,13 @@ recette=$bin/recette
 # --- 2. the database: the sample backup with BENCH_ROWS offers, restored, all published ---
 export RECETTE_LOCAL_DIR=$work/cluster
 mkdir -p "$work/project"
-# The indexes recette rebuilds: the sample's, as hand-written queries (the repository's
-# recette.yml takes them from the CMS source's model; the benchmark times the query it shows).
-indexes=Tests/Fixtures/search/hand-written-indexes.yml
-cp "$indexes" "$work/project/recette.yml"
+handwritten=scripts/lib/bench-reindex-handwritten.yml
+cp "$handwritten" "$work/project/recette.yml" # the index recette rebuilds, its query by hand
 # (t)'s project: the same, with a transform on offre-de-stage that changes nothing. It
 # waits for 'drain' when its output pipe is full: back-pressure on both sides.
 mkdir -p "$work/project-t"
-awk '{ print } /^ *content_type: api::offre-de-stage\.offre-de-stage$/ { print "      transform: [node, transform.js]" }' "$indexes" >"$work/project-t/recette.yml"
-grep -q 'transform: \[node, transform.js\]' "$work/project-t/recette.yml" || { echo "could not add the transform to recette.yml's offre-de-stage" >&2; exit 1; }
+awk '{ print } /^ *content_type: api::offre-de-stage\.offre-de-stage$/ { print "      transform: [node, transform.js]" }' "$handwritten" >"$work/project-t/recette.yml"
+grep -q 'transform: \[node, transform.js\]' "$work/project-t/recette.yml" || { echo "could not add the transform to $handwritten's offre-de-stage" >&2; exit 1; }
 cat >"$work/project-t/transform.js" <<'JS'
 const readline = require('node:readline');
 const { once } = require('node:events');
@@ -95,6 +96,11 @@ const { once } = require('node:events');
 })();
 JS
 command -v node >/dev/null || { echo "node is needed for case (t)" >&2; exit 1; }
+# (g)'s project: no search.indexes, the CMS source the sample goes with (it does not depend
+# on the row count: a 4-offer sample-backup writes it).
+mkdir -p "$work/project-g"
+"$recette" sample-backup -q --offers 4 --housing 0 --app bench-cms --output "$work/cms-sample" --cms-source "$work/cms" --project-dir "$work/project-g" >/dev/null
+printf 'strapi:\n  project: %s\n' "$work/cms" >"$work/project-g/recette.yml"
 sample=$repo/tmp/bench-reindex/sample-offers$rows
 if [[ -f $sample/complete ]]; then
   archive=$sample/$(cat "$sample/complete")
@@ -118,13 +124,13 @@ quarter=$((rows / 4))
 "$psql" "$url_quarter" -X -q -v ON_ERROR_STOP=1 \
   -c "DELETE FROM offres_de_stage WHERE id NOT IN (SELECT id FROM offres_de_stage ORDER BY id LIMIT $quarter)" -c "VACUUM ANALYZE offres_de_stage"
 
-# The index's query, as the indexes file says it: the block under `query: |` of offre-de-stage.
+# The index's hand-written query: the block under `query: |` of offre-de-stage.
 query=$(awk '
   /^ *- uid: / { inside = ($3 == "offre-de-stage") }
   inside && /^ *query: \|/ { match($0, /^ */); indent = RLENGTH; reading = 1; next }
   reading { match($0, /^ */); if (RLENGTH <= indent && $0 !~ /^ *$/) exit; print }
-'  "$indexes")
-[[ $query == *offres_de_stage* ]] || { echo "could not read the offre-de-stage query from $indexes" >&2; exit 1; }
+' "$handwritten")
+[[ $query == *offres_de_stage* ]] || { echo "could not read the offre-de-stage query from $handwritten" >&2; exit 1; }
 count_rows() { "$psql" "$1" -X -At -v ON_ERROR_STOP=1 -c "SELECT count(*) FROM ($query) AS d"; }
 documents_full=$(count_rows "$url_full")
 documents_quarter=$(count_rows "$url_quarter")
@@ -159,7 +165,7 @@ check_documents() { # INDEX EXPECTED CASE
 }
 
 say "recette reindex benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo), PostgreSQL $("$psql" --version | awk '{ print $3 }')"
-say "index offre-de-stage (recette.yml): $documents_full documents from $rows rows; the quarter copy: $documents_quarter documents"
+say "index offre-de-stage ($handwritten): $documents_full documents from $rows rows; the quarter copy: $documents_quarter documents"
 say "Meilisearch: the stand-in (meilisearch-standin, release build) on loopback; timed: from the start to the last task succeeded"
 say ""
 
@@ -183,6 +189,12 @@ echo "== (a) recette reindex, $documents_full documents"
 recette_reindex bench_full a
 check_documents offre-de-stage "$documents_full" a
 say "(a) recette reindex:        ${wall[a]} s, $(rate "$documents_full" "${wall[a]}") docs/s, peak RSS $((rss[a] / 1024)) MiB, CPU ${cpu[a]} s"
+drop_index offre-de-stage
+
+echo "== (g) recette reindex from the CMS source's model, $documents_full documents"
+recette_reindex bench_full g "$work/project-g"
+check_documents offre-de-stage "$documents_full" g
+say "(g) recette, generated query: ${wall[g]} s, $(rate "$documents_full" "${wall[g]}") docs/s, peak RSS $((rss[g] / 1024)) MiB, CPU ${cpu[g]} s"
 drop_index offre-de-stage
 
 echo "== (t) recette reindex through a trivial node transform, $documents_full documents"
@@ -229,6 +241,7 @@ say ""
 rate_a=$(rate "$documents_full" "${wall[a]}")
 say "recette vs the plugin's strategy: $(ratio "$rate_a" "$(rate "$documents_plugin" "${wall[b]}")")× the docs/s (target ≥ 10×)"
 say "recette vs psql | curl:           $(ratio "$rate_a" "$(rate "$documents_full" "${wall[c]}")")× the docs/s (target ≥ 0.8×)"
+say "generated query (g) vs by hand (a): $(ratio "$(rate "$documents_full" "${wall[g]}")" "$rate_a")× the docs/s (target ≥ 0.9×)"
 say "with a trivial node transform:    $(ratio "$(rate "$documents_full" "${wall[t]}")" "$rate_a")× the docs/s of (a) (target ≥ 0.5×)"
 say "recette's peak RSS:               $((rss[a] / 1024)) MiB for $documents_full documents, $((rss[q] / 1024)) MiB for $documents_quarter: $(ratio "${rss[a]}" "${rss[q]}")× for 4× the rows (target < 150 MiB, flat)"
 say "results: $results"

@@ -5,8 +5,8 @@ import RecetteWorld
 
 struct Search: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compare the database with the Meilisearch indexes.",
-        subcommands: [Status.self, Verify.self]
+        abstract: "Compare the database with the Meilisearch indexes, or an index with a reference one.",
+        subcommands: [Status.self, Verify.self, Parity.self]
     )
 
     struct Status: AsyncParsableCommand {
@@ -114,6 +114,56 @@ struct Search: AsyncParsableCommand {
             }
             if let unknown = drift.staleUnknown { lines.append("  staleness not checked: \(unknown)") }
             return lines
+        }
+    }
+
+    struct Parity: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compare recette's documents (an index of its Meilisearch) with a reference index's, id by id and field by field.",
+            discussion: """
+            The reference (--against) is another index of the same Meilisearch, or an index of
+            another Meilisearch given as http(s)://host:port/indexes/UID (its key in
+            RECETTE_PARITY_MEILISEARCH_KEY). Both are only read. Documents are matched by the
+            primary key; values are compared as JSON values (key order does not count, 500 equals
+            500.0, "500" does not). Prints, per kind of difference (ids missing from recette or
+            extra in it, keys missing or extra, types and values that differ, by key path), the
+            count and a few examples; exits 1 when anything differs. --sample N compares the
+            documents of the first N ids both sides hold, in sorted order (the same ones each
+            run); missing and extra ids are still counted over every id.
+
+            Examples:
+              recette search parity --index offres --against offres-plugin
+              recette search parity --index offres --sample 500 \\
+                --against https://meili.example.com/indexes/offres
+            """.reflowed
+        )
+        @OptionGroup(title: "Common options") var common: CommonOptions
+        @Option(name: .customLong("index"), help: ArgumentHelp("recette's index (on PLUGIN_MEILISEARCH_URL).", valueName: "uid")) var index: String
+        @Option(help: ArgumentHelp("The reference: an index uid on the same Meilisearch, or http(s)://host:port/indexes/UID.", valueName: "uid|url"))
+        var against: String
+        @Option(help: ArgumentHelp("Compare only the documents of the first N common ids, in sorted order.", valueName: "n")) var sample: Int?
+
+        func validate() throws {
+            if let sample, sample < 1 { throw ValidationError("--sample must be 1 or more") }
+        }
+
+        func run() async throws {
+            let (index, against, sample) = (index, against, sample)
+            try await CommandRunner.run(common, detectingSearchServer: true) { context in
+                let parsed = try ParityReference.parse(against)
+                let client = try MeilisearchClient.from(context.configuration, transport: context.http)
+                if parsed == .sameServer(uid: index) {
+                    throw RecetteFailure("--against \(against) is --index itself: name the reference index (the plugin's, or another Meilisearch's URL)")
+                }
+                let (reference, referenceIndex) = SearchParity.referenceClient(parsed, recette: client, key: context.configuration.secret(.parityMeilisearchAPIKey),
+                                                                               transport: context.http)
+                let report = try await SearchParity(recette: client, recetteIndex: index, reference: reference, referenceIndex: referenceIndex,
+                                                    sample: sample).compare()
+                report.lines().forEach(context.output.write)
+                if !report.isIdentical {
+                    throw RecetteFailure("\(index) differs from \(referenceIndex): \(report.summary)")
+                }
+            }
         }
     }
 }

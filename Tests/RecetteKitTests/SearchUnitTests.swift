@@ -49,15 +49,16 @@ import Testing
     }
 
     @Test func cutsRowsIntoBoundedBatches() throws {
-        var batches: [DocumentBatchChannel.Batch] = []
+        let emitted = LockedValue<[DocumentBatchChannel.Batch]>([])
         let limit = BatchSizeLimit(bytes: 1024)
-        let batcher = NDJSONBatcher(limit: limit) { batches.append($0) }
+        let batcher = NDJSONBatcher(limit: limit) { batch in emitted.mutate { $0.append(batch) } }
         let row = Data((#"{"_meilisearch_id":"x-1","title":""# + String(repeating: "a", count: 80) + "\"}\n").utf8)
         for _ in 0..<100 { try row.withUnsafeBytes { try batcher.append(row: $0) } }
         // A document larger than the limit travels alone.
         let big = Data((#"{"_meilisearch_id":"big","t":""# + String(repeating: "b", count: 3000) + "\"}").utf8)
         try big.withUnsafeBytes { try batcher.append(row: $0) }
         try batcher.flush()
+        let batches = emitted.get()
         #expect(batches.reduce(0) { $0 + $1.documents } == 101)
         #expect(batches.dropLast().allSatisfy { $0.body.count <= 1024 })
         #expect(batches.last?.documents == 1 && batches.last!.body.last == UInt8(ascii: "\n"), "newline added")

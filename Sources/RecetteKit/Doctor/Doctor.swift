@@ -68,6 +68,7 @@ public struct Doctor: Sendable {
             checks += await composeDetectionChecks()
         }
         checks.append(searchIndexesCheck())
+        if let check = await pluginConfigCheck() { checks.append(check) }
         if target == "url" && context.configuration.secret(.databaseURL) == nil {
             checks.append(DoctorCheck(name: "DATABASE_URL", outcome: .missing, detail: "the url target needs it",
                                       fix: "set DATABASE_URL in the environment or .env", required: true))
@@ -94,6 +95,40 @@ public struct Doctor: Sendable {
         } catch {
             return DoctorCheck(name: "search indexes", outcome: .warning, detail: "the CMS source cannot be read: \(error)",
                                fix: "fix the file it names, or give search.indexes in recette.yml", required: false)
+        }
+    }
+
+    /// What the CMS's `config/plugins.js` gives the Meilisearch plugin, and what recette will
+    /// not reproduce of it; nil without a CMS source or a config.
+    private func pluginConfigCheck() async -> DoctorCheck? {
+        guard let project = try? StrapiProject.configured(context.configuration) else { return nil }
+        let name = "plugin config"
+        let fix = "give the index a transform command in search.indexes of recette.yml (README: \"A project's own transform\")"
+        switch StrapiPluginConfig.locate(project) {
+        case .none: return nil
+        case .unreadableTypeScript:
+            return DoctorCheck(name: name, outcome: .warning, detail: StrapiPluginConfig.typeScriptWarning, fix: nil, required: false)
+        case .javascript: break
+        }
+        do {
+            guard let config = try await StrapiPluginConfig.read(project, runner: context.runner, logger: context.logger) else { return nil }
+            let configured = context.configuration.searchIndexes
+            var warnings: [String] = []
+            var described: [String] = []
+            for (contentType, entry) in config.contentTypes.sorted(by: { $0.key < $1.key }) {
+                let uid = entry.indexName ?? contentType
+                let index = configured.first { $0.contentType?.split(separator: ".").last.map(String.init) == contentType }
+                    ?? SearchIndexDefinition(uid: uid, query: "", contentType: contentType)
+                warnings += config.warnings(contentType: contentType, index: index)
+                let parts = [entry.indexName.map { "index \($0)" }, entry.settings == nil ? nil : "settings", entry.transformEntry ? "transformEntry" : nil,
+                             entry.filterEntry ? "filterEntry" : nil, entry.entriesQuery == nil ? nil : "entriesQuery"].compactMap { $0 }
+                described.append("\(contentType) (\(parts.isEmpty ? "nothing" : parts.joined(separator: ", ")))")
+            }
+            let detail = "\(config.file): " + (described.isEmpty ? "no content type under meilisearch.config" : described.joined(separator: "; "))
+            if warnings.isEmpty { return DoctorCheck(name: name, outcome: .ok, detail: detail, fix: nil, required: false) }
+            return DoctorCheck(name: name, outcome: .warning, detail: detail + " — " + warnings.joined(separator: " — "), fix: fix, required: false)
+        } catch {
+            return DoctorCheck(name: name, outcome: .warning, detail: "\(error)", fix: nil, required: false)
         }
     }
 

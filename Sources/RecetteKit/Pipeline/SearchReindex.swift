@@ -67,7 +67,7 @@ public struct SearchReindex: Sendable {
             }
             return ["rebuild \(definitions.count) index(es) on \(setup.client.server) from the \(context.configuration.text(.target)) target's database:"]
                 + origin.map { "  " + $0 } + definitions.map { definition in
-                    "  \(definition.uid): new index \(definition.uid)_<timestamp>_<owner> (primary key \(definition.primaryKey), settings from \(definition.settingsJSON == nil ? "the live index, if any" : "recette.yml")), filled from its query\(definition.transform.map { " through `\($0.joined(separator: " "))`" } ?? ""), swapped with \(definition.uid) \(shrinkRule(setup)), old content deleted"
+                    "  \(definition.uid): new index \(definition.uid)_<timestamp>_<owner> (primary key \(definition.primaryKey), settings from \(definition.settingsJSON == nil ? "the live index, if any" : definition.settingsSource)), filled from its query\(definition.transform.map { " through `\($0.joined(separator: " "))`" } ?? ""), swapped with \(definition.uid) \(shrinkRule(setup)), old content deleted"
                 }
         case .plugin:
             let (url, email, _) = try strapiCredentials()

@@ -44,6 +44,9 @@ public protocol PristineServer: Sendable {
     func aroundSwap<T: Sendable>(_ swap: (_ clientsStopped: Bool) async throws -> T) async throws -> (T, note: String?)
     /// Where the copy is, for people: a URL without secrets, or a description.
     func displayURL(database: String) throws -> String
+    /// Where this machine reads `serverPath`, a path of the server's own file system (its data
+    /// directory); nil when it cannot (a server elsewhere, a remote Docker engine).
+    func pathOnThisMachine(serverPath: String) async -> String?
 }
 
 extension PristineServer {
@@ -69,6 +72,7 @@ public struct LibpqPristineServer: PristineServer {
     public var aroundSwapPlan: String? { nil }
     public func prepare() async throws { try await destination.prepare() }
     public func displayURL(database: String) throws -> String { try destination.displayURL(database: database) }
+    public func pathOnThisMachine(serverPath: String) async -> String? { destination.serverFilesAreHere ? serverPath : nil }
 
     public func session(database: String) async throws -> SQLSession {
         SQLSession(try PostgresConnection(url: try destination.connectionString(database: database)))
@@ -148,6 +152,7 @@ public struct PristineSwap: Sendable {
 
     private func cloneAndSwap(_ swap: DatabaseSwap, claim: IncomingClaim, refresh: ((SQLSession) async throws -> Void)?, startedAt: Date,
                               start: ContinuousClock.Instant, clock: ContinuousClock, bytes: Int64) async throws -> Outcome {
+        await TemplateReadahead(server: server, template: template.name, logger: logger).start(on: claim.session)
         try await swap.createIncoming(claim, serverDescription: server.serverDescription, from: template)
         do {
             if let refresh { try await refresh(try await server.session(database: swap.incoming)) }

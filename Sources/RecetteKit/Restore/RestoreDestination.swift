@@ -26,6 +26,9 @@ public protocol RestoreDestination: Sendable {
     /// A copy nobody minds losing to a server crash (recette's own cluster): `--unlogged` is
     /// allowed.
     var holdsThrowawayCopies: Bool { get }
+    /// The server's files are this machine's, at the paths the server names (recette's own
+    /// cluster): they may be read ahead before a clone.
+    var serverFilesAreHere: Bool { get }
 }
 
 extension RestoreDestination {

@@ -56,40 +56,60 @@ final class BatchSizeLimit: Sendable {
 }
 
 /// Cuts a stream of rows (one JSON document per COPY row, newline-terminated) into NDJSON
-/// batches of at most `limit` bytes. A single row larger than the limit travels alone.
-// Unchecked: used by one thread at a time, the row source's reading thread, then the final
-// flush once the rows are all read.
-final class NDJSONBatcher: @unchecked Sendable {
-    private let limit: BatchSizeLimit
-    private let emit: (DocumentBatchChannel.Batch) throws -> Void
-    private var body = Data()
-    private var documents = 0
-    private(set) var totalDocuments = 0
-    private(set) var totalBytes = 0
+/// batches of at most `limit` bytes. A single row larger than the limit travels alone. One
+/// producer at a time (the row source's reading thread, then the final flush): a batch is
+/// emitted, outside the lock, before the next row is added.
+final class NDJSONBatcher: Sendable {
+    private struct State {
+        var body = Data()
+        var documents = 0
+        var totalDocuments = 0
+        var totalBytes = 0
 
-    init(limit: BatchSizeLimit, emit: @escaping (DocumentBatchChannel.Batch) throws -> Void) {
+        /// The batch so far, and a fresh body sized for the next.
+        mutating func take(reserving capacity: Int) -> DocumentBatchChannel.Batch? {
+            guard documents > 0 else { return nil }
+            let batch = DocumentBatchChannel.Batch(body: body, documents: documents)
+            totalDocuments += documents
+            totalBytes += body.count
+            body = Data()
+            body.reserveCapacity(capacity)
+            documents = 0
+            return batch
+        }
+    }
+
+    private let limit: BatchSizeLimit
+    private let emit: @Sendable (DocumentBatchChannel.Batch) throws -> Void
+    private let state: Mutex<State>
+
+    init(limit: BatchSizeLimit, emit: @escaping @Sendable (DocumentBatchChannel.Batch) throws -> Void) {
         self.limit = limit
         self.emit = emit
-        body.reserveCapacity(limit.current)
+        var initial = State()
+        initial.body.reserveCapacity(limit.current)
+        state = Mutex(initial)
     }
+
+    var totalDocuments: Int { state.withLock { $0.totalDocuments } }
+    var totalBytes: Int { state.withLock { $0.totalBytes } }
 
     /// One COPY row. libpq hands each row whole, with its newline.
     func append(row: UnsafeRawBufferPointer) throws {
-        if documents > 0 && body.count + row.count > limit.current { try flush() }
-        body.append(contentsOf: row)
-        if row.last != UInt8(ascii: "\n") { body.append(UInt8(ascii: "\n")) }
-        documents += 1
+        let limit = limit.current
+        let full = state.withLock { state -> DocumentBatchChannel.Batch? in
+            let full = state.documents > 0 && state.body.count + row.count > limit ? state.take(reserving: limit) : nil
+            state.body.append(contentsOf: row)
+            if row.last != UInt8(ascii: "\n") { state.body.append(UInt8(ascii: "\n")) }
+            state.documents += 1
+            return full
+        }
+        if let full { try emit(full) }
     }
 
     func flush() throws {
-        guard documents > 0 else { return }
-        let batch = DocumentBatchChannel.Batch(body: body, documents: documents)
-        totalDocuments += documents
-        totalBytes += body.count
-        body = Data()
-        body.reserveCapacity(limit.current)
-        documents = 0
-        try emit(batch)
+        let limit = limit.current
+        if let batch = state.withLock({ $0.take(reserving: limit) }) { try emit(batch) }
     }
 
     /// Splits a batch in two at the newline nearest its middle (nil when it holds one document).

@@ -382,34 +382,52 @@ final class PendingEntries: Sendable {
 /// The row source's side: each entry (a row's JSON object) goes to the transform's standard
 /// input, without `_meilisearch_id` when the plugin's key is the primary key. Its primary key
 /// waits in `pending` for the output line that answers it: set on the document, or noted as
-/// dropped.
-// Unchecked: used by one thread at a time, the row source's reading thread, then the final
-// flush once the rows are all read.
-final class TransformFeed: @unchecked Sendable {
+/// dropped. One producer at a time (the row source's reading thread, then the final flush).
+final class TransformFeed: Sendable {
+    private struct State {
+        var chunk = Data()
+        var entries = 0
+        var rows = 0
+
+        mutating func take(reserving capacity: Int) -> DocumentBatchChannel.Batch? {
+            guard entries > 0 else { return nil }
+            let batch = DocumentBatchChannel.Batch(body: chunk, documents: entries)
+            chunk = Data()
+            chunk.reserveCapacity(capacity)
+            entries = 0
+            return batch
+        }
+    }
+
     private let key: [UInt8]
     private let stripsKey: Bool
     private let uid: String
     private let pending: PendingEntries
     private let chunkBytes: Int
-    private let emit: (DocumentBatchChannel.Batch) throws -> Void
-    private var chunk = Data()
-    private var entries = 0
-    private var rows = 0
+    private let emit: @Sendable (DocumentBatchChannel.Batch) throws -> Void
+    private let state: Mutex<State>
 
-    init(key: [UInt8], stripsKey: Bool, uid: String, pending: PendingEntries, chunkBytes: Int, emit: @escaping (DocumentBatchChannel.Batch) throws -> Void) {
+    init(key: [UInt8], stripsKey: Bool, uid: String, pending: PendingEntries, chunkBytes: Int, emit: @escaping @Sendable (DocumentBatchChannel.Batch) throws -> Void) {
         self.key = key
         self.stripsKey = stripsKey
         self.uid = uid
         self.pending = pending
         self.chunkBytes = chunkBytes
         self.emit = emit
-        chunk.reserveCapacity(chunkBytes + 4096)
+        var initial = State()
+        initial.chunk.reserveCapacity(chunkBytes + 4096)
+        state = Mutex(initial)
     }
 
     func append(row: UnsafeRawBufferPointer) throws {
-        rows += 1
+        let number = state.withLock { state in
+            state.rows += 1
+            return state.rows
+        }
         var line = row
         if line.last == UInt8(ascii: "\n") { line = UnsafeRawBufferPointer(rebasing: line.dropLast()) }
+        // The line as it goes to the transform: whole, or without the plugin's key.
+        var kept = (line, UnsafeRawBufferPointer(start: nil, count: 0))
         let member: JSONLineScanner.Member?
         do throws(JSONLineScanner.Failure) {
             // PostgreSQL's JSON needs no checking; only the key is looked for, and where the
@@ -420,69 +438,53 @@ final class TransformFeed: @unchecked Sendable {
                 member = try JSONLineScanner.scan(line, findingKey: key).member
             }
         } catch {
-            throw RecetteFailure("index \(uid): row \(rows) of the query is not a JSON object (\(error.reason)): fix the query in recette.yml")
+            throw RecetteFailure("index \(uid): row \(number) of the query is not a JSON object (\(error.reason)): fix the query in recette.yml")
         }
         if stripsKey {
             guard let member else {
-                throw RecetteFailure("index \(uid): row \(rows) of the query has no '\(PendingEntries.pluginKey)' (the primary key): add it to the query in recette.yml")
+                throw RecetteFailure("index \(uid): row \(number) of the query has no '\(PendingEntries.pluginKey)' (the primary key): add it to the query in recette.yml")
             }
             try pending.push(Array(UnsafeRawBufferPointer(rebasing: line[member.value])))
-            chunk.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[..<member.removal.lowerBound]))
-            chunk.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[member.removal.upperBound...]))
+            kept = (UnsafeRawBufferPointer(rebasing: line[..<member.removal.lowerBound]), UnsafeRawBufferPointer(rebasing: line[member.removal.upperBound...]))
         } else {
             // The document the transform prints carries the key; the entry's own is only for
             // the record of the dropped ones.
             try pending.push(member.map { Array(UnsafeRawBufferPointer(rebasing: line[$0.value])) })
-            chunk.append(contentsOf: line)
         }
-        chunk.append(UInt8(ascii: "\n"))
-        entries += 1
-        if chunk.count >= chunkBytes { try flush() }
+        let chunkBytes = chunkBytes
+        let full = state.withLock { state -> DocumentBatchChannel.Batch? in
+            state.chunk.append(contentsOf: kept.0)
+            state.chunk.append(contentsOf: kept.1)
+            state.chunk.append(UInt8(ascii: "\n"))
+            state.entries += 1
+            return state.chunk.count >= chunkBytes ? state.take(reserving: chunkBytes + 4096) : nil
+        }
+        if let full { try emit(full) }
     }
 
     func flush() throws {
-        guard entries > 0 else { return }
-        let batch = DocumentBatchChannel.Batch(body: chunk, documents: entries)
-        chunk = Data()
-        chunk.reserveCapacity(chunkBytes + 4096)
-        entries = 0
-        try emit(batch)
+        let capacity = chunkBytes + 4096
+        if let batch = state.withLock({ $0.take(reserving: capacity) }) { try emit(batch) }
     }
 }
 
 /// The transform's side: each line of its standard output checked, `null` dropped, the
 /// document completed with `_meilisearch_id` (or checked for its primary key) and batched.
-final class TransformOutput: WholeLineReader, @unchecked Sendable {
-    private let uid: String
-    private let primaryKey: String
-    private let keyBytes: [UInt8]
-    private let setsPluginKey: Bool
-    private let pending: PendingEntries
-    private let batcher: NDJSONBatcher
-    // Touched on `queue` only, read once the output has ended.
-    private var lineCount = 0
-    private var documentCount = 0
-    private var document: [UInt8] = []
-    private var dropped: [[UInt8]] = []
-    private var unidentifiedDrops = 0
+final class TransformOutput: Sendable {
+    private let reader: WholeLineReader<TransformLines>
 
     init(uid: String, primaryKey: String, setsPluginKey: Bool, pending: PendingEntries, batcher: NDJSONBatcher) {
-        self.uid = uid
-        self.primaryKey = primaryKey
-        keyBytes = Array(primaryKey.utf8)
-        self.setsPluginKey = setsPluginKey
-        self.pending = pending
-        self.batcher = batcher
-        super.init(label: "recette.transform-output")
+        reader = WholeLineReader(label: "recette.transform-output",
+                                 handler: TransformLines(uid: uid, primaryKey: primaryKey, setsPluginKey: setsPluginKey, pending: pending, batcher: batcher))
     }
 
-    var lines: Int { queue.sync { lineCount } }
-    var documents: Int { queue.sync { documentCount } }
+    var lines: Int { reader.handler.counts.withLock { $0.lines } }
+    var documents: Int { reader.handler.counts.withLock { $0.documents } }
 
     /// The primary keys of the entries answered with `null` (their JSON values decoded), and
     /// how many of them had none.
     var droppedIDs: (identified: [String], unidentified: Int) {
-        let (values, unidentified) = queue.sync { (dropped, unidentifiedDrops) }
+        let (values, unidentified) = reader.handler.dropped.withLock { ($0.ids, $0.unidentified) }
         var ids: [String] = []
         ids.reserveCapacity(values.count)
         var undecoded = 0
@@ -496,55 +498,92 @@ final class TransformOutput: WholeLineReader, @unchecked Sendable {
         return (ids, unidentified + undecoded)
     }
 
-    override func finish() async throws {
-        try await super.finish()
-        try await offCooperativePool(queue) { [batcher] in try batcher.flush() }
+    func feed(_ chunk: Data) async throws { try await reader.feed(chunk) }
+
+    func finish() async throws {
+        try await reader.finish()
+        try await reader.onQueue { [batcher = reader.handler.batcher] in try batcher.flush() }
+    }
+}
+
+/// Each line of the transform's output, on the reader's queue.
+final class TransformLines: LineHandler {
+    let uid: String
+    let primaryKey: String
+    let keyBytes: [UInt8]
+    let setsPluginKey: Bool
+    let pending: PendingEntries
+    let batcher: NDJSONBatcher
+    /// Read once the output has ended.
+    let counts = Mutex<(lines: Int, documents: Int)>((0, 0))
+    /// The primary keys (JSON values) of the entries answered with `null`, and how many of
+    /// those had none; read once the output has ended.
+    let dropped = Mutex<(ids: [[UInt8]], unidentified: Int)>(([], 0))
+    /// The document being completed, its buffer kept from line to line.
+    private let document = Mutex<[UInt8]>([])
+
+    init(uid: String, primaryKey: String, setsPluginKey: Bool, pending: PendingEntries, batcher: NDJSONBatcher) {
+        self.uid = uid
+        self.primaryKey = primaryKey
+        keyBytes = Array(primaryKey.utf8)
+        self.setsPluginKey = setsPluginKey
+        self.pending = pending
+        self.batcher = batcher
     }
 
-    override func handle(_ line: UnsafeRawBufferPointer) throws {
-        lineCount += 1
+    func handle(_ line: UnsafeRawBufferPointer) throws {
+        let lineCount = counts.withLock { counts in
+            counts.lines += 1
+            return counts.lines
+        }
         let text = UnsafeRawBufferPointer(rebasing: line.dropLast())
         guard let id = pending.pop() else {
-            throw TransformOutputFailure(reason: "printed more lines than the entries it was given (line \(lineCount): \(Self.shown(text)))")
+            throw TransformOutputFailure(reason: "printed more lines than the entries it was given (line \(lineCount): \(TransformOutput.shown(text)))")
         }
         let scan: JSONLineScanner.Scan
         do {
             scan = try JSONLineScanner.scan(text, findingKey: keyBytes)
         } catch {
-            throw TransformOutputFailure(reason: "printed a line that is not JSON (line \(lineCount), \(error.reason)): \(Self.shown(text))")
+            throw TransformOutputFailure(reason: "printed a line that is not JSON (line \(lineCount), \(error.reason)): \(TransformOutput.shown(text))")
         }
         switch scan.kind {
         case .null:
-            if let id { dropped.append(id) } else { unidentifiedDrops += 1 }
+            dropped.withLock { dropped in
+                if let id { dropped.ids.append(id) } else { dropped.unidentified += 1 }
+            }
             return
         case .other(let kind):
-            throw TransformOutputFailure(reason: "printed \(kind) on line \(lineCount), not a document (an object) or null: \(Self.shown(text))")
+            throw TransformOutputFailure(reason: "printed \(kind) on line \(lineCount), not a document (an object) or null: \(TransformOutput.shown(text))")
         case .object:
             break
         }
         if setsPluginKey, let id {
             // The plugin's own order: the key set after the transform, whatever it returned.
-            document.removeAll(keepingCapacity: true)
-            document.append(contentsOf: "{\"\(PendingEntries.pluginKey)\":".utf8)
-            document.append(contentsOf: id)
-            var rest = Array(UnsafeRawBufferPointer(rebasing: text[(scan.objectStart + 1)...]))
-            if let member = scan.member {
-                let cut = (member.removal.lowerBound - scan.objectStart - 1)..<(member.removal.upperBound - scan.objectStart - 1)
-                rest.removeSubrange(cut)
+            try document.withLock { document in
+                document.removeAll(keepingCapacity: true)
+                document.append(contentsOf: "{\"\(PendingEntries.pluginKey)\":".utf8)
+                document.append(contentsOf: id)
+                var rest = Array(UnsafeRawBufferPointer(rebasing: text[(scan.objectStart + 1)...]))
+                if let member = scan.member {
+                    let cut = (member.removal.lowerBound - scan.objectStart - 1)..<(member.removal.upperBound - scan.objectStart - 1)
+                    rest.removeSubrange(cut)
+                }
+                if scan.otherMembers { document.append(UInt8(ascii: ",")) }
+                document.append(contentsOf: rest)
+                document.append(UInt8(ascii: "\n"))
+                try document.withUnsafeBytes { try batcher.append(row: $0) }
             }
-            if scan.otherMembers { document.append(UInt8(ascii: ",")) }
-            document.append(contentsOf: rest)
-            document.append(UInt8(ascii: "\n"))
-            try document.withUnsafeBytes { try batcher.append(row: $0) }
         } else {
             guard scan.member != nil else {
-                throw TransformOutputFailure(reason: "printed a document without '\(primaryKey)', the index's primary key (line \(lineCount)): \(Self.shown(text))")
+                throw TransformOutputFailure(reason: "printed a document without '\(primaryKey)', the index's primary key (line \(lineCount)): \(TransformOutput.shown(text))")
             }
             try batcher.append(row: line)
         }
-        documentCount += 1
+        counts.withLock { $0.documents += 1 }
     }
+}
 
+extension TransformOutput {
     /// A line as an error shows it: its first 80 characters.
     static func shown(_ text: UnsafeRawBufferPointer) -> String {
         let string = String(decoding: text.prefix(320), as: UTF8.self)

@@ -196,6 +196,15 @@ public struct MeilisearchClient: Sendable {
         return (results, total)
     }
 
+    /// One page of the index's documents as Meilisearch sends it (`POST /documents/fetch`:
+    /// `{"results","offset","limit","total"}`), every field when `fields` is nil.
+    public func fetchDocumentsPage(_ uid: String, fields: [String]?, offset: Int, limit: Int) async throws -> Data {
+        var body: [String: Any] = ["offset": offset, "limit": limit]
+        if let fields { body["fields"] = fields }
+        return try await call("POST", "indexes/\(uid)/documents/fetch", body: try JSONSerialization.data(withJSONObject: body),
+                              contentType: "application/json", what: "read documents of \(uid)")
+    }
+
     /// The text of a document id as Meilisearch would compare it (integers without decimals).
     public static func idText(_ value: Any) -> String {
         if let text = value as? String { return text }

@@ -13,6 +13,8 @@ public struct ModelSearchIndexes: Sendable {
 
     public var project: StrapiProject
     public var model: StrapiModel
+    /// The plugin's config from `config/plugins.js` (its indexName names the index), when read.
+    public var pluginConfig: StrapiPluginConfig?
 
     public init(project: StrapiProject) throws {
         self.project = project
@@ -45,7 +47,8 @@ public struct ModelSearchIndexes: Sendable {
                 continue
             }
             let query = try StrapiEntryQuery(model: model, contentType: type)
-            indexes.append(SearchIndexDefinition(uid: query.indexUid, query: query.sql, contentType: uid))
+            let configuredUid = pluginConfig?.contentTypes[type.singularName]?.indexName
+            indexes.append(SearchIndexDefinition(uid: configuredUid ?? query.indexUid, query: query.sql, contentType: uid))
         }
         return (indexes, unknown)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import RecetteWorld
 
 /// Where the search commands read the database's rows (documents, counts, ids): a libpq
@@ -58,53 +59,67 @@ public struct LibpqRowSource: SearchRowSource {
     }
 }
 
+/// What `WholeLineReader` hands each whole line to, on the reader's serial queue, where it
+/// may block (a full batch channel holds the child back through its pipe).
+protocol LineHandler: Sendable {
+    /// One whole line, with its newline.
+    func handle(_ line: UnsafeRawBufferPointer) throws
+}
+
 /// Cuts a child's output into whole lines (however long: a document may exceed any buffer)
-/// on a serial queue of its own, where `handle` may block (a full batch channel holds the
-/// child back through its pipe). Subclasses say what a line is for.
-class WholeLineReader: @unchecked Sendable {
-    let queue: DispatchQueue
+/// and hands them to `handler` on a serial queue of its own.
+final class WholeLineReader<Handler: LineHandler>: Sendable {
+    let handler: Handler
+    private let queue: DispatchQueue
     /// Chunks gathered by `feed` (called one at a time) until there is enough to hand to the
     /// queue: a hop per 64 KiB pipe read would cost more than the splitting.
-    private var gathered = Data()
-    static let handOverBytes = 1 << 20
-    // Touched on `queue` only.
-    private var pending = Data()
+    private let gathered = Mutex(Data())
+    static var handOverBytes: Int { 1 << 20 }
+    /// The bytes after the last whole line; used on `queue` only.
+    private let pending = Mutex(Data())
 
-    init(label: String) {
+    init(label: String, handler: Handler) {
         queue = DispatchQueue(label: label)
+        self.handler = handler
     }
 
-    /// One whole line, with its newline; runs on `queue`.
-    func handle(_ line: UnsafeRawBufferPointer) throws {}
-
     func feed(_ chunk: Data) async throws {
-        gathered.append(chunk)
-        guard gathered.count >= Self.handOverBytes else { return }
-        try await handOver(last: false)
+        let ready = gathered.withLock { gathered -> Data? in
+            gathered.append(chunk)
+            guard gathered.count >= Self.handOverBytes else { return nil }
+            defer { gathered = Data() }
+            return gathered
+        }
+        if let ready { try await handOver(ready, last: false) }
     }
 
     /// The output ended: a last line without its newline is handed over with one.
     func finish() async throws {
-        try await handOver(last: true)
+        try await handOver(gathered.withLock { gathered in defer { gathered = Data() }; return gathered }, last: true)
     }
 
-    private func handOver(last: Bool) async throws {
-        let bytes = gathered
-        gathered = Data()
+    /// Runs `work` on the queue, after every line handed over so far.
+    func onQueue<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await offCooperativePool(queue, work)
+    }
+
+    private func handOver(_ bytes: Data, last: Bool) async throws {
         try await offCooperativePool(queue) { [self] in
-            pending.append(bytes)
-            if last && !pending.isEmpty && pending.last != UInt8(ascii: "\n") { pending.append(UInt8(ascii: "\n")) }
-            try emitWholeLines()
+            try pending.withLock { pending in
+                pending.append(bytes)
+                if last && !pending.isEmpty && pending.last != UInt8(ascii: "\n") { pending.append(UInt8(ascii: "\n")) }
+                try emitWholeLines(of: &pending)
+            }
         }
     }
 
-    private func emitWholeLines() throws {
+    private func emitWholeLines(of pending: inout Data) throws {
         let consumed = try pending.withUnsafeBytes { (buffer: UnsafeRawBufferPointer) -> Int in
             guard let base = buffer.baseAddress else { return 0 }
             var start = 0
             while start < buffer.count, let found = memchr(base + start, Int32(UInt8(ascii: "\n")), buffer.count - start) {
                 let end = base.distance(to: UnsafeRawPointer(found)) + 1
-                try handle(UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
+                try handler.handle(UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
                 start = end
             }
             return start
@@ -114,37 +129,35 @@ class WholeLineReader: @unchecked Sendable {
 }
 
 /// psql's output in whole lines: the first is the count, each other one a row.
-final class CopyLineReader: WholeLineReader, @unchecked Sendable {
+final class CopyLines: LineHandler {
     private let row: @Sendable (UnsafeRawBufferPointer) throws -> Void
-    // Touched on `queue` only.
-    private var count: Int?
-    private var copied = 0
+    private let counts = Mutex<(count: Int?, copied: Int)>((nil, 0))
 
     init(row: @escaping @Sendable (UnsafeRawBufferPointer) throws -> Void) {
         self.row = row
-        super.init(label: "recette.copy-lines")
     }
 
     func result() throws -> (count: Int, copied: Int) {
-        try queue.sync {
-            guard let count else { throw RecetteFailure("psql printed no row count: the query did not run") }
-            return (count, copied)
-        }
+        let (count, copied) = counts.withLock { $0 }
+        guard let count else { throw RecetteFailure("psql printed no row count: the query did not run") }
+        return (count, copied)
     }
 
-    override func handle(_ line: UnsafeRawBufferPointer) throws {
-        if count == nil {
+    func handle(_ line: UnsafeRawBufferPointer) throws {
+        if counts.withLock({ $0.count }) == nil {
             let text = String(decoding: line.dropLast(), as: UTF8.self)
             guard let value = Int(text) else {
                 throw RecetteFailure("psql printed '\(text.prefix(80))' where the row count was expected")
             }
-            count = value
+            counts.withLock { $0.count = value }
         } else {
             try row(line)
-            copied += 1
+            counts.withLock { $0.copied += 1 }
         }
     }
 }
+
+typealias CopyLineReader = WholeLineReader<CopyLines>
 
 /// Runs blocking work (a full batch channel's `put`) on a dispatch queue rather than on a
 /// thread of Swift's cooperative pool, which blocking work can starve.

@@ -24,6 +24,10 @@ public struct SearchSetup: Sendable {
     public var model: ModelSearchIndexes?
     /// `--index`: only these.
     public var only: [String]
+    /// The CMS source, whose `config/plugins.js` is read (with node) when the indexes are resolved.
+    public var project: StrapiProject?
+    /// Runs node on that config.
+    public var runner: any ProcessRunning
     /// Where the model's indexes take `search.settings` from.
     private let settingsByIndex: [String: Data]
     /// What the indexes' transforms dropped at their last rebuild (`.recette/search/dropped/`).
@@ -33,10 +37,13 @@ public struct SearchSetup: Sendable {
         let configuration = context.configuration
         client = try MeilisearchClient.from(configuration, transport: context.http)
         self.only = only
+        runner = context.runner
         transformDrops = TransformDropRecords(stateDirectory: context.stateDirectory)
         let all = configuration.searchIndexes.withSettings(configuration.searchSettings)
         settingsByIndex = configuration.searchSettings
-        if all.isEmpty, let project = try StrapiProject.configured(configuration) {
+        // With search.indexes, a CMS source that cannot be read only loses the config's warnings.
+        project = all.isEmpty ? try StrapiProject.configured(configuration) : try? StrapiProject.configured(configuration)
+        if all.isEmpty, let project {
             definitions = []
             model = try ModelSearchIndexes(project: project)
         } else if only.isEmpty {
@@ -70,14 +77,30 @@ public struct SearchSetup: Sendable {
 
     /// The indexes to rebuild or compare: recette.yml's, else those the CMS source's model
     /// gives for the content types the plugin indexes in the database behind `rows`.
+    /// The plugin's config (`config/plugins.js`) names the model's indexes (`indexName`) and
+    /// gives their settings; what recette cannot reproduce of it is said in warnings.
     public func resolvedDefinitions(rows: any SearchRowSource, logger: Logger) async throws -> [SearchIndexDefinition] {
-        guard let model else { return definitions }
-        let all = try await model.resolve(rows: rows, logger: logger).withSettings(settingsByIndex)
-        guard !only.isEmpty else { return all }
-        for uid in only where !all.contains(where: { $0.uid == uid }) {
-            throw RecetteFailure("no index '\(uid)' among those the CMS source's model gives (\(all.map(\.uid).joined(separator: ", ")))")
+        var pluginConfig: StrapiPluginConfig?
+        if let project { pluginConfig = try await StrapiPluginConfig.read(project, runner: runner, logger: logger) }
+        guard var model else {
+            return definitions.map { definition in
+                guard let pluginConfig, let name = definition.contentType?.split(separator: ".").last.map(String.init) else { return definition }
+                return pluginConfig.applied(to: definition, contentType: name, logger: logger)
+            }
         }
-        return all.filter { only.contains($0.uid) }
+        model.pluginConfig = pluginConfig
+        // recette.yml's search.settings first; the plugin's config gives those it leaves out.
+        var all = try await model.resolve(rows: rows, logger: logger).withSettings(settingsByIndex)
+        if !only.isEmpty {
+            for uid in only where !all.contains(where: { $0.uid == uid }) {
+                throw RecetteFailure("no index '\(uid)' among those the CMS source's model gives (\(all.map(\.uid).joined(separator: ", ")))")
+            }
+            all = all.filter { only.contains($0.uid) }
+        }
+        return all.map { definition in
+            guard let pluginConfig, let type = definition.contentType.flatMap(model.model.contentType) else { return definition }
+            return pluginConfig.applied(to: definition, contentType: type.singularName, logger: logger)
+        }
     }
 
     /// Gzip costs CPU and saves nothing on this machine's own loopback.

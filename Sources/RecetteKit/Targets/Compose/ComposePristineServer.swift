@@ -44,6 +44,13 @@ public struct ComposePristineServer: PristineServer {
 
     public func displayURL(database: String) throws -> String { "compose service '\(server.service)', database '\(database)'" }
 
+    /// Inside the running db container's root, links followed inside it.
+    public func pathOnThisMachine(serverPath: String) async -> String? {
+        guard let container = try? await project.runningContainer(of: server.service),
+              let root = await ComposeServiceSocket.containerRoot(container: container, project: project) else { return nil }
+        return ComposeServiceSocket.resolve(serverPath, under: root)
+    }
+
     /// The db service is started when it does not answer (its volume, and the template in it,
     /// stay as they are).
     public func prepare() async throws {

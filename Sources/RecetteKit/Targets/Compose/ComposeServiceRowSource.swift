@@ -45,7 +45,7 @@ public struct ComposeServiceRowSource: SearchRowSource {
             COMMIT;
 
             """
-        let reader = CopyLineReader(row: row)
+        let reader = CopyLineReader(label: "recette.copy-lines", handler: CopyLines(row: row))
         // The stream goes through `docker exec` on the service's container rather than
         // `docker compose exec`: the same path into the container without compose loading the
         // project again (a second or so on a busy machine, for every rebuild).
@@ -61,7 +61,7 @@ public struct ComposeServiceRowSource: SearchRowSource {
             throw failure(error)
         }
         try await reader.finish()
-        return try reader.result()
+        return try reader.handler.result()
     }
 
     private var psqlArgv: [String] {

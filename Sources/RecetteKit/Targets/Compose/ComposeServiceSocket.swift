@@ -26,6 +26,13 @@ struct ComposeServiceSocket: Equatable {
     /// service's PGPORT) chooses when a directory holds several sockets.
     static func locate(container: String, project: ComposeProject, preferredPort: Int?,
                        files: FileManager = .default) async -> ComposeServiceSocket? {
+        guard let root = await containerRoot(container: container, project: project) else { return nil }
+        return find(under: root, preferredPort: preferredPort, files: files)
+    }
+
+    /// `/proc/<pid>/root` of `container`'s main process, when the engine runs on this machine
+    /// and that pid is really the container's here.
+    static func containerRoot(container: String, project: ComposeProject) async -> String? {
         guard engineIsOnThisMachine(project.environment) else { return nil }
         guard let inspected = try? await project.runner.output(of: project.dockerCommand(["inspect", "--format", "{{.Id}} {{.State.Pid}}", container])) else { return nil }
         let fields = inspected.split(separator: " ").map(String.init)
@@ -34,7 +41,7 @@ struct ComposeServiceSocket: Equatable {
         // A pid is only a number: the process must be that container's on this machine (its
         // cgroup names the container's id), not whatever has that pid here.
         guard let cgroup = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8), cgroup.contains(fields[0]) else { return nil }
-        return find(under: root, preferredPort: preferredPort, files: files)
+        return root
     }
 
     /// The first of `directories` under `root` holding a PostgreSQL socket (`.s.PGSQL.<port>`).

@@ -20,6 +20,7 @@ public struct LocalDestination: RestoreDestination {
     public var maintenanceDatabase: String { "postgres" }
     public var keepsPreviousDatabase: Bool { false }
     public var holdsThrowawayCopies: Bool { true }
+    public var serverFilesAreHere: Bool { true }
     public var bulkLoadSettings: [(String, String)] { bulkLoad ? LocalCluster.bulkLoadSettings(jobs: jobs) : [] }
 
     public func prepare() async throws {

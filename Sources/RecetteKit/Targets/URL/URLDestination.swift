@@ -42,6 +42,8 @@ public struct URLDestination: RestoreDestination {
     public var maintenanceDatabase: String { "postgres" }
     public var keepsPreviousDatabase: Bool { !dropPrevious }
     public var holdsThrowawayCopies: Bool { false }
+    /// A URL says nothing of where the server's files are, even on this machine.
+    public var serverFilesAreHere: Bool { false }
     public var bulkLoadSettings: [(String, String)] { [] }
 
     /// Before anything is created or dropped: the target is not the recette app's own database,
