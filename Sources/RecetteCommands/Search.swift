@@ -6,7 +6,7 @@ import RecetteWorld
 struct Search: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare the database with the Meilisearch indexes.",
-        subcommands: [Status.self, Verify.self]
+        subcommands: [Status.self, Verify.self, Settings.self]
     )
 
     struct Status: AsyncParsableCommand {

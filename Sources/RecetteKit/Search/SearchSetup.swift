@@ -24,22 +24,27 @@ public struct SearchSetup: Sendable {
     public var model: ModelSearchIndexes?
     /// `--index`: only these.
     public var only: [String]
+    /// `search.settings` and `recette.search-settings.yml`, by uid.
+    public var settings: [String: SearchSettingsFile.Entry]
 
-    public init(context: RecetteContext, only: [String] = []) throws {
+    /// - Parameter meilisearch: the Meilisearch to work on when not the configured one
+    ///   (`--meilisearch-of-app`, `--meilisearch-url`: see `RemoteMeilisearch`).
+    public init(context: RecetteContext, only: [String] = [], meilisearch: MeilisearchClient? = nil) throws {
         let configuration = context.configuration
-        client = try MeilisearchClient.from(configuration, transport: context.http)
+        client = try meilisearch ?? MeilisearchClient.from(configuration, transport: context.http)
+        settings = configuration.searchSettings
         self.only = only
         let all = configuration.searchIndexes
         if all.isEmpty, let project = try StrapiProject.configured(configuration) {
             definitions = []
             model = try ModelSearchIndexes(project: project)
         } else if only.isEmpty {
-            definitions = all
+            definitions = all.map { Self.withSettings($0, configuration.searchSettings) }
         } else {
             for uid in only where !all.contains(where: { $0.uid == uid }) {
                 throw RecetteFailure("no index '\(uid)' in search.indexes of recette.yml (configured: \(all.map(\.uid).joined(separator: ", ").nonEmpty ?? "none"))")
             }
-            definitions = all.filter { only.contains($0.uid) }
+            definitions = all.filter { only.contains($0.uid) }.map { Self.withSettings($0, configuration.searchSettings) }
         }
         batchBytes = Int(try configuration.number(.searchBatchMegabytes) * 1_048_576)
         switch try configuration.choice(.searchGzip, as: GzipChoice.self) {
@@ -66,12 +71,22 @@ public struct SearchSetup: Sendable {
     /// gives for the content types the plugin indexes in the database behind `rows`.
     public func resolvedDefinitions(rows: any SearchRowSource, logger: Logger) async throws -> [SearchIndexDefinition] {
         guard let model else { return definitions }
-        let all = try await model.resolve(rows: rows, logger: logger)
+        let all = try await model.resolve(rows: rows, logger: logger).map { Self.withSettings($0, settings) }
         guard !only.isEmpty else { return all }
         for uid in only where !all.contains(where: { $0.uid == uid }) {
             throw RecetteFailure("no index '\(uid)' among those the CMS source's model gives (\(all.map(\.uid).joined(separator: ", ")))")
         }
         return all.filter { only.contains($0.uid) }
+    }
+
+    /// An index without `settings:` of its own takes those of `search.settings` or of the
+    /// pulled file; without any, the rebuild copies the live index's.
+    static func withSettings(_ definition: SearchIndexDefinition, _ settings: [String: SearchSettingsFile.Entry]) -> SearchIndexDefinition {
+        guard definition.settingsJSON == nil, let entry = settings[definition.uid] else { return definition }
+        var definition = definition
+        definition.settingsJSON = entry.json
+        definition.settingsOrigin = entry.origin
+        return definition
     }
 
     /// Gzip costs CPU and saves nothing on this machine's own loopback.

@@ -26,6 +26,9 @@ public struct SearchIndexDefinition: Sendable, Equatable {
     public var contentType: String?
     /// Meilisearch settings as a JSON object; nil: copy the live index's.
     public var settingsJSON: Data?
+    /// Where `settingsJSON` was written: its own entry in recette.yml, unless it came from
+    /// `search.settings` or `recette.search-settings.yml` (`SearchSettingsFile`).
+    public var settingsOrigin = "recette.yml"
     /// The project's own transform, an argv: it reads the entries on its standard input (one
     /// JSON object per line) and prints one document (or `null`) per line. nil: none.
     public var transform: [String]?
