@@ -80,6 +80,12 @@ struct RemoteApp {
         #expect(remote.meilisearch.indexUIDs() == ["annonce-de-logement"], "only the live index remains")
         #expect(local.indexUIDs().isEmpty, "the configured Meilisearch was left alone")
         RemoteApp.expectNoSecret(done, remote)
+
+        // A URL on this machine (loopback) is not guarded; its key comes from the environment.
+        let byURL = try await project.recette(["reindex", "--meilisearch-url", remote.meilisearch.baseURL.absoluteString] + Self.housing,
+                                              ["RECETTE_REMOTE_MEILISEARCH_API_KEY": remote.meilisearch.masterKey ?? ""])
+        #expect(byURL.status == 0, "\(byURL.standardError)")
+        #expect(remote.meilisearch.tasks().filter { $0.type == .indexSwap }.count == 2)
     }
 
     @Test func aDryRunCountsAndChangesNothing() async throws {
@@ -100,7 +106,7 @@ struct RemoteApp {
 
         let plan = try await project.recette(["reindex", "--meilisearch-of-app", RemoteApp.name, "--dry-run"] + Self.housing, remote.environment)
         #expect(plan.status == 0, "\(plan.standardError)")
-        #expect(plan.standardOutput.contains("would replace 1 index(es) on 127.0.0.1 (the Meilisearch of Scalingo app 'cms-recette' (its PLUGIN_MEILISEARCH_URL)"),
+        #expect(plan.standardOutput.contains("would replace 1 index(es) on 127.0.0.1 (the Meilisearch of Scalingo app 'cms-recette', from its PLUGIN_MEILISEARCH_URL; not this machine"),
                 "\(plan.standardOutput)")
         #expect(plan.standardOutput.contains("annonce-de-logement: \(live) documents now, \(published) from its query"), "\(plan.standardOutput)")
         #expect(!plan.standardOutput.contains(remote.meilisearch.baseURL.absoluteString), "the host only")
@@ -196,6 +202,20 @@ struct RemoteApp {
         try FileManager.default.copyItem(at: TestEnvironment.packageRoot.appendingPathComponent("recette.yml"), to: directory.appendingPathComponent("recette.yml"))
         return try await CLI.run(arguments + ["--project-dir", directory.path, "--no-progress"],
                                  environment: TestEnvironment.cliEnvironment.merging(remote.environment) { $1 }.merging(extra) { $1 })
+    }
+
+    @Test func theScalingoStandInServesAnAppsVariablesBehindItsToken() async throws {
+        let remote = try RemoteApp()
+        defer { remote.stop() }
+        let context = try TestEnvironment.machineContext(environment: remote.environment)
+        let scalingo = try ScalingoClient.from(context.configuration, transport: context.http, logger: context.logger)
+        let variables = try await scalingo.variables(app: RemoteApp.name)
+        #expect(variables.first { $0.name == "PLUGIN_MEILISEARCH_URL" }?.value.reveal() == remote.meilisearch.baseURL.absoluteString)
+        #expect(variables.first { $0.name == "PLUGIN_MEILISEARCH_API_KEY" }?.value.reveal() == "$MEILI_MASTER", "aliases as written")
+        await #expect(throws: ScalingoError.appNotFound(app: "nope", region: "osc-fr1")) { try await scalingo.variables(app: "nope") }
+        let unauthenticated = try await StandInClient(baseURL: remote.scalingo.apiURL, bearer: nil).send("GET", "/apps/\(RemoteApp.name)/variables")
+        #expect(unauthenticated.status == 401)
+        #expect(remote.scalingo.requests(.variables).map(\.status) == [200, 404, 401])
     }
 
     @Test func anUnknownAppIsOneLine() async throws {

@@ -23,7 +23,7 @@ public enum MeilisearchChoice: Sendable, Equatable {
 /// messages: the host only, never the key), and whether it is this machine's own.
 public struct RemoteMeilisearch: Sendable {
     public var client: MeilisearchClient
-    /// E.g. "the Meilisearch of Scalingo app 'my-cms-recette' (its PLUGIN_MEILISEARCH_URL)".
+    /// E.g. "the Meilisearch of Scalingo app 'my-cms-recette', from its PLUGIN_MEILISEARCH_URL".
     public var origin: String
     public var host: String
     /// A URL whose host resolves to loopback addresses only; an app's never is.
@@ -47,7 +47,7 @@ public struct RemoteMeilisearch: Sendable {
             }
             let key = configuration.secret(.remoteMeilisearchAPIKey).flatMap { $0.isEmpty ? nil : $0 }
             return RemoteMeilisearch(client: MeilisearchClient(baseURL: url, apiKey: key, transport: context.http),
-                                     origin: "--meilisearch-url", host: host, isOnThisMachine: resolver.isThisMachine(host))
+                                     origin: "named by --meilisearch-url", host: host, isOnThisMachine: resolver.isThisMachine(host))
         case .ofApp(let app):
             let scalingo = try ScalingoClient.from(configuration, transport: context.http, logger: context.logger)
             let variables: [ScalingoVariable]
@@ -61,7 +61,7 @@ public struct RemoteMeilisearch: Sendable {
                                  keyNames: configuration[.appMeilisearchKeyVariable].map { [$0] } ?? keyVariables)
             // An app's Meilisearch is the staging front's, wherever it runs: always guarded.
             return RemoteMeilisearch(client: MeilisearchClient(baseURL: found.url, apiKey: found.key, transport: context.http),
-                                     origin: "the Meilisearch of Scalingo app '\(app)' (its \(found.urlName))", host: found.url.host ?? "?",
+                                     origin: "the Meilisearch of Scalingo app '\(app)', from its \(found.urlName)", host: found.url.host ?? "?",
                                      isOnThisMachine: false)
         }
     }
@@ -106,7 +106,7 @@ public struct RemoteMeilisearch: Sendable {
         let names = uids.joined(separator: " ")
         try prompt.confirmByTyping(names,
                                    question: "This replaces the live index(es) \(uids.joined(separator: ", ")) on \(host), \(origin), which is not this machine. Type the index names (\(names)) to go on:",
-                                   action: "replace index(es) \(uids.joined(separator: ", ")) on \(host) (\(origin), not this machine)",
+                                   action: "replace index(es) \(uids.joined(separator: ", ")) on \(host) (\(origin); not this machine)",
                                    assumeYes: assumeYes)
     }
 }
