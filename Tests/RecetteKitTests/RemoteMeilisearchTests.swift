@@ -137,13 +137,7 @@ struct RemoteApp {
                 try? await Task.sleep(for: .milliseconds(5))
             }
         }
-        // Each batch into the rebuilt index waits (≤ 30 s) for one more look at the live one.
-        meilisearch.beforeEachTask { type, index in
-            guard type == .documentAdditionOrUpdate, index?.hasPrefix("annonce-de-logement_") == true else { return }
-            let landed = observations.get().filter(\.rebuilding).count
-            let deadline = Date().addingTimeInterval(30)
-            while observations.get().filter(\.rebuilding).count <= landed, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
-        }
+        meilisearch.interleaveBatches(of: "annonce-de-logement", with: observations)
         let second = try await project.recette(arguments, remote.environment.merging(["RECETTE_SEARCH_BATCH_MB": "0.05"]) { $1 })
         meilisearch.beforeEachTask(nil)
         stop.set(true)

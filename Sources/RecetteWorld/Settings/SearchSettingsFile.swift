@@ -53,7 +53,10 @@ public enum SearchSettingsFile {
             let pretty = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
                                 as: UTF8.self)
             // Continuation lines indented past the key: the flow mapping stays this key's value.
-            let indented = pretty.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n      ")
+            // (A JSON line never ends inside a string, so trailing blanks are layout only.)
+            let indented = pretty.split(separator: "\n", omittingEmptySubsequences: false)
+                .map { line in line.reversed().drop { $0 == " " }.reversed().map(String.init).joined() }
+                .joined(separator: "\n      ")
             text += "    \"\(uid)\": \(indented)\n"
         }
         return text
