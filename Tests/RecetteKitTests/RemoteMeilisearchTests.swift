@@ -212,6 +212,18 @@ struct RemoteApp {
         #expect(remote.scalingo.requests(.variables).map(\.status) == [200, 404, 401])
     }
 
+    @Test func aWrongKeyOfTheAppNamesTheAppsVariable() async throws {
+        let remote = try RemoteApp { meilisearch in ["MEILISEARCH_URL": meilisearch.baseURL.absoluteString, "MEILISEARCH_ADMIN_KEY": "wrong-key-77"] }
+        defer { remote.stop() }
+        let result = try await run(["search", "settings", "pull", "--meilisearch-of-app", RemoteApp.name], remote)
+        #expect(result.status == 1)
+        let errors = result.standardError.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        #expect(errors.count == 1 && errors[0].contains("(the Meilisearch of Scalingo app 'cms-recette', from its MEILISEARCH_URL) refused the API key")
+                && errors[0].contains("check app 'cms-recette''s MEILISEARCH_ADMIN_KEY") && !errors[0].contains("PLUGIN_MEILISEARCH_API_KEY"),
+                "\(result.standardError)")
+        #expect(!result.standardError.contains("wrong-key-77"))
+    }
+
     @Test func anUnknownAppIsOneLine() async throws {
         let remote = try RemoteApp()
         defer { remote.stop() }
