@@ -189,6 +189,40 @@ struct RemoteApp {
     }
 }
 
+extension RemoteMeilisearchTests {
+    /// Indexes from the CMS source's model have no search.indexes entry: the pulled file holds
+    /// their settings by uid all the same.
+    @Test func modelIndexesTakeTheirPulledSettingsToo() async throws {
+        let local = try MeilisearchStandIn()
+        let remote = try RemoteApp()
+        defer { local.stop(); remote.stop() }
+        let (database, _) = try await SearchSampleDatabase.shared.copy()
+        let project = TestEnvironment.newProjectDirectory()
+        let source = project.appendingPathComponent("cms")
+        try SampleCMSSource.write(into: source)
+        let environment = TestEnvironment.cliEnvironment.merging(remote.environment) { $1 }.merging([
+            "RECETTE_TARGET": "local", "RECETTE_DATABASE": database, "RECETTE_STRAPI_PROJECT": source.path,
+            "PLUGIN_MEILISEARCH_URL": local.baseURL.absoluteString, "PLUGIN_MEILISEARCH_API_KEY": local.masterKey ?? "",
+        ]) { $1 }
+        let client = StandInClient(baseURL: remote.meilisearch.baseURL, bearer: remote.meilisearch.masterKey)
+        try #require(try await client.send("POST", "/indexes", json: ["uid": "annonce-de-logement", "primaryKey": "_meilisearch_id"]).status == 202)
+        try #require(try await client.send("PATCH", "/indexes/annonce-de-logement/settings", json: ["filterableAttributes": ["meuble"]]).status == 202)
+        try #require(await remote.meilisearch.waitUntilIdle())
+        remote.meilisearch.resetLog()
+
+        let common = ["--project-dir", project.path, "--no-progress", "--index", "annonce-de-logement"]
+        let pull = try await CLI.run(["search", "settings", "pull", "--meilisearch-of-app", RemoteApp.name] + common, environment: environment)
+        #expect(pull.status == 0, "\(pull.standardError)")
+        #expect(pull.standardOutput.contains("annonce-de-logement: "), "\(pull.standardOutput)")
+        #expect(remote.writes.isEmpty, "\(remote.writes)")
+        let reindex = try await CLI.run(["reindex"] + common, environment: environment)
+        #expect(reindex.status == 0, "\(reindex.standardError)")
+        #expect(reindex.standardOutput.contains("settings from recette.search-settings.yml"), "\(reindex.standardOutput)")
+        let applied = try #require(local.settings(of: "annonce-de-logement").flatMap { try JSONSerialization.jsonObject(with: $0) as? [String: Any] })
+        #expect(applied["filterableAttributes"] as? [String] == ["meuble"])
+    }
+}
+
 /// Errors before anything is read or written: no database needed.
 @Suite(.serialized, .skippedInUnitLane) struct RemoteMeilisearchErrorTests {
     func run(_ arguments: [String], _ remote: RemoteApp, _ extra: [String: String] = [:]) async throws -> CLIResult {
