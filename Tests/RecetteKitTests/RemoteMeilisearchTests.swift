@@ -223,6 +223,31 @@ extension RemoteMeilisearchTests {
     }
 }
 
+extension RemoteMeilisearchTests {
+    /// On a terminal, the index names typed decide; anything else changes nothing there.
+    @Test func theIndexNamesTypedAtThePromptConfirm() async throws {
+        let local = try MeilisearchStandIn()
+        let remote = try RemoteApp()
+        defer { local.stop(); remote.stop() }
+        let project = try await SearchProject.make(meilisearch: local)
+        let arguments = ["reindex", "--meilisearch-of-app", RemoteApp.name, "--project-dir", project.directory.path, "--no-progress"] + Self.housing
+        let environment = project.environment(remote.environment)
+        let asked = LineCollector()
+
+        let yes = ConfirmationPrompt(isInteractive: true) { question in asked.append(question); return "y" }
+        let refused = try await CLI.runInProcess(arguments, environment: environment, prompt: yes)
+        #expect(refused.status == 1 && refused.standardError.contains("not confirmed (what was typed is not 'annonce-de-logement'); nothing was changed"),
+                "\(refused.standardError)")
+        #expect(asked.all.count == 1 && asked.all[0].contains("annonce-de-logement on 127.0.0.1") && asked.all[0].hasSuffix("to go on:"), "\(asked.all)")
+        #expect(remote.writes.isEmpty, "\(remote.writes)")
+
+        let typed = ConfirmationPrompt(isInteractive: true) { _ in "annonce-de-logement\n" }
+        let done = try await CLI.runInProcess(arguments, environment: environment, prompt: typed)
+        #expect(done.status == 0, "\(done.standardError)")
+        #expect(remote.meilisearch.documentCount(in: "annonce-de-logement") == (try publishedHousing(project)))
+    }
+}
+
 /// Errors before anything is read or written: no database needed.
 @Suite(.serialized, .skippedInUnitLane) struct RemoteMeilisearchErrorTests {
     func run(_ arguments: [String], _ remote: RemoteApp, _ extra: [String: String] = [:]) async throws -> CLIResult {
