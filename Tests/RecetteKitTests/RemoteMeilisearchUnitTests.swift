@@ -29,6 +29,23 @@ import Testing
         #expect(!text.contains("s3cr3t-value") && !text.contains("meili.example"))
     }
 
+    @Test func aURLThatIsNotThisMachineIsGuardedAndNeverCarriesAKey() async throws {
+        // Fail-closed HTTP: naming a URL asks nobody anything.
+        let context = try TestEnvironment.context(environment: ["RECETTE_REMOTE_MEILISEARCH_API_KEY": "rk-1"])
+        let far = try await RemoteMeilisearch.resolve(.url("https://meili.recette.invalid:7700"), context: context)
+        #expect(!far.isOnThisMachine && far.host == "meili.recette.invalid")
+        let refusal = #expect(throws: RecetteFailure.self) { try far.confirmReplacing(["a", "b"], prompt: .unanswered, assumeYes: false) }
+        #expect(refusal?.description.contains("refusing to replace index(es) a, b on meili.recette.invalid (named by --meilisearch-url; not this machine)") == true,
+                "\(refusal?.description ?? "")")
+        try far.confirmReplacing(["a", "b"], prompt: .unanswered, assumeYes: true)
+        let near = try await RemoteMeilisearch.resolve(.url("http://127.0.0.1:7700"), context: context)
+        #expect(near.isOnThisMachine)
+        try near.confirmReplacing(["a"], prompt: .unanswered, assumeYes: false)
+        await #expect(throws: RecetteFailure.self) { try await RemoteMeilisearch.resolve(.url("http://u:secret@127.0.0.1:7700"), context: context) }
+        await #expect(throws: RecetteFailure.self) { try await RemoteMeilisearch.resolve(.url("ftp://127.0.0.1"), context: context) }
+        #expect(throws: RecetteFailure.self) { try MeilisearchChoice.from(app: "a", url: "http://127.0.0.1") }
+    }
+
     @Test func typedNamesConfirm() throws {
         let asked = LineCollector()
         let typed = ConfirmationPrompt(isInteractive: true) { question in asked.append(question); return "  a-b   c\n" }
