@@ -26,8 +26,10 @@ public struct SearchIndexDefinition: Sendable, Equatable {
     public var contentType: String?
     /// Meilisearch settings as a JSON object; nil: copy the live index's.
     public var settingsJSON: Data?
-    /// Where `settingsJSON` comes from, for reports: recette.yml, or the CMS's plugin config.
-    public var settingsSource = "recette.yml"
+    /// Where `settingsJSON` comes from, for reports: its own entry in recette.yml, else
+    /// `search.settings`, `recette.search-settings.yml` (`SearchSettingsFile`) or the CMS's
+    /// plugin config.
+    public var settingsOrigin = "recette.yml"
     /// The project's own transform, an argv: it reads the entries on its standard input (one
     /// JSON object per line) and prints one document (or `null`) per line. nil: none.
     public var transform: [String]?
