@@ -26,10 +26,20 @@ struct Reindex: AsyncParsableCommand {
         The documents are read from the target's database (RECETTE_TARGET), or
         RECETTE_SEARCH_DATABASE_URL.
 
+        --meilisearch-of-app APP rebuilds the indexes of that Scalingo app's Meilisearch (the
+        one the staging front reads), found in the app's environment through Scalingo's API
+        (PLUGIN_MEILISEARCH_URL and PLUGIN_MEILISEARCH_API_KEY or the other usual names;
+        RECETTE_APP_MEILISEARCH_URL_VARIABLE / _KEY_VARIABLE name others). --meilisearch-url URL
+        names one directly (its key in RECETTE_REMOTE_MEILISEARCH_API_KEY). Same new index then
+        swap: the live index is never empty or partial. A Meilisearch that is not on this
+        machine needs the index names typed at the prompt, or --yes; --dry-run prints each
+        index's documents now and the rows its query gives, and changes nothing.
+
         Examples:
           recette reindex
           recette reindex --index offre-de-stage --dry-run
           recette reindex --via plugin
+          recette reindex --meilisearch-of-app my-cms-recette --dry-run
         """.reflowed
     )
     @OptionGroup(title: "Common options") var common: CommonOptions
@@ -41,20 +51,36 @@ struct Reindex: AsyncParsableCommand {
     @Flag(help: "Replace an index even when the rebuilt one lost more than RECETTE_SEARCH_MAX_SHRINK of its documents.")
     var allowShrink = false
     @Flag(help: "Print the reports as JSON on standard output.") var json = false
+    @OptionGroup(title: "Another Meilisearch (default: PLUGIN_MEILISEARCH_URL)") var meilisearchOptions: MeilisearchOptions
 
     func run() async throws {
         let flags = try targetOptions.flags()
+        let choice = try meilisearchOptions.choice()
         let (via, indexes, allowShrink, json) = (via, indexes, allowShrink, json)
         try await CommandRunner.run(common, flags: flags, lock: "reindex", detectingSearchServer: true) { context in
-            try await SearchCommands.reindex(context: context, via: via, only: indexes, allowShrink: allowShrink, json: json)
+            try await SearchCommands.reindex(context: context, via: via, only: indexes, allowShrink: allowShrink, json: json, meilisearch: choice)
         }
+    }
+}
+
+/// `--meilisearch-of-app APP` / `--meilisearch-url URL`.
+struct MeilisearchOptions: ParsableArguments {
+    @Option(name: .customLong("meilisearch-of-app"), help: ArgumentHelp("The Meilisearch of this Scalingo app (its URL and key from the app's environment).", valueName: "app"))
+    var app: String?
+    @Option(name: .customLong("meilisearch-url"), help: ArgumentHelp("This Meilisearch (its key in RECETTE_REMOTE_MEILISEARCH_API_KEY, never on the command line).", valueName: "url"))
+    var url: String?
+
+    func choice() throws -> MeilisearchChoice? {
+        do { return try MeilisearchChoice.from(app: app, url: url) } catch { throw ValidationError("\(error)") }
     }
 }
 
 /// Helpers the search commands share.
 enum SearchCommands {
-    static func reindex(context: RecetteContext, via requested: ReindexRoute?, only: [String], allowShrink: Bool, json: Bool) async throws {
-        let reindex = try SearchReindex(context: context, requested: requested, only: only, allowShrink: allowShrink)
+    static func reindex(context: RecetteContext, via requested: ReindexRoute?, only: [String], allowShrink: Bool, json: Bool,
+                        meilisearch choice: MeilisearchChoice? = nil) async throws {
+        let meilisearch = try await SearchCommands.meilisearch(choice, context: context)
+        let reindex = try SearchReindex(context: context, requested: requested, only: only, allowShrink: allowShrink, meilisearch: meilisearch)
         if context.dryRun {
             let lines = try await reindex.plan()
             context.output.write("would " + lines[0])
@@ -77,6 +103,12 @@ enum SearchCommands {
             context.output.write("report: \(file.path)")
         }
         if let problem = outcome.problem { throw RecetteFailure(problem) }
+    }
+
+    /// The Meilisearch named on the command line, found (nil: the configured one).
+    static func meilisearch(_ choice: MeilisearchChoice?, context: RecetteContext) async throws -> RemoteMeilisearch? {
+        guard let choice else { return nil }
+        return try await RemoteMeilisearch.resolve(choice, context: context)
     }
 
     static func jsonText<T: Encodable>(_ value: T) throws -> String {

@@ -5,8 +5,8 @@ import RecetteWorld
 
 struct Search: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compare the database with the Meilisearch indexes, or an index with a reference one.",
-        subcommands: [Status.self, Verify.self, Parity.self]
+        abstract: "Compare the database with the Meilisearch indexes, or an index with a reference one; pull index settings.",
+        subcommands: [Status.self, Verify.self, Parity.self, Settings.self]
     )
 
     struct Status: AsyncParsableCommand {

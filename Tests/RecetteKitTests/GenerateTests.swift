@@ -349,7 +349,7 @@ import Testing
         #expect(configuration.searchIndexes.isEmpty, "the repository's recette.yml carries no hand-written query")
         let model = try ModelSearchIndexes(project: try #require(try StrapiProject.configured(configuration)))
         let uids = model.model.contentTypes.map(\.uid)
-        let definitions = try model.definitions(indexed: uids).indexes.withSettings(configuration.searchSettings)
+        let definitions = try model.definitions(indexed: uids).indexes.map { SearchSetup.withSettings($0, configuration.searchSettings) }
         try #require(definitions.map(\.uid) == ["annonce-de-logement", "evenement", "offre-de-stage"])
         #expect(definitions.last?.settingsJSON != nil, "offre-de-stage takes its settings from search.settings")
         let expected = zip(definitions, uids).flatMap { definition, contentType in

@@ -155,14 +155,7 @@ struct SearchProject {
                 try? await Task.sleep(for: .milliseconds(5))
             }
         }
-        // Each batch into the rebuilt index waits (≤ 30 s) for one more search to land, so the
-        // searches interleave with the rebuild however loaded the machine is.
-        meilisearch.beforeEachTask { type, index in
-            guard type == .documentAdditionOrUpdate, index?.hasPrefix("offre-de-stage_") == true else { return }
-            let landed = observations.get().filter(\.rebuilding).count
-            let deadline = Date().addingTimeInterval(30)
-            while observations.get().filter(\.rebuilding).count <= landed, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
-        }
+        meilisearch.interleaveBatches(of: "offre-de-stage", with: observations)
         let second = try await project.recette(["reindex", "--index", "offre-de-stage"], ["RECETTE_SEARCH_BATCH_MB": "0.5"])
         meilisearch.beforeEachTask(nil)
         stop.set(true)
@@ -372,3 +365,16 @@ struct SearchProject {
 }
 
 struct Observation { var status: Int; var hits: Int; var rebuilding: Bool }
+
+extension MeilisearchStandIn {
+    /// Each batch into a rebuilt `<uid>_…` index waits (≤ 30 s) for one more observation made
+    /// during the rebuild, so the observations interleave with it however loaded the machine is.
+    func interleaveBatches(of uid: String, with observations: LockedValue<[Observation]>) {
+        beforeEachTask { type, index in
+            guard type == .documentAdditionOrUpdate, index?.hasPrefix(uid + "_") == true else { return }
+            let landed = observations.get().filter(\.rebuilding).count
+            let deadline = Date().addingTimeInterval(30)
+            while observations.get().filter(\.rebuilding).count <= landed, Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        }
+    }
+}

@@ -73,7 +73,7 @@ import Testing
         let logs = LogCapture()
         let offers = config.applied(to: indexes[0], contentType: "offre-de-stage", logger: logs.logger())
         #expect(offers.settingsJSON.flatMap { String(decoding: $0, as: UTF8.self) }?.contains(#""searchableAttributes":["title"]"#) == true)
-        #expect(offers.settingsSource == "config/plugins.js")
+        #expect(offers.settingsOrigin == "config/plugins.js")
         #expect(logs.text.contains("index offres: config/plugins.js gives offre-de-stage a transformEntry"), "\(logs.text)")
         #expect(config.applied(to: indexes[1], contentType: "annonce-de-logement", logger: logs.logger()).settingsJSON == nil)
         var ownSettings = indexes[0]

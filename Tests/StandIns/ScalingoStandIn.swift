@@ -114,6 +114,7 @@ public final class ScalingoStandIn: Sendable {
         case addon  // GET {api}/apps/{app}/addons/{addon}
         case addons  // GET {api}/apps/{app}/addons
         case addonToken  // POST {api}/apps/{app}/addons/{addon}/token
+        case variables  // GET {api}/apps/{app}/variables
         case backups  // GET {db}/databases/{addon}/backups
         case backup  // GET {db}/backups/{id}
         case archiveURL  // GET {db}/databases/{addon}/backups/{id}/archive
@@ -171,6 +172,8 @@ public final class ScalingoStandIn: Sendable {
     struct App {
         var id: String
         var addons: [Addon]
+        /// The app's environment, by name (`GET {api}/apps/{app}/variables`).
+        var variables: [String: String] = [:]
     }
 
     struct BackupSet {
@@ -270,6 +273,11 @@ public final class ScalingoStandIn: Sendable {
     }
 
     public func removeApp(_ name: String) { state.withLock { $0.apps[name] = nil } }
+
+    /// Sets an app's environment variables (replacing earlier ones); the app must exist.
+    public func setVariables(_ variables: [String: String], forApp name: String) {
+        state.withLock { $0.apps[name]?.variables = variables }
+    }
 
     /// Sets the backups of an addon's database (replacing earlier ones).
     public func setBackups(_ backups: [Backup], forAddon addonID: String, databaseID: String? = nil) {
@@ -562,6 +570,9 @@ private struct Engine {
         if s.count == 5, s[0] == "api", s[1] == "v1", s[2] == "apps", s[4] == "addons", !s[3].isEmpty {
             return ok(get, .addons, [s[3]])
         }
+        if s.count == 5, s[0] == "api", s[1] == "v1", s[2] == "apps", s[4] == "variables", !s[3].isEmpty {
+            return ok(get, .variables, [s[3]])
+        }
         if s.count == 7, s[0] == "api", s[1] == "v1", s[2] == "apps", s[4] == "addons", s[6] == "token",
             !s[3].isEmpty, !s[5].isEmpty
         {
@@ -636,6 +647,7 @@ private struct Engine {
         case .addon: return showAddon(app: c[0], addonID: c[1], request)
         case .addons: return listAddons(app: c[0], request)
         case .addonToken: return addonToken(app: c[0], addonID: c[1], request)
+        case .variables: return listVariables(app: c[0], request)
         case .backups: return listBackups(addonID: c[0], request)
         case .backup: return showBackup(id: c[0], request)
         case .archiveURL: return archiveURL(addonID: c[0], backupID: c[1], request)
@@ -778,6 +790,19 @@ private struct Engine {
         return state.withLock { s -> HTTPResponse in
             guard let found = s.apps[app] else { return .json(404, ["resource": "app", "error": "not found"]) }
             return .json(200, ["addons": found.addons.map { addonJSON($0, appID: found.id) }])
+        }
+    }
+
+    /// go-scalingo's `VariablesList`: `{"variables":[{"id","name","value"}]}`, by name; an
+    /// addon token is refused like on the other API routes.
+    private func listVariables(app: String, _ request: HTTPRequest) -> HTTPResponse {
+        if let denied = requireAPIToken(request) { return denied }
+        return state.withLock { s -> HTTPResponse in
+            guard let found = s.apps[app] else { return .json(404, ["resource": "app", "error": "not found"]) }
+            let variables: [[String: Any]] = found.variables.keys.sorted().map { name in
+                ["id": "\(found.id)-\(name)", "name": name, "value": found.variables[name] ?? ""]
+            }
+            return .json(200, ["variables": variables])
         }
     }
 

@@ -126,6 +126,15 @@ public actor ScalingoClient {
         return reply.database_backup
     }
 
+    /// The app's environment (its variables, aliases such as `$SCALINGO_POSTGRESQL_URL` as
+    /// they are written: `RemoteMeilisearch` resolves them).
+    public func variables(app: String) async throws -> [ScalingoVariable] {
+        struct Reply: Decodable { var variables: [ScalingoVariable] }
+        let reply: Reply = try await get(endpoints.api.appendingPathComponent("v1/apps/\(app)/variables"),
+                                         bearer: .api, what: "the environment variables of app '\(app)'", app: app)
+        return reply.variables
+    }
+
     /// A pre-signed URL, to fetch with a plain GET and no Authorization header; it expires
     /// within minutes, so ask for a new one before each attempt.
     public func archiveURL(app: String, addonID: String, backupID: String) async throws -> URL {

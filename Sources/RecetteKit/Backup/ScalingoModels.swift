@@ -135,3 +135,24 @@ public enum ScalingoTimestamp {
         return formatter.string(from: date)
     }
 }
+
+/// One environment variable of an app (`GET {api}/apps/{app}/variables` →
+/// `{"variables":[{"id","name","value"}]}`, as go-scalingo's `VariablesList` reads it). The
+/// value may be a secret (a key, a password in a URL): it stays a `Secret`.
+public struct ScalingoVariable: Sendable, Equatable, Decodable {
+    public var name: String
+    public var value: Secret
+
+    public init(name: String, value: Secret) {
+        self.name = name
+        self.value = value
+    }
+
+    enum CodingKeys: String, CodingKey { case name, value }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        value = Secret(try container.decodeIfPresent(String.self, forKey: .value) ?? "")
+    }
+}

@@ -119,15 +119,15 @@ public enum ProjectTemplates {
                                    settings: definition.settingsJSON.map { String(decoding: $0, as: UTF8.self) } ?? "",
                                    subquery: reason.isEmpty ? definition.subquery : "", contentType: contentType, leftToRecette: reason)
             }
-            let configured = configuration.searchIndexes.withSettings(configuration.searchSettings)
+            let configured = configuration.searchIndexes.map { SearchSetup.withSettings($0, configuration.searchSettings) }
             guard configured.isEmpty, let project = try StrapiProject.configured(configuration) else {
                 return configured.map { index($0) }
             }
             let model = try ModelSearchIndexes(project: project)
             return try model.model.contentTypes.map { type in
                 do {
-                    let definitions = try model.definitions(indexed: [type.uid]).indexes.withSettings(configuration.searchSettings)
-                    return index(definitions[0], contentType: type.uid)
+                    let definitions = try model.definitions(indexed: [type.uid]).indexes
+                    return index(SearchSetup.withSettings(definitions[0], configuration.searchSettings), contentType: type.uid)
                 } catch let failure as RecetteFailure {
                     // Only a content type the plugin indexes needs its query: the script says
                     // why when the database lists it.

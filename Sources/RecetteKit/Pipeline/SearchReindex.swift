@@ -39,19 +39,28 @@ public struct SearchReindex: Sendable {
     public var only: [String]
     /// Lets a direct rebuild replace an index with one that lost more than RECETTE_SEARCH_MAX_SHRINK.
     public var allowShrink: Bool
+    /// A Meilisearch named on the command line (`--meilisearch-of-app`, `--meilisearch-url`);
+    /// nil: the configured one.
+    public var meilisearch: RemoteMeilisearch?
 
-    public init(context: RecetteContext, requested: ReindexRoute?, only: [String] = [], allowShrink: Bool = false) throws {
+    public init(context: RecetteContext, requested: ReindexRoute?, only: [String] = [], allowShrink: Bool = false,
+                meilisearch: RemoteMeilisearch? = nil) throws {
         self.context = context
         self.route = try SearchSetup.route(requested: requested, configuration: context.configuration)
         self.only = only
         self.allowShrink = allowShrink
+        self.meilisearch = meilisearch
+        if meilisearch != nil && route == .plugin {
+            throw RecetteFailure("--meilisearch-of-app and --meilisearch-url go with --via direct: the plugin writes to the Meilisearch its CMS is configured with")
+        }
     }
 
     public func plan() async throws -> [String] {
-        let setup = try SearchSetup(context: context, only: route == .direct ? only : [])
+        let setup = try SearchSetup(context: context, only: route == .direct ? only : [], meilisearch: meilisearch?.client)
         switch route {
         case .direct:
             try setup.requireDefinitions(for: "reindex --via direct")
+            if let meilisearch { return try await meilisearch.explainingErrors { try await remotePlan(setup, meilisearch) } }
             var definitions = setup.definitions
             var origin: [String] = []
             if let model = setup.model {
@@ -67,7 +76,7 @@ public struct SearchReindex: Sendable {
             }
             return ["rebuild \(definitions.count) index(es) on \(setup.client.server) from the \(context.configuration.text(.target)) target's database:"]
                 + origin.map { "  " + $0 } + definitions.map { definition in
-                    "  \(definition.uid): new index \(definition.uid)_<timestamp>_<owner> (primary key \(definition.primaryKey), settings from \(definition.settingsJSON == nil ? "the live index, if any" : definition.settingsSource)), filled from its query\(definition.transform.map { " through `\($0.joined(separator: " "))`" } ?? ""), swapped with \(definition.uid) \(shrinkRule(setup)), old content deleted"
+                    "  \(definition.uid): new index \(definition.uid)_<timestamp>_<owner> (primary key \(definition.primaryKey), settings from \(definition.settingsJSON == nil ? "the live index, if any" : definition.settingsOrigin)), filled from its query\(definition.transform.map { " through `\($0.joined(separator: " "))`" } ?? ""), swapped with \(definition.uid) \(shrinkRule(setup)), old content deleted"
                 }
         case .plugin:
             let (url, email, _) = try strapiCredentials()
@@ -78,7 +87,7 @@ public struct SearchReindex: Sendable {
     public func run() async throws -> ReindexOutcome {
         switch route {
         case .direct:
-            let setup = try SearchSetup(context: context, only: only)
+            let setup = try SearchSetup(context: context, only: only, meilisearch: meilisearch?.client)
             try setup.requireDefinitions(for: "reindex --via direct")
             let rows = try await SearchDatabase.rows(for: context)
             context.logger.info("documents from \(rows.display)")
@@ -86,11 +95,17 @@ public struct SearchReindex: Sendable {
             if setup.model != nil {
                 context.logger.info("indexes from the CMS source's model: \(definitions.map { "\($0.uid) (\($0.contentType ?? "?"))" }.joined(separator: ", "))")
             }
+            if let meilisearch {
+                // Before anything is created there: not even a temporary index without a yes.
+                try meilisearch.confirmReplacing(definitions.map(\.uid), prompt: context.prompt, assumeYes: context.assumeYes)
+                context.logger.info("rebuilding on \(meilisearch.host), \(meilisearch.origin)")
+            }
             let reindexer = DirectReindexer(client: setup.client, rows: rows,
                                             batchBytes: setup.batchBytes, gzip: setup.gzip,
                                             claims: try TemporaryIndexClaims(stateDirectory: context.stateDirectory),
                                             maxShrink: setup.maxShrink, allowShrink: allowShrink,
                                             transforms: try TransformSetup(context: context), logger: context.logger)
+            if let meilisearch { return .direct(try await meilisearch.explainingErrors { try await reindexer.rebuild(definitions) }) }
             return .direct(try await reindexer.rebuild(definitions))
         case .plugin:
             let (url, email, password) = try strapiCredentials()
@@ -103,6 +118,20 @@ public struct SearchReindex: Sendable {
                                             logger: context.logger)
             return .plugin(try await reindexer.run(only: Set(only)))
         }
+    }
+
+    /// `--dry-run` with a Meilisearch named on the command line: which live indexes would be
+    /// replaced on which host, their documents now and the rows their query gives. Reads only.
+    private func remotePlan(_ setup: SearchSetup, _ meilisearch: RemoteMeilisearch) async throws -> [String] {
+        let rows = try await SearchDatabase.rows(for: context)
+        let definitions = try await setup.resolvedDefinitions(rows: rows, logger: context.logger)
+        var lines = ["replace \(definitions.count) index(es) on \(meilisearch.host) (\(meilisearch.origin)\(meilisearch.isOnThisMachine ? "" : "; not this machine: the names typed or --yes")) with a complete one each, built from the \(context.configuration.text(.target)) target's database and swapped in:"]
+        for definition in definitions {
+            let now = try await setup.client.index(definition.uid) == nil ? "no such index yet" : "\(try await setup.client.numberOfDocuments(definition.uid)) documents now"
+            let new = try await rows.count(definition.documentCountSQL)
+            lines.append("  \(definition.uid): \(now), \(new) from its query\(definition.transform == nil ? "" : " (before its transform)") (settings from \(definition.settingsJSON == nil ? "the live index, if any" : definition.settingsOrigin)); replaced \(shrinkRule(setup))")
+        }
+        return lines
     }
 
     private func shrinkRule(_ setup: SearchSetup) -> String {

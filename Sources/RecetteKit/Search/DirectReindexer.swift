@@ -126,7 +126,7 @@ public struct DirectReindexer: Sendable {
         let settingsFrom: String
         if let configured = definition.settingsJSON {
             settings = configured
-            settingsFrom = definition.settingsSource
+            settingsFrom = definition.settingsOrigin
         } else if live != nil {
             settings = try await client.settings(uid)
             settingsFrom = "live index"

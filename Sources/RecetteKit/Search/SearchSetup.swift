@@ -28,31 +28,33 @@ public struct SearchSetup: Sendable {
     public var project: StrapiProject?
     /// Runs node on that config.
     public var runner: any ProcessRunning
-    /// Where the model's indexes take `search.settings` from.
-    private let settingsByIndex: [String: Data]
+    /// `search.settings` and `recette.search-settings.yml`, by uid.
+    public var settings: [String: SearchSettingsFile.Entry]
     /// What the indexes' transforms dropped at their last rebuild (`.recette/search/dropped/`).
     public var transformDrops: TransformDropRecords
 
-    public init(context: RecetteContext, only: [String] = []) throws {
+    /// - Parameter meilisearch: the Meilisearch to work on when not the configured one
+    ///   (`--meilisearch-of-app`, `--meilisearch-url`: see `RemoteMeilisearch`).
+    public init(context: RecetteContext, only: [String] = [], meilisearch: MeilisearchClient? = nil) throws {
         let configuration = context.configuration
-        client = try MeilisearchClient.from(configuration, transport: context.http)
+        client = try meilisearch ?? MeilisearchClient.from(configuration, transport: context.http)
+        settings = configuration.searchSettings
+        transformDrops = TransformDropRecords(stateDirectory: context.stateDirectory)
         self.only = only
         runner = context.runner
-        transformDrops = TransformDropRecords(stateDirectory: context.stateDirectory)
-        let all = configuration.searchIndexes.withSettings(configuration.searchSettings)
-        settingsByIndex = configuration.searchSettings
+        let all = configuration.searchIndexes
         // With search.indexes, a CMS source that cannot be read only loses the config's warnings.
         project = all.isEmpty ? try StrapiProject.configured(configuration) : try? StrapiProject.configured(configuration)
         if all.isEmpty, let project {
             definitions = []
             model = try ModelSearchIndexes(project: project)
         } else if only.isEmpty {
-            definitions = all
+            definitions = all.map { Self.withSettings($0, configuration.searchSettings) }
         } else {
             for uid in only where !all.contains(where: { $0.uid == uid }) {
                 throw RecetteFailure("no index '\(uid)' in search.indexes of recette.yml (configured: \(all.map(\.uid).joined(separator: ", ").nonEmpty ?? "none"))")
             }
-            definitions = all.filter { only.contains($0.uid) }
+            definitions = all.filter { only.contains($0.uid) }.map { Self.withSettings($0, configuration.searchSettings) }
         }
         batchBytes = Int(try configuration.number(.searchBatchMegabytes) * 1_048_576)
         switch try configuration.choice(.searchGzip, as: GzipChoice.self) {
@@ -82,6 +84,8 @@ public struct SearchSetup: Sendable {
     public func resolvedDefinitions(rows: any SearchRowSource, logger: Logger) async throws -> [SearchIndexDefinition] {
         var pluginConfig: StrapiPluginConfig?
         if let project { pluginConfig = try await StrapiPluginConfig.read(project, runner: runner, logger: logger) }
+        // Settings: the index's own, then search.settings or the pulled file (both applied by
+        // `withSettings`), then the plugin config's, then (in the rebuild) the live index's.
         guard var model else {
             return definitions.map { definition in
                 guard let pluginConfig, let name = definition.contentType?.split(separator: ".").last.map(String.init) else { return definition }
@@ -89,8 +93,7 @@ public struct SearchSetup: Sendable {
             }
         }
         model.pluginConfig = pluginConfig
-        // recette.yml's search.settings first; the plugin's config gives those it leaves out.
-        var all = try await model.resolve(rows: rows, logger: logger).withSettings(settingsByIndex)
+        var all = try await model.resolve(rows: rows, logger: logger).map { Self.withSettings($0, settings) }
         if !only.isEmpty {
             for uid in only where !all.contains(where: { $0.uid == uid }) {
                 throw RecetteFailure("no index '\(uid)' among those the CMS source's model gives (\(all.map(\.uid).joined(separator: ", ")))")
@@ -101,6 +104,16 @@ public struct SearchSetup: Sendable {
             guard let pluginConfig, let type = definition.contentType.flatMap(model.model.contentType) else { return definition }
             return pluginConfig.applied(to: definition, contentType: type.singularName, logger: logger)
         }
+    }
+
+    /// An index without `settings:` of its own takes those of `search.settings` or of the
+    /// pulled file; without any, the rebuild copies the live index's.
+    static func withSettings(_ definition: SearchIndexDefinition, _ settings: [String: SearchSettingsFile.Entry]) -> SearchIndexDefinition {
+        guard definition.settingsJSON == nil, let entry = settings[definition.uid] else { return definition }
+        var definition = definition
+        definition.settingsJSON = entry.json
+        definition.settingsOrigin = entry.origin
+        return definition
     }
 
     /// Gzip costs CPU and saves nothing on this machine's own loopback.

@@ -175,7 +175,7 @@ public struct StrapiPluginConfig: Sendable, Equatable {
         var definition = definition
         if definition.settingsJSON == nil, let settings = settings(contentType: name) {
             definition.settingsJSON = settings
-            definition.settingsSource = file
+            definition.settingsOrigin = file
         }
         return definition
     }

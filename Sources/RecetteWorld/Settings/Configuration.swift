@@ -63,17 +63,17 @@ public struct Configuration: Sendable {
     public let filesRead: [String]
     /// `search.indexes` of `recette.yml`: the indexes `reindex --via direct` builds.
     public var searchIndexes: [SearchIndexDefinition]
-    /// `search.settings` of `recette.yml`: Meilisearch settings by index uid (JSON objects).
-    public var searchSettings: [String: Data]
+    /// Meilisearch settings by index uid from `search.settings` of `recette.yml` and from
+    /// `recette.search-settings.yml` (see `SearchSettingsFile`), recette.yml's winning.
+    public var searchSettings: [String: SearchSettingsFile.Entry] = [:]
 
     /// - Parameter dotEnvLines: the `.env` line of each variable, for errors naming where a value came from.
     public init(values: [Setting: ResolvedValue], projectDirectory: URL, filesRead: [String] = [], searchIndexes: [SearchIndexDefinition] = [],
-                searchSettings: [String: Data] = [:], dotEnvLines: [String: Int] = [:]) {
+                dotEnvLines: [String: Int] = [:]) {
         self.values = values
         self.projectDirectory = projectDirectory
         self.filesRead = filesRead
         self.searchIndexes = searchIndexes
-        self.searchSettings = searchSettings
         var parsed: [Setting: ParsedSetting] = [:]
         var problems: [InvalidSetting] = []
         for setting in Setting.all {
@@ -123,15 +123,22 @@ public struct Configuration: Sendable {
         let configURL = projectDirectory.appendingPathComponent("recette.yml")
         var fileValues: [String: String] = [:]
         var searchIndexes: [SearchIndexDefinition] = []
-        var searchSettings: [String: Data] = [:]
+        var searchSettings: [String: SearchSettingsFile.Entry] = [:]
         if fileSystem.fileExists(atPath: configURL.path) {
             let text = try readText(configURL)
             try ProjectConfigFile.checkBounded(yaml: text, path: configURL.path)
             fileValues = try ProjectConfigFile.flatten(yaml: text, path: configURL.path)
             try ProjectConfigFile.checkKnownKeys(yaml: text, path: "recette.yml")
-            searchSettings = try SearchIndexDefinition.parseSettingsByIndex(yaml: text, path: configURL.path)
             searchIndexes = try SearchIndexDefinition.parse(yaml: text, path: configURL.path)
+            searchSettings = try SearchSettingsFile.parse(yaml: text, path: configURL.path, origin: "recette.yml")
             filesRead.append("recette.yml")
+        }
+        let pulledURL = projectDirectory.appendingPathComponent(SearchSettingsFile.fileName)
+        if fileSystem.fileExists(atPath: pulledURL.path) {
+            let text = try readText(pulledURL)
+            try ProjectConfigFile.checkBounded(yaml: text, path: pulledURL.path)
+            searchSettings.merge(try SearchSettingsFile.parse(yaml: text, path: pulledURL.path, origin: SearchSettingsFile.fileName)) { written, _ in written }
+            filesRead.append(SearchSettingsFile.fileName)
         }
 
         var values: [Setting: ResolvedValue] = [:]
@@ -150,8 +157,9 @@ public struct Configuration: Sendable {
                 values[setting] = ResolvedValue(value: value, source: .defaultValue)
             }
         }
-        let configuration = Configuration(values: values, projectDirectory: projectDirectory, filesRead: filesRead,
-                                          searchIndexes: searchIndexes, searchSettings: searchSettings, dotEnvLines: dotEnvLines)
+        var configuration = Configuration(values: values, projectDirectory: projectDirectory, filesRead: filesRead,
+                                          searchIndexes: searchIndexes, dotEnvLines: dotEnvLines)
+        configuration.searchSettings = searchSettings
         if validating, let problem = configuration.problems.first { throw ConfigurationError.invalidSetting(problem) }
         return configuration
     }

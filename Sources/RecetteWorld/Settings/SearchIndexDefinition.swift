@@ -26,8 +26,10 @@ public struct SearchIndexDefinition: Sendable, Equatable {
     public var contentType: String?
     /// Meilisearch settings as a JSON object; nil: copy the live index's.
     public var settingsJSON: Data?
-    /// Where `settingsJSON` comes from, for reports: recette.yml, or the CMS's plugin config.
-    public var settingsSource = "recette.yml"
+    /// Where `settingsJSON` comes from, for reports: its own entry in recette.yml, else
+    /// `search.settings`, `recette.search-settings.yml` (`SearchSettingsFile`) or the CMS's
+    /// plugin config.
+    public var settingsOrigin = "recette.yml"
     /// The project's own transform, an argv: it reads the entries on its standard input (one
     /// JSON object per line) and prints one document (or `null`) per line. nil: none.
     public var transform: [String]?
@@ -59,41 +61,6 @@ public struct SearchIndexDefinition: Sendable, Equatable {
     /// The keys of a `search.indexes` entry (also in `ProjectConfigFile.knownKeys`).
     public static let keys = ["uid", "content_type", "primary_key", "query", "settings", "transform"]
 
-    /// `search.settings` from the text of `recette.yml`: Meilisearch settings per index uid, for
-    /// indexes that have no `search.indexes` entry to hold them (those from the CMS source's
-    /// model). An entry's own `settings` wins over these.
-    ///
-    /// ```yaml
-    /// search:
-    ///   settings:
-    ///     offre-de-stage:
-    ///       filterableAttributes: [domaine]
-    /// ```
-    public static func parseSettingsByIndex(yaml: String, path: String) throws -> [String: Data] {
-        guard let root = (try? Yams.load(yaml: yaml)) as? [String: Any],
-              let search = root["search"] as? [String: Any], let value = search["settings"] else { return [:] }
-        guard let byIndex = value as? [String: Any] else {
-            throw ConfigurationError.invalidConfigFile(path: path, reason: "search.settings must map index uids to their Meilisearch settings, e.g. offre-de-stage: {filterableAttributes: [domaine]}")
-        }
-        var settings: [String: Data] = [:]
-        for (uid, value) in byIndex {
-            guard isValidUid(uid) else {
-                throw ConfigurationError.invalidConfigFile(path: path, reason: "search.settings.\(uid) is not an index name of letters, digits, '-' and '_'")
-            }
-            settings[uid] = try settingsJSON(value, label: "search.settings.\(uid)", path: path)
-        }
-        return settings
-    }
-
-    /// A mapping of Meilisearch settings as JSON (keys sorted: the same bytes on every machine).
-    private static func settingsJSON(_ value: Any, label: String, path: String) throws -> Data {
-        guard let mapping = value as? [String: Any], JSONSerialization.isValidJSONObject(mapping),
-              let data = try? JSONSerialization.data(withJSONObject: mapping, options: [.sortedKeys]) else {
-            throw ConfigurationError.invalidConfigFile(path: path, reason: "\(label) must be a mapping of Meilisearch settings")
-        }
-        return data
-    }
-
     /// `search.indexes` from the text of `recette.yml` (empty when absent).
     public static func parse(yaml: String, path: String) throws -> [SearchIndexDefinition] {
         func invalid(_ reason: String) -> ConfigurationError { .invalidConfigFile(path: path, reason: reason) }
@@ -113,7 +80,14 @@ public struct SearchIndexDefinition: Sendable, Equatable {
                 throw invalid("\(label) (\(uid)) needs a query: a SELECT whose rows are the documents")
             }
             let primaryKey = entry["primary_key"] as? String ?? "_meilisearch_id"
-            let settings = try entry["settings"].map { try settingsJSON($0, label: "\(label).settings (\(uid))", path: path) }
+            var settings: Data?
+            if let value = entry["settings"] {
+                guard let mapping = value as? [String: Any], JSONSerialization.isValidJSONObject(mapping),
+                      let data = try? JSONSerialization.data(withJSONObject: mapping, options: [.sortedKeys]) else {
+                    throw invalid("\(label).settings (\(uid)) must be a mapping of Meilisearch settings")
+                }
+                settings = data
+            }
             var transform: [String]?
             if let value = entry["transform"] {
                 // An argv, never a shell line: a string would need splitting rules of our own.
@@ -128,17 +102,6 @@ public struct SearchIndexDefinition: Sendable, Equatable {
             }
             return SearchIndexDefinition(uid: uid, primaryKey: primaryKey, query: query, contentType: entry["content_type"] as? String, settingsJSON: settings,
                                          transform: transform)
-        }
-    }
-}
-
-extension [SearchIndexDefinition] {
-    /// The indexes with the settings of `byIndex` (`search.settings`) where one has none of its own.
-    public func withSettings(_ byIndex: [String: Data]) -> [SearchIndexDefinition] {
-        map { definition in
-            var definition = definition
-            if definition.settingsJSON == nil { definition.settingsJSON = byIndex[definition.uid] }
-            return definition
         }
     }
 }

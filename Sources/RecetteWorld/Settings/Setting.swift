@@ -55,6 +55,9 @@ extension Setting {
     public static let meilisearchURL = Setting("PLUGIN_MEILISEARCH_URL", config: "meilisearch.url", accepts: .url(schemes: ["http", "https"]), default: "http://127.0.0.1:7700", "Meilisearch URL")
     public static let meilisearchAPIKey = Setting("PLUGIN_MEILISEARCH_API_KEY", config: nil, secret: true, "Meilisearch API key")
     public static let parityMeilisearchAPIKey = Setting("RECETTE_PARITY_MEILISEARCH_KEY", config: nil, secret: true, "API key of the reference Meilisearch of 'recette search parity --against URL' (default: none)")
+    public static let remoteMeilisearchAPIKey = Setting("RECETTE_REMOTE_MEILISEARCH_API_KEY", config: nil, secret: true, "API key of the Meilisearch named by --meilisearch-url (search settings pull, reindex); never on the command line")
+    public static let appMeilisearchURLVariable = Setting("RECETTE_APP_MEILISEARCH_URL_VARIABLE", config: "search.app_url_variable", "the app variable holding its Meilisearch URL, for --meilisearch-of-app (default: the first set of PLUGIN_MEILISEARCH_URL, PLUGIN_MEILISEARCH_HOST, MEILISEARCH_URL, MEILISEARCH_HOST)")
+    public static let appMeilisearchKeyVariable = Setting("RECETTE_APP_MEILISEARCH_KEY_VARIABLE", config: "search.app_key_variable", "the app variable holding its Meilisearch key, for --meilisearch-of-app (default: the first set of PLUGIN_MEILISEARCH_API_KEY, MEILISEARCH_API_KEY, MEILISEARCH_ADMIN_KEY, MEILISEARCH_MASTER_KEY)")
     public static let target = Setting("RECETTE_TARGET", config: "target", accepts: .choice(["local", "compose", "url"]), default: "local", "where the database is restored: local, compose or url")
     public static let localDirectory = Setting("RECETTE_LOCAL_DIR", config: "local.directory", accepts: .path, default: ".recette/local", "directory of the local target's PostgreSQL cluster")
     public static let localDatabase = Setting("RECETTE_DATABASE", config: "database", default: "recette", "name of the restored database on the local target (compose restores into the db service's POSTGRES_DB, url into DATABASE_URL's database)")
@@ -87,7 +90,7 @@ extension Setting {
     public static let all: [Setting] = [
         .scalingoAPIToken, .scalingoApp, .scalingoRegion, .addonName, .scalingoDBUser,
         .scalingoAuthURL, .scalingoAPIURL, .scalingoDBURL,
-        .databaseURL, .sourceDatabaseURL, .meilisearchURL, .meilisearchAPIKey, .parityMeilisearchAPIKey,
+        .databaseURL, .sourceDatabaseURL, .meilisearchURL, .meilisearchAPIKey, .parityMeilisearchAPIKey, .remoteMeilisearchAPIKey, .appMeilisearchURLVariable, .appMeilisearchKeyVariable,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
         .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume, .postgresMajor, .downloadTransport,
         .searchDatabaseURL, .composeDBRoute, .reindexVia, .searchBatchMegabytes, .searchGzip, .searchMaxShrink, .transformTimeout, .anonymize, .postRestore, .keep, .cmsService, .cmsHealthURL, .cmsStartTimeout,

@@ -190,11 +190,12 @@ extension CLI {
     /// both outputs collected, no terminal, no signal handling): for tests that do not test
     /// the binary itself.
     static func runInProcess(_ arguments: [String], environment: [String: String] = TestEnvironment.cliEnvironment,
-                             currentDirectory: URL = TestEnvironment.newProjectDirectory()) async throws -> CLIResult {
+                             currentDirectory: URL = TestEnvironment.newProjectDirectory(),
+                             prompt: ConfirmationPrompt = .unanswered) async throws -> CLIResult {
         let output = RecordingOutputSink()
         let errors = LockedValue("")
         let world = CommandWorld(environment: environment, currentDirectory: currentDirectory.path, output: output,
-                                 writeError: { text in errors.mutate { $0 += text } },
+                                 writeError: { text in errors.mutate { $0 += text } }, prompt: prompt,
                                  terminal: Terminal(standardOutputIsTTY: false, standardErrorIsTTY: false, colorEnabled: false))
         let status = await CommandWorld.$current.withValue(world) { await Recette.run(arguments: arguments) }
         // Standard error as the binary's tests read it: lines, without the last newline.

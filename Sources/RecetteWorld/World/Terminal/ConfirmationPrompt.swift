@@ -16,7 +16,8 @@ public struct ConfirmationPrompt: Sendable {
     /// The real terminal: the question on standard error, the answer from standard input.
     public static func standard() -> ConfirmationPrompt {
         ConfirmationPrompt(isInteractive: isatty(STDIN_FILENO) == 1 && isatty(STDERR_FILENO) == 1) { question in
-            FileHandle.standardError.write(Data("\(question) [y/N] ".utf8))
+            // A question ending in ':' asks for names to be typed (`confirmByTyping`), not a yes.
+            FileHandle.standardError.write(Data((question.hasSuffix(":") ? "\(question) " : "\(question) [y/N] ").utf8))
             return readLine()
         }
     }
@@ -29,11 +30,29 @@ public struct ConfirmationPrompt: Sendable {
     public func confirm(_ question: String, action: String, assumeYes: Bool) throws {
         if assumeYes { return }
         guard isInteractive else {
-            throw RecetteFailure("refusing to \(action) without confirmation and there is no terminal to ask on; pass --yes to confirm (or --dry-run to see the plan)")
+            throw Self.nobodyToAsk(action)
         }
         let answer = ask(question)?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         guard answer == "y" || answer == "yes" else {
             throw RecetteFailure("not confirmed; nothing was changed")
         }
+    }
+
+    /// Like `confirm`, for what cannot be undone elsewhere than on this machine: the person
+    /// types `expected` (words separated by spaces; extra spaces do not matter) rather than a
+    /// yes. `question` should end with ':'.
+    public func confirmByTyping(_ expected: String, question: String, action: String, assumeYes: Bool) throws {
+        if assumeYes { return }
+        guard isInteractive else {
+            throw Self.nobodyToAsk(action)
+        }
+        let typed = ask(question)?.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        guard typed == expected.split(whereSeparator: \.isWhitespace).joined(separator: " ") else {
+            throw RecetteFailure("not confirmed (what was typed is not '\(expected)'); nothing was changed")
+        }
+    }
+
+    private static func nobodyToAsk(_ action: String) -> RecetteFailure {
+        RecetteFailure("refusing to \(action) without confirmation and there is no terminal to ask on; pass --yes to confirm (or --dry-run to see the plan)")
     }
 }
