@@ -252,7 +252,10 @@ extension RemoteMeilisearchTests {
 @Suite(.serialized, .skippedInUnitLane) struct RemoteMeilisearchErrorTests {
     func run(_ arguments: [String], _ remote: RemoteApp, _ extra: [String: String] = [:]) async throws -> CLIResult {
         let directory = TestEnvironment.newProjectDirectory()
-        try FileManager.default.copyItem(at: TestEnvironment.packageRoot.appendingPathComponent("recette.yml"), to: directory.appendingPathComponent("recette.yml"))
+        // Hand-written indexes: the repository's come from the model, which needs the database
+        // to say which content types are indexed.
+        try FileManager.default.copyItem(at: TestEnvironment.packageRoot.appendingPathComponent("Tests/Fixtures/search/hand-written-indexes.yml"),
+                                         to: directory.appendingPathComponent("recette.yml"))
         return try await CLI.run(arguments + ["--project-dir", directory.path, "--no-progress"],
                                  environment: TestEnvironment.cliEnvironment.merging(remote.environment) { $1 }.merging(extra) { $1 })
     }
