@@ -1,4 +1,5 @@
 import Foundation
+import StandIns
 import Testing
 @testable import RecetteKit
 @testable import RecetteWorld
@@ -238,6 +239,18 @@ enum EntryQueryProjectV5 {
         #expect(definitions.map(\.uid) == ["article", "page"])
         for (definition, expected) in zip(definitions, [EntryQueryProjectV5.articles, EntryQueryProjectV5.pages]) {
             let documents = try #require(try project.documents(definition.query) as? [NSDictionary])
+            StrapiEntryQueryTests.expectSame(documents, try EntryQueryProjectV5.parsed(expected))
+        }
+    }
+
+    /// The stand-in plugin builds v5's documents its own way (reads per attribute, in Swift):
+    /// on the same rows it gives the same hand-written documents.
+    @Test func theStrapiStandInGivesTheSameDocuments() async throws {
+        let project = try await EntryQueryProjectV5.make()
+        let model = try project.files.project.model()
+        for (uid, expected) in [("api::article.article", EntryQueryProjectV5.articles), ("api::page.page", EntryQueryProjectV5.pages)] {
+            let documents = try StrapiStandIn.documents(model: model, contentType: uid, databaseURL: project.url)
+                .map { try #require(try JSONSerialization.jsonObject(with: $0) as? NSDictionary) }
             StrapiEntryQueryTests.expectSame(documents, try EntryQueryProjectV5.parsed(expected))
         }
     }
