@@ -21,44 +21,22 @@ enum EntryQueryProjectV5 {
     static let longColumn = "a_very_long_attribute_name_that_strapi_five_must_s14059"
     static let longLink = "articles_editors_who_reviewed_this_article_bef5fa51_lnk"
 
-    static let files: [String: String] = [
-        "src/api/article/content-types/article/schema.json": #"""
-        {"kind": "collectionType", "collectionName": "articles",
-         "info": {"singularName": "article", "pluralName": "articles", "displayName": "Article"},
-         "options": {"draftAndPublish": true},
-         "attributes": {
-           "title": {"type": "string"}, "body": {"type": "richtext"}, "publishedOn": {"type": "date"},
-           "eventAt": {"type": "datetime"}, "price": {"type": "decimal"}, "views": {"type": "biginteger"},
-           "featured": {"type": "boolean"}, "meta": {"type": "json"}, "secretNote": {"type": "string", "private": true},
-           "aVeryLongAttributeNameThatStrapiFiveMustShortenForPostgres": {"type": "string"},
-           "seo": {"type": "component", "repeatable": false, "component": "shared.seo"},
-           "links": {"type": "component", "repeatable": true, "component": "shared.link"},
-           "blocks": {"type": "dynamiczone", "components": ["shared.quote", "shared.link"]},
-           "author": {"type": "relation", "relation": "manyToOne", "target": "api::author.author"},
-           "editorsWhoReviewedThisArticleBeforeItWasPublishedOnline": {"type": "relation", "relation": "manyToOne", "target": "api::author.author"},
-           "tags": {"type": "relation", "relation": "manyToMany", "target": "api::tag.tag"},
-           "cover": {"type": "media", "multiple": false, "allowedTypes": ["images"]},
-           "gallery": {"type": "media", "multiple": true, "allowedTypes": ["images"]}
-         }}
-        """#,
-        "src/api/author/content-types/author/schema.json": #"""
-        {"kind": "collectionType", "collectionName": "authors", "info": {"singularName": "author", "pluralName": "authors"},
-         "options": {"draftAndPublish": false},
-         "attributes": {"name": {"type": "string"}, "email": {"type": "email", "private": true}}}
-        """#,
-        "src/api/tag/content-types/tag/schema.json": #"""
-        {"kind": "collectionType", "collectionName": "tags", "info": {"singularName": "tag", "pluralName": "tags"},
-         "options": {"draftAndPublish": true}, "attributes": {"label": {"type": "string"}}}
-        """#,
+    /// The v4 test project's articles, with a long attribute and a long relation added.
+    static let articleSchema = (EntryQueryProject.files["src/api/article/content-types/article/schema.json"] ?? "").replacingOccurrences(
+        of: #""secretNote": {"type": "string", "private": true},"#,
+        with: #""secretNote": {"type": "string", "private": true}, "aVeryLongAttributeNameThatStrapiFiveMustShortenForPostgres": {"type": "string"}, "#
+            + #""editorsWhoReviewedThisArticleBeforeItWasPublishedOnline": {"type": "relation", "relation": "manyToOne", "target": "api::author.author"},"#)
+
+    /// The v4 test project's authors, tags and components, its articles with two long names,
+    /// and a localized content type.
+    static let files: [String: String] = EntryQueryProject.files.merging([
+        "src/api/article/content-types/article/schema.json": articleSchema,
         "src/api/page/content-types/page/schema.json": #"""
         {"kind": "collectionType", "collectionName": "pages", "info": {"singularName": "page", "pluralName": "pages"},
          "options": {"draftAndPublish": true}, "pluginOptions": {"i18n": {"localized": true}},
          "attributes": {"title": {"type": "string", "pluginOptions": {"i18n": {"localized": true}}}}}
         """#,
-        "src/components/shared/seo.json": #"{"collectionName": "components_shared_seos", "attributes": {"metaTitle": {"type": "string"}, "metaDescription": {"type": "text"}}}"#,
-        "src/components/shared/link.json": #"{"collectionName": "components_shared_links", "attributes": {"label": {"type": "string"}, "url": {"type": "string"}}}"#,
-        "src/components/shared/quote.json": #"{"collectionName": "components_shared_quotes", "attributes": {"text": {"type": "text"}, "weight": {"type": "integer"}}}"#,
-    ]
+    ]) { $1 }
 
     /// The tables Strapi v5 makes for these files, written out by hand, and their rows: each
     /// document has a draft row and, once published, a published row of its own, with its own
@@ -66,7 +44,7 @@ enum EntryQueryProjectV5 {
     /// documents' published rows).
     static let sql = #"""
         CREATE TABLE articles (id serial PRIMARY KEY, document_id varchar(255), title varchar(255), body text, published_on date, event_at timestamp(6),
-            price numeric(10,2), views bigint, featured boolean, meta jsonb, secret_note varchar(255), \#(longColumn) varchar(255),
+            price numeric(10,2), views bigint, ratio double precision, stock integer, featured boolean, meta jsonb, secret_note varchar(255), \#(longColumn) varchar(255),
             created_at timestamp(6), updated_at timestamp(6), published_at timestamp(6), created_by_id integer, updated_by_id integer, locale varchar(255));
         CREATE TABLE articles_cmps (id serial PRIMARY KEY, entity_id integer, cmp_id integer, component_type varchar(255), field varchar(255), "order" double precision);
         CREATE TABLE components_shared_seos (id serial PRIMARY KEY, meta_title varchar(255), meta_description text);
@@ -88,13 +66,13 @@ enum EntryQueryProjectV5 {
         CREATE TABLE files_related_mph (id serial PRIMARY KEY, file_id integer, related_id integer, related_type varchar(255), field varchar(255), "order" double precision);
 
         INSERT INTO articles VALUES
-          (1, 'doc-a', 'Premier (brouillon)', '# Brouillon', '2024-03-01', NULL, 1.00, NULL, NULL, NULL, 'draft note', 'draft long',
+          (1, 'doc-a', 'Premier (brouillon)', '# Brouillon', '2024-03-01', NULL, 1.00, NULL, NULL, NULL, NULL, NULL, 'draft note', 'draft long',
            '2024-01-02 03:04:05', '2024-01-04 00:00:00', NULL, 1, 1, NULL),
-          (2, 'doc-a', 'Premier', '# Titre', '2024-03-05', '2024-03-05 14:07:09.123987', 500.00, 9007199254740993, true,
+          (2, 'doc-a', 'Premier', '# Titre', '2024-03-05', '2024-03-05 14:07:09.123987', 500.00, 9007199254740993, 0.25, 7, true,
            '{"a": [1, true, null], "b": "x"}', 'not for the index', 'long value', '2024-01-02 03:04:05', '2024-01-02 03:04:05.5', '2024-01-03 00:00:00', 1, 1, NULL),
-          (3, 'doc-b', 'Jamais publié', NULL, NULL, NULL, 2.00, NULL, NULL, NULL, NULL, NULL, '2024-01-05 00:00:00', '2024-01-05 00:00:00', NULL, NULL, NULL, NULL),
-          (4, 'doc-c', NULL, NULL, NULL, NULL, 1234.50, NULL, false, NULL, NULL, NULL, '2024-02-01 00:00:00', '2024-02-01 00:00:00', '2024-02-01 00:00:00', NULL, NULL, NULL),
-          (5, 'doc-c', 'Modifié', NULL, NULL, NULL, 99.00, NULL, true, NULL, NULL, NULL, '2024-02-01 00:00:00', '2024-02-09 00:00:00', NULL, NULL, NULL, NULL);
+          (3, 'doc-b', 'Jamais publié', NULL, NULL, NULL, 2.00, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '2024-01-05 00:00:00', '2024-01-05 00:00:00', NULL, NULL, NULL, NULL),
+          (4, 'doc-c', NULL, NULL, NULL, NULL, 1234.50, NULL, NULL, NULL, false, NULL, NULL, NULL, '2024-02-01 00:00:00', '2024-02-01 00:00:00', '2024-02-01 00:00:00', NULL, NULL, NULL),
+          (5, 'doc-c', 'Modifié', NULL, NULL, NULL, 99.00, NULL, 3.5, 2, true, NULL, NULL, NULL, '2024-02-01 00:00:00', '2024-02-09 00:00:00', NULL, NULL, NULL, NULL);
         INSERT INTO components_shared_seos VALUES (1, 'draft seo', NULL), (2, 'SEO title', 'SEO text');
         INSERT INTO components_shared_links VALUES (1, 'second', '/b'), (2, 'first', '/a'), (3, 'draft link', '/d'), (4, 'in a zone', '/z');
         INSERT INTO components_shared_quotes VALUES (1, 'To be', 3);
@@ -146,7 +124,7 @@ enum EntryQueryProjectV5 {
     /// own components, links and media; the id is `<model>-<documentId>` (no locale: null).
     static let articles = #"""
         [{"id": 2, "documentId": "doc-a", "title": "Premier", "body": "# Titre", "publishedOn": "2024-03-05", "eventAt": "2024-03-05T14:07:09.123Z",
-          "price": 500, "views": "9007199254740993", "featured": true, "meta": {"a": [1, true, null], "b": "x"},
+          "price": 500, "views": "9007199254740993", "ratio": 0.25, "stock": 7, "featured": true, "meta": {"a": [1, true, null], "b": "x"},
           "aVeryLongAttributeNameThatStrapiFiveMustShortenForPostgres": "long value",
           "seo": {"id": 2, "metaTitle": "SEO title", "metaDescription": "SEO text"},
           "links": [{"id": 2, "label": "first", "url": "/a"}, {"id": 1, "label": "second", "url": "/b"}],
@@ -163,7 +141,7 @@ enum EntryQueryProjectV5 {
           "createdAt": "2024-01-02T03:04:05.000Z", "updatedAt": "2024-01-02T03:04:05.500Z", "publishedAt": "2024-01-03T00:00:00.000Z", "locale": null,
           "_meilisearch_id": "article-doc-a"},
          {"id": 4, "documentId": "doc-c", "title": null, "body": null, "publishedOn": null, "eventAt": null, "price": 1234.5, "views": null,
-          "featured": false, "meta": null, "aVeryLongAttributeNameThatStrapiFiveMustShortenForPostgres": null,
+          "ratio": null, "stock": null, "featured": false, "meta": null, "aVeryLongAttributeNameThatStrapiFiveMustShortenForPostgres": null,
           "seo": null, "links": [], "blocks": [], "author": null, "editorsWhoReviewedThisArticleBeforeItWasPublishedOnline": null, "tags": [],
           "cover": null, "gallery": null,
           "createdAt": "2024-02-01T00:00:00.000Z", "updatedAt": "2024-02-01T00:00:00.000Z", "publishedAt": "2024-02-01T00:00:00.000Z", "locale": null,
