@@ -120,6 +120,8 @@ struct EntryQueryProject {
 
     let files: StrapiProjectFiles
     let url: String
+    /// Its name in the shared cluster (the local target's `RECETTE_DATABASE`).
+    let database: String
 
     /// The v4 project by default; `StrapiEntryQueryV5Tests` gives its own files and tables.
     static func make(files sources: [String: String] = Self.files, sql: String = Self.sql,
@@ -132,7 +134,7 @@ struct EntryQueryProject {
         let connection = try PostgresConnection(url: url)
         try connection.execute("CREATE TABLE strapi_core_store_settings (id serial PRIMARY KEY, key varchar(255), value text, type varchar(255), environment varchar(255), tag varchar(255))")
         try connection.execute(sql)
-        return EntryQueryProject(files: files, url: url)
+        return EntryQueryProject(files: files, url: url, database: name)
     }
 
     /// The documents of `sql` as the reindexer reads them (`row_to_json` of each row).

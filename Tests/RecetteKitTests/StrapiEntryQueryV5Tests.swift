@@ -253,4 +253,26 @@ enum EntryQueryProjectV5 {
             #expect("\(error)".contains("a_very_long_attribute_name_that_strapi_five_must_s#####") && "\(error)".contains("search.indexes"), "\(error)")
         }
     }
+
+    /// `recette reindex` with no `search.indexes`, on the v5 database: the indexes, the
+    /// catalog's shortened names and the default locale read through the target, and each
+    /// index holding exactly the hand-written documents under their `_meilisearch_id`.
+    @Test(.tags(.slow)) func reindexFromTheModelFillsEachIndexWithTheHandWrittenDocuments() async throws {
+        let project = try await EntryQueryProjectV5.make()
+        let meilisearch = try MeilisearchStandIn(taskProcessingDelay: .zero)
+        defer { meilisearch.stop() }
+        let directory = TestEnvironment.newProjectDirectory()
+        let environment = TestEnvironment.cliEnvironment.merging([
+            "RECETTE_TARGET": "local", "RECETTE_DATABASE": project.database, "RECETTE_STRAPI_PROJECT": project.files.directory.path,
+            "PLUGIN_MEILISEARCH_URL": meilisearch.baseURL.absoluteString, "PLUGIN_MEILISEARCH_API_KEY": meilisearch.masterKey ?? "",
+        ]) { $1 }
+        let result = try await CLI.run(["reindex", "--project-dir", directory.path, "--no-progress"], environment: environment)
+        #expect(result.status == 0, "\(result.standardError)")
+        for (index, expected) in [("article", EntryQueryProjectV5.articles), ("page", EntryQueryProjectV5.pages)] {
+            let wanted = try EntryQueryProjectV5.parsed(expected)
+            let ids = wanted.compactMap { $0["_meilisearch_id"] as? String }
+            #expect(Set(meilisearch.documentIDs(in: index)) == Set(ids), "\(index)")
+            StrapiEntryQueryTests.expectSame(ids.map { (meilisearch.document($0, in: index) ?? [:]) as NSDictionary }, wanted)
+        }
+    }
 }
