@@ -54,23 +54,34 @@ public struct StrapiEntryQuery: Sendable {
 
     private func select() throws -> String {
         let entry = "e"
-        var builder = Builder()
         let table = try entryTable(contentType)
+        var builder = Builder()
+        if isV5 {
+            // Only the documents' rows have their links aggregated: the draft rows (as many again
+            // with draft & publish) and other locales' would be thrown away by the filter.
+            builder.documentRows = "SELECT d.id FROM \(PostgresConnection.quoteIdentifier(table)) d WHERE " + documentConditions(alias: "d").joined(separator: " AND ")
+        }
         var columns = try entryFields(of: contentType, table: table, alias: entry, builder: &builder)
         columns.append(Field(key: "_meilisearch_id", expression: meilisearchID(alias: entry)))
         for column in columns { _ = try checkedKey(column.key) }
-        var conditions: [String] = []
-        // v5 keeps published_at on every content type: without draft & publish every row is
-        // published; with it, the draft rows have none.
-        if contentType.draftAndPublish || isV5 { conditions.append("\(entry).published_at IS NOT NULL") }
-        if isV5 && contentType.localized {
-            // The plugin asks for no locale, so the document service reads the default one.
-            conditions.append("\(entry).locale = \(PostgresConnection.quoteLiteral(catalog.defaultLocale ?? "en"))")
-        }
+        let conditions = documentConditions(alias: entry)
         let filter = conditions.isEmpty ? "" : "\nWHERE " + conditions.joined(separator: " AND ")
         return "SELECT " + columns.map { "\($0.expression) AS \(key($0.key))" }.joined(separator: ",\n       ")
             + "\nFROM \(PostgresConnection.quoteIdentifier(table)) \(entry)"
             + builder.joins.map { "\n" + $0 }.joined() + "\(filter)\nORDER BY \(entry).id"
+    }
+
+    /// The rows that are documents.
+    private func documentConditions(alias: String) -> [String] {
+        var conditions: [String] = []
+        // v5 keeps published_at on every content type: without draft & publish every row is
+        // published; with it, the draft rows have none.
+        if contentType.draftAndPublish || isV5 { conditions.append("\(alias).published_at IS NOT NULL") }
+        if isV5 && contentType.localized {
+            // The plugin asks for no locale, so the document service reads the default one.
+            conditions.append("\(alias).locale = \(PostgresConnection.quoteLiteral(catalog.defaultLocale ?? "en"))")
+        }
+        return conditions
     }
 
     /// `_meilisearch_id`: `<modelName>-<id>` on Strapi v4 and up to plugin 0.14
@@ -104,6 +115,8 @@ public struct StrapiEntryQuery: Sendable {
     /// The joins the populated attributes add to the entry table, with fresh aliases.
     struct Builder {
         var joins: [String] = []
+        /// When set, the ids of the rows that are documents: links of other rows are skipped.
+        var documentRows: String?
         private var count = 0
         mutating func alias() -> Int {
             defer { count += 1 }
@@ -243,7 +256,7 @@ public struct StrapiEntryQuery: Sendable {
                 branches.append("""
                     SELECT l.entity_id AS owner, \(Self.object(fields)) AS doc, l."order" AS o1, l.id AS o2
                     FROM \(PostgresConnection.quoteIdentifier(join.name)) l JOIN \(PostgresConnection.quoteIdentifier(table)) \(c) ON \(c).id = l.\(PostgresConnection.quoteIdentifier(join.componentColumn))
-                    WHERE l.field = \(PostgresConnection.quoteLiteral(attribute.name)) AND l.component_type = \(PostgresConnection.quoteLiteral(uid))
+                    WHERE l.field = \(PostgresConnection.quoteLiteral(attribute.name)) AND l.component_type = \(PostgresConnection.quoteLiteral(uid))\(builder.documentRows.map { " AND l.entity_id IN (\($0))" } ?? "")
                     """)
             }
             guard !branches.isEmpty else { return "'[]'::json" }
@@ -289,9 +302,17 @@ public struct StrapiEntryQuery: Sendable {
         return from + (link.conditions.isEmpty ? "" : " WHERE " + link.conditions.joined(separator: " AND "))
     }
 
+    private func restricted(_ link: Link, owner: String, builder: Builder) -> Link {
+        guard let rows = builder.documentRows else { return link }
+        var link = link
+        link.conditions.append("\(owner) IN (\(rows))")
+        return link
+    }
+
     /// The first linked row, or NULL: the first link of each entry (narrow rows), then the row.
     private func one(_ link: Link, fields: [Field], p: String, t: String, alias: String, builder: inout Builder) -> String {
         let owner = "l.\(PostgresConnection.quoteIdentifier(link.owner))"
+        let link = restricted(link, owner: owner, builder: builder)
         builder.joins.append("LEFT JOIN (SELECT DISTINCT ON (\(owner)) \(owner) AS owner, l.\(PostgresConnection.quoteIdentifier(link.target)) AS target \(linkRows(link)) ORDER BY \(([owner] + link.order).joined(separator: ", "))) \(p) ON \(p).owner = \(alias).id")
         builder.joins.append("LEFT JOIN \(PostgresConnection.quoteIdentifier(link.table)) \(t) ON \(t).id = \(p).target")
         return "CASE WHEN \(t).id IS NULL THEN NULL ELSE \(Self.object(fields)) END"
@@ -300,6 +321,7 @@ public struct StrapiEntryQuery: Sendable {
     /// Every linked row in order; with none, `[]` (or NULL where Strapi gives null).
     private func many(_ link: Link, fields: [Field], p: String, t: String, alias: String, emptyIsNull: Bool, builder: inout Builder) -> String {
         let owner = "l.\(PostgresConnection.quoteIdentifier(link.owner))"
+        let link = restricted(link, owner: owner, builder: builder)
         builder.joins.append("LEFT JOIN (SELECT \(owner) AS owner, json_agg(\(Self.object(fields)) ORDER BY \(link.order.joined(separator: ", "))) AS docs "
             + "\(linkRows(link, joining: t)) GROUP BY \(owner)) \(p) ON \(p).owner = \(alias).id")
         return emptyIsNull ? "\(p).docs" : "coalesce(\(p).docs, '[]'::json)"
