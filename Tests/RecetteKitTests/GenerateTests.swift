@@ -406,6 +406,26 @@ import Testing
         #expect(none.lastErrorLine.contains("error: the Meilisearch plugin indexes no content type of the CMS source in database"), "\(none.standardError)")
     }
 
+    /// A Strapi v5 source's queries take names from the restored database's catalog: the
+    /// script leaves its indexes to recette, saying why, rather than guess those names.
+    @Test func theScriptLeavesAStrapi5SourcesIndexesToRecette() throws {
+        let project = TestEnvironment.newProjectDirectory()
+        let schema = project.appendingPathComponent("cms/src/api/article/content-types/article/schema.json")
+        try FileManager.default.createDirectory(at: schema.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try #"{"dependencies": {"@strapi/strapi": "5.4.0", "strapi-plugin-meilisearch": "0.16.0"}}"#
+            .write(to: project.appendingPathComponent("cms/package.json"), atomically: true, encoding: .utf8)
+        try #"""
+            {"kind": "collectionType", "collectionName": "articles", "info": {"singularName": "article", "pluralName": "articles", "displayName": "Article"},
+             "options": {"draftAndPublish": true}, "attributes": {"title": {"type": "string"}}}
+            """#.write(to: schema, atomically: true, encoding: .utf8)
+        try "strapi:\n  project: cms\n".write(to: project.appendingPathComponent("recette.yml"), atomically: true, encoding: .utf8)
+        let indexes = try ProjectTemplates.ScriptValues(Configuration.committed(projectDirectory: project)).searchIndexes
+        #expect(indexes.map(\.uid) == ["article"])
+        #expect(indexes.map(\.contentType) == ["api::article.article"])
+        #expect(indexes.first?.subquery == "")
+        #expect(indexes.first?.leftToRecette.contains("its Strapi v5 query takes names from the restored database's catalog") == true, "\(indexes)")
+    }
+
     /// An index whose documents need the project's transform is not rebuilt by the script (it
     /// would send the entries untransformed): it says so and goes on with the others.
     @Test func theScriptLeavesAnIndexWithATransformToRecette() async throws {

@@ -120,17 +120,21 @@ struct EntryQueryProject {
 
     let files: StrapiProjectFiles
     let url: String
+    /// Its name in the shared cluster (the local target's `RECETTE_DATABASE`).
+    let database: String
 
-    static func make() async throws -> EntryQueryProject {
-        let files = try StrapiProjectFiles(files: Self.files)
+    /// The v4 project by default; `StrapiEntryQueryV5Tests` gives its own files and tables.
+    static func make(files sources: [String: String] = Self.files, sql: String = Self.sql,
+                     strapi: String = "4.25.1", plugin: String? = "0.12.0") async throws -> EntryQueryProject {
+        let files = try StrapiProjectFiles(strapi: strapi, plugin: plugin, files: sources)
         let (cluster, port) = try await TestEnvironment.startedCluster()
         let name = "entries_\(UUID().uuidString.prefix(8).lowercased())"
         try PostgresConnection(url: cluster.url(database: "postgres", port: port)).execute("CREATE DATABASE \(name)")
         let url = cluster.url(database: name, port: port)
         let connection = try PostgresConnection(url: url)
         try connection.execute("CREATE TABLE strapi_core_store_settings (id serial PRIMARY KEY, key varchar(255), value text, type varchar(255), environment varchar(255), tag varchar(255))")
-        try connection.execute(Self.sql)
-        return EntryQueryProject(files: files, url: url)
+        try connection.execute(sql)
+        return EntryQueryProject(files: files, url: url, database: name)
     }
 
     /// The documents of `sql` as the reindexer reads them (`row_to_json` of each row).
@@ -150,13 +154,17 @@ struct EntryQueryProject {
         let model = try project.files.project.model()
         let query = try StrapiEntryQuery(model: model, contentType: try #require(model.contentType("api::article.article")))
         let documents = try #require(try project.documents(query.sql) as? [NSDictionary])
-        let expected = try Self.expected()
-        #expect(documents.count == expected.count)
+        Self.expectSame(documents, try Self.expected())
+    }
+
+    /// Document by document, key by key, so that a difference names its key.
+    static func expectSame(_ documents: [NSDictionary], _ expected: [NSDictionary], sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(documents.count == expected.count, sourceLocation: sourceLocation)
         for (document, wanted) in zip(documents, expected) {
             let id = wanted["id"] ?? "?"
-            #expect(Set(document.allKeys as? [String] ?? []) == Set(wanted.allKeys as? [String] ?? []), "keys of article \(id)")
+            #expect(Set(document.allKeys as? [String] ?? []) == Set(wanted.allKeys as? [String] ?? []), "keys of entry \(id)", sourceLocation: sourceLocation)
             for case let key as String in wanted.allKeys {
-                #expect(document[key] as? NSObject == wanted[key] as? NSObject, "article \(id).\(key): \(document[key] ?? "absent") vs \(wanted[key] ?? "absent")")
+                #expect(document[key] as? NSObject == wanted[key] as? NSObject, "entry \(id).\(key): \(document[key] ?? "absent") vs \(wanted[key] ?? "absent")", sourceLocation: sourceLocation)
             }
         }
     }
@@ -182,14 +190,21 @@ struct EntryQueryProject {
         #expect(unknown == ["plugin::users-permissions.user"])
     }
 
+    /// A localized content type on Strapi v4 (its `localizations` links) is not modelled:
+    /// refused with the fix. (Strapi v5 is generated: `StrapiEntryQueryV5Tests`.)
     @Test func whatCannotBeGeneratedYetIsRefusedWithTheFix() throws {
-        let files = try StrapiProjectFiles(strapi: "5.4.0", files: EntryQueryProject.files)
-        let model = try files.project.model()
-        #expect(throws: RecetteFailure.self) { try StrapiEntryQuery(model: model, contentType: model.contentTypes[0]) }
+        var sources = EntryQueryProject.files
+        sources["src/api/page/content-types/page/schema.json"] = #"""
+            {"kind": "collectionType", "collectionName": "pages", "info": {"singularName": "page", "pluralName": "pages"},
+             "pluginOptions": {"i18n": {"localized": true}}, "attributes": {"title": {"type": "string"}}}
+            """#
+        let model = try StrapiProjectFiles(files: sources).project.model()
+        let page = try #require(model.contentType("api::page.page"))
+        #expect(throws: RecetteFailure.self) { try StrapiEntryQuery(model: model, contentType: page) }
         do {
-            _ = try StrapiEntryQuery(model: model, contentType: model.contentTypes[0])
+            _ = try StrapiEntryQuery(model: model, contentType: page)
         } catch {
-            #expect("\(error)".contains("Strapi v4 only") && "\(error)".contains("search.indexes"))
+            #expect("\(error)".contains("localized (i18n) on Strapi v4") && "\(error)".contains("search.indexes"))
         }
     }
 }

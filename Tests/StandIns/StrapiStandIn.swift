@@ -562,7 +562,7 @@ final class StrapiCore: @unchecked Sendable {
         let limit = try Self.strapiLimit(batchSize)
         let page: (Int, Int?) throws -> [StandInJSON]
         if let model = configuration.model, let type = model.contentType(contentType.uid) {
-            let builder = ModelDocumentBuilder(model: model, type: type, connection: connection)
+            let builder = try ModelDocumentBuilder(model: model, type: type, connection: connection)
             page = { try builder.documents(offset: $0, limit: $1) }
         } else {
             let builder = try DocumentBuilder(contentType: contentType, connection: connection)

@@ -125,13 +125,20 @@ public enum ProjectTemplates {
             }
             let model = try ModelSearchIndexes(project: project)
             return try model.model.contentTypes.map { type in
+                let placeholder = SearchIndexDefinition(uid: type.singularName, query: "SELECT 1")
+                // v5's query takes its table and column names (shortened with a hash past 55
+                // characters) and its default locale from the database, which is not there
+                // when the script is generated.
+                guard model.model.strapiMajor < 5 else {
+                    return index(placeholder, contentType: type.uid,
+                                 leftToRecette: "its Strapi v5 query takes names from the restored database's catalog, which recette reads when it rebuilds")
+                }
                 do {
                     let definitions = try model.definitions(indexed: [type.uid]).indexes
                     return index(SearchSetup.withSettings(definitions[0], configuration.searchSettings), contentType: type.uid)
                 } catch let failure as RecetteFailure {
                     // Only a content type the plugin indexes needs its query: the script says
                     // why when the database lists it.
-                    let placeholder = SearchIndexDefinition(uid: type.singularName, query: "SELECT 1")
                     return index(placeholder, contentType: type.uid, leftToRecette: failure.description)
                 }
             }

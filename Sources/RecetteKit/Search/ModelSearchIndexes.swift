@@ -36,9 +36,30 @@ public struct ModelSearchIndexes: Sendable {
         return uids
     }
 
+    /// i18n's default locale in Strapi's core store (`plugin_i18n_default_locale`, JSON text).
+    public static let defaultLocaleKey = "plugin_i18n_default_locale"
+
+    /// What a Strapi v5 query needs from the database itself: its tables and columns (the
+    /// names v5 shortened) and i18n's default locale.
+    public static func catalog(_ rows: any SearchRowSource) async throws -> StrapiCatalog {
+        let result = try await rows.query("SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = current_schema()")
+        var columns: [String: Set<String>] = [:]
+        for row in result.rows {
+            guard row.count == 2, let table = row[0], let column = row[1] else { continue }
+            columns[table, default: []].insert(column)
+        }
+        var locale: String?
+        if columns["strapi_core_store_settings"] != nil,
+           let value = try await rows.query("SELECT value FROM strapi_core_store_settings WHERE key = \(PostgresConnection.quoteLiteral(defaultLocaleKey)) ORDER BY id DESC LIMIT 1").scalar {
+            locale = (try? JSONSerialization.jsonObject(with: Data(value.utf8), options: [.fragmentsAllowed])) as? String
+        }
+        return StrapiCatalog(columns: columns, defaultLocale: locale)
+    }
+
     /// One index per indexed content type the model declares, in the store's order; the
     /// others are returned apart (a content type of a plugin, or one the branch removed).
-    public func definitions(indexed uids: [String]) throws -> (indexes: [SearchIndexDefinition], unknown: [String]) {
+    /// `catalog` is the database's (Strapi v5 reads its shortened names and default locale there).
+    public func definitions(indexed uids: [String], catalog: StrapiCatalog? = nil) throws -> (indexes: [SearchIndexDefinition], unknown: [String]) {
         var indexes: [SearchIndexDefinition] = []
         var unknown: [String] = []
         for uid in uids {
@@ -46,7 +67,7 @@ public struct ModelSearchIndexes: Sendable {
                 unknown.append(uid)
                 continue
             }
-            let query = try StrapiEntryQuery(model: model, contentType: type)
+            let query = try StrapiEntryQuery(model: model, contentType: type, catalog: catalog)
             let configuredUid = pluginConfig?.contentTypes[type.singularName]?.indexName
             indexes.append(SearchIndexDefinition(uid: configuredUid ?? query.indexUid, query: query.sql, contentType: uid))
         }
@@ -57,7 +78,8 @@ public struct ModelSearchIndexes: Sendable {
     /// the source does not declare.
     public func resolve(rows: any SearchRowSource, logger: Logger) async throws -> [SearchIndexDefinition] {
         let uids = try await Self.indexedContentTypes(rows)
-        let (indexes, unknown) = try definitions(indexed: uids)
+        let catalog = model.strapiMajor >= 5 ? try await Self.catalog(rows) : nil
+        let (indexes, unknown) = try definitions(indexed: uids, catalog: catalog)
         if !unknown.isEmpty {
             logger.warning("the Meilisearch plugin indexes \(unknown.joined(separator: ", ")), which the CMS source at \(project.directory.path) does not declare: not rebuilt (give them a query in search.indexes of recette.yml)")
         }
