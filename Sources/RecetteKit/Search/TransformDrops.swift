@@ -49,7 +49,7 @@ public struct TransformDropRecords: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        try GeneratedFiles.writeAtomically(try encoder.encode(drops), to: file(uid: drops.uid, meilisearch: meilisearch), permissions: 0o600)
+        try AtomicFile.write(try encoder.encode(drops), to: file(uid: drops.uid, meilisearch: meilisearch), permissions: 0o600)
     }
 
     public func remove(uid: String, meilisearch: URL) {
