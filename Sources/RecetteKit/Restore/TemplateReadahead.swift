@@ -13,15 +13,17 @@ struct TemplateReadahead {
 
     /// The template's directory as the server names it (`<data_directory>/base/<oid>`), when it
     /// lives in the default tablespace (another tablespace's files are elsewhere).
-    static let locationQuery = """
-        SELECT current_setting('data_directory') || '/base/' || d.oid FROM pg_database d
-        JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = $1 AND t.spcname = 'pg_default'
+    static func locationQuery(_ template: String) -> String {
         """
+        SELECT current_setting('data_directory') || '/base/' || d.oid FROM pg_database d
+        JOIN pg_tablespace t ON t.oid = d.dattablespace
+        WHERE d.datname = \(PostgresConnection.quoteLiteral(template)) AND t.spcname = 'pg_default'
+        """
+    }
 
     func start(on session: SQLSession) async {
-        let sql = Self.locationQuery.replacingOccurrences(of: "$1", with: PostgresConnection.quoteLiteral(template))
         // Reading data_directory needs a superuser or pg_read_all_settings: without, no advice.
-        guard let rows = try? await session.query(sql), let serverPath = rows.first?.first ?? nil,
+        guard let rows = try? await session.query(Self.locationQuery(template)), let serverPath = rows.first?.first ?? nil,
               let path = await server.pathOnThisMachine(serverPath: serverPath) else {
             logger.debug("the template's files are not readable from this machine: cloned without reading ahead")
             return
