@@ -36,6 +36,36 @@ import Testing
                                   "would ADD table files_related_morphs", "would ADD column articles.resume"])
     }
 
+    /// Strapi v5 names what passes 55 characters by a shortened form with a hash
+    /// (`EntryQueryProjectV5`'s two names, as Strapi's own function gives them): the guard finds
+    /// them under that form, so a v5 copy is not reported as losing them, and still finds a real
+    /// drop and a missing long name.
+    @Test func onV5TheShortenedNamesAreTheDatabasesOwn() throws {
+        let files = try StrapiProjectFiles(strapi: "5.12.3", plugin: "0.16.5", files: EntryQueryProjectV5.files)
+        let expected = StrapiSchema.expected(by: try files.project.model())
+        #expect(expected.shortensNames)
+        let longColumn = "a_very_long_attribute_name_that_strapi_five_must_shorten_for_postgres"
+        let longLink = "articles_editors_who_reviewed_this_article_before_it_was_published_online_lnk"
+        var tables: [String: [String]] = [:]
+        for table in expected.tables {
+            let name = table.name == longLink ? EntryQueryProjectV5.longLink : table.name
+            tables[name] = table.columns.map { $0 == longColumn ? EntryQueryProjectV5.longColumn : $0 }
+        }
+        #expect(tables[EntryQueryProjectV5.longLink] != nil && tables["articles"]?.contains(EntryQueryProjectV5.longColumn) == true)
+        let same = StrapiSchemaGuard.changes(expected: expected, database: StrapiDatabaseState(tables: tables, tracked: tables))
+        #expect(same.lines == ["nothing to drop or add: the database matches the CMS source"], "\(same.lines)")
+
+        // A stale long column (an attribute renamed) is dropped; a missing long table is added,
+        // shown with its hash as #####.
+        var changed = tables
+        changed["articles"]?.append("a_very_long_attribute_name_that_strapi_five_was_ren0a1b2")
+        changed[EntryQueryProjectV5.longLink] = nil
+        let changes = StrapiSchemaGuard.changes(expected: expected, database: StrapiDatabaseState(tables: changed, tracked: changed))
+        #expect(changes.droppedColumns == ["articles.a_very_long_attribute_name_that_strapi_five_was_ren0a1b2"])
+        #expect(changes.addedTables == ["articles_editors_who_reviewed_this_article_bef#####_lnk"])
+        #expect(changes.droppedTables.isEmpty && changes.addedColumns.isEmpty)
+    }
+
     @Test func withoutATrackedSchemaStrapiDropsNothing() {
         let database = StrapiDatabaseState(tables: ["articles": ["id", "titre", "ancien"], "pages": ["id"]], tracked: nil)
         let changes = StrapiSchemaGuard.changes(expected: expected, database: database)

@@ -9,11 +9,16 @@ public struct StrapiSchema: Sendable, Equatable {
     public var relationLinks: [String: StrapiLinkTable]
     /// The component join table of each table whose attributes hold components or dynamic zones.
     public var componentJoinTables: [String: StrapiComponentJoinTable]
+    /// Strapi v5 shortens names past 55 characters with a hash (`StrapiIdentifiers`): the
+    /// database's name for a table or column is then the one of its `shape`.
+    public var shortensNames: Bool
 
-    public init(tables: [StrapiTable], relationLinks: [String: StrapiLinkTable] = [:], componentJoinTables: [String: StrapiComponentJoinTable] = [:]) {
+    public init(tables: [StrapiTable], relationLinks: [String: StrapiLinkTable] = [:], componentJoinTables: [String: StrapiComponentJoinTable] = [:],
+                shortensNames: Bool = false) {
         self.tables = tables
         self.relationLinks = relationLinks
         self.componentJoinTables = componentJoinTables
+        self.shortensNames = shortensNames
     }
 
     public func table(_ name: String) -> StrapiTable? { tables.first { $0.name == name } }
@@ -25,17 +30,27 @@ public struct StrapiSchema: Sendable, Equatable {
 }
 
 public struct StrapiTable: Sendable, Equatable {
+    /// As the code names it, before any shortening.
     public var name: String
     public var columns: [String]
     /// Who asks for it, for people: `api::offre-de-stage.offre-de-stage`, `component
     /// localisation.localisation`, `api::….tags (link)`.
     public var origin: String
+    /// The parts the name and each column are made of (Strapi v5 shortens the user's parts,
+    /// never the fixed ones); by default each name is one part.
+    public var nameTokens: [StrapiIdentifiers.Token]
+    public var columnTokens: [String: [StrapiIdentifiers.Token]]
 
-    public init(name: String, columns: [String], origin: String) {
+    public init(name: String, columns: [String], origin: String,
+                nameTokens: [StrapiIdentifiers.Token]? = nil, columnTokens: [String: [StrapiIdentifiers.Token]] = [:]) {
         self.name = name
         self.columns = columns
         self.origin = origin
+        self.nameTokens = nameTokens ?? [.part(name)]
+        self.columnTokens = columnTokens
     }
+
+    func tokens(ofColumn column: String) -> [StrapiIdentifiers.Token] { columnTokens[column] ?? [.part(column)] }
 }
 
 /// A relation's link table and what each column holds.
@@ -87,15 +102,18 @@ private struct StrapiSchemaBuilder {
             if attributes.contains(where: \.kind.holdsComponents) {
                 let join = StrapiComponentJoinTable(name: table + (isV5 ? "_cmps" : "_components"), componentColumn: isV5 ? "cmp_id" : "component_id")
                 joins[table] = join
-                tables.append(StrapiTable(name: join.name, columns: join.columns, origin: "\(origin) (components)"))
+                tables.append(StrapiTable(name: join.name, columns: join.columns, origin: "\(origin) (components)",
+                                          nameTokens: [.part(table), .fixed("components", short: "cmps")]))
             }
             for attribute in attributes {
                 guard case .relation(let relation) = attribute.kind else { continue }
-                if let link = linkTable(table: table, singularName: singularName, attribute: attribute.name, relation: relation) {
+                if let (link, nameTokens, columnTokens) = linkTable(table: table, singularName: singularName, attribute: attribute.name, relation: relation) {
                     links["\(uid).\(attribute.name)"] = link
-                    tables.append(StrapiTable(name: link.name, columns: link.columns, origin: "\(origin).\(attribute.name) (link)"))
+                    tables.append(StrapiTable(name: link.name, columns: link.columns, origin: "\(origin).\(attribute.name) (link)",
+                                              nameTokens: nameTokens, columnTokens: columnTokens))
                 } else if let morph = morphTable(table: table, singularName: singularName, attribute: attribute.name, relation: relation) {
-                    tables.append(StrapiTable(name: morph.name, columns: morph.columns, origin: "\(origin).\(attribute.name) (morph)"))
+                    tables.append(StrapiTable(name: morph.name, columns: morph.columns, origin: "\(origin).\(attribute.name) (morph)",
+                                              nameTokens: morph.nameTokens, columnTokens: morph.columnTokens))
                 }
             }
         }
@@ -134,7 +152,7 @@ private struct StrapiSchemaBuilder {
                 links["\(owner.uid).\(attribute.name)"] = link.inverted
             }
         }
-        return StrapiSchema(tables: tables, relationLinks: links, componentJoinTables: joins)
+        return StrapiSchema(tables: tables, relationLinks: links, componentJoinTables: joins, shortensNames: isV5)
     }
 
     private func scalarColumns(_ attributes: [StrapiAttribute]) -> [String] {
@@ -149,7 +167,8 @@ private struct StrapiSchemaBuilder {
 
     /// Strapi v4 links every relation through a table (v5 too, named `_lnk`), kept by the
     /// owning side only: one-way relations, and the `inversedBy` side of two-way ones.
-    private func linkTable(table: String, singularName: String, attribute: String, relation: StrapiRelation) -> StrapiLinkTable? {
+    private func linkTable(table: String, singularName: String, attribute: String, relation: StrapiRelation)
+        -> (StrapiLinkTable, nameTokens: [StrapiIdentifiers.Token], columnTokens: [String: [StrapiIdentifiers.Token]])? {
         let owns: Bool
         switch relation.kind {
         case .oneToOne, .manyToMany: owns = relation.isOwner
@@ -159,27 +178,40 @@ private struct StrapiSchemaBuilder {
         }
         guard owns else { return nil }
         let target = targetSingularName(relation.target)
-        let joinColumn = StrapiSnakeCase.snakeCase("\(singularName)_id")
-        var inverseJoinColumn = StrapiSnakeCase.snakeCase("\(target)_id")
-        if joinColumn == inverseJoinColumn { inverseJoinColumn = "inv_" + inverseJoinColumn }
-        let order = isV5 ? "ord" : "order"
-        let orderColumn = StrapiSnakeCase.snakeCase("\(target)_\(order)")
-        var inverseOrderColumn = StrapiSnakeCase.snakeCase("\(singularName)_\(order)")
-        if relation.kind == .manyToMany && orderColumn == inverseOrderColumn { inverseOrderColumn = "inv_" + inverseOrderColumn }
+        let own = StrapiSnakeCase.snakeCase(singularName), related = StrapiSnakeCase.snakeCase(target)
+        var tokens: [String: [StrapiIdentifiers.Token]] = [:]
+        func column(_ parts: [StrapiIdentifiers.Token]) -> String {
+            let name = parts.map(\.name).joined(separator: "_")
+            tokens[name] = parts
+            return name
+        }
+        let order = StrapiIdentifiers.Token.fixed(isV5 ? "ord" : "order", short: "ord")
+        let joinColumn = column([.part(own), .fixed("id")])
+        var inverseJoinColumn = column([.part(related), .fixed("id")])
+        if joinColumn == inverseJoinColumn { inverseJoinColumn = column([.fixed("inv"), .part(related), .fixed("id")]) }
         let toMany = [.oneToMany, .manyToMany].contains(relation.kind)
         let fromMany = [.manyToOne, .manyToMany].contains(relation.kind)
+        let orderColumn = toMany ? column([.part(related), order]) : nil
+        var inverseOrderColumn = relation.isBidirectional && fromMany ? column([.part(own), order]) : nil
+        if relation.kind == .manyToMany, let inverse = inverseOrderColumn, inverse == orderColumn { inverseOrderColumn = column([.fixed("inv"), .part(own), order]) }
+        let nameTokens: [StrapiIdentifiers.Token] = [.part(table), .part(StrapiSnakeCase.snakeCase(attribute)), .fixed("links", short: "lnk")]
         let name = isV5 ? "\(table)_\(StrapiSnakeCase.snakeCase(attribute))_lnk" : StrapiSnakeCase.snakeCase("\(table)_\(attribute)_links")
-        return StrapiLinkTable(name: name, joinColumn: joinColumn, inverseJoinColumn: inverseJoinColumn,
-                               orderColumn: toMany ? orderColumn : nil,
-                               inverseOrderColumn: relation.isBidirectional && fromMany ? inverseOrderColumn : nil)
+        let link = StrapiLinkTable(name: name, joinColumn: joinColumn, inverseJoinColumn: inverseJoinColumn,
+                                   orderColumn: orderColumn, inverseOrderColumn: inverseOrderColumn)
+        return (link, nameTokens, tokens)
     }
 
     /// A morphToMany keeps its targets in `<table>_<attribute>_morphs` (v5 `_mph`).
-    private func morphTable(table: String, singularName: String, attribute: String, relation: StrapiRelation) -> (name: String, columns: [String])? {
+    private func morphTable(table: String, singularName: String, attribute: String, relation: StrapiRelation)
+        -> (name: String, columns: [String], nameTokens: [StrapiIdentifiers.Token], columnTokens: [String: [StrapiIdentifiers.Token]])? {
         guard relation.kind == .morphToMany else { return nil }
-        let morph = StrapiSnakeCase.snakeCase(attribute)
+        let morph = StrapiSnakeCase.snakeCase(attribute), own = StrapiSnakeCase.snakeCase(singularName)
+        let columnTokens: [String: [StrapiIdentifiers.Token]] = [
+            "\(own)_id": [.part(own), .fixed("id")], "\(morph)_id": [.part(morph), .fixed("id")], "\(morph)_type": [.part(morph), .fixed("type")],
+        ]
         return (StrapiSnakeCase.snakeCase("\(table)_\(attribute)_\(isV5 ? "mph" : "morphs")"),
-                ["id", StrapiSnakeCase.snakeCase("\(singularName)_id"), "\(morph)_id", "\(morph)_type", "field", "order"])
+                ["id", "\(own)_id", "\(morph)_id", "\(morph)_type", "field", "order"],
+                [.part(table), .part(morph), .fixed("morphs", short: "mph")], columnTokens)
     }
 
     /// A content type's model name; for Strapi's own (`plugin::users-permissions.user`,

@@ -71,23 +71,45 @@ public enum StrapiSchemaGuard {
         var changes = StrapiSchemaChanges()
         changes.tracked = database.tracked != nil
         let tracked = database.tracked ?? [:]
-        let expectedNames = Set(expected.tables.map(\.name))
+        let names = DatabaseNames(shortened: expected.shortensNames)
+        let expectedTables = expected.tables.map { table in (table, names.resolve(table.nameTokens, exact: table.name, among: database.tables.keys)) }
+        let expectedNames = Set(expectedTables.flatMap(\.1.present))
         for table in database.tables.keys.sorted() where !expectedNames.contains(table) && tracked[table] != nil {
             guard !reservedTables.contains(table), !database.persistedTables.contains(table), !isStrapiCore(table) else { continue }
             changes.droppedTables.append(table)
         }
-        for table in expected.tables {
-            guard let present = database.tables[table.name] else {
-                changes.addedTables.append(table.name)
+        for (table, found) in expectedTables {
+            guard let name = found.present.first, let present = database.tables[name] else {
+                changes.addedTables.append(found.shown)
                 continue
             }
-            for column in table.columns where !present.contains(column) { changes.addedColumns.append("\(table.name).\(column)") }
-            guard !isStrapiCore(table.name), let trackedColumns = tracked[table.name] else { continue }
-            for column in present where !table.columns.contains(column) && trackedColumns.contains(column) {
-                changes.droppedColumns.append("\(table.name).\(column)")
+            var expectedColumns: Set<String> = []
+            for column in table.columns {
+                let match = names.resolve(table.tokens(ofColumn: column), exact: column, among: present)
+                if match.present.isEmpty { changes.addedColumns.append("\(name).\(match.shown)") }
+                expectedColumns.formUnion(match.present)
+            }
+            guard !isStrapiCore(table.name), let trackedColumns = tracked[name] else { continue }
+            for column in present where !expectedColumns.contains(column) && trackedColumns.contains(column) {
+                changes.droppedColumns.append("\(name).\(column)")
             }
         }
         return changes
+    }
+
+    /// How an expected name is found in the database: itself on v4; on v5 the names of its
+    /// shape when Strapi shortened it (several only if the database holds stale ones: all are
+    /// counted as expected, so that no live name is reported as a drop).
+    private struct DatabaseNames {
+        var shortened: Bool
+
+        func resolve(_ tokens: [StrapiIdentifiers.Token], exact: String, among names: some Collection<String>) -> (present: [String], shown: String) {
+            guard shortened, let shape = try? StrapiIdentifiers.shape(tokens), shape.exact == nil else {
+                let name = shortened ? ((try? StrapiIdentifiers.shape(tokens))?.exact ?? exact) : exact
+                return (names.contains(name) ? [name] : [], name)
+            }
+            return (names.filter(shape.matches).sorted(), shape.description)
+        }
     }
 
     /// Reads the database's tables, the tracked schema and the persisted tables.
