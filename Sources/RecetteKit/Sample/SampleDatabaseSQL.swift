@@ -10,7 +10,8 @@ import RecetteWorld
 /// The SQL that builds a Strapi-v4-shaped sample database ("recette" data): two
 /// collections (`offres_de_stage`, `annonces_de_logement`) with their component
 /// tables and component link tables, plus the small admin / users-permissions /
-/// upload / i18n / core tables a Strapi v4 instance keeps in PostgreSQL.
+/// upload / i18n / core tables a Strapi v4 instance keeps in PostgreSQL. With `strapiMajor`
+/// 5, the same rows in Strapi v5's layout (`SampleDatabaseSQL+V5.swift`).
 ///
 /// How to run `statements`:
 /// - In an empty database (tables are created without `IF NOT EXISTS`), in schema `public`.
