@@ -80,8 +80,10 @@ public struct AdminAccess: Sendable {
         optional("firstname", "'Recette'", onUpdate: false)
         optional("lastname", "'Admin'", onUpdate: false)
         optional("prefered_language", "'en'", onUpdate: false)
-        // Strapi v5 gives every entry, admin users included, a document id of 24 characters.
+        // Strapi v5 gives every entry, admin users included, a document id of 24 characters,
+        // and, as admin users have no draft & publish, a published_at (v5's rows have it).
         optional("document_id", "substr(md5(random()::text), 1, 24)", onUpdate: false)
+        optional("published_at", "now()", onUpdate: false)
 
         // Link-table order columns (v4.6+: role_order/user_order; v5: role_ord/user_ord): the
         // new link goes last for the role, first for the user.

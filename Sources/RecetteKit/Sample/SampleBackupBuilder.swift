@@ -18,7 +18,7 @@ public struct SampleBackup: Sendable {
     }
 }
 
-/// Builds a Strapi-v4-shaped "recette" database, dumps it with `pg_dump -Fc`, and packs it
+/// Builds a Strapi-v4-shaped (or v5-shaped) "recette" database, dumps it with `pg_dump -Fc`, and packs it
 /// the way Scalingo does: `<timestamp>_<app>_<n>.tar.gz` holding one `*.pgsql`.
 ///
 /// The database is built in the local cluster with every object owned by a role that is
@@ -30,10 +30,12 @@ public struct SampleBackupBuilder: Sendable {
     public var appName: String
     public var backupNumber: Int
 
-    public init(context: RecetteContext, offers: Int = 25_000, housingAds: Int = 12_000, appName: String = "recette-sample", backupNumber: Int = 1) {
+    /// - Parameter strapiMajor: 4 (Strapi v4's layout) or 5 (v5's: document versions, `_cmps`, `_lnk`).
+    public init(context: RecetteContext, offers: Int = 25_000, housingAds: Int = 12_000, appName: String = "recette-sample", backupNumber: Int = 1,
+                strapiMajor: Int = 4) {
         self.context = context
         let owner = appName.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.map(String.init).joined() + "_owner"
-        self.sql = SampleDatabaseSQL(offers: offers, housingAds: housingAds, owner: owner)
+        self.sql = SampleDatabaseSQL(offers: offers, housingAds: housingAds, owner: owner, strapiMajor: strapiMajor)
         self.appName = appName
         self.backupNumber = backupNumber
     }
@@ -62,7 +64,7 @@ public struct SampleBackupBuilder: Sendable {
         try admin.execute("CREATE ROLE \(owner) NOLOGIN")
         try admin.execute("CREATE DATABASE \(quotedBuild)")
 
-        logger.info("building a sample database: \(sql.offers) offers, \(sql.housingAds) housing ads")
+        logger.info("building a Strapi v\(sql.strapiMajor)-shaped sample database: \(sql.offers) offers, \(sql.housingAds) housing ads")
         let connection = try PostgresConnection(url: cluster.url(database: buildDatabase, port: port))
         let statements = sql.statements
         // Each statement on the connection's own thread; Ctrl-C cancels the running one.

@@ -10,7 +10,8 @@ import RecetteWorld
 /// The SQL that builds a Strapi-v4-shaped sample database ("recette" data): two
 /// collections (`offres_de_stage`, `annonces_de_logement`) with their component
 /// tables and component link tables, plus the small admin / users-permissions /
-/// upload / i18n / core tables a Strapi v4 instance keeps in PostgreSQL.
+/// upload / i18n / core tables a Strapi v4 instance keeps in PostgreSQL. With `strapiMajor`
+/// 5, the same rows in Strapi v5's layout (`SampleDatabaseSQL+V5.swift`).
 ///
 /// How to run `statements`:
 /// - In an empty database (tables are created without `IF NOT EXISTS`), in schema `public`.
@@ -35,13 +36,20 @@ public struct SampleDatabaseSQL: Sendable {
     public var draftPercent: Int
     /// Role that owns every table, index and sequence. Must exist before the SQL runs.
     public var owner: String
+    /// 4: Strapi v4's layout; 5: Strapi v5's, derived from it (`SampleDatabaseSQL+V5.swift`).
+    public var strapiMajor: Int
 
-    public init(offers: Int = 25_000, housingAds: Int = 12_000, draftPercent: Int = 10, owner: String) {
+    public init(offers: Int = 25_000, housingAds: Int = 12_000, draftPercent: Int = 10, owner: String, strapiMajor: Int = 4) {
         self.offers = offers
         self.housingAds = housingAds
         self.draftPercent = draftPercent
         self.owner = owner
+        self.strapiMajor = strapiMajor
     }
+
+    var isV5: Bool { strapiMajor >= 5 }
+    /// The tables of this layout, in creation order.
+    var layoutTables: [Table] { isV5 ? Self.v5Tables : Self.tables }
 
     // MARK: - Public results
 
@@ -50,19 +58,19 @@ public struct SampleDatabaseSQL: Sendable {
     public var statements: [String] {
         var sql: [String] = []
         sql += Self.settings
-        sql += Self.tables.map { "CREATE TABLE public.\($0.name) (\n    \($0.columns.joined(separator: ",\n    "))\n)" }
-        sql += smallTableInserts
-        sql += componentInserts
-        sql += collectionInserts
-        sql += Self.tables.map { "ALTER TABLE public.\($0.name) ADD CONSTRAINT \($0.name)_pkey PRIMARY KEY (id)" }
-        sql += Self.indexesAndForeignKeys
-        sql.append(Self.databaseSchemaInsert)
-        sql += Self.tables.map {
+        sql += layoutTables.map { "CREATE TABLE public.\($0.name) (\n    \($0.columns.joined(separator: ",\n    "))\n)" }
+        // v5: the same rows under v5's names, then its document versions.
+        sql += (smallTableInserts + componentInserts + collectionInserts).map { isV5 ? Self.v5Renamed($0) : $0 }
+        if isV5 { sql += v5DocumentVersions }
+        sql += layoutTables.map { "ALTER TABLE public.\($0.name) ADD CONSTRAINT \($0.name)_pkey PRIMARY KEY (id)" }
+        sql += Self.indexesAndForeignKeys(v5: isV5)
+        sql.append(Self.databaseSchemaInsert(layoutTables))
+        sql += layoutTables.map {
             "SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('public.\($0.name)', 'id'), "
                 + "COALESCE(max(id), 0) + 1, false) FROM public.\($0.name)"
         }
         let role = Self.quoteIdentifier(owner)
-        sql += Self.tables.map { "ALTER TABLE public.\($0.name) OWNER TO \(role)" }
+        sql += layoutTables.map { "ALTER TABLE public.\($0.name) OWNER TO \(role)" }
         return sql
     }
 
@@ -94,8 +102,9 @@ public struct SampleDatabaseSQL: Sendable {
             "annonces_de_logement": ads,
             "annonces_de_logement_components": ads,
         ]
+        if isV5 { counts = v5RowCounts(counts) }
         // Keep the dictionary honest: one entry per created table.
-        for table in Self.tables where counts[table.name] == nil { counts[table.name] = 0 }
+        for table in layoutTables where counts[table.name] == nil { counts[table.name] = 0 }
         return counts
     }
 
@@ -107,19 +116,19 @@ public struct SampleDatabaseSQL: Sendable {
         ]
     }
 
-    /// Every table the statements create, in creation order.
+    /// Every table the statements create (Strapi v4's layout), in creation order.
     public static var tableNames: [String] { tables.map(\.name) }
 
     // MARK: - Normalised parameters
 
-    private var offerCount: Int { max(0, offers) }
-    private var housingAdCount: Int { max(0, housingAds) }
-    private var percent: Int { min(100, max(0, draftPercent)) }
+    var offerCount: Int { max(0, offers) }
+    var housingAdCount: Int { max(0, housingAds) }
+    var percent: Int { min(100, max(0, draftPercent)) }
 
     /// SQL predicate (on a bigint `id` expression) that is true for drafts: within every
     /// block of 100 consecutive ids, exactly `percent` ids match (37 is coprime with 100),
     /// spread through the block rather than bunched at its start.
-    private func draftPredicate(_ id: String) -> String {
+    func draftPredicate(_ id: String) -> String {
         "((\(id) * 37) % 100 < \(percent))"
     }
 
@@ -182,7 +191,7 @@ public struct SampleDatabaseSQL: Sendable {
 
     // MARK: - Tables
 
-    private struct Table: Sendable {
+    struct Table: Sendable {
         let name: String
         let columns: [String]
     }
@@ -195,12 +204,12 @@ public struct SampleDatabaseSQL: Sendable {
     ]
 
     /// Tables carrying created_by_id / updated_by_id (→ admin_users, ON DELETE SET NULL).
-    private static let auditedTables = [
+    static let auditedTables = [
         "admin_users", "admin_roles", "admin_permissions", "strapi_api_tokens", "i18n_locale", "files",
         "up_roles", "up_permissions", "up_users", "offres_de_stage", "annonces_de_logement",
     ]
 
-    private static let tables: [Table] = [
+    static let tables: [Table] = [
         Table(name: "admin_users", columns: [
             "id serial NOT NULL", "firstname character varying(255)", "lastname character varying(255)",
             "username character varying(255)", "email character varying(255)", "password character varying(255)",
@@ -297,9 +306,9 @@ public struct SampleDatabaseSQL: Sendable {
         "component_type character varying(255)", "field character varying(255)", "\"order\" double precision",
     ]
 
-    // MARK: - Indexes and foreign keys (Strapi v4 naming)
+    // MARK: - Indexes and foreign keys (Strapi v4 naming; v5's short suffixes, `Identifiers`)
 
-    private static var indexesAndForeignKeys: [String] {
+    private static func indexesAndForeignKeys(v5: Bool) -> [String] {
         var sql: [String] = []
         for table in auditedTables {
             for column in ["created_by_id", "updated_by_id"] {
@@ -308,6 +317,8 @@ public struct SampleDatabaseSQL: Sendable {
                     "ALTER TABLE public.\(table) ADD CONSTRAINT \(table)_\(column)_fk FOREIGN KEY (\(column)) "
                         + "REFERENCES public.admin_users(id) ON DELETE SET NULL")
             }
+            // v5's document service finds a document's rows by these three.
+            if v5 { sql.append("CREATE INDEX \(table)_documents_idx ON public.\(table) USING btree (document_id, locale, published_at)") }
         }
         // Relation link tables: <owner>_fk, <owner>_inv_fk, unique pair, order indexes.
         let links: [(table: String, column: String, target: String, inverseColumn: String, inverseTarget: String, orders: [String])] = [
@@ -317,36 +328,50 @@ public struct SampleDatabaseSQL: Sendable {
             ("up_users_role_links", "user_id", "up_users", "role_id", "up_roles", ["user_order"]),
         ]
         for link in links {
-            let t = link.table
+            let t = v5 ? v5Renamed(link.table) : link.table
+            let (inverseFK, unique) = v5 ? ("ifk", "uq") : ("inv_fk", "unique")
             sql.append("CREATE INDEX \(t)_fk ON public.\(t) USING btree (\(link.column))")
-            sql.append("CREATE INDEX \(t)_inv_fk ON public.\(t) USING btree (\(link.inverseColumn))")
-            sql.append("ALTER TABLE public.\(t) ADD CONSTRAINT \(t)_unique UNIQUE (\(link.column), \(link.inverseColumn))")
+            sql.append("CREATE INDEX \(t)_\(inverseFK) ON public.\(t) USING btree (\(link.inverseColumn))")
+            sql.append("ALTER TABLE public.\(t) ADD CONSTRAINT \(t)_\(unique) UNIQUE (\(link.column), \(link.inverseColumn))")
             for (i, order) in link.orders.enumerated() {
-                let name = i == 0 ? "\(t)_order_fk" : "\(t)_order_inv_fk"
-                sql.append("CREATE INDEX \(name) ON public.\(t) USING btree (\(order))")
+                let name: String
+                if v5 {
+                    // v5: the order of the owner's side in the other's list (`user_ord` of `user_id`) is
+                    // the inverse order (`_oifk`); the other one is `_ofk`.
+                    name = order.hasPrefix(link.column.replacingOccurrences(of: "_id", with: "_")) ? "\(t)_oifk" : "\(t)_ofk"
+                } else {
+                    name = i == 0 ? "\(t)_order_fk" : "\(t)_order_inv_fk"
+                }
+                sql.append("CREATE INDEX \(name) ON public.\(t) USING btree (\(v5 ? v5Renamed(order) : order))")
             }
             sql.append(
                 "ALTER TABLE public.\(t) ADD CONSTRAINT \(t)_fk FOREIGN KEY (\(link.column)) "
                     + "REFERENCES public.\(link.target)(id) ON DELETE CASCADE")
             sql.append(
-                "ALTER TABLE public.\(t) ADD CONSTRAINT \(t)_inv_fk FOREIGN KEY (\(link.inverseColumn)) "
+                "ALTER TABLE public.\(t) ADD CONSTRAINT \(t)_\(inverseFK) FOREIGN KEY (\(link.inverseColumn)) "
                     + "REFERENCES public.\(link.inverseTarget)(id) ON DELETE CASCADE")
         }
-        // Component link tables.
+        // Component link tables: v5 names their indexes from the collection name
+        // (`<collection>_field_idx`, …, `<collection>_uq`; @strapi/core's content-types-to-models).
         for (t, entity) in [("offres_de_stage_components", "offres_de_stage"),
                             ("annonces_de_logement_components", "annonces_de_logement")] {
-            sql.append("CREATE INDEX \(t)_field_index ON public.\(t) USING btree (field)")
-            sql.append("CREATE INDEX \(t)_component_type_index ON public.\(t) USING btree (component_type)")
-            sql.append("CREATE INDEX \(t)_entity_fk ON public.\(t) USING btree (entity_id)")
+            let (table, prefix) = v5 ? (v5Renamed(t), entity) : (t, t)
+            let (index, unique, component) = v5 ? ("idx", "uq", "cmp_id") : ("index", "unique", "component_id")
+            sql.append("CREATE INDEX \(prefix)_field_\(index) ON public.\(table) USING btree (field)")
+            sql.append("CREATE INDEX \(prefix)_component_type_\(index) ON public.\(table) USING btree (component_type)")
+            sql.append("CREATE INDEX \(prefix)_entity_fk ON public.\(table) USING btree (entity_id)")
             sql.append(
-                "ALTER TABLE public.\(t) ADD CONSTRAINT \(t)_unique UNIQUE (entity_id, component_id, field, component_type)")
+                "ALTER TABLE public.\(table) ADD CONSTRAINT \(prefix)_\(unique) UNIQUE (entity_id, \(component), field, component_type)")
             sql.append(
-                "ALTER TABLE public.\(t) ADD CONSTRAINT \(t)_entity_fk FOREIGN KEY (entity_id) "
+                "ALTER TABLE public.\(table) ADD CONSTRAINT \(prefix)_entity_fk FOREIGN KEY (entity_id) "
                     + "REFERENCES public.\(entity)(id) ON DELETE CASCADE")
         }
-        // Unique slugs, plus the upload plugin's own indexes.
-        sql.append("ALTER TABLE public.offres_de_stage ADD CONSTRAINT offres_de_stage_slug_unique UNIQUE (slug)")
-        sql.append("ALTER TABLE public.annonces_de_logement ADD CONSTRAINT annonces_de_logement_slug_unique UNIQUE (slug)")
+        // Unique slugs (not on v5: a document's draft and published rows share the value, and
+        // Strapi checks it itself), plus the upload plugin's own indexes.
+        if !v5 {
+            sql.append("ALTER TABLE public.offres_de_stage ADD CONSTRAINT offres_de_stage_slug_unique UNIQUE (slug)")
+            sql.append("ALTER TABLE public.annonces_de_logement ADD CONSTRAINT annonces_de_logement_slug_unique UNIQUE (slug)")
+        }
         for column in ["folder_path", "created_at", "updated_at", "name", "size", "ext"] {
             sql.append("CREATE INDEX upload_files_\(column)_index ON public.files USING btree (\(column))")
         }
@@ -358,7 +383,7 @@ public struct SampleDatabaseSQL: Sendable {
 
     /// `strapi_database_schema`'s single row: a Strapi-like description of the tables,
     /// built from the catalog once every index and foreign key exists (deterministic order).
-    private static var databaseSchemaInsert: String {
+    private static func databaseSchemaInsert(_ tables: [Table]) -> String {
         let names = textArray(tables.map(\.name))
         return """
             INSERT INTO public.strapi_database_schema (id, schema, time, hash)
