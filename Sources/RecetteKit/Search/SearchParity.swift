@@ -277,7 +277,9 @@ public struct SearchParity: Sendable {
     public static func referenceClient(_ parsed: ParityReference, recette: MeilisearchClient, key: Secret?, transport: any HTTPTransport) -> (MeilisearchClient, String) {
         switch parsed {
         case .sameServer(let uid): (recette, uid)
-        case .otherServer(let baseURL, let uid): (MeilisearchClient(baseURL: baseURL, apiKey: key, transport: transport), uid)
+        case .otherServer(let baseURL, let uid):
+            (MeilisearchClient(baseURL: baseURL, apiKey: key, transport: transport,
+                               server: MeilisearchServer(origin: "the reference", urlSource: "--against", keySource: Setting.parityMeilisearchAPIKey.environmentName)), uid)
         }
     }
 
@@ -369,7 +371,7 @@ public struct SearchParity: Sendable {
                 throw Self.referenceError(error, server: client.server, sameServer: client.baseURL == recette.baseURL)
             }
             guard let results = try? JSONDecoder().decode(Page.self, from: data).results else {
-                throw MeilisearchError.unreadableReply(what: "documents of \(uid)", server: client.server)
+                throw MeilisearchError.unreadableReply(what: "documents of \(uid)", server: client.endpoint)
             }
             for document in results {
                 guard case .object(let members) = document, let id = members[primaryKey]?.idText else {
