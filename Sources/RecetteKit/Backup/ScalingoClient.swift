@@ -87,7 +87,22 @@ public actor ScalingoClient {
         self.apiToken = apiToken
         self.logger = logger
         self.now = now
-        api = Self.api(endpoints.api, transport: transport, retry: retry, logger: logger)
+        // Retries 429, 5xx and network failures; 401/403/404 are never retried. Each call names
+        // its whole URL (on the auth, api or database endpoint).
+        api = JSONAPI(baseURL: endpoints.api, transport: transport, retry: retry, retriedStatuses: Set(500...599).union([429]), retriesNetworkFailures: true,
+                      logger: logger, errorMessage: Self.errorMessage) { failure, what in
+            switch failure {
+            case .unreachable(let error, let attempts):
+                ScalingoError.gaveUp(what: what, status: nil, attempts: attempts, reason: error.description)
+            case .rejected(let reply) where reply.status == 429 || reply.status >= 500:
+                ScalingoError.gaveUp(what: what, status: reply.status, attempts: retry.maximumAttempts,
+                                     reason: reply.message ?? HTTPURLResponse.localizedString(forStatusCode: reply.status))
+            case .rejected(let reply):
+                ScalingoError.rejected(what: what, status: reply.status, message: reply.message ?? "no details")
+            case .unreadable:
+                ScalingoError.unreadableReply(what: what)
+            }
+        }
     }
 
     /// Built from the configuration; fails early on a missing token.
@@ -148,29 +163,6 @@ public actor ScalingoClient {
     // MARK: - Plumbing
 
     private enum Bearer { case api, addon(app: String, addonID: String) }
-
-    /// Retries 429, 5xx and network failures; 401/403/404 are never retried. Each call names
-    /// its whole URL (on the auth, api or database endpoint).
-    private static func api(_ baseURL: URL, transport: any HTTPTransport, retry: RetryPolicy, logger: Logger) -> JSONAPI {
-        var api = JSONAPI(baseURL: baseURL, transport: transport, errorMessage: errorMessage) { failure, what in
-            switch failure {
-            case .unreachable(let error, let attempts):
-                ScalingoError.gaveUp(what: what, status: nil, attempts: attempts, reason: error.description)
-            case .rejected(let reply) where reply.status == 429 || reply.status >= 500:
-                ScalingoError.gaveUp(what: what, status: reply.status, attempts: retry.maximumAttempts,
-                                     reason: reply.message ?? HTTPURLResponse.localizedString(forStatusCode: reply.status))
-            case .rejected(let reply):
-                ScalingoError.rejected(what: what, status: reply.status, message: reply.message ?? "no details")
-            case .unreadable:
-                ScalingoError.unreadableReply(what: what)
-            }
-        }
-        api.retry = retry
-        api.retriedStatuses = Set(500...599).union([429])
-        api.retriesNetworkFailures = true
-        api.logger = logger
-        return api
-    }
 
     /// GET with the bearer, retries and error mapping of `call`, decoded as `Reply`.
     private func get<Reply: Decodable>(_ url: URL, bearer: Bearer, what: String, app: String) async throws -> Reply {

@@ -7,18 +7,13 @@ import RecetteWorld
 /// A Meilisearch as its errors name it: its address (scheme, host and port; never a key) and
 /// where its URL and key were set, so that a message says what to fix.
 public struct MeilisearchServer: Sendable, CustomStringConvertible {
+    /// Filled in by the client from its base URL.
     public var description = ""
     /// Said beside the address, e.g. "the Meilisearch of Scalingo app 'x', from its
     /// MEILISEARCH_URL"; nil for the configured one (PLUGIN_MEILISEARCH_URL).
     public var origin: String?
     public var urlSource = Setting.meilisearchURL.environmentName
     public var keySource = Setting.meilisearchAPIKey.environmentName
-
-    public init(origin: String? = nil, urlSource: String? = nil, keySource: String? = nil) {
-        self.origin = origin
-        if let urlSource { self.urlSource = urlSource }
-        if let keySource { self.keySource = keySource }
-    }
 
     /// " (origin)" after the address, or nothing.
     var aside: String { origin.map { " (\($0))" } ?? "" }
@@ -120,18 +115,15 @@ public struct MeilisearchClient: Sendable {
     /// Its address and where its URL and key came from, as its errors say them.
     public let endpoint: MeilisearchServer
     /// For 429 and 503 (Meilisearch busy): 4 attempts, about 0.4, 0.8 then 1.6 s apart.
-    public var retry: RetryPolicy {
-        get { api.retry }
-        set { api.retry = newValue }
-    }
+    public var retry: RetryPolicy { get { api.retry } set { api.retry = newValue } }
 
     /// - Parameter server: where its URL and key came from (its address is filled in here).
     public init(baseURL: URL, apiKey: Secret?, transport: any HTTPTransport, waitPolicy: TaskWaitPolicy = TaskWaitPolicy(),
-                server: MeilisearchServer = MeilisearchServer()) {
-        api = JSONAPI(baseURL: baseURL, transport: transport, errorMessage: { $0["message"] as? String }) { _, _ in CancellationError() }
-        var endpoint = server
-        endpoint.description = api.server
-        api.failure = { [endpoint] failure, what in
+                server: MeilisearchServer? = nil) {
+        var endpoint = server ?? MeilisearchServer()
+        endpoint.description = JSONAPI.server(baseURL)
+        api = JSONAPI(baseURL: baseURL, transport: transport, retry: RetryPolicy(maximumAttempts: 4, baseDelay: .milliseconds(400), maximumDelay: .seconds(2)),
+                      retriedStatuses: [429, 503], errorMessage: { $0["message"] as? String }) { [endpoint] failure, what in
             switch failure {
             case .unreachable(let error, _): MeilisearchError.unreachable(server: endpoint, reason: error.reason)
             case .rejected(let reply):
@@ -140,24 +132,24 @@ public struct MeilisearchClient: Sendable {
             case .unreadable: MeilisearchError.unreadableReply(what: what, server: endpoint)
             }
         }
-        api.retry = RetryPolicy(maximumAttempts: 4, baseDelay: .milliseconds(400), maximumDelay: .seconds(2))
-        api.retriedStatuses = [429, 503]
         self.apiKey = apiKey
         self.waitPolicy = waitPolicy
         self.endpoint = endpoint
     }
 
-    /// The configured Meilisearch; a key detected in the compose file is named as such.
+    /// The configured Meilisearch; a key read from the compose file is named as such.
     public static func from(_ configuration: Configuration, transport: any HTTPTransport) throws -> MeilisearchClient {
-        let detected = configuration.resolved(.meilisearchAPIKey)?.source == .detected
-        return MeilisearchClient(baseURL: try configuration.url(.meilisearchURL), apiKey: configuration.secret(.meilisearchAPIKey), transport: transport,
-                                 server: MeilisearchServer(keySource: detected ? "the MEILI_MASTER_KEY of the compose file's Meilisearch service, or set PLUGIN_MEILISEARCH_API_KEY" : nil))
+        var server = MeilisearchServer()
+        if configuration.resolved(.meilisearchAPIKey)?.source == .detected {
+            server.keySource = "the MEILI_MASTER_KEY of the compose file's Meilisearch service, or set PLUGIN_MEILISEARCH_API_KEY"
+        }
+        return MeilisearchClient(baseURL: try configuration.url(.meilisearchURL), apiKey: configuration.secret(.meilisearchAPIKey), transport: transport, server: server)
     }
 
     public var baseURL: URL { api.baseURL }
 
     /// Scheme, host and port only: what messages show.
-    public var server: String { api.server }
+    public var server: String { endpoint.description }
 
     // MARK: - Indexes
 
@@ -303,29 +295,22 @@ public struct MeilisearchClient: Sendable {
 
     // MARK: - Plumbing
 
-    private func write(_ method: String, _ path: String, query: [String: String] = [:], json: Any, what: String) async throws -> MeilisearchTaskReference {
-        let body = try JSONSerialization.data(withJSONObject: json)
-        return try await write(method, path, query: query, body: body, contentType: "application/json", what: what)
-    }
-
-    private func write(_ method: String, _ path: String, query: [String: String] = [:], body: Data? = nil, contentType: String? = nil,
+    /// A write Meilisearch answers with a task: `json` is the body when given.
+    private func write(_ method: String, _ path: String, query: [String: String] = [:], json: Any? = nil, body: Data? = nil, contentType: String? = nil,
                        contentEncoding: String? = nil, what: String) async throws -> MeilisearchTaskReference {
-        let data = try await call(method, path, query: query, body: body, contentType: contentType, contentEncoding: contentEncoding, what: what)
-        return try decode(data, what)
+        let body = try json.map { try JSONSerialization.data(withJSONObject: $0) } ?? body
+        return try decode(try await call(method, path, query: query, body: body, contentType: contentType, contentEncoding: contentEncoding, what: what), what)
     }
 
-    private func decode<T: Decodable>(_ data: Data, _ what: String) throws -> T {
-        try api.decode(data, what: what)
-    }
+    func decode<T: Decodable>(_ data: Data, _ what: String) throws -> T { try api.decode(data, what: what) }
 
     /// One request; 429 and 503 are retried a few times (bounded); every other error reply is
     /// decoded and thrown.
     private func call(_ method: String, _ path: String, query: [String: String] = [:], body: Data? = nil, contentType: String? = nil,
                       contentEncoding: String? = nil, what: String) async throws -> Data {
-        var headers: [String: String] = [:]
-        headers["Content-Type"] = contentType
-        headers["Content-Encoding"] = contentEncoding
-        return try await api.send(method, api.url(path, query: query), body: body, headers: headers,
+        var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
+        if !query.isEmpty { components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
+        return try await api.send(method, components.url!, body: body, headers: ["Content-Type": contentType, "Content-Encoding": contentEncoding],
                                   authorization: apiKey.map { Secret("Bearer \($0.reveal())") }, what: what).data
     }
 }

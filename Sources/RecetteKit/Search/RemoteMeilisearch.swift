@@ -23,11 +23,11 @@ public enum MeilisearchChoice: Sendable, Equatable {
 /// messages: the host only, never the key), and whether it is this machine's own.
 public struct RemoteMeilisearch: Sendable {
     public var client: MeilisearchClient
-    /// E.g. "the Meilisearch of Scalingo app 'my-cms-recette', from its PLUGIN_MEILISEARCH_URL".
-    public var origin: String
-    public var host: String
     /// A URL whose host resolves to loopback addresses only; an app's never is.
     public var isOnThisMachine: Bool
+    /// E.g. "the Meilisearch of Scalingo app 'my-cms-recette', from its PLUGIN_MEILISEARCH_URL".
+    public var origin: String { client.endpoint.origin ?? "" }
+    public var host: String { client.baseURL.host ?? "?" }
 
     /// Where the plugin's configuration usually reads its host and key from: the 1j1s CMS's
     /// `PLUGIN_MEILISEARCH_URL`/`PLUGIN_MEILISEARCH_API_KEY` (also recette's own names), then
@@ -46,10 +46,9 @@ public struct RemoteMeilisearch: Sendable {
                 throw RecetteFailure("--meilisearch-url must not carry credentials (they would sit in the process list): put the key in RECETTE_REMOTE_MEILISEARCH_API_KEY")
             }
             let key = configuration.secret(.remoteMeilisearchAPIKey).flatMap { $0.isEmpty ? nil : $0 }
-            let origin = "named by --meilisearch-url"
-            let server = MeilisearchServer(origin: origin, urlSource: "--meilisearch-url", keySource: Setting.remoteMeilisearchAPIKey.environmentName)
+            let server = MeilisearchServer(origin: "named by --meilisearch-url", urlSource: "--meilisearch-url", keySource: Setting.remoteMeilisearchAPIKey.environmentName)
             return RemoteMeilisearch(client: MeilisearchClient(baseURL: url, apiKey: key, transport: context.http, server: server),
-                                     origin: origin, host: host, isOnThisMachine: resolver.isThisMachine(host))
+                                     isOnThisMachine: resolver.isThisMachine(host))
         case .ofApp(let app):
             let scalingo = try ScalingoClient.from(configuration, transport: context.http, logger: context.logger)
             let variables: [ScalingoVariable]
@@ -61,13 +60,12 @@ public struct RemoteMeilisearch: Sendable {
             let found = try pick(from: variables, app: app,
                                  urlNames: configuration[.appMeilisearchURLVariable].map { [$0] } ?? urlVariables,
                                  keyNames: configuration[.appMeilisearchKeyVariable].map { [$0] } ?? keyVariables)
-            let origin = "the Meilisearch of Scalingo app '\(app)', from its \(found.urlName)"
-            let server = MeilisearchServer(origin: origin,
+            let server = MeilisearchServer(origin: "the Meilisearch of Scalingo app '\(app)', from its \(found.urlName)",
                                            urlSource: "app '\(app)''s \(found.urlName) (or name another with \(Setting.appMeilisearchURLVariable.environmentName))",
                                            keySource: "app '\(app)''s \(found.keyName) (or name another with \(Setting.appMeilisearchKeyVariable.environmentName))")
             // An app's Meilisearch is the staging front's, wherever it runs: always guarded.
             return RemoteMeilisearch(client: MeilisearchClient(baseURL: found.url, apiKey: found.key, transport: context.http, server: server),
-                                     origin: origin, host: found.url.host ?? "?", isOnThisMachine: false)
+                                     isOnThisMachine: false)
         }
     }
 

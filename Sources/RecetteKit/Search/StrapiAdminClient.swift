@@ -62,23 +62,19 @@ public struct StrapiAdminClient: Sendable {
     private var token: Secret?
 
     public init(baseURL: URL, transport: any HTTPTransport) {
-        var api = JSONAPI(baseURL: baseURL, transport: transport, errorMessage: Self.errorMessage) { _, _ in CancellationError() }
-        let server = api.server
-        api.failure = { failure, what in
+        let server = JSONAPI.server(baseURL)
+        // The plugin's reindex answers when it is done: minutes for a large content type.
+        api = JSONAPI(baseURL: baseURL, transport: transport, timeout: 600, errorMessage: Self.errorMessage) { failure, what in
             switch failure {
             case .unreachable(let error, _): StrapiError.unreachable(server: server, reason: error.reason)
             case .rejected(let reply): StrapiError.api(status: reply.status, message: reply.message ?? "no details", what: what, server: server)
             case .unreadable: StrapiError.unreadableReply(what: what, server: server)
             }
         }
-        // The plugin's reindex answers when it is done: minutes for a large content type.
-        api.timeout = 600
-        self.api = api
     }
 
     public var baseURL: URL { api.baseURL }
-
-    public var server: String { api.server }
+    public var server: String { JSONAPI.server(baseURL) }
 
     /// `POST /admin/login`; the admin JWT is kept for the next calls.
     public mutating func logIn(email: String, password: Secret) async throws {
@@ -89,11 +85,8 @@ public struct StrapiAdminClient: Sendable {
         } catch StrapiError.api(let status, _, _, _) where status == 400 || status == 401 {
             throw StrapiError.invalidCredentials(server: server)
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let payload = object["data"] as? [String: Any], let token = payload["token"] as? String else {
-            throw StrapiError.unreadableReply(what: "admin login", server: server)
-        }
-        self.token = Secret(token)
+        struct Reply: Decodable { struct Payload: Decodable { var token: String }; var data: Payload }
+        self.token = Secret((try api.decode(data, what: "admin login") as Reply).data.token)
     }
 
     public func contentTypes() async throws -> [PluginContentType] {
@@ -102,8 +95,7 @@ public struct StrapiAdminClient: Sendable {
             var data: Payload
         }
         let data = try await call("GET", "meilisearch/content-type", what: "list the plugin's content types")
-        let reply: Reply = try api.decode(data, what: "the plugin's content types")
-        return reply.data.contentTypes
+        return try (api.decode(data, what: "the plugin's content types") as Reply).data.contentTypes
     }
 
     /// The plugin's "Update" (`PUT`: delete the index, then index everything) or, for a
@@ -116,7 +108,7 @@ public struct StrapiAdminClient: Sendable {
 
     private func call(_ method: String, _ path: String, body: Data? = nil, what: String) async throws -> Data {
         let plugin = path.hasPrefix("meilisearch")
-        let reply = try await api.send(method, api.url(path), body: body, authorization: token.map { Secret("Bearer \($0.reveal())") },
+        let reply = try await api.send(method, baseURL.appendingPathComponent(path), body: body, authorization: token.map { Secret("Bearer \($0.reveal())") },
                                        what: what) { [token, server] reply in
             if reply.status == 401, token != nil { throw StrapiError.unauthorized(server: server) }
             if reply.status == 404, plugin { throw StrapiError.pluginMissing(server: server) }
