@@ -188,7 +188,7 @@ public struct MeilisearchClient: Sendable {
     }
 
     public func updateSettings(_ uid: String, settings: Data) async throws -> MeilisearchTaskReference {
-        try await write("PATCH", "indexes/\(uid)/settings", body: settings, contentType: "application/json", what: "update the settings of \(uid)")
+        try await write("PATCH", "indexes/\(uid)/settings", body: settings, what: "update the settings of \(uid)")
     }
 
     /// `POST /swap-indexes`: one task, all or nothing.
@@ -208,7 +208,7 @@ public struct MeilisearchClient: Sendable {
     public func addDocuments(_ uid: String, ndjson: Data, primaryKey: String, gzip: Bool) async throws -> MeilisearchTaskReference {
         let body = gzip ? try Gzip.compress(ndjson) : ndjson
         return try await write("POST", "indexes/\(uid)/documents", query: ["primaryKey": primaryKey], body: body,
-                               contentType: "application/x-ndjson", contentEncoding: gzip ? "gzip" : nil,
+                               headers: ["Content-Type": "application/x-ndjson", "Content-Encoding": gzip ? "gzip" : nil],
                                what: "add documents to \(uid)")
     }
 
@@ -234,8 +234,7 @@ public struct MeilisearchClient: Sendable {
     public func fetchDocumentsPage(_ uid: String, fields: [String]?, offset: Int, limit: Int) async throws -> Data {
         var body: [String: Any] = ["offset": offset, "limit": limit]
         if let fields { body["fields"] = fields }
-        return try await call("POST", "indexes/\(uid)/documents/fetch", body: try JSONSerialization.data(withJSONObject: body),
-                              contentType: "application/json", what: "read documents of \(uid)")
+        return try await call("POST", "indexes/\(uid)/documents/fetch", body: try JSONSerialization.data(withJSONObject: body), what: "read documents of \(uid)")
     }
 
     /// The text of a document id as Meilisearch would compare it (integers without decimals).
@@ -296,21 +295,20 @@ public struct MeilisearchClient: Sendable {
     // MARK: - Plumbing
 
     /// A write Meilisearch answers with a task: `json` is the body when given.
-    private func write(_ method: String, _ path: String, query: [String: String] = [:], json: Any? = nil, body: Data? = nil, contentType: String? = nil,
-                       contentEncoding: String? = nil, what: String) async throws -> MeilisearchTaskReference {
+    private func write(_ method: String, _ path: String, query: [String: String] = [:], json: Any? = nil, body: Data? = nil, headers: [String: String?] = [:],
+                       what: String) async throws -> MeilisearchTaskReference {
         let body = try json.map { try JSONSerialization.data(withJSONObject: $0) } ?? body
-        return try decode(try await call(method, path, query: query, body: body, contentType: contentType, contentEncoding: contentEncoding, what: what), what)
+        return try decode(try await call(method, path, query: query, body: body, headers: headers, what: what), what)
     }
 
     func decode<T: Decodable>(_ data: Data, _ what: String) throws -> T { try api.decode(data, what: what) }
 
     /// One request; 429 and 503 are retried a few times (bounded); every other error reply is
     /// decoded and thrown.
-    private func call(_ method: String, _ path: String, query: [String: String] = [:], body: Data? = nil, contentType: String? = nil,
-                      contentEncoding: String? = nil, what: String) async throws -> Data {
+    private func call(_ method: String, _ path: String, query: [String: String] = [:], body: Data? = nil, headers: [String: String?] = [:], what: String) async throws -> Data {
         var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         if !query.isEmpty { components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
-        return try await api.send(method, components.url!, body: body, headers: ["Content-Type": contentType, "Content-Encoding": contentEncoding],
+        return try await api.send(method, components.url!, body: body, headers: headers,
                                   authorization: apiKey.map { Secret("Bearer \($0.reveal())") }, what: what).data
     }
 }
