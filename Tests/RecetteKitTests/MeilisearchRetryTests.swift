@@ -27,6 +27,22 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(15), "the injected sleep, not a real one")
     }
 
+    /// The shared plumbing's rule, as for Scalingo: a Retry-After wins over the policy's delay.
+    @Test func aRetryAfterIsHonoured() async throws {
+        let answered = LockedValue(0)
+        let server = try LoopbackHTTPServer { _ in
+            answered.mutate { $0 += 1 }
+            return answered.get() == 1 ? .json(429, ["code": "busy", "message": "try later"], headers: [("Retry-After", "3")])
+                : .json(200, ["uid": "offers", "primaryKey": "id"])
+        }
+        defer { server.stop() }
+        let pauses = LockedValue<[Duration]>([])
+        var client = MeilisearchClient(baseURL: server.baseURL, apiKey: nil, transport: URLSessionTransport())
+        client.retry = RetryPolicy(maximumAttempts: 4, baseDelay: .seconds(30), maximumDelay: .seconds(60)) { pause in pauses.mutate { $0.append(pause) } }
+        #expect(try await client.index("offers") == MeilisearchIndex(uid: "offers", primaryKey: "id"))
+        #expect(pauses.get() == [.seconds(3)])
+    }
+
     @Test func aServerStillBusyAfterTheLastAttemptIsAnError() async throws {
         let server = try LoopbackHTTPServer { _ in .json(503, ["code": "busy", "message": "try later"]) }
         defer { server.stop() }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 @testable import RecetteKit
 @testable import RecetteWorld
@@ -44,6 +47,60 @@ import Testing
         await #expect(throws: RecetteFailure.self) { try await RemoteMeilisearch.resolve(.url("http://u:secret@127.0.0.1:7700"), context: context) }
         await #expect(throws: RecetteFailure.self) { try await RemoteMeilisearch.resolve(.url("ftp://127.0.0.1"), context: context) }
         #expect(throws: RecetteFailure.self) { try MeilisearchChoice.from(app: "a", url: "http://127.0.0.1") }
+    }
+
+    /// Meilisearch's own errors name where the Meilisearch's URL and key came from: the
+    /// app's variables, RECETTE_REMOTE_MEILISEARCH_API_KEY, the compose file; not
+    /// PLUGIN_MEILISEARCH_API_KEY, which none of them read. Every reply is scripted (no network).
+    @Test func meilisearchErrorsNameWhereTheKeyCameFrom() async throws {
+        let meilisearch: @Sendable (URLRequest) -> (Int, String)? = { request in
+            switch request.url?.path {
+            case "/indexes/no-key": (401, #"{"message":"The Authorization header is missing.","code":"missing_authorization_header"}"#)
+            case "/indexes/wrong-key": (403, #"{"message":"The provided API key is invalid.","code":"invalid_api_key"}"#)
+            case "/indexes/not-meilisearch": (200, "<html>a router's page</html>")
+            default: nil
+            }
+        }
+        func errors(of client: MeilisearchClient) async -> [String] {
+            var texts: [String] = []
+            for uid in ["no-key", "wrong-key", "not-meilisearch"] {
+                do { _ = try await client.index(uid); Issue.record("\(uid) answered") } catch { texts.append("\(error)") }
+            }
+            return texts
+        }
+
+        let byURL = try TestEnvironment.context(environment: ["RECETTE_REMOTE_MEILISEARCH_API_KEY": "rk-remote-1"],
+                                                http: HTTPErrorBodyTests.ScriptedTransport(reply: meilisearch))
+        let named = try await errors(of: RemoteMeilisearch.resolve(.url("http://127.0.0.1:7700"), context: byURL).client)
+        #expect(named[0].contains("(named by --meilisearch-url) wants an API key (read index no-key): check RECETTE_REMOTE_MEILISEARCH_API_KEY"), "\(named[0])")
+        #expect(named[1].contains("refused the API key (invalid_api_key: The provided API key is invalid.) while trying to read index wrong-key: check RECETTE_REMOTE_MEILISEARCH_API_KEY"), "\(named[1])")
+        #expect(named[2].contains("(named by --meilisearch-url) sent a reply recette cannot read (index not-meilisearch): is --meilisearch-url a Meilisearch server?"), "\(named[2])")
+
+        let scalingo: @Sendable (URLRequest) -> (Int, String)? = { request in
+            switch request.url?.path {
+            case "/v1/tokens/exchange": (200, #"{"token": "bearer-1"}"#)
+            case "/v1/apps/cms-recette/variables":
+                (200, #"{"variables": [{"name": "MEILISEARCH_URL", "value": "http://127.0.0.1:7700"}, {"name": "MEILISEARCH_ADMIN_KEY", "value": "ak-app-2"}]}"#)
+            default: meilisearch(request)
+            }
+        }
+        let ofApp = try TestEnvironment.context(environment: ["SCALINGO_API_TOKEN": "tk-us-1", "SCALINGO_AUTH_URL": "http://127.0.0.1:9",
+                                                              "SCALINGO_API_URL": "http://127.0.0.1:9", "SCALINGO_DB_URL": "http://127.0.0.1:9"],
+                                                http: HTTPErrorBodyTests.ScriptedTransport(reply: scalingo))
+        let app = try await errors(of: RemoteMeilisearch.resolve(.ofApp("cms-recette"), context: ofApp).client)
+        #expect(app[1].contains("(the Meilisearch of Scalingo app 'cms-recette', from its MEILISEARCH_URL) refused the API key")
+                && app[1].contains("check app 'cms-recette''s MEILISEARCH_ADMIN_KEY"), "\(app[1])")
+        #expect(app[2].contains("is app 'cms-recette''s MEILISEARCH_URL (or name another with RECETTE_APP_MEILISEARCH_URL_VARIABLE) a Meilisearch server?"), "\(app[2])")
+        for text in named + app {
+            #expect(!text.contains("PLUGIN_MEILISEARCH") && !text.contains("rk-remote-1") && !text.contains("ak-app-2"), "\(text)")
+        }
+
+        // The configured Meilisearch, its key read from the compose file's service: that is what to check.
+        let detected = try Configuration.load(environment: ["PLUGIN_MEILISEARCH_URL": "http://127.0.0.1:7700"], projectDirectory: TestEnvironment.newProjectDirectory(),
+                                              readingDotEnv: false, detected: [.meilisearchAPIKey: "mk-compose-3"])
+        let compose = try await errors(of: MeilisearchClient.from(detected, transport: HTTPErrorBodyTests.ScriptedTransport(reply: meilisearch)))
+        #expect(compose[1].contains("check the MEILI_MASTER_KEY of the compose file's Meilisearch service, or set PLUGIN_MEILISEARCH_API_KEY"), "\(compose[1])")
+        #expect(!compose[1].contains("mk-compose-3"))
     }
 
     @Test func typedNamesConfirm() throws {

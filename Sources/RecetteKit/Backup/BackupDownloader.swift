@@ -165,7 +165,7 @@ public struct BackupDownloader: Sendable {
     private func attempt(url: URL, offset: Int64, writer: PartFileWriter) async throws -> AttemptOutcome {
         var request = URLRequest(url: url)
         // A pre-signed URL carries its own authorization: no Authorization header.
-        request.setValue(ScalingoClient.userAgent, forHTTPHeaderField: "User-Agent")
+        request.setValue(JSONAPI.userAgent, forHTTPHeaderField: "User-Agent")
         if offset > 0 { request.setValue("bytes=\(offset)-", forHTTPHeaderField: "Range") }
         let contentLength = LockedValue<Int64?>(nil)
         do {

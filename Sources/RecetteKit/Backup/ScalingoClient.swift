@@ -74,24 +74,35 @@ public actor ScalingoClient {
     public let endpoints: ScalingoEndpoints
     public let region: String
     private let apiToken: Secret
-    private let transport: any HTTPTransport
-    private let retry: RetryPolicy
+    private let api: JSONAPI
     private let logger: Logger
     private let now: @Sendable () -> Date
     private var apiBearer: BearerToken?
     private var addonBearers: [String: BearerToken] = [:]
-
-    public static let userAgent = "recette/\(RecetteVersion.current)"
 
     public init(endpoints: ScalingoEndpoints, region: String, apiToken: Secret, transport: any HTTPTransport,
                 retry: RetryPolicy = RetryPolicy(), logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.endpoints = endpoints
         self.region = region
         self.apiToken = apiToken
-        self.transport = transport
-        self.retry = retry
         self.logger = logger
         self.now = now
+        // Retries 429, 5xx and network failures; 401/403/404 are never retried. Each call names
+        // its whole URL (on the auth, api or database endpoint).
+        api = JSONAPI(baseURL: endpoints.api, transport: transport, retry: retry, retriedStatuses: Set(500...599).union([429]), retriesNetworkFailures: true,
+                      logger: logger, errorMessage: Self.errorMessage) { failure, what in
+            switch failure {
+            case .unreachable(let error, let attempts):
+                ScalingoError.gaveUp(what: what, status: nil, attempts: attempts, reason: error.description)
+            case .rejected(let reply) where reply.status == 429 || reply.status >= 500:
+                ScalingoError.gaveUp(what: what, status: reply.status, attempts: retry.maximumAttempts,
+                                     reason: reply.message ?? HTTPURLResponse.localizedString(forStatusCode: reply.status))
+            case .rejected(let reply):
+                ScalingoError.rejected(what: what, status: reply.status, message: reply.message ?? "no details")
+            case .unreadable:
+                ScalingoError.unreadableReply(what: what)
+            }
+        }
     }
 
     /// Built from the configuration; fails early on a missing token.
@@ -155,11 +166,7 @@ public actor ScalingoClient {
 
     /// GET with the bearer, retries and error mapping of `call`, decoded as `Reply`.
     private func get<Reply: Decodable>(_ url: URL, bearer: Bearer, what: String, app: String) async throws -> Reply {
-        try decode(try await call("GET", url, bearer: bearer, what: what, app: app), what)
-    }
-
-    private func decode<T: Decodable>(_ data: Data, _ what: String) throws -> T {
-        do { return try JSONDecoder().decode(T.self, from: data) } catch { throw ScalingoError.unreadableReply(what: what) }
+        try api.decode(try await call("GET", url, bearer: bearer, what: what, app: app), what: what)
     }
 
     private func bearerToken(_ bearer: Bearer, forceNew: Bool) async throws -> Secret {
@@ -174,7 +181,7 @@ public actor ScalingoClient {
             struct Reply: Decodable { struct Addon: Decodable { var token: String }; var addon: Addon }
             let url = endpoints.api.appendingPathComponent("v1/apps/\(app)/addons/\(addonID)/token")
             let what = "a database token for addon \(addonID)"
-            let reply: Reply = try decode(try await call("POST", url, bearer: .api, body: Data("{}".utf8), what: what, app: app), what)
+            let reply: Reply = try api.decode(try await call("POST", url, bearer: .api, body: Data("{}".utf8), what: what, app: app), what: what)
             let token = BearerToken(reply.addon.token, issuedAt: now())
             addonBearers[addonID] = token
             return token.value
@@ -183,31 +190,27 @@ public actor ScalingoClient {
 
     private func exchangeToken() async throws -> BearerToken {
         struct Reply: Decodable { var token: String }
-        var request = URLRequest(url: endpoints.auth.appendingPathComponent("v1/tokens/exchange"))
-        request.httpMethod = "POST"
+        let what = "the API token exchange"
         // Basic auth with an empty user name and the token as password.
-        request.setValue("Basic " + Data(":\(apiToken.reveal())".utf8).base64EncodedString(), forHTTPHeaderField: "Authorization")
-        let data = try await send(request, what: "the API token exchange", app: nil, onUnauthorized: { throw ScalingoError.invalidToken })
+        let basic = Secret("Basic " + Data(":\(apiToken.reveal())".utf8).base64EncodedString())
+        let data = try await api.send("POST", endpoints.auth.appendingPathComponent("v1/tokens/exchange"), authorization: basic, what: what) { reply in
+            try meaning(of: reply, what: what, app: nil, unauthorized: ScalingoError.invalidToken)
+        }.data
         exchangeCount += 1
-        let reply: Reply = try decode(data, "the API token exchange")
+        let reply: Reply = try api.decode(data, what: what)
         logger.debug("exchanged the API token for a bearer token")
         return BearerToken(reply.token, issuedAt: now())
     }
 
-    private func call(_ method: String, _ url: URL, bearer: Bearer, body: Data? = nil, what: String, app: String?) async throws -> Data {
+    private func call(_ method: String, _ url: URL, bearer: Bearer, body: Data? = nil, what: String, app: String) async throws -> Data {
         var renewed = false
         while true {
-            var request = URLRequest(url: url)
-            request.httpMethod = method
-            request.httpBody = body
-            if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
-            request.setValue("Bearer " + (try await bearerToken(bearer, forceNew: renewed)).reveal(), forHTTPHeaderField: "Authorization")
+            let authorization = Secret("Bearer " + (try await bearerToken(bearer, forceNew: renewed)).reveal())
             do {
-                return try await send(request, what: what, app: app, onUnauthorized: {
+                return try await api.send(method, url, body: body, authorization: authorization, what: what) { [renewed] reply in
                     // A token revoked or expired early: exchange once more, then give up.
-                    if renewed { throw ScalingoError.invalidToken }
-                    throw RenewBearer()
-                })
+                    try meaning(of: reply, what: what, app: app, unauthorized: renewed ? ScalingoError.invalidToken : RenewBearer())
+                }.data
             } catch is RenewBearer {
                 renewed = true
             }
@@ -216,64 +219,24 @@ public actor ScalingoClient {
 
     private struct RenewBearer: Error {}
 
-    /// One request with retries on 429, 5xx and network failures; 401/403/404 are never retried.
-    private func send(_ request: URLRequest, what: String, app: String?, onUnauthorized: () throws -> Never) async throws -> Data {
-        var request = request
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        request.setValue(Self.userAgent, forHTTPHeaderField: "User-Agent")
-        var lastStatus: Int?
-        var lastReason = ""
-        for attempt in 1...retry.maximumAttempts {
-            try Task.checkCancellation()
-            let data: Data
-            let response: HTTPURLResponse
-            do {
-                (data, response) = try await transport.send(request)
-            } catch let error as HTTPTransportError {
-                lastStatus = nil
-                lastReason = error.description
-                logger.warning("\(what): \(error.description); attempt \(attempt) of \(retry.maximumAttempts)")
-                if attempt < retry.maximumAttempts { try await retry.sleep(retry.delay(afterAttempt: attempt)) }
-                continue
-            }
-            switch response.statusCode {
-            case 200..<300:
-                return data
-            case 401:
-                try onUnauthorized()
-            case 403:
-                throw ScalingoError.forbidden(what)
-            case 404:
-                if let app, Self.errorResource(data) == "app" { throw ScalingoError.appNotFound(app: app, region: region) }
-                throw ScalingoError.notFound(what.prefix(1).uppercased() + what.dropFirst())
-            case 429, 500...599:
-                lastStatus = response.statusCode
-                lastReason = Self.errorMessage(data, request: request) ?? HTTPURLResponse.localizedString(forStatusCode: response.statusCode)
-                let retryAfter = response.value(forHTTPHeaderField: "Retry-After").flatMap { Int($0) }
-                logger.warning("\(what): HTTP \(response.statusCode); attempt \(attempt) of \(retry.maximumAttempts)")
-                if attempt < retry.maximumAttempts { try await retry.sleep(retry.delay(afterAttempt: attempt, retryAfterSeconds: retryAfter)) }
-            default:
-                throw ScalingoError.rejected(what: what, status: response.statusCode, message: Self.errorMessage(data, request: request) ?? "no details")
-            }
+    /// What 401, 403 and 404 mean to Scalingo (`unauthorized` is thrown on a 401).
+    private nonisolated func meaning(of reply: JSONReply, what: String, app: String?, unauthorized: any Error) throws {
+        switch reply.status {
+        case 401: throw unauthorized
+        case 403: throw ScalingoError.forbidden(what)
+        case 404:
+            if let app, reply.object?["resource"] as? String == "app" { throw ScalingoError.appNotFound(app: app, region: region) }
+            throw ScalingoError.notFound(what.prefix(1).uppercased() + what.dropFirst())
+        default: break
         }
-        throw ScalingoError.gaveUp(what: what, status: lastStatus, attempts: retry.maximumAttempts, reason: lastReason)
     }
 
-    /// `{"error": "..."}`, `{"errors": {"field": ["..."]}}` or plain text.
-    static func errorMessage(_ data: Data, request: URLRequest) -> String? {
-        HTTPErrorBody.summary(data, message: jsonErrorMessage(data), request: request)
-    }
-
-    private static func jsonErrorMessage(_ data: Data) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+    /// `{"error": "..."}`, `{"errors": {"field": ["..."]}}` or `{"message": "..."}`.
+    @Sendable static func errorMessage(_ object: [String: Any]) -> String? {
         if let error = object["error"] as? String { return error }
         if let errors = object["errors"] as? [String: [String]] {
             return errors.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.joined(separator: ", "))" }.joined(separator: "; ")
         }
         return object["message"] as? String
-    }
-
-    static func errorResource(_ data: Data) -> String? {
-        (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["resource"] as? String
     }
 }

@@ -60,7 +60,7 @@ public struct SearchReindex: Sendable {
         switch route {
         case .direct:
             try setup.requireDefinitions(for: "reindex --via direct")
-            if let meilisearch { return try await meilisearch.explainingErrors { try await remotePlan(setup, meilisearch) } }
+            if let meilisearch { return try await remotePlan(setup, meilisearch) }
             var definitions = setup.definitions
             var origin: [String] = []
             if let model = setup.model {
@@ -105,7 +105,6 @@ public struct SearchReindex: Sendable {
                                             claims: try TemporaryIndexClaims(stateDirectory: context.stateDirectory),
                                             maxShrink: setup.maxShrink, allowShrink: allowShrink,
                                             transforms: try TransformSetup(context: context), logger: context.logger)
-            if let meilisearch { return .direct(try await meilisearch.explainingErrors { try await reindexer.rebuild(definitions) }) }
             return .direct(try await reindexer.rebuild(definitions))
         case .plugin:
             let (url, email, password) = try strapiCredentials()

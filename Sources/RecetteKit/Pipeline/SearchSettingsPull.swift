@@ -20,10 +20,6 @@ public struct SearchSettingsPull: Sendable {
 
     /// Reads the settings and, unless a dry run, writes the file; returns what it says.
     public func run() async throws -> [String] {
-        try await meilisearch.explainingErrors { try await pull() }
-    }
-
-    private func pull() async throws -> [String] {
         let setup = try SearchSetup(context: context, only: only, meilisearch: meilisearch.client)
         try setup.requireDefinitions(for: "search settings pull")
         // The model's indexes are those the plugin indexes in the copy: the database says.

@@ -4,15 +4,30 @@ import FoundationNetworking
 #endif
 import RecetteWorld
 
+/// A Meilisearch as its errors name it: its address (scheme, host and port; never a key) and
+/// where its URL and key were set, so that a message says what to fix.
+public struct MeilisearchServer: Sendable, CustomStringConvertible {
+    /// Filled in by the client from its base URL.
+    public var description = ""
+    /// Said beside the address, e.g. "the Meilisearch of Scalingo app 'x', from its
+    /// MEILISEARCH_URL"; nil for the configured one (PLUGIN_MEILISEARCH_URL).
+    public var origin: String?
+    public var urlSource = Setting.meilisearchURL.environmentName
+    public var keySource = Setting.meilisearchAPIKey.environmentName
+
+    /// " (origin)" after the address, or nothing.
+    var aside: String { origin.map { " (\($0))" } ?? "" }
+}
+
 /// What went wrong talking to Meilisearch, said so a person can act on it.
 public enum MeilisearchError: Error, CustomStringConvertible, Sendable {
     /// An error reply: `{"message","code","type","link"}` and its status.
-    case api(status: Int, code: String, message: String, what: String, server: String)
-    case unreachable(server: String, reason: String)
+    case api(status: Int, code: String, message: String, what: String, server: MeilisearchServer)
+    case unreachable(server: MeilisearchServer, reason: String)
     case taskFailed(taskUid: Int, type: String, indexUid: String?, code: String, message: String)
     case taskCanceled(taskUid: Int, type: String)
     case taskTimeout(taskUid: Int, type: String, indexUid: String?, status: String, waited: Duration)
-    case unreadableReply(what: String, server: String)
+    case unreadableReply(what: String, server: MeilisearchServer)
 
     public var code: String? {
         switch self {
@@ -24,13 +39,14 @@ public enum MeilisearchError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .api(401, _, _, let what, let server):
-            return "Meilisearch at \(server) wants an API key (\(what)): set PLUGIN_MEILISEARCH_API_KEY in the environment or .env"
+            let fix = server.origin == nil ? "set \(Setting.meilisearchAPIKey.environmentName) in the environment or .env" : "check \(server.keySource)"
+            return "Meilisearch at \(server)\(server.aside) wants an API key (\(what)): \(fix)"
         case .api(403, let code, let message, let what, let server):
-            return "Meilisearch at \(server) refused the API key (\(code): \(message)) while trying to \(what): check PLUGIN_MEILISEARCH_API_KEY (the master key, or a key with indexes, documents, settings, tasks, stats and swap rights)"
+            return "Meilisearch at \(server)\(server.aside) refused the API key (\(code): \(message)) while trying to \(what): check \(server.keySource) (the master key, or a key with indexes, documents, settings, tasks, stats and swap rights)"
         case .api(let status, let code, let message, let what, let server):
             return "Meilisearch at \(server) answered \(status) \(code) while trying to \(what): \(message)"
         case .unreachable(let server, let reason):
-            return "cannot reach Meilisearch at \(server) (\(reason)): is it running? Check PLUGIN_MEILISEARCH_URL"
+            return "cannot reach Meilisearch at \(server) (\(server.origin.map { "\($0); " } ?? "")\(reason)): is it running? Check \(server.urlSource)"
         case .taskFailed(let uid, let type, let index, let code, let message):
             return "Meilisearch task \(uid) (\(type)\(index.map { " on \($0)" } ?? "")) failed: \(code): \(message)"
         case .taskCanceled(let uid, let type):
@@ -39,7 +55,7 @@ public enum MeilisearchError: Error, CustomStringConvertible, Sendable {
             let state = status == "enqueued" ? "still enqueued (not started: Meilisearch runs one task at a time and an earlier one is still running)" : "still \(status)"
             return "gave up waiting for Meilisearch task \(uid) (\(type)\(index.map { " on \($0)" } ?? "")) after \(waited.formattedSeconds): it is \(state); see GET /tasks/\(uid)"
         case .unreadableReply(let what, let server):
-            return "Meilisearch at \(server) sent a reply recette cannot read (\(what)): is PLUGIN_MEILISEARCH_URL a Meilisearch server?"
+            return "Meilisearch at \(server)\(server.aside) sent a reply recette cannot read (\(what)): is \(server.urlSource) a Meilisearch server?"
         }
     }
 }
@@ -93,30 +109,47 @@ public struct TaskWaitPolicy: Sendable {
 
 /// Meilisearch's HTTP API (v1.x), the part a full rebuild and a drift check need.
 public struct MeilisearchClient: Sendable {
-    public let baseURL: URL
+    private var api: JSONAPI
     private let apiKey: Secret?
-    private let transport: any HTTPTransport
     public var waitPolicy: TaskWaitPolicy
+    /// Its address and where its URL and key came from, as its errors say them.
+    public let endpoint: MeilisearchServer
     /// For 429 and 503 (Meilisearch busy): 4 attempts, about 0.4, 0.8 then 1.6 s apart.
-    public var retry = RetryPolicy(maximumAttempts: 4, baseDelay: .milliseconds(400), maximumDelay: .seconds(2))
+    public var retry: RetryPolicy { get { api.retry } set { api.retry = newValue } }
 
-    public init(baseURL: URL, apiKey: Secret?, transport: any HTTPTransport, waitPolicy: TaskWaitPolicy = TaskWaitPolicy()) {
-        self.baseURL = baseURL
+    /// - Parameter server: where its URL and key came from (its address is filled in here).
+    public init(baseURL: URL, apiKey: Secret?, transport: any HTTPTransport, waitPolicy: TaskWaitPolicy = TaskWaitPolicy(),
+                server: MeilisearchServer? = nil) {
+        var endpoint = server ?? MeilisearchServer()
+        endpoint.description = JSONAPI.server(baseURL)
+        api = JSONAPI(baseURL: baseURL, transport: transport, retry: RetryPolicy(maximumAttempts: 4, baseDelay: .milliseconds(400), maximumDelay: .seconds(2)),
+                      retriedStatuses: [429, 503], errorMessage: { $0["message"] as? String }) { [endpoint] failure, what in
+            switch failure {
+            case .unreachable(let error, _): MeilisearchError.unreachable(server: endpoint, reason: error.reason)
+            case .rejected(let reply):
+                MeilisearchError.api(status: reply.status, code: reply.object?["code"] as? String ?? "http_\(reply.status)",
+                                     message: reply.message ?? "no details", what: what, server: endpoint)
+            case .unreadable: MeilisearchError.unreadableReply(what: what, server: endpoint)
+            }
+        }
         self.apiKey = apiKey
-        self.transport = transport
         self.waitPolicy = waitPolicy
+        self.endpoint = endpoint
     }
 
+    /// The configured Meilisearch; a key read from the compose file is named as such.
     public static func from(_ configuration: Configuration, transport: any HTTPTransport) throws -> MeilisearchClient {
-        MeilisearchClient(baseURL: try configuration.url(.meilisearchURL), apiKey: configuration.secret(.meilisearchAPIKey), transport: transport)
+        var server = MeilisearchServer()
+        if configuration.resolved(.meilisearchAPIKey)?.source == .detected {
+            server.keySource = "the MEILI_MASTER_KEY of the compose file's Meilisearch service, or set PLUGIN_MEILISEARCH_API_KEY"
+        }
+        return MeilisearchClient(baseURL: try configuration.url(.meilisearchURL), apiKey: configuration.secret(.meilisearchAPIKey), transport: transport, server: server)
     }
+
+    public var baseURL: URL { api.baseURL }
 
     /// Scheme, host and port only: what messages show.
-    public var server: String {
-        var text = "\(baseURL.scheme ?? "http")://\(baseURL.host ?? "?")"
-        if let port = baseURL.port { text += ":\(port)" }
-        return text
-    }
+    public var server: String { endpoint.description }
 
     // MARK: - Indexes
 
@@ -155,7 +188,7 @@ public struct MeilisearchClient: Sendable {
     }
 
     public func updateSettings(_ uid: String, settings: Data) async throws -> MeilisearchTaskReference {
-        try await write("PATCH", "indexes/\(uid)/settings", body: settings, contentType: "application/json", what: "update the settings of \(uid)")
+        try await write("PATCH", "indexes/\(uid)/settings", body: settings, what: "update the settings of \(uid)")
     }
 
     /// `POST /swap-indexes`: one task, all or nothing.
@@ -175,7 +208,7 @@ public struct MeilisearchClient: Sendable {
     public func addDocuments(_ uid: String, ndjson: Data, primaryKey: String, gzip: Bool) async throws -> MeilisearchTaskReference {
         let body = gzip ? try Gzip.compress(ndjson) : ndjson
         return try await write("POST", "indexes/\(uid)/documents", query: ["primaryKey": primaryKey], body: body,
-                               contentType: "application/x-ndjson", contentEncoding: gzip ? "gzip" : nil,
+                               headers: ["Content-Type": "application/x-ndjson", "Content-Encoding": gzip ? "gzip" : nil],
                                what: "add documents to \(uid)")
     }
 
@@ -191,7 +224,7 @@ public struct MeilisearchClient: Sendable {
                                   what: "read documents of \(uid)")
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let results = object["results"] as? [[String: Any]], let total = object["total"] as? Int else {
-            throw MeilisearchError.unreadableReply(what: "documents of \(uid)", server: server)
+            throw MeilisearchError.unreadableReply(what: "documents of \(uid)", server: endpoint)
         }
         return (results, total)
     }
@@ -201,8 +234,7 @@ public struct MeilisearchClient: Sendable {
     public func fetchDocumentsPage(_ uid: String, fields: [String]?, offset: Int, limit: Int) async throws -> Data {
         var body: [String: Any] = ["offset": offset, "limit": limit]
         if let fields { body["fields"] = fields }
-        return try await call("POST", "indexes/\(uid)/documents/fetch", body: try JSONSerialization.data(withJSONObject: body),
-                              contentType: "application/json", what: "read documents of \(uid)")
+        return try await call("POST", "indexes/\(uid)/documents/fetch", body: try JSONSerialization.data(withJSONObject: body), what: "read documents of \(uid)")
     }
 
     /// The text of a document id as Meilisearch would compare it (integers without decimals).
@@ -262,55 +294,22 @@ public struct MeilisearchClient: Sendable {
 
     // MARK: - Plumbing
 
-    private func write(_ method: String, _ path: String, query: [String: String] = [:], json: Any, what: String) async throws -> MeilisearchTaskReference {
-        let body = try JSONSerialization.data(withJSONObject: json)
-        return try await write(method, path, query: query, body: body, contentType: "application/json", what: what)
+    /// A write Meilisearch answers with a task: `json` is the body when given.
+    private func write(_ method: String, _ path: String, query: [String: String] = [:], json: Any? = nil, body: Data? = nil, headers: [String: String?] = [:],
+                       what: String) async throws -> MeilisearchTaskReference {
+        let body = try json.map { try JSONSerialization.data(withJSONObject: $0) } ?? body
+        return try decode(try await call(method, path, query: query, body: body, headers: headers, what: what), what)
     }
 
-    private func write(_ method: String, _ path: String, query: [String: String] = [:], body: Data? = nil, contentType: String? = nil,
-                       contentEncoding: String? = nil, what: String) async throws -> MeilisearchTaskReference {
-        let data = try await call(method, path, query: query, body: body, contentType: contentType, contentEncoding: contentEncoding, what: what)
-        return try decode(data, what)
-    }
-
-    private func decode<T: Decodable>(_ data: Data, _ what: String) throws -> T {
-        do { return try JSONDecoder().decode(T.self, from: data) } catch { throw MeilisearchError.unreadableReply(what: what, server: server) }
-    }
+    func decode<T: Decodable>(_ data: Data, _ what: String) throws -> T { try api.decode(data, what: what) }
 
     /// One request; 429 and 503 are retried a few times (bounded); every other error reply is
     /// decoded and thrown.
-    private func call(_ method: String, _ path: String, query: [String: String] = [:], body: Data? = nil, contentType: String? = nil,
-                      contentEncoding: String? = nil, what: String) async throws -> Data {
+    private func call(_ method: String, _ path: String, query: [String: String] = [:], body: Data? = nil, headers: [String: String?] = [:], what: String) async throws -> Data {
         var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         if !query.isEmpty { components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) } }
-        var request = URLRequest(url: components.url!)
-        request.httpMethod = method
-        request.httpBody = body
-        if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
-        if let contentEncoding { request.setValue(contentEncoding, forHTTPHeaderField: "Content-Encoding") }
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        request.setValue("recette/\(RecetteVersion.current)", forHTTPHeaderField: "User-Agent")
-        if let apiKey { request.setValue("Bearer \(apiKey.reveal())", forHTTPHeaderField: "Authorization") }
-        let attempts = retry.maximumAttempts
-        for attempt in 1...attempts {
-            let (data, response): (Data, HTTPURLResponse)
-            do {
-                (data, response) = try await transport.send(request)
-            } catch let error as HTTPTransportError {
-                if case .network(_, let reason) = error { throw MeilisearchError.unreachable(server: server, reason: reason) }
-                throw MeilisearchError.unreachable(server: server, reason: error.description)
-            }
-            if (200..<300).contains(response.statusCode) { return data }
-            if [429, 503].contains(response.statusCode), attempt < attempts {
-                try await retry.sleep(retry.delay(afterAttempt: attempt))
-                continue
-            }
-            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-            throw MeilisearchError.api(status: response.statusCode, code: object?["code"] as? String ?? "http_\(response.statusCode)",
-                                       message: HTTPErrorBody.summary(data, message: object?["message"] as? String, request: request) ?? "no details",
-                                       what: what, server: server)
-        }
-        throw MeilisearchError.unreachable(server: server, reason: "no answer")
+        return try await api.send(method, components.url!, body: body, headers: headers,
+                                  authorization: apiKey.map { Secret("Bearer \($0.reveal())") }, what: what).data
     }
 }
 

@@ -23,15 +23,11 @@ public enum MeilisearchChoice: Sendable, Equatable {
 /// messages: the host only, never the key), and whether it is this machine's own.
 public struct RemoteMeilisearch: Sendable {
     public var client: MeilisearchClient
-    /// E.g. "the Meilisearch of Scalingo app 'my-cms-recette', from its PLUGIN_MEILISEARCH_URL".
-    public var origin: String
-    public var host: String
     /// A URL whose host resolves to loopback addresses only; an app's never is.
     public var isOnThisMachine: Bool
-    /// What to check when its URL or key is wrong (Meilisearch's own errors name
-    /// PLUGIN_MEILISEARCH_URL/_API_KEY, the configured one's).
-    public var urlSource: String
-    public var keySource: String
+    /// E.g. "the Meilisearch of Scalingo app 'my-cms-recette', from its PLUGIN_MEILISEARCH_URL".
+    public var origin: String { client.endpoint.origin ?? "" }
+    public var host: String { client.baseURL.host ?? "?" }
 
     /// Where the plugin's configuration usually reads its host and key from: the 1j1s CMS's
     /// `PLUGIN_MEILISEARCH_URL`/`PLUGIN_MEILISEARCH_API_KEY` (also recette's own names), then
@@ -50,9 +46,9 @@ public struct RemoteMeilisearch: Sendable {
                 throw RecetteFailure("--meilisearch-url must not carry credentials (they would sit in the process list): put the key in RECETTE_REMOTE_MEILISEARCH_API_KEY")
             }
             let key = configuration.secret(.remoteMeilisearchAPIKey).flatMap { $0.isEmpty ? nil : $0 }
-            return RemoteMeilisearch(client: MeilisearchClient(baseURL: url, apiKey: key, transport: context.http),
-                                     origin: "named by --meilisearch-url", host: host, isOnThisMachine: resolver.isThisMachine(host),
-                                     urlSource: "--meilisearch-url", keySource: Setting.remoteMeilisearchAPIKey.environmentName)
+            let server = MeilisearchServer(origin: "named by --meilisearch-url", urlSource: "--meilisearch-url", keySource: Setting.remoteMeilisearchAPIKey.environmentName)
+            return RemoteMeilisearch(client: MeilisearchClient(baseURL: url, apiKey: key, transport: context.http, server: server),
+                                     isOnThisMachine: resolver.isThisMachine(host))
         case .ofApp(let app):
             let scalingo = try ScalingoClient.from(configuration, transport: context.http, logger: context.logger)
             let variables: [ScalingoVariable]
@@ -64,12 +60,12 @@ public struct RemoteMeilisearch: Sendable {
             let found = try pick(from: variables, app: app,
                                  urlNames: configuration[.appMeilisearchURLVariable].map { [$0] } ?? urlVariables,
                                  keyNames: configuration[.appMeilisearchKeyVariable].map { [$0] } ?? keyVariables)
+            let server = MeilisearchServer(origin: "the Meilisearch of Scalingo app '\(app)', from its \(found.urlName)",
+                                           urlSource: "app '\(app)''s \(found.urlName) (or name another with \(Setting.appMeilisearchURLVariable.environmentName))",
+                                           keySource: "app '\(app)''s \(found.keyName) (or name another with \(Setting.appMeilisearchKeyVariable.environmentName))")
             // An app's Meilisearch is the staging front's, wherever it runs: always guarded.
-            return RemoteMeilisearch(client: MeilisearchClient(baseURL: found.url, apiKey: found.key, transport: context.http),
-                                     origin: "the Meilisearch of Scalingo app '\(app)', from its \(found.urlName)", host: found.url.host ?? "?",
-                                     isOnThisMachine: false,
-                                     urlSource: "app '\(app)''s \(found.urlName) (or name another with \(Setting.appMeilisearchURLVariable.environmentName))",
-                                     keySource: "app '\(app)''s \(found.keyName) (or name another with \(Setting.appMeilisearchKeyVariable.environmentName))")
+            return RemoteMeilisearch(client: MeilisearchClient(baseURL: found.url, apiKey: found.key, transport: context.http, server: server),
+                                     isOnThisMachine: false)
         }
     }
 
@@ -115,23 +111,5 @@ public struct RemoteMeilisearch: Sendable {
                                    question: "This replaces the live index(es) \(uids.joined(separator: ", ")) on \(host), \(origin), which is not this machine. Type the index names (\(names)) to go on:",
                                    action: "replace index(es) \(uids.joined(separator: ", ")) on \(host) (\(origin); not this machine)",
                                    assumeYes: assumeYes)
-    }
-
-    /// Runs `body`; a wrong URL or key of this Meilisearch is said with where they came from.
-    public func explainingErrors<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as MeilisearchError {
-            switch error {
-            case .api(401, _, _, let what, let server):
-                throw RecetteFailure("Meilisearch at \(server) (\(origin)) wants an API key (\(what)): check \(keySource)")
-            case .api(403, let code, let message, let what, let server):
-                throw RecetteFailure("Meilisearch at \(server) (\(origin)) refused the API key (\(code): \(message)) while trying to \(what): check \(keySource) (the master key, or a key with indexes, documents, settings, tasks, stats and swap rights)")
-            case .unreachable(let server, let reason):
-                throw RecetteFailure("cannot reach Meilisearch at \(server) (\(origin); \(reason)): check \(urlSource)")
-            default:
-                throw error
-            }
-        }
     }
 }

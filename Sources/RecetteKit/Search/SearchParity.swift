@@ -277,7 +277,8 @@ public struct SearchParity: Sendable {
     public static func referenceClient(_ parsed: ParityReference, recette: MeilisearchClient, key: Secret?, transport: any HTTPTransport) -> (MeilisearchClient, String) {
         switch parsed {
         case .sameServer(let uid): (recette, uid)
-        case .otherServer(let baseURL, let uid): (MeilisearchClient(baseURL: baseURL, apiKey: key, transport: transport), uid)
+        case .otherServer(let baseURL, let uid):
+            (MeilisearchClient(baseURL: baseURL, apiKey: key, transport: transport, server: MeilisearchServer(origin: "the reference", urlSource: "--against", keySource: Setting.parityMeilisearchAPIKey.environmentName)), uid)
         }
     }
 
@@ -368,9 +369,7 @@ public struct SearchParity: Sendable {
             } catch let error as MeilisearchError {
                 throw Self.referenceError(error, server: client.server, sameServer: client.baseURL == recette.baseURL)
             }
-            guard let results = try? JSONDecoder().decode(Page.self, from: data).results else {
-                throw MeilisearchError.unreadableReply(what: "documents of \(uid)", server: client.server)
-            }
+            let results = (try client.decode(data, "documents of \(uid)") as Page).results
             for document in results {
                 guard case .object(let members) = document, let id = members[primaryKey]?.idText else {
                     throw RecetteFailure("a document of \(uid) on \(client.server) (\(side)) has no usable \(primaryKey): \(document.rendered())")

@@ -58,20 +58,23 @@ public enum StrapiError: Error, CustomStringConvertible, Sendable {
 /// The Strapi admin API, as far as the Meilisearch plugin needs: admin login, the plugin's
 /// content types, and its reindex ("Update") action.
 public struct StrapiAdminClient: Sendable {
-    public let baseURL: URL
-    private let transport: any HTTPTransport
+    private let api: JSONAPI
     private var token: Secret?
 
     public init(baseURL: URL, transport: any HTTPTransport) {
-        self.baseURL = baseURL
-        self.transport = transport
+        let server = JSONAPI.server(baseURL)
+        // The plugin's reindex answers when it is done: minutes for a large content type.
+        api = JSONAPI(baseURL: baseURL, transport: transport, timeout: 600, errorMessage: Self.errorMessage) { failure, what in
+            switch failure {
+            case .unreachable(let error, _): StrapiError.unreachable(server: server, reason: error.reason)
+            case .rejected(let reply): StrapiError.api(status: reply.status, message: reply.message ?? "no details", what: what, server: server)
+            case .unreadable: StrapiError.unreadableReply(what: what, server: server)
+            }
+        }
     }
 
-    public var server: String {
-        var text = "\(baseURL.scheme ?? "http")://\(baseURL.host ?? "?")"
-        if let port = baseURL.port { text += ":\(port)" }
-        return text
-    }
+    public var baseURL: URL { api.baseURL }
+    public var server: String { JSONAPI.server(baseURL) }
 
     /// `POST /admin/login`; the admin JWT is kept for the next calls.
     public mutating func logIn(email: String, password: Secret) async throws {
@@ -82,11 +85,8 @@ public struct StrapiAdminClient: Sendable {
         } catch StrapiError.api(let status, _, _, _) where status == 400 || status == 401 {
             throw StrapiError.invalidCredentials(server: server)
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let payload = object["data"] as? [String: Any], let token = payload["token"] as? String else {
-            throw StrapiError.unreadableReply(what: "admin login", server: server)
-        }
-        self.token = Secret(token)
+        struct Reply: Decodable { struct Payload: Decodable { var token: String }; var data: Payload }
+        self.token = Secret((try api.decode(data, what: "admin login") as Reply).data.token)
     }
 
     public func contentTypes() async throws -> [PluginContentType] {
@@ -95,9 +95,7 @@ public struct StrapiAdminClient: Sendable {
             var data: Payload
         }
         let data = try await call("GET", "meilisearch/content-type", what: "list the plugin's content types")
-        do { return try JSONDecoder().decode(Reply.self, from: data).data.contentTypes } catch {
-            throw StrapiError.unreadableReply(what: "the plugin's content types", server: server)
-        }
+        return try (api.decode(data, what: "the plugin's content types") as Reply).data.contentTypes
     }
 
     /// The plugin's "Update" (`PUT`: delete the index, then index everything) or, for a
@@ -109,36 +107,21 @@ public struct StrapiAdminClient: Sendable {
     }
 
     private func call(_ method: String, _ path: String, body: Data? = nil, what: String) async throws -> Data {
-        var request = URLRequest(url: baseURL.appendingPathComponent(path), timeout: 600)
-        request.httpMethod = method
-        request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
-        if let token { request.setValue("Bearer \(token.reveal())", forHTTPHeaderField: "Authorization") }
-        let (data, response): (Data, HTTPURLResponse)
-        do {
-            (data, response) = try await transport.send(request)
-        } catch let error as HTTPTransportError {
-            if case .network(_, let reason) = error { throw StrapiError.unreachable(server: server, reason: reason) }
-            throw StrapiError.unreachable(server: server, reason: error.description)
+        let plugin = path.hasPrefix("meilisearch")
+        let reply = try await api.send(method, baseURL.appendingPathComponent(path), body: body, authorization: token.map { Secret("Bearer \($0.reveal())") },
+                                       what: what) { [token, server] reply in
+            if reply.status == 401, token != nil { throw StrapiError.unauthorized(server: server) }
+            if reply.status == 404, plugin { throw StrapiError.pluginMissing(server: server) }
+            if reply.status == 403, plugin { throw StrapiError.pluginForbidden(what: what, server: server) }
         }
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
-        let errorMessage: String? = object.flatMap { object in
-            guard let error = object["error"], !(error is NSNull) else { return nil }
-            return (error as? [String: Any])?["message"] as? String ?? "\(error)"
-        }
-        if (200..<300).contains(response.statusCode) {
-            // The plugin's controllers catch every failure into a 200 reply with an `error` body.
-            if let errorMessage, path.hasPrefix("meilisearch") {
-                throw StrapiError.pluginFailed(what: what, message: HTTPErrorBody.summary(data, message: errorMessage, request: request) ?? errorMessage,
-                                               server: server)
-            }
-            return data
-        }
-        if response.statusCode == 401, token != nil { throw StrapiError.unauthorized(server: server) }
-        if response.statusCode == 404, path.hasPrefix("meilisearch") { throw StrapiError.pluginMissing(server: server) }
-        if response.statusCode == 403, path.hasPrefix("meilisearch") { throw StrapiError.pluginForbidden(what: what, server: server) }
-        let message = HTTPErrorBody.summary(data, message: errorMessage, request: request) ?? "no details"
-        throw StrapiError.api(status: response.statusCode, message: message, what: what, server: server)
+        // The plugin's controllers catch every failure into a 200 reply with an `error` body.
+        if plugin, let message = reply.apiMessage { throw StrapiError.pluginFailed(what: what, message: reply.message ?? message, server: server) }
+        return reply.data
+    }
+
+    /// `{"error": {"status", "name", "message"}}` (or an `error` that is not an object).
+    @Sendable static func errorMessage(_ object: [String: Any]) -> String? {
+        guard let error = object["error"], !(error is NSNull) else { return nil }
+        return (error as? [String: Any])?["message"] as? String ?? "\(error)"
     }
 }

@@ -28,14 +28,6 @@ public final class CurlTransport: HTTPTransport, Sendable {
 
     private static let globalInit: CURLcode = recette_curl_global_init()
 
-    public func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
-        let body = LockedValue(Data())
-        let response = try await stream(request, onResponse: { _ in }, onChunk: { chunk in
-            body.mutate { $0.append(chunk) }
-        })
-        return (body.get(), response)
-    }
-
     public func stream(
         _ request: URLRequest,
         onResponse: @escaping @Sendable (HTTPURLResponse) throws -> Void,

@@ -6,7 +6,7 @@ import FoundationNetworking
 
 /// The HTTP the tool speaks, injected so tests can drive it (the real one is URLSession).
 public protocol HTTPTransport: Sendable {
-    /// Sends a request and collects the (small) reply body.
+    /// Sends a request and collects the (small) reply body (by default, through `stream`).
     func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse)
 
     /// Sends a request and hands the reply body over chunk by chunk, as it arrives, so memory
@@ -23,6 +23,15 @@ public protocol HTTPTransport: Sendable {
     ) async throws -> HTTPURLResponse
 }
 
+extension HTTPTransport {
+    /// `stream`, the body gathered: the small replies of API calls.
+    public func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
+        let body = LockedValue(Data())
+        let response = try await stream(request, onResponse: { _ in }, onChunk: { chunk in body.mutate { $0.append(chunk) } })
+        return (body.get(), response)
+    }
+}
+
 public enum HTTPTransportError: Error, CustomStringConvertible {
     case notHTTP(URL)
     case network(host: String, reason: String)
@@ -33,13 +42,15 @@ public enum HTTPTransportError: Error, CustomStringConvertible {
         case .network(let host, let reason): "cannot reach \(host): \(reason)"
         }
     }
+
+    /// Why there was no answer, without the host (for messages that name the server).
+    public var reason: String { if case .network(_, let reason) = self { reason } else { description } }
 }
 
 /// URLSession (FoundationNetworking, on libcurl). One session per transport; bodies streamed
-/// through a data delegate, never buffered whole.
+/// through a data delegate, gathered only by `send`.
 public final class URLSessionTransport: HTTPTransport, Sendable {
     private let streamingSession: URLSession
-    private let plainSession: URLSession
 
     public init(timeout: TimeInterval = 60) {
         let configuration = URLSessionConfiguration.ephemeral
@@ -50,44 +61,9 @@ public final class URLSessionTransport: HTTPTransport, Sendable {
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = 1
         streamingSession = URLSession(configuration: configuration, delegate: StreamDelegate(), delegateQueue: queue)
-        plainSession = URLSession(configuration: configuration)
     }
 
     private var streams: StreamTable { (streamingSession.delegate as! StreamDelegate).streams }
-
-    /// Not `session.data(for:)`: on Linux its cancellation handler cancels the URLSession
-    /// task synchronously on URLSession's work queue while holding the Swift task's lock, and
-    /// the work queue, completing that same request, waits for the lock to resume the task:
-    /// both wait forever, and with them every URLSession of the process (they share the
-    /// queue). Seen in the test suite. Here cancelling only *schedules* the URLSession cancel.
-    public func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
-        let session = plainSession
-        let transfer = CancellableTransfer()
-        let (data, response): (Data, URLResponse)
-        do {
-            (data, response) = try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Data, URLResponse), any Error>) in
-                    let task = session.dataTask(with: request) { data, response, error in
-                        if let error {
-                            continuation.resume(throwing: error)
-                        } else if let response {
-                            continuation.resume(returning: (data ?? Data(), response))
-                        } else {
-                            continuation.resume(throwing: HTTPTransportError.notHTTP(request.url ?? URL(fileURLWithPath: "/")))
-                        }
-                    }
-                    transfer.start(task)
-                }
-            } onCancel: {
-                transfer.cancel()
-            }
-        } catch let error as URLError {
-            if error.code == .cancelled, Task.isCancelled { throw CancellationError() }
-            throw HTTPTransportError.network(host: request.url?.host ?? "?", reason: error.localizedDescription)
-        }
-        guard let http = response as? HTTPURLResponse else { throw HTTPTransportError.notHTTP(request.url!) }
-        return (data, http)
-    }
 
     public func stream(
         _ request: URLRequest,
@@ -109,8 +85,12 @@ public final class URLSessionTransport: HTTPTransport, Sendable {
 }
 
 /// A URLSession task that a Swift task's cancellation stops without waiting: the cancel runs
-/// on another queue (see `URLSessionTransport.send`). A cancel that comes before the start
-/// stops the task as soon as it starts.
+/// on another queue. Not `session.data(for:)`: on Linux its cancellation handler cancels the
+/// URLSession task synchronously on URLSession's work queue while holding the Swift task's
+/// lock, and the work queue, completing that same request, waits for the lock to resume the
+/// task: both wait forever, and with them every URLSession of the process (they share the
+/// queue). Seen in the test suite. A cancel that comes before the start stops the task as
+/// soon as it starts.
 private final class CancellableTransfer: Sendable {
     private let state = Mutex<(task: URLSessionTask?, cancelled: Bool)>((nil, false))
 
