@@ -210,7 +210,9 @@ actor SampleCache {
                                           standardError: standardError)
         let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
         var copying = false
-        for _ in 0..<600 where !copying {
+        // A liveness bound only (the loop ends at the first COPY): four of these restores run
+        // at once, each extracting and reading the 250,000-offer archive before its COPY.
+        for _ in 0..<2400 where !copying {
             try await Task.sleep(for: .milliseconds(50))
             copying = try !admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'COPY%'", [database + "__recette_incoming"]).rows.isEmpty
         }

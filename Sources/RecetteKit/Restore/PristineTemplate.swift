@@ -154,8 +154,11 @@ public struct PristineTemplate: Sendable {
         guard wanted else { return nil }
         do {
             return try await checksum(of: file, runner: runner)
+        } catch is CancellationError {
+            return nil
         } catch {
-            logger.warning("no pristine template kept: \(error)")
+            // A restore that failed or was interrupted cancels it: nothing to say then.
+            if !Task.isCancelled { logger.warning("no pristine template kept: \(error)") }
             return nil
         }
     }
