@@ -51,6 +51,10 @@ public enum HTTPTransportError: Error, CustomStringConvertible {
 /// through a data delegate, gathered only by `send`.
 public final class URLSessionTransport: HTTPTransport, Sendable {
     private let streamingSession: URLSession
+    /// Small replies of API calls: a session of its own, not the streaming one, whose
+    /// delegate queue is serial (every reply's chunks through one queue made a reindex of
+    /// the 37,000-entry sample 40 % slower: 4.0 s → 5.7 s).
+    private let plainSession: URLSession
 
     public init(timeout: TimeInterval = 60) {
         let configuration = URLSessionConfiguration.ephemeral
@@ -61,9 +65,40 @@ public final class URLSessionTransport: HTTPTransport, Sendable {
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = 1
         streamingSession = URLSession(configuration: configuration, delegate: StreamDelegate(), delegateQueue: queue)
+        plainSession = URLSession(configuration: configuration)
     }
 
     private var streams: StreamTable { (streamingSession.delegate as! StreamDelegate).streams }
+
+    /// Through `CancellableTransfer`, not `session.data(for:)` (see there).
+    public func send(_ request: URLRequest) async throws -> (Data, HTTPURLResponse) {
+        let session = plainSession
+        let transfer = CancellableTransfer()
+        let (data, response): (Data, URLResponse)
+        do {
+            (data, response) = try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Data, URLResponse), any Error>) in
+                    let task = session.dataTask(with: request) { data, response, error in
+                        if let error {
+                            continuation.resume(throwing: error)
+                        } else if let response {
+                            continuation.resume(returning: (data ?? Data(), response))
+                        } else {
+                            continuation.resume(throwing: HTTPTransportError.notHTTP(request.url ?? URL(fileURLWithPath: "/")))
+                        }
+                    }
+                    transfer.start(task)
+                }
+            } onCancel: {
+                transfer.cancel()
+            }
+        } catch let error as URLError {
+            if error.code == .cancelled, Task.isCancelled { throw CancellationError() }
+            throw HTTPTransportError.network(host: request.url?.host ?? "?", reason: error.localizedDescription)
+        }
+        guard let http = response as? HTTPURLResponse else { throw HTTPTransportError.notHTTP(request.url!) }
+        return (data, http)
+    }
 
     public func stream(
         _ request: URLRequest,
