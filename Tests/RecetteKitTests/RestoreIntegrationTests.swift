@@ -212,11 +212,14 @@ actor SampleCache {
         var copying = false
         // A liveness bound only (the loop ends at the first COPY): four of these restores run
         // at once, each extracting and reading the 250,000-offer archive before its COPY.
-        for _ in 0..<2400 where !copying {
+        for _ in 0..<2400 where !copying && process.isRunning {
             try await Task.sleep(for: .milliseconds(50))
             copying = try !admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'COPY%'", [database + "__recette_incoming"]).rows.isEmpty
         }
-        #expect(copying, "pg_restore never reached COPY")
+        // A recette that stopped before its COPY says why on its standard error (-v or not).
+        let why = process.isRunning ? "still running" : "exited with status \(process.terminationStatus): "
+            + String(decoding: standardError.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).suffix(2000)
+        #expect(copying, "pg_restore never reached COPY; recette \(why)")
         return process
     }
 
