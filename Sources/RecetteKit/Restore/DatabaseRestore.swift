@@ -47,29 +47,22 @@ public struct DatabaseRestore: Sendable {
         let pristine = try PristineTemplate(database: database)
         let prepare = try PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring, target: destination.targetName)
         let preparePhase = try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: destination.targetName)
-        let keepsTemplate = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
+        let checksum = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
+            ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: runner) } : nil
         var serverPrepared = false
 
         // A backup the pristine template already holds, made with today's settings and flags,
         // is cloned from it: a file copy, no pg_restore, no index builds.
         let pristineServer = LibpqPristineServer(destination)
-        var checksumFirst: String?
-        if keepsTemplate, !options.fresh {
+        if let checksum, !options.fresh {
             try await timed("prepare server") { try await destination.prepare() }
             serverPrepared = true
-            let state = try await pristine.state(on: try await pristineServer.maintenance())
-            if pristine.mayHold(state, archive: archiveFile, prepare: prepare, options: options) {
-                let checksum = try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: runner) }
-                checksumFirst = checksum
-                if pristine.holds(state, checksum: checksum, prepare: prepare, options: options) {
-                    logger.info("the pristine template '\(pristine.name)' holds this backup: cloning it instead of restoring (--fresh restores anyway)")
-                    return try await PristineSwap(server: pristineServer, template: pristine, logger: logger)
-                        .restore(archiveFile: archiveFile, prepare: prepare, options: options, startedAt: startedAt, timer: timer, context: context)
-                }
+            if pristine.holds(try await pristine.state(on: try await pristineServer.maintenance()), checksum: checksum, prepare: prepare, options: options) {
+                logger.info("the pristine template '\(pristine.name)' holds this backup: cloning it instead of restoring (--fresh restores anyway)")
+                return try await PristineSwap(server: pristineServer, template: pristine, logger: logger)
+                    .restore(archiveFile: archiveFile, prepare: prepare, options: options, startedAt: startedAt, timer: timer, context: context)
             }
         }
-        async let checksumMeanwhile = PristineTemplate.checksum(of: archiveFile, runner: runner, wanted: keepsTemplate && checksumFirst == nil,
-                                                                    logger: logger)
         logger.info("checking \(archiveFile.path)")
         let work = try WorkDirectory.create(in: context.stateDirectory)
         defer { work.remove() }
@@ -162,8 +155,7 @@ public struct DatabaseRestore: Sendable {
         // The template is taken before the swap, while nobody can be connected to the new
         // database. A server that refuses it (rights, disk) costs the template, not the restore.
         var pristineUse: RestoreReport.PristineUse?
-        let checksumRead = await checksumMeanwhile
-        if let checksum = checksumFirst ?? checksumRead {
+        if let checksum {
             let marker = PristineMarker(database: database, archive: archiveFile.lastPathComponent, checksum: checksum, prepare: prepare,
                                         restoreOptions: PristineTemplate.contentOptions(options), createdAt: startedAt)
             pristineUse = await pristine.keep(from: incoming, marker: marker, on: claim.session, serverDescription: destination.serverDescription,

@@ -138,31 +138,6 @@ public struct PristineTemplate: Sendable {
         try await maintenance.statements(["ALTER DATABASE \(quoted) WITH IS_TEMPLATE false", "DROP DATABASE \(quoted)"])
     }
 
-    /// Whether the template may hold `archive`: made from an archive of that name with today's
-    /// prepare settings and content flags. Only then does the archive's checksum decide
-    /// something (clone instead of restoring), and is it read before anything else; otherwise
-    /// it is only recorded in the new template, and is read while the archive is verified
-    /// (`checksum(of:runner:wanted:)`): 0.5 s of a 1M-row sample's restore no longer waited for.
-    public func mayHold(_ state: State?, archive: URL, prepare: String, options: RestoreOptions) -> Bool {
-        guard let marker = state?.marker else { return false }
-        return marker.archive == archive.lastPathComponent && marker.prepare == prepare && marker.restoreOptions == Self.contentOptions(options)
-    }
-
-    /// The checksum for the new template's marker, read alongside the restore: nil when not
-    /// `wanted`, or when it cannot be read (the template is then not kept, the restore goes on).
-    public static func checksum(of file: URL, runner: any ProcessRunning, wanted: Bool, logger: Logger) async -> String? {
-        guard wanted else { return nil }
-        do {
-            return try await checksum(of: file, runner: runner)
-        } catch is CancellationError {
-            return nil
-        } catch {
-            // A restore that failed or was interrupted cancels it: nothing to say then.
-            if !Task.isCancelled { logger.warning("no pristine template kept: \(error)") }
-            return nil
-        }
-    }
-
     /// Whether the template holds this very backup, made with today's prepare settings and
     /// content flags: a restore of it can clone the template instead.
     public func holds(_ state: State?, checksum: String, prepare: String, options: RestoreOptions) -> Bool {

@@ -53,25 +53,19 @@ public struct ComposeRestore: Sendable {
         let pristine = try PristineTemplate(database: database)
         let pristineServer = ComposePristineServer(server: server, cmsService: "", cms: .endSessions, waitsForHealthcheck: plan.waitsForHealthcheck)
         let prepare = try PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring, target: "compose")
-        let keepsTemplate = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
+        let checksum = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
+            ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: context.runner) } : nil
         // A stopped db service still holds its template in its volume: it is started to read
         // it (a restore that then resets the volume loses nothing by that).
-        if keepsTemplate, !options.fresh, !plan.containers.isEmpty { try? await pristineServer.prepare() }
-        var checksumFirst: String?
-        if keepsTemplate, !options.fresh,
+        if checksum != nil, !options.fresh, !plan.containers.isEmpty { try? await pristineServer.prepare() }
+        if let checksum, !options.fresh,
            // A db service that does not answer holds no template recette can use.
            let state = try? await pristine.state(on: try await pristineServer.maintenance()),
-           pristine.mayHold(state, archive: archiveFile, prepare: prepare, options: options) {
-            let checksum = try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: context.runner) }
-            checksumFirst = checksum
-            if pristine.holds(state, checksum: checksum, prepare: prepare, options: options) {
-                logger.info("the pristine template '\(pristine.name)' holds this backup: cloning it instead of resetting the '\(service)' volume and restoring (--fresh restores anyway)")
-                return try await PristineSwap(server: pristineServer, template: pristine, logger: logger)
-                    .restore(archiveFile: archiveFile, prepare: prepare, options: options, startedAt: startedAt, timer: timer, context: context)
-            }
+           pristine.holds(state, checksum: checksum, prepare: prepare, options: options) {
+            logger.info("the pristine template '\(pristine.name)' holds this backup: cloning it instead of resetting the '\(service)' volume and restoring (--fresh restores anyway)")
+            return try await PristineSwap(server: pristineServer, template: pristine, logger: logger)
+                .restore(archiveFile: archiveFile, prepare: prepare, options: options, startedAt: startedAt, timer: timer, context: context)
         }
-        async let checksumMeanwhile = PristineTemplate.checksum(of: archiveFile, runner: context.runner, wanted: keepsTemplate && checksumFirst == nil,
-                                                                    logger: logger)
         // The image's tag is judged before anything runs it: an unpinned one would be pulled
         // (`latest`) just to ask its pg_restore's version.
         let image = plan.image
@@ -130,8 +124,7 @@ public struct ComposeRestore: Sendable {
         // The template is taken while the bulk-load settings still apply (FILE_COPY's
         // checkpoints skip fsync), and before the CMS is started on the database.
         var pristineUse: RestoreReport.PristineUse?
-        let checksumRead = await checksumMeanwhile
-        if let checksum = checksumFirst ?? checksumRead {
+        if let checksum {
             let marker = PristineMarker(database: database, archive: archiveFile.lastPathComponent, checksum: checksum, prepare: prepare,
                                         restoreOptions: PristineTemplate.contentOptions(options), createdAt: startedAt)
             pristineUse = await pristine.keep(from: database, marker: marker, on: try await pristineServer.maintenance(),
