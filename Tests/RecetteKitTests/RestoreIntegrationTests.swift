@@ -209,18 +209,33 @@ actor SampleCache {
                                           environment: TestEnvironment.cliEnvironment.merging(["RECETTE_DATABASE": database]) { $1 }.merging(environment) { $1 },
                                           standardError: standardError)
         let admin = try PostgresConnection(url: cluster.url(database: "postgres", port: port))
-        var copying = false
-        // A liveness bound only (the loop ends at the first COPY): four of these restores run
-        // at once, each extracting and reading the 250,000-offer archive before its COPY.
-        for _ in 0..<2400 where !copying && process.isRunning {
-            try await Task.sleep(for: .milliseconds(50))
-            copying = try !admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'COPY%'", [database + "__recette_incoming"]).rows.isEmpty
-        }
+        let copying = await Self.sawCopy(into: database + "__recette_incoming", while: process, admin: admin)
         // A recette that stopped before its COPY says why on its standard error (-v or not).
         let why = process.isRunning ? "still running" : "exited with status \(process.terminationStatus): "
             + String(decoding: standardError.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).suffix(2000)
         #expect(copying, "pg_restore never reached COPY; recette \(why)")
         return process
+    }
+
+    /// Polls `pg_stat_activity` every 20 ms for a COPY into `database` until one is seen or
+    /// recette exits. On a thread of its own, not the cooperative pool: with two cores, tests
+    /// running beside this one can block both of the pool's threads in synchronous calls (libpq,
+    /// `waitUntilExit`) for seconds at a time, long enough for the 250,000-offer restore to
+    /// finish unseen (recette exited 0 before the poll saw COPY in 3 of 7 CI runs).
+    /// A liveness bound only: 120 s.
+    static func sawCopy(into database: String, while process: Process, admin: PostgresConnection) async -> Bool {
+        await withCheckedContinuation { (seen: CheckedContinuation<Bool, Never>) in
+            Thread {
+                let deadline = ContinuousClock.now + .seconds(120)
+                while process.isRunning && ContinuousClock.now < deadline {
+                    if let rows = try? admin.query("SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'COPY%'", [database]).rows, !rows.isEmpty {
+                        return seen.resume(returning: true)
+                    }
+                    usleep(20_000)
+                }
+                seen.resume(returning: false)
+            }.start()
+        }
     }
 
     @Test(arguments: [SIGINT, SIGHUP])
