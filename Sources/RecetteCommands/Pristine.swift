@@ -9,7 +9,10 @@ struct Pristine: AsyncParsableCommand {
         discussion: """
         Every restore keeps a template copy of the restored database, <db>__recette_pristine
         (a template that accepts no connections; compose: in the db service's server), unless
-        --no-pristine. 'recette reset --pristine' clones it back into place in seconds.
+        --no-pristine. 'recette reset --pristine' clones it back into place in seconds. On the
+        local and compose targets a ready copy of it, <db>__recette_spare, is made in the
+        background (RECETTE_PRISTINE_SPARE): a reset renames it into place instead of copying.
+        Dropping the template drops its ready copy too.
 
         Examples:
           recette pristine status
@@ -48,6 +51,13 @@ struct Pristine: AsyncParsableCommand {
                 context.output.write("made: \(UTCStamp.string(from: marker.createdAt, pattern: "yyyy-MM-dd HH:mm:ss")) UTC")
                 context.output.write("prepare settings: \(marker.prepare)" + (marker.prepare == (try PristineTemplate.prepareSettings(context.configuration, localWiring: true, target: context.configuration.text(.target))) ? " (today's)" : " (differ from today's: reset --pristine refuses it)"))
                 context.output.write("restore options: \(marker.restoreOptions)")
+                let spare = PristineSpare(names: template.names)
+                switch try await spare.state(on: admin) {
+                case .absent: context.output.write("ready copy: none (the next reset clones the template, then makes one)")
+                case .beingMade: context.output.write("ready copy: \(spare.name), being made in the background")
+                case .ready(let bytes): context.output.write("ready copy: \(spare.name), \(ByteCountFormatter.string(fromByteCount: bytes, countStyle: .binary)) (the next reset renames it into place)")
+                case .unusable(let recettes): context.output.write("ready copy: \(spare.name) \(recettes ? "is older than the template: the next reset replaces it" : "accepts connections: not recette's, never used")")
+                }
             }
         }
     }
@@ -73,8 +83,12 @@ struct Pristine: AsyncParsableCommand {
                 }
                 try context.prompt.confirm("Drop the pristine template '\(template.name)' on \(server)?",
                                                           action: "drop \(template.name)", assumeYes: context.assumeYes)
+                let spare = PristineSpare(names: template.names)
+                var spareBytes: Int64 = 0
+                if case .ready(let bytes) = try await spare.state(on: admin) { spareBytes = bytes }
                 try await template.drop(on: admin)
-                context.output.write("dropped \(template.name) (\(ByteCountFormatter.string(fromByteCount: state.bytes, countStyle: .binary)) freed) on \(server)")
+                context.output.write("dropped \(template.name)" + (spareBytes > 0 ? " and its ready copy" : "")
+                                     + " (\(ByteCountFormatter.string(fromByteCount: state.bytes + spareBytes, countStyle: .binary)) freed) on \(server)")
             }
         }
     }

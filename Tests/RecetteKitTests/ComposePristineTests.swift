@@ -73,8 +73,8 @@ struct ComposePristineTests {
         let reset = try await recette(stack, ["reset", "--pristine", "--skip-reindex"])
         #expect(reset.status == 0, "\(reset.standardError)")
         #expect(reset.standardOutput.contains("'app' is the pristine copy again"), "\(reset.standardOutput)")
-        // The engine is this machine's: the template's files are read ahead through the container's root.
-        #expect(reset.standardError.contains("reading the template's files ahead"), "\(reset.standardError)")
+        // The restore left a ready copy of the template being made in the db service: renamed into place.
+        #expect(reset.standardOutput.contains("renamed into place"), "\(reset.standardOutput)")
         #expect(reset.standardOutput.contains("the CMS service 'cms' was stopped for the swap and started again"), "\(reset.standardOutput)")
         // Stopped before the swap: its session went with it, so the rename had none to end.
         #expect(!reset.standardOutput.contains("session(s) ended"), "\(reset.standardOutput)")
@@ -82,12 +82,15 @@ struct ComposePristineTests {
         #expect(try await containerStartedAt(stack, "cms") != cmsStarted, "the CMS service was started again")
         #expect(try fingerprint(stack) == restored, "every table holds exactly the restored rows again; scratch is gone")
         let left = try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, 'app') ORDER BY 1").column("datname").compactMap { $0 }
-        #expect(left == ["app", "app__recette_pristine"], "\(left)")
+        // The next ready copy may still be being made (not yet in the catalog).
+        #expect(left.filter { $0 != "app__recette_spare" } == ["app", "app__recette_pristine"], "\(left)")
 
-        // Without the CMS running, nothing is started.
+        // Without the CMS running, nothing is started. Without a ready copy, the template is
+        // cloned; the engine is this machine's: its files are read ahead through the container's root.
         try await SubprocessRunner().run(stack.compose(["stop", "cms"]))
-        let again = try await recette(stack, ["reset", "--pristine", "--skip-reindex"])
+        let again = try await recette(stack, ["reset", "--pristine", "--skip-reindex"], ["RECETTE_PRISTINE_SPARE": "false"])
         #expect(again.status == 0, "\(again.standardError)")
+        #expect(again.standardError.contains("reading the template's files ahead"), "\(again.standardError)")
         #expect(again.standardOutput.contains("the CMS service 'cms' is not running: nothing was stopped or started"), "\(again.standardOutput)")
         #expect(try await stack.runningContainerIDs(["cms"]).isEmpty)
 

@@ -41,7 +41,7 @@ import Testing
 
     func resetToPristine(_ database: String, environment: [String: String] = [:]) async throws -> PristineSwap.Outcome {
         let context = try TestEnvironment.machineContext(environment: environment)
-        let swap = PristineSwap(server: LibpqPristineServer(URLDestination(target: try await server(database), dropPrevious: true)),
+        let swap = PristineSwap(server: try LibpqPristineServer(URLDestination(target: try await server(database), dropPrevious: true), configuration: context.configuration),
                                 template: try PristineTemplate(database: database), logger: context.logger)
         return try await swap.run(prepare: try PristineTemplate.prepareSettings(context.configuration, localWiring: true, target: "url"), startedAt: Date())
     }
@@ -86,6 +86,81 @@ import Testing
         #expect(throws: PostgresError.self) { try cms.query("SELECT 1") }
         let left = try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1", [database]).column("datname").compactMap { $0 }
         #expect(left == [database, made.database], "the replaced database was dropped (url target, --drop-previous); the template stays: \(left)")
+    }
+
+    /// Waits (bounded) until the background copy is no longer being made; its state then.
+    func spareSettled(_ database: String) async throws -> PristineSpare.State {
+        let spare = PristineSpare(names: try DerivedDatabaseNames(base: database))
+        let session = SQLSession(try connect("postgres", on: try await server(database)))
+        let state = try await Polling(first: .milliseconds(50), longest: .milliseconds(500)).poll(timeout: .seconds(120)) { () -> PristineSpare.State? in
+            let state = try await spare.state(on: session)
+            if case .beingMade = state { return nil }
+            return state
+        }
+        return try #require(state, "the ready copy was still being made after 120 s")
+    }
+
+    /// RECETTE_PRISTINE_SPARE=true (a url target has none by default): the restore leaves a
+    /// ready copy being made; a reset renames it into place, gives the restored rows and starts
+    /// the next; a restore of other content replaces template and copy together, and one older
+    /// than its template is never used.
+    @Test func aReadyCopyIsMadeInTheBackgroundAndAResetRenamesItIntoPlace() async throws {
+        let database = "pristine_spare"
+        let spareOn = ["RECETTE_PRISTINE_SPARE": "true"]
+        try await dropEverything(startingWith: database)
+        let sample = try await SampleCache.shared.sample()
+        let outcome = try await restore(sample.archive, into: database, environment: spareOn)
+        let made = try #require(outcome.report.pristine)
+        let url = try await server(database)
+        let restored = try fingerprint(database, on: url)
+        guard case .ready(let bytes) = try await spareSettled(database) else { Issue.record("no ready copy after the restore"); return }
+        #expect(bytes > 0)
+        let admin = try connect("postgres", on: url)
+        let spareRow = try admin.query("SELECT datistemplate, datallowconn FROM pg_database WHERE datname = 'pristine_spare__recette_spare'").rows.first
+        #expect(spareRow == ["f", "f"], "the ready copy accepts no connections and is no template: \(String(describing: spareRow))")
+        #expect(throws: PostgresError.self) { try connect("pristine_spare__recette_spare", on: url) }
+
+        try connect(database, on: url).execute("DELETE FROM offres_de_stage; CREATE TABLE scratch (id int)")
+        let reset = try await resetToPristine(database, environment: spareOn)
+        #expect(reset.fromSpare, "the reset renamed the ready copy into place")
+        #expect(try fingerprint(database, on: url) == restored, "every table holds exactly the restored rows again")
+        guard case .ready = try await spareSettled(database) else { Issue.record("no next ready copy after the reset"); return }
+
+        // Without a ready copy (the setting off), the same reset clones the template.
+        try connect(database, on: url).execute("DELETE FROM offres_de_stage")
+        let cloned = try await resetToPristine(database, environment: ["RECETTE_PRISTINE_SPARE": "false"])
+        #expect(!cloned.fromSpare)
+        #expect(try fingerprint(database, on: url) == restored)
+
+        // A ready copy older than its template (made before it) is not used: the reset clones,
+        // then replaces it.
+        try admin.execute("ALTER DATABASE pristine_spare__recette_pristine WITH IS_TEMPLATE false")
+        try admin.execute("ALTER DATABASE pristine_spare__recette_pristine RENAME TO pristine_spare_old_template")
+        try admin.execute("CREATE DATABASE pristine_spare__recette_pristine TEMPLATE pristine_spare_old_template STRATEGY FILE_COPY")
+        try admin.execute("ALTER DATABASE pristine_spare__recette_pristine WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+        try admin.execute("COMMENT ON DATABASE pristine_spare__recette_pristine IS \(PostgresConnection.quoteLiteral(try #require(try admin.query("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'pristine_spare_old_template'").scalar)))")
+        try admin.execute("DROP DATABASE pristine_spare_old_template")
+        #expect(try await spareSettled(database) == .unusable(recettes: true))
+        let afterStale = try await resetToPristine(database, environment: spareOn)
+        #expect(!afterStale.fromSpare, "a ready copy older than its template was used")
+        #expect(try fingerprint(database, on: url) == restored)
+        guard case .ready = try await spareSettled(database) else { Issue.record("the stale ready copy was not replaced"); return }
+
+        // A restore that makes a new template takes the ready copy of the old one away first.
+        var otherFlags = RestoreOptions()
+        otherFlags.excludedTableData = ["annonces_de_logement"]
+        _ = try await restore(sample.archive, into: database, options: otherFlags, environment: spareOn)
+        _ = try await spareSettled(database)
+        try connect(database, on: url).execute("INSERT INTO annonces_de_logement (titre) VALUES ('new')")
+        let afterNewTemplate = try await resetToPristine(database, environment: spareOn)
+        #expect(afterNewTemplate.fromSpare)
+        #expect(try connect(database, on: url).query("SELECT count(*) FROM annonces_de_logement").scalar == "0", "the ready copy is the new template's")
+
+        // Dropping the template drops its ready copy (and a copy being made is cancelled).
+        _ = made
+        try await PristineTemplate(database: database).drop(on: SQLSession(admin))
+        let left = try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1", [database]).column("datname").compactMap { $0 }
+        #expect(left == [database], "\(left)")
     }
 
     @Test func restoringTheSameBackupAgainClonesTheTemplateUnlessFresh() async throws {
@@ -187,8 +262,8 @@ import Testing
             "RECETTE_TARGET": "local", "RECETTE_DATABASE": database,
             "PLUGIN_MEILISEARCH_URL": meilisearch.baseURL.absoluteString, "PLUGIN_MEILISEARCH_API_KEY": meilisearch.masterKey ?? "",
         ]) { $1 }
-        func recette(_ arguments: [String]) async throws -> CLIResult {
-            try await CLI.run(arguments + ["--project-dir", project.path, "--no-progress"], environment: environment)
+        func recette(_ arguments: [String], _ extra: [String: String] = [:]) async throws -> CLIResult {
+            try await CLI.run(arguments + ["--project-dir", project.path, "--no-progress"], environment: environment.merging(extra) { $1 })
         }
         let sample = try await SampleCache.shared.sample()
         let restore = try await recette(["restore", sample.archive.path])
@@ -210,10 +285,19 @@ import Testing
             #expect(populate.standardOutput.range(of: "\n\(step)\\s+succeeded", options: .regularExpression) != nil, "\(step): \(populate.standardOutput)")
         }
         #expect(populate.standardOutput.range(of: "\n(backup|restore)\\s", options: .regularExpression) == nil, "\(populate.standardOutput)")
-        // recette's own cluster: its files are this machine's, read ahead of the clone.
-        #expect(populate.standardError.contains("reading the template's files ahead"), "\(populate.standardError)")
+        // The local target keeps a ready copy of the template: the reset renamed it into place.
+        #expect(populate.standardOutput.contains("renamed into place"), "\(populate.standardOutput)")
         #expect(try fingerprint(database, on: url) == restored, "the deleted offers are back")
         let published = try connect(database, on: url).query("SELECT count(*) FROM offres_de_stage WHERE published_at IS NOT NULL").scalar
         #expect(meilisearch.documentCount(in: "offre-de-stage").map(String.init) == published, "the index was rebuilt from the reset copy")
+
+        // Without a ready copy the template is cloned, its files read ahead first (recette's own
+        // cluster: they are this machine's).
+        try connect(database, on: url).execute("DELETE FROM offres_de_stage WHERE id % 2 = 0")
+        let cloned = try await recette(["reset", "--pristine", "--skip-reindex", "--yes"], ["RECETTE_PRISTINE_SPARE": "false"])
+        #expect(cloned.status == 0, "\(cloned.standardError)")
+        #expect(cloned.standardOutput.contains("cloned from 'pristine_populate__recette_pristine'"), "\(cloned.standardOutput)")
+        #expect(cloned.standardError.contains("reading the template's files ahead"), "\(cloned.standardError)")
+        #expect(try fingerprint(database, on: url) == restored)
     }
 }

@@ -53,7 +53,7 @@ public struct DatabaseRestore: Sendable {
 
         // A backup the pristine template already holds, made with today's settings and flags,
         // is cloned from it: a file copy, no pg_restore, no index builds.
-        let pristineServer = LibpqPristineServer(destination)
+        let pristineServer = try LibpqPristineServer(destination, configuration: context.configuration)
         if let checksum, !options.fresh {
             try await timed("prepare server") { try await destination.prepare() }
             serverPrepared = true
@@ -179,6 +179,10 @@ public struct DatabaseRestore: Sendable {
         }
 
         let counts = try await timed("count rows") { try await RestoreFinish.rowCounts(server, database: database) }
+        // After the counts, which read every row: the copy would compete with them for the disk.
+        if pristineUse != nil, pristineServer.keepsSpare {
+            await PristineSpare(names: pristine.names).start(on: pristineServer, session: claim.session, logger: logger)
+        }
         let report = RestoreReport(
             archive: archiveFile.lastPathComponent, target: destination.targetName, database: database, startedAt: startedAt, jobs: options.jobs,
             settings: settings.map { "\($0.0)=\($0.1)" }, totalSeconds: now().timeIntervalSince(startedAt),

@@ -2,8 +2,8 @@ import Foundation
 import RecetteWorld
 
 /// The names of the databases recette makes beside a project's database: the one a restore
-/// builds (`incoming`), the replaced one it keeps (`previous` + a timestamp) and the template
-/// of the last restore (`pristine`).
+/// builds (`incoming`), the replaced one it keeps (`previous` + a timestamp), the template
+/// of the last restore (`pristine`) and its ready copy (`spare`).
 ///
 /// PostgreSQL cuts identifiers at 63 bytes without an error (only a NOTICE). Appending a
 /// suffix to a long name and letting the server cut it made `<db>__recette_incoming` become
@@ -34,6 +34,7 @@ public struct DerivedDatabaseNames: Sendable, Equatable {
 
     public var incoming: String { Self.name(base, suffix: "incoming") }
     public var pristine: String { Self.name(base, suffix: "pristine") }
+    public var spare: String { Self.name(base, suffix: "spare") }
 
     public func previous(at date: Date) -> String {
         Self.name(base, suffix: "previous_" + UTCStamp.string(from: date, pattern: Self.stampPattern))

@@ -47,6 +47,11 @@ public protocol PristineServer: Sendable {
     /// Where this machine reads `serverPath`, a path of the server's own file system (its data
     /// directory); nil when it cannot (a server elsewhere, a remote Docker engine).
     func pathOnThisMachine(serverPath: String) async -> String?
+    /// A ready copy of the template is kept beside it (`PristineSpare`).
+    var keepsSpare: Bool { get }
+    /// Sends `statement` to the maintenance database and returns without waiting: the server
+    /// runs it to its end after this run has gone.
+    func startInBackground(_ statement: String) async throws
 }
 
 extension PristineServer {
@@ -57,12 +62,20 @@ extension PristineServer {
 public struct LibpqPristineServer: PristineServer {
     public var destination: any RestoreDestination
     public var asksConfirmation: Bool
+    public var keepsSpare: Bool
 
     /// `asksConfirmation` false: the server was confirmed already (a url target on another
-    /// machine, by its guard).
-    public init(_ destination: any RestoreDestination, asksConfirmation: Bool = true) {
+    /// machine, by its guard). `configuration`: where `RECETTE_PRISTINE_SPARE` is read (no
+    /// spare without it).
+    public init(_ destination: any RestoreDestination, asksConfirmation: Bool = true, configuration: Configuration?) throws {
         self.destination = destination
         self.asksConfirmation = asksConfirmation
+        keepsSpare = try configuration.map { try PristineSpare.isWanted($0, byDefault: destination.holdsThrowawayCopies) } ?? false
+    }
+
+    public func startInBackground(_ statement: String) async throws {
+        let connection = try PostgresConnection(url: try destination.connectionString(database: maintenanceDatabase))
+        try await connection.onOwnThread { try $0.sendWithoutWaiting(statement) }
     }
 
     public var targetName: String { destination.targetName }
@@ -130,6 +143,8 @@ public struct PristineSwap: Sendable {
         public var bytes: Int64
         /// What was done around the rename (the compose CMS service stopped and started).
         public var note: String?
+        /// The template's ready copy was renamed into place (no copy made while waiting).
+        public var fromSpare: Bool
     }
 
     /// `prepare` is today's prepare settings: a template made with others is refused, and so is
@@ -152,8 +167,13 @@ public struct PristineSwap: Sendable {
 
     private func cloneAndSwap(_ swap: DatabaseSwap, claim: IncomingClaim, refresh: ((SQLSession) async throws -> Void)?, startedAt: Date,
                               start: ContinuousClock.Instant, clock: ContinuousClock, bytes: Int64) async throws -> Outcome {
-        await TemplateReadahead(server: server, template: template.name, logger: logger).start(on: claim.session)
-        try await swap.createIncoming(claim, serverDescription: server.serverDescription, from: template)
+        let spare = PristineSpare(names: template.names)
+        var fromSpare = false
+        if server.keepsSpare { fromSpare = try await spare.take(as: swap.incoming, marker: swap.incomingMarker, on: claim.session, logger: logger) }
+        if !fromSpare {
+            await TemplateReadahead(server: server, template: template.name, logger: logger).start(on: claim.session)
+            try await swap.createIncoming(claim, serverDescription: server.serverDescription, from: template)
+        }
         do {
             if let refresh { try await refresh(try await server.session(database: swap.incoming)) }
             let ((previous, sessions), note) = try await server.aroundSwap { clientsStopped -> (String?, Int) in
@@ -173,7 +193,9 @@ public struct PristineSwap: Sendable {
                 }
                 return (try await swap.run(claim, startedAt: startedAt), sessions)
             }
-            return Outcome(previousDatabase: previous, endedSessions: sessions, seconds: (clock.now - start).seconds, bytes: bytes, note: note)
+            let seconds = (clock.now - start).seconds
+            if server.keepsSpare { await spare.start(on: server, session: claim.session, logger: logger) }
+            return Outcome(previousDatabase: previous, endedSessions: sessions, seconds: seconds, bytes: bytes, note: note, fromSpare: fromSpare)
         } catch {
             // Nothing to drop once the rename happened: the incoming name is gone by then.
             let claim = claim

@@ -106,6 +106,8 @@ public struct PristineTemplate: Sendable {
                 throw RecetteFailure("database '\(name)' on \(serverDescription) is not recette's pristine template; rename or drop it, or restore with --no-pristine")
             }
             try await drop(on: maintenance)
+        } else {
+            try await PristineSpare(names: names).discard(on: maintenance)
         }
         try await maintenance.statements(["CREATE DATABASE \(quoted) \(try await templateClause(source, on: maintenance))",
                                           "ALTER DATABASE \(quoted) WITH IS_TEMPLATE true ALLOW_CONNECTIONS false",
@@ -131,9 +133,11 @@ public struct PristineTemplate: Sendable {
         }
     }
 
-    /// A template database cannot be dropped: it stops being one first.
+    /// A template database cannot be dropped: it stops being one first. Its ready copy goes
+    /// first (`PristineSpare`): a spare is never left without the template it copies.
     public func drop(on maintenance: SQLSession) async throws {
         let quoted = PostgresConnection.quoteIdentifier(name)
+        try await PristineSpare(names: names).discard(on: maintenance)
         guard try await state(on: maintenance) != nil else { return }
         try await maintenance.statements(["ALTER DATABASE \(quoted) WITH IS_TEMPLATE false", "DROP DATABASE \(quoted)"])
     }

@@ -22,9 +22,13 @@ public struct PristineReset: Sendable {
         let (server, database) = try await target.templateServer(for: "reset --pristine", cms: cms)
         let template = try PristineTemplate(database: database)
         let quoted = PostgresConnection.quoteIdentifier
-        return "on \(server.serverDescription): check that \(quoted(template.name)) was made with today's prepare settings, CREATE DATABASE \(quoted(template.names.incoming)) TEMPLATE \(quoted(template.name)), "
+        let copy = server.keepsSpare
+            ? "rename its ready copy \(quoted(template.names.spare)) to \(quoted(template.names.incoming)) (or, without one, CREATE DATABASE \(quoted(template.names.incoming)) TEMPLATE \(quoted(template.name))), "
+            : "CREATE DATABASE \(quoted(template.names.incoming)) TEMPLATE \(quoted(template.name)), "
+        return "on \(server.serverDescription): check that \(quoted(template.name)) was made with today's prepare settings, " + copy
             + (server.aroundSwapPlan.map { $0 + ", " } ?? "")
             + "end the sessions connected to '\(database)', rename the copy into place (the replaced one \(server.keepsPreviousDatabase ? "kept under a dated name" : "dropped"))"
+            + (server.keepsSpare ? ", start the next ready copy in the background" : "")
     }
 
     /// Runs the reset; `confirm` (question, action) is asked before anything changes where the
@@ -41,8 +45,10 @@ public struct PristineReset: Sendable {
         let outcome = try await PristineSwap(server: server, template: template, logger: context.logger)
             .run(prepare: prepare, startedAt: context.now(), refresh: admin.map { admin in { try await admin.refresh(query: $0.query) } })
         let size = ByteCountFormatter.string(fromByteCount: outcome.bytes, countStyle: .binary)
-        var lines = ["'\(database)' is the pristine copy again (\(size) cloned from '\(template.name)' in \(String(format: "%.1f", outcome.seconds)) s"
+        let how = outcome.fromSpare ? "the ready copy of '\(template.name)' (\(size)) renamed into place" : "\(size) cloned from '\(template.name)'"
+        var lines = ["'\(database)' is the pristine copy again (\(how) in \(String(format: "%.1f", outcome.seconds)) s"
                      + (outcome.endedSessions > 0 ? ", \(outcome.endedSessions) session(s) ended" : "") + ")"]
+        if server.keepsSpare { lines.append("the next ready copy is being made in the background ('\(template.names.spare)', RECETTE_PRISTINE_SPARE=false goes without)") }
         if let note = outcome.note { lines.append(note) }
         if let previous = outcome.previousDatabase { lines.append("previous database kept as '\(previous)' (dropped by the next run, or now with --drop-previous)") }
         let location = try server.displayURL(database: database)

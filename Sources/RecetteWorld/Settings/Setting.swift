@@ -74,6 +74,7 @@ extension Setting {
     public static let searchBatchMegabytes = Setting("RECETTE_SEARCH_BATCH_MB", config: "search.batch_mb", accepts: .number(0.01...1024, unit: "MiB"), default: "16", "largest NDJSON batch sent to Meilisearch, in MiB (a 413 halves it)")
     public static let searchGzip = Setting("RECETTE_SEARCH_GZIP", config: "search.gzip", accepts: .choice(["auto", "always", "never"]), default: "auto", "gzip document batches: auto (not on loopback), always or never")
     public static let anonymize = Setting("RECETTE_ANONYMIZE", config: "anonymize", accepts: .choice(["auto", "true", "false"], aliases: ["yes": "true", "on": "true", "no": "false", "off": "false"]), default: "auto", "anonymise Strapi's personal data (up_users, admin_users) in the copy: auto (the url target, review apps), true or false")
+    public static let pristineSpare = Setting("RECETTE_PRISTINE_SPARE", config: "pristine.spare", accepts: .choice(["auto", "true", "false"], aliases: ["yes": "true", "on": "true", "no": "false", "off": "false"]), default: "auto", "keep a ready copy of the pristine template, made in the background, so that reset --pristine renames it into place instead of copying (costs the template's size again on disk): auto (local and compose targets), true or false")
     public static let searchMaxShrink = Setting("RECETTE_SEARCH_MAX_SHRINK", config: "search.max_shrink", accepts: .number(0...1, unit: nil), default: "0.5", "largest share (0 to 1) of an index's documents a rebuild may lose without --allow-shrink")
     public static let transformTimeout = Setting("RECETTE_TRANSFORM_TIMEOUT", config: "search.transform_timeout", accepts: .number(0.1...86_400, unit: "seconds"), default: "300", "seconds an index's transform command may go without printing a line while it owes one (then it is killed and the rebuild fails)")
     public static let cmsService = Setting("RECETTE_CMS_SERVICE", config: "search.cms_service", default: "cms", "compose service running Strapi")
@@ -93,7 +94,7 @@ extension Setting {
         .databaseURL, .sourceDatabaseURL, .meilisearchURL, .meilisearchAPIKey, .parityMeilisearchAPIKey, .remoteMeilisearchAPIKey, .appMeilisearchURLVariable, .appMeilisearchKeyVariable,
         .target, .localDirectory, .localDatabase, .postgresBinDirectory,
         .composeFile, .composeOverrides, .composeProjectName, .composeDBService, .composeDBVolume, .postgresMajor, .downloadTransport,
-        .searchDatabaseURL, .composeDBRoute, .reindexVia, .searchBatchMegabytes, .searchGzip, .searchMaxShrink, .transformTimeout, .anonymize, .postRestore, .keep, .cmsService, .cmsHealthURL, .cmsStartTimeout,
+        .searchDatabaseURL, .composeDBRoute, .reindexVia, .searchBatchMegabytes, .searchGzip, .searchMaxShrink, .transformTimeout, .anonymize, .pristineSpare, .postRestore, .keep, .cmsService, .cmsHealthURL, .cmsStartTimeout,
         .strapiURL, .strapiAdminEmail, .strapiAdminPassword, .strapiProject,
     ]
 }

@@ -20,7 +20,7 @@ extension Populate {
         let (lines, outcome) = try await pristineReset(try Targets.resolve(context)).run(confirm: nil)
         for line in lines.dropFirst() { context.logger.info("\(line)") }
         let size = ByteCountFormatter.string(fromByteCount: outcome.bytes, countStyle: .binary)
-        record.detail = "\(size) cloned from the pristine template" + (outcome.endedSessions > 0 ? ", \(outcome.endedSessions) session(s) ended" : "")
+        record.detail = (outcome.fromSpare ? "the template's ready copy (\(size)) renamed into place" : "\(size) cloned from the pristine template") + (outcome.endedSessions > 0 ? ", \(outcome.endedSessions) session(s) ended" : "")
             + (outcome.note.map { "; " + $0 } ?? "")
     }
 }

@@ -15,13 +15,24 @@ public struct ComposePristineServer: PristineServer {
     /// Starting the db service (when it is not running) waits for its healthcheck.
     public var waitsForHealthcheck: Bool
     public var timeout: Duration
+    public var keepsSpare: Bool
 
-    public init(server: ComposeServiceServer, cmsService: String, cms: CMSAroundSwap, waitsForHealthcheck: Bool, timeout: Duration = .seconds(120)) {
+    public init(server: ComposeServiceServer, cmsService: String, cms: CMSAroundSwap, waitsForHealthcheck: Bool, keepsSpare: Bool,
+                timeout: Duration = .seconds(120)) {
         self.server = server
         self.cmsService = cmsService
         self.cms = cms
         self.waitsForHealthcheck = waitsForHealthcheck
+        self.keepsSpare = keepsSpare
         self.timeout = timeout
+    }
+
+    /// psql started with `docker compose exec --detach`: it goes on in the container after
+    /// this returns. The statement is on psql's command line (a detached exec has no standard
+    /// input): it names databases only.
+    public func startInBackground(_ statement: String) async throws {
+        try await project.exec(service: server.service, argv: ["psql", "--no-psqlrc", "--quiet", "--username=\(server.user)", "--dbname=\(maintenanceDatabase)",
+                                                               "--command=\(statement)"], detached: true)
     }
 
     var project: ComposeProject { server.project }
@@ -121,7 +132,8 @@ extension ComposeTarget {
         let plan = try await reset.plan()
         let names = try await ComposeNames.resolve(context, project: reset.project).0
         let server = ComposeServiceServer(project: reset.project, service: reset.service, user: plan.databaseUser, runner: context.runner, logger: context.logger)
-        return (ComposePristineServer(server: server, cmsService: names.cmsService, cms: cms, waitsForHealthcheck: plan.waitsForHealthcheck),
+        return (ComposePristineServer(server: server, cmsService: names.cmsService, cms: cms, waitsForHealthcheck: plan.waitsForHealthcheck,
+                                      keepsSpare: try PristineSpare.isWanted(context.configuration, byDefault: true)),
                 plan.databaseName)
     }
 }

@@ -250,11 +250,12 @@ public struct ComposeProject: Sendable {
 
     /// `docker compose exec -T SERVICE ARGV…`. `environment` values reach the container as
     /// `-e NAME` (the value is read from the compose process's own environment), so a secret
-    /// is never on a command line.
+    /// is never on a command line. `detached` (`-d`): the command goes on in the container
+    /// after this returns, with nobody reading its output.
     @discardableResult
     public func exec(service: String, argv: [String], environment variables: [String: String] = [:], input: Data? = nil,
-                     output: StandardOutputHandling = .collect(), acceptedExitStatuses: Set<Int32> = [0]) async throws -> ProcessResult {
-        var arguments = ["exec", "-T"]
+                     output: StandardOutputHandling = .collect(), acceptedExitStatuses: Set<Int32> = [0], detached: Bool = false) async throws -> ProcessResult {
+        var arguments = ["exec", "-T"] + (detached ? ["--detach"] : [])
         for name in variables.keys.sorted() { arguments += ["-e", name] }
         let execCommand = command(arguments + [service] + argv, environment: variables)
         return try await runner.run(execCommand, input: input, output: output,

@@ -51,7 +51,8 @@ public struct ComposeRestore: Sendable {
         // is cloned from it instead, no volume reset, no pg_restore. The CMS's sessions are
         // ended at the rename, as the volume reset would have ended them.
         let pristine = try PristineTemplate(database: database)
-        let pristineServer = ComposePristineServer(server: server, cmsService: "", cms: .endSessions, waitsForHealthcheck: plan.waitsForHealthcheck)
+        let pristineServer = ComposePristineServer(server: server, cmsService: "", cms: .endSessions, waitsForHealthcheck: plan.waitsForHealthcheck,
+                                                   keepsSpare: try PristineSpare.isWanted(context.configuration, byDefault: true))
         let prepare = try PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring, target: "compose")
         let checksum = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
             ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: context.runner) } : nil
@@ -135,6 +136,9 @@ public struct ComposeRestore: Sendable {
         }
 
         let counts = try await timed("count rows") { try await RestoreFinish.rowCounts(server, database: database) }
+        if pristineUse != nil, pristineServer.keepsSpare {
+            await PristineSpare(names: pristine.names).start(on: pristineServer, session: try await pristineServer.maintenance(), logger: logger)
+        }
         let report = RestoreReport(
             archive: archiveFile.lastPathComponent, target: "compose", database: database, startedAt: startedAt, jobs: options.jobs,
             settings: applied.settings.map { "\($0.0)=\($0.1)" }, totalSeconds: context.now().timeIntervalSince(startedAt), phases: timer.phases,

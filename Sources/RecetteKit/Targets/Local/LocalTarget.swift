@@ -25,7 +25,7 @@ public struct LocalTarget: Target {
     }
 
     public func templateServer(for what: String, cms: CMSAroundSwap) async throws -> (server: any PristineServer, database: String) {
-        (LibpqPristineServer(LocalDestination(cluster: context.localCluster, jobs: RestoreOptions().jobs)), database)
+        (try LibpqPristineServer(LocalDestination(cluster: context.localCluster, jobs: RestoreOptions().jobs), configuration: context.configuration), database)
     }
 
     public func searchRows() async throws -> any SearchRowSource {

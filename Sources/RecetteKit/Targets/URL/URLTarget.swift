@@ -39,7 +39,7 @@ public struct URLTarget: Target {
 
     public func templateServer(for what: String, cms: CMSAroundSwap) async throws -> (server: any PristineServer, database: String) {
         let destination = try destination()
-        return (LibpqPristineServer(destination, asksConfirmation: destination.isOnThisMachine), destination.target.database)
+        return (try LibpqPristineServer(destination, asksConfirmation: destination.isOnThisMachine, configuration: context.configuration), destination.target.database)
     }
 
     public func searchRows() async throws -> any SearchRowSource {

@@ -110,6 +110,18 @@ public final class PostgresConnection: @unchecked Sendable {
         _ = try consume(PQexec(handle, sql), context: "statement failed")
     }
 
+    /// Sends one statement and returns without its result: the caller then lets the connection
+    /// go. The server runs the statement to its end all the same (it reads from the client only
+    /// between statements) and commits it; only the reply finds nobody. For work that should
+    /// outlive this process: a ready copy of a template, made while the developer works.
+    public func sendWithoutWaiting(_ sql: String) throws {
+        guard PQsendQuery(handle, sql) == 1 else {
+            throw PostgresError(sqlState: nil, message: Self.trimmed(PQerrorMessage(handle)), detail: nil, context: "could not send the statement")
+        }
+        // Blocking mode: PQsendQuery has flushed, unless the socket was full.
+        while PQflush(handle) == 1 {}
+    }
+
     /// Runs `COPY (…) TO STDOUT` and hands each chunk to `receive` as it arrives: memory stays
     /// flat however many rows come out. Returns the number of rows copied.
     @discardableResult
