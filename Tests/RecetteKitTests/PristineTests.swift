@@ -161,6 +161,20 @@ import Testing
         try await PristineTemplate(database: database).drop(on: SQLSession(admin))
         let left = try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1", [database]).column("datname").compactMap { $0 }
         #expect(left == [database], "\(left)")
+
+        // A database of that name that is not a copy of the template is never used or dropped,
+        // even closed to connections like a ready copy (its size is not the template's).
+        try admin.execute("CREATE DATABASE pristine_spare__recette_spare")
+        try connect("pristine_spare__recette_spare", on: url).execute("CREATE TABLE theirs (id int); INSERT INTO theirs VALUES (1)")
+        try admin.execute("ALTER DATABASE pristine_spare__recette_spare WITH ALLOW_CONNECTIONS false")
+        _ = try await restore(sample.archive, into: database, environment: spareOn)
+        #expect(try await spareSettled(database) == .unusable(recettes: false))
+        let besideTheirs = try await resetToPristine(database, environment: spareOn)
+        #expect(!besideTheirs.fromSpare)
+        #expect(try fingerprint(database, on: url) == restored)
+        try await PristineTemplate(database: database).drop(on: SQLSession(admin))
+        try admin.execute("ALTER DATABASE pristine_spare__recette_spare WITH ALLOW_CONNECTIONS true")
+        #expect(try connect("pristine_spare__recette_spare", on: url).query("SELECT count(*) FROM theirs").scalar == "1", "their database was left alone")
     }
 
     @Test func restoringTheSameBackupAgainClonesTheTemplateUnlessFresh() async throws {

@@ -12,7 +12,9 @@ import RecetteWorld
 /// It accepts no connections, so nobody can change it, and it is always a copy of the template
 /// of today: the template is never replaced or dropped without the spare going first (and a
 /// copy still being made is cancelled), and a spare older than its template (a lower oid) is
-/// not used. The copy is made by one `CREATE DATABASE` sent to the server and left to run
+/// not used. It carries no marker (the one statement that makes it cannot also comment it):
+/// a database by its name is taken for recette's only when it accepts no connections and has
+/// exactly the template's size, as a file copy of it has; any other is left alone. The copy is made by one `CREATE DATABASE` sent to the server and left to run
 /// there (`PristineServer.startInBackground`): it outlives recette, and a stopped server or a
 /// cancelled statement leaves no half copy (PostgreSQL removes it).
 public struct PristineSpare: Sendable {
@@ -39,8 +41,9 @@ public struct PristineSpare: Sendable {
         /// Its `CREATE DATABASE` is still running, in the session of `pid`.
         case beingMade(pid: String)
         case ready(bytes: Int64)
-        /// A database by that name recette cannot use: older than the template, or open to
-        /// connections (not recette's, or someone opened it).
+        /// A database by that name recette cannot use. `recettes`: a copy of an older template
+        /// (a lower oid, the same size), dropped when a new one is made; otherwise not recette's
+        /// (it accepts connections, or its size is not the template's), never used or dropped.
         case unusable(recettes: Bool)
     }
 
@@ -55,7 +58,8 @@ public struct PristineSpare: Sendable {
         let literal = PostgresConnection.quoteLiteral
         let row = try await session.query("""
             SELECT (SELECT pid::text FROM pg_stat_activity WHERE query = \(literal(try await creation(on: session))) AND pid <> pg_backend_pid() LIMIT 1),
-                   (SELECT CASE WHEN s.datallowconn THEN 'open' WHEN t.oid IS NULL OR s.oid::bigint < t.oid::bigint THEN 'old' ELSE pg_database_size(s.oid)::text END
+                   (SELECT CASE WHEN s.datallowconn OR t.oid IS NULL OR pg_database_size(s.oid) <> pg_database_size(t.oid) THEN 'other'
+                                WHEN s.oid::bigint < t.oid::bigint THEN 'old' ELSE pg_database_size(s.oid)::text END
                     FROM pg_database s LEFT JOIN pg_database t ON t.datname = \(literal(names.pristine)) WHERE s.datname = \(literal(name)))
             """).first ?? []
         // psql in a container prints NULL as "".
@@ -63,7 +67,7 @@ public struct PristineSpare: Sendable {
         if let pid = field(0) { return .beingMade(pid: pid) }
         switch field(1) {
         case nil: return .absent
-        case "open": return .unusable(recettes: false)
+        case "other": return .unusable(recettes: false)
         case "old": return .unusable(recettes: true)
         case let size?: return .ready(bytes: Int64(size) ?? 0)
         }
@@ -76,7 +80,7 @@ public struct PristineSpare: Sendable {
             switch try await state(on: session) {
             case .ready, .beingMade: return
             case .unusable(recettes: false):
-                logger.warning("'\(name)' on \(server.serverDescription) accepts connections: not recette's ready copy, left alone (the next reset clones the template)")
+                logger.warning("'\(name)' on \(server.serverDescription) is not a copy of the pristine template (it accepts connections, or its size differs): left alone, and the next reset clones the template; drop or rename it to have a ready copy again")
                 return
             case .unusable(recettes: true):
                 try await drop(on: session)
@@ -114,8 +118,8 @@ public struct PristineSpare: Sendable {
     package static let polling = Polling(first: .milliseconds(100), longest: .seconds(1))
 
     /// Cancels a copy being made and drops the spare: before its template is replaced or
-    /// dropped, and by `pristine drop`. A database by that name that accepts connections is
-    /// not recette's and is left alone.
+    /// dropped, and by `pristine drop`. A database by that name that is not recette's is left
+    /// alone.
     package func discard(on session: SQLSession, polling: Polling = Self.polling) async throws {
         if case .beingMade(let pid) = try await state(on: session) {
             _ = try await session.query("SELECT pg_cancel_backend(\(Int(pid) ?? 0))")
