@@ -15,7 +15,8 @@ import RecetteWorld
 /// not used. It carries no marker (the one statement that makes it cannot also comment it):
 /// a database by its name is taken for recette's only when it accepts no connections and has
 /// exactly the template's size, as a file copy of it has; any other is left alone. The copy
-/// is made by one `CREATE DATABASE` sent to the server and left to run there (`PristineServer.startInBackground`): it outlives recette, and a stopped server or a
+/// is made by one `CREATE DATABASE` sent to the server and left to run there
+/// (`PristineServer.startInBackground`): it outlives recette, and a stopped server or a
 /// cancelled statement leaves no half copy (PostgreSQL removes it).
 public struct PristineSpare: Sendable {
     public let names: DerivedDatabaseNames
