@@ -347,7 +347,8 @@ for file in "$results"/rows-*.txt; do
     exit 1
   fi
 done
-say "row counts: identical in all $(ls "$results"/rows-*.txt | wc -l) restored databases ($(wc -l <"$results/rows-a1.txt") tables, $(awk '{ n += $2 } END { print n }' "$results/rows-a1.txt") rows)"
+inspected=("$results"/rows-*.txt)
+say "row counts: identical in all ${#inspected[@]} restored databases ($(wc -l <"$results/rows-a1.txt") tables, $(awk '{ n += $2 } END { print n }' "$results/rows-a1.txt") rows)"
 
 median() { # CASE → median wall seconds over the rounds
   local r
