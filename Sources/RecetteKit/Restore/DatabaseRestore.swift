@@ -115,27 +115,16 @@ public struct DatabaseRestore: Sendable {
         }
         logger.info("restoring into a new database with \(options.jobs) job(s)")
         let server = LibpqRestoreServer(destination: destination, pgRestorePath: pgRestore, runner: runner)
-        let restoreRun = PgRestoreRun(server: server, pgRestore: pgRestore, runner: runner, logger: logger, database: incoming, options: options)
-        let progress = RestoreProgress(toc: toc, dataSizes: ArchiveDataSizes.read(from: dump),
-                                       bar: ProgressBar(label: "restoring", enabled: context.showsProgress, showsBytes: false))
-        defer { progress.finish() }
         let outcome: PgRestoreRun.Outcome
-        var prepared: [PrepareAction] = []
+        let prepared: [PrepareAction]
         do {
-            outcome = try await timed("pg_restore") {
-                try await restoreRun.run(dump: dump, toc: toc, workDirectory: workDirectory, onItemFinished: progress.finished)
-            }
-            try await timed("analyze") { try await RestoreFinish.analyze(server, database: incoming, jobs: options.jobs) }
             // The copy is made local before anyone can use it: a failure here drops it and
-            // leaves the previous database as it was.
-            if preparePhase.runs {
-                prepared = try await timed("prepare") {
-                    // The database being replaced, read for the kept tables before the swap renames it.
-                    let previous = try previousURL.map { _ in try server.plainSession(database: database) }
-                    return try await RestoreFinish.prepare(preparePhase, on: server, database: incoming, previous: previous)
-                }
-                for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
-            }
+            // leaves the previous database as it was. The database being replaced is read for
+            // the kept tables before the swap renames it.
+            (outcome, prepared) = try await RestoreFinish.load(
+                into: incoming, on: server, pgRestore: pgRestore, context: context, options: options, dump: dump, toc: toc,
+                workDirectory: workDirectory, preparePhase: preparePhase,
+                previous: { try previousURL.map { _ in try server.plainSession(database: database) } }, timer: timer)
         } catch {
             // Runs even when the task was cancelled (Ctrl-C): a fresh task is not cancelled.
             let destination = destination

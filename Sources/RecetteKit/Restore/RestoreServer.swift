@@ -57,9 +57,30 @@ public struct StagedRestoreInput: Sendable {
     public var listPath: String
 }
 
-/// The steps after pg_restore that every target runs the same way, with the same phase names:
+/// The steps every target runs the same way, with the same phase names: pg_restore,
 /// statistics, the prepare phase, exact row counts.
 public enum RestoreFinish {
+    /// pg_restore (with the progress bar), ANALYZE, then the prepare phase, into `database`.
+    /// `previous` opens the database being replaced, for the kept tables. The caller cleans up
+    /// after a failure, in its target's way (an incoming database dropped, a volume left
+    /// partial).
+    static func load(into database: String, on server: any RestoreServer, pgRestore: String, context: RecetteContext, options: RestoreOptions,
+                     dump: URL, toc: TableOfContents, workDirectory: URL, preparePhase: PreparePhase,
+                     previous: () throws -> SQLSession?, timer: PhaseTimer) async throws -> (outcome: PgRestoreRun.Outcome, prepared: [PrepareAction]) {
+        let progress = RestoreProgress(toc: toc, dataSizes: ArchiveDataSizes.read(from: dump),
+                                       bar: ProgressBar(label: "restoring", enabled: context.showsProgress, showsBytes: false))
+        defer { progress.finish() }
+        let run = PgRestoreRun(server: server, pgRestore: pgRestore, runner: context.runner, logger: context.logger, database: database, options: options)
+        let outcome = try await timer.time("pg_restore") {
+            try await run.run(dump: dump, toc: toc, workDirectory: workDirectory, onItemFinished: progress.finished)
+        }
+        try await timer.time("analyze") { try await analyze(server, database: database, jobs: options.jobs) }
+        guard preparePhase.runs else { return (outcome, []) }
+        let prepared = try await timer.time("prepare") { try await prepare(preparePhase, on: server, database: database, previous: try previous()) }
+        for action in prepared { context.logger.info("prepare: \(action.action): \(action.detail)") }
+        return (outcome, prepared)
+    }
+
     /// ANALYZE of every table, on `jobs` sessions at once (as `vacuumdb --analyze-only -j`):
     /// the tables go to the sessions largest first, each to the least loaded one. One session
     /// ran 1.5 s of a 21 s restore of the 1M-offer sample while the other core idled.

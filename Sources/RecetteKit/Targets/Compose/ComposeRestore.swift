@@ -88,24 +88,15 @@ public struct ComposeRestore: Sendable {
         // The volume was just created: a throwaway server. It loads with the bulk-load
         // settings (ALTER SYSTEM, reload), put back to normal however the restore ends.
         let applied = try await timed("bulk-load settings") { try await applyBulkLoadSettings(server, database: database) }
-        let progress = RestoreProgress(toc: toc, dataSizes: ArchiveDataSizes.read(from: dump),
-                                       bar: ProgressBar(label: "restoring", enabled: context.showsProgress, showsBytes: false))
-        defer { progress.finish() }
         logger.info("restoring inside the '\(service)' container with \(options.jobs) job(s)")
-        let restoreRun = PgRestoreRun(server: server, pgRestore: try context.postgresTools.require(.pgRestore), runner: context.runner,
-                                      logger: logger, database: database, options: options)
         let outcome: PgRestoreRun.Outcome
-        var prepared: [PrepareAction] = []
+        let prepared: [PrepareAction]
         do {
-            outcome = try await timed("pg_restore") {
-                try await restoreRun.run(dump: dump, toc: toc, workDirectory: workDirectory, onItemFinished: progress.finished)
-            }
-            try await timed("analyze") { try await RestoreFinish.analyze(server, database: database, jobs: options.jobs) }
-            // Before the CMS can start on it: staging's Meilisearch and webhooks cut.
-            if preparePhase.runs {
-                prepared = try await timed("prepare") { try await RestoreFinish.prepare(preparePhase, on: server, database: database, previous: kept) }
-                for action in prepared { logger.info("prepare: \(action.action): \(action.detail)") }
-            }
+            // The prepare phase runs before the CMS can start on it: staging's Meilisearch and
+            // webhooks cut.
+            (outcome, prepared) = try await RestoreFinish.load(
+                into: database, on: server, pgRestore: try context.postgresTools.require(.pgRestore), context: context, options: options,
+                dump: dump, toc: toc, workDirectory: workDirectory, preparePhase: preparePhase, previous: { kept }, timer: timer)
         } catch {
             // Runs even when the task was cancelled (Ctrl-C): a fresh task is not cancelled.
             await Task {
