@@ -123,6 +123,7 @@ import Testing
         try connect(database, on: url).execute("DELETE FROM offres_de_stage; CREATE TABLE scratch (id int)")
         let reset = try await resetToPristine(database, environment: spareOn)
         #expect(reset.fromSpare, "the reset renamed the ready copy into place")
+        #expect(reset.nextSpare, "the reset started the next ready copy")
         #expect(try fingerprint(database, on: url) == restored, "every table holds exactly the restored rows again")
         guard case .ready = try await spareSettled(database) else { Issue.record("no next ready copy after the reset"); return }
 
@@ -170,7 +171,7 @@ import Testing
         _ = try await restore(sample.archive, into: database, environment: spareOn)
         #expect(try await spareSettled(database) == .unusable(recettes: false))
         let besideTheirs = try await resetToPristine(database, environment: spareOn)
-        #expect(!besideTheirs.fromSpare)
+        #expect(!besideTheirs.fromSpare && !besideTheirs.nextSpare, "no ready copy used or said to be on its way beside their database")
         #expect(try fingerprint(database, on: url) == restored)
         try await PristineTemplate(database: database).drop(on: SQLSession(admin))
         try admin.execute("ALTER DATABASE pristine_spare__recette_spare WITH ALLOW_CONNECTIONS true")
@@ -252,6 +253,8 @@ import Testing
         let status = try await CLI.run(["pristine", "status", "--target", "url"], environment: TestEnvironment.cliEnvironment.merging(["DATABASE_URL": urlText]) { $1 })
         #expect(status.status == 0, "\(status.standardError)")
         #expect(status.standardOutput.contains("backup: \(sample.archive.lastPathComponent)") && status.standardOutput.contains("(today's)"), "\(status.standardOutput)")
+        // A url target keeps no ready copy unless RECETTE_PRISTINE_SPARE=true.
+        #expect(status.standardOutput.contains("ready copy: none"), "\(status.standardOutput)")
 
         let reset = try await CLI.run(["reset", "--pristine", "--skip-reindex", "--target-url", urlText, "--yes", "--drop-previous"])
         #expect(reset.status == 0, "\(reset.standardError)")

@@ -76,21 +76,25 @@ public struct PristineSpare: Sendable {
 
     /// Starts making the spare on `server`, unless one is ready or being made. Never fails the
     /// run that asks: a spare is a convenience (the next reset then clones the template).
-    public func start(on server: any PristineServer, session: SQLSession, logger: Logger) async {
+    /// Returns whether a ready copy is there or on its way.
+    @discardableResult
+    public func start(on server: any PristineServer, session: SQLSession, logger: Logger) async -> Bool {
         do {
             switch try await state(on: session) {
-            case .ready, .beingMade: return
+            case .ready, .beingMade: return true
             case .unusable(recettes: false):
                 logger.warning("'\(name)' on \(server.serverDescription) is not a copy of the pristine template (it accepts connections, or its size differs): left alone, and the next reset clones the template; drop or rename it to have a ready copy again")
-                return
+                return false
             case .unusable(recettes: true):
                 try await drop(on: session)
             case .absent: break
             }
             try await server.startInBackground(try await creation(on: session))
             logger.info("making a ready copy of the pristine template in the background ('\(name)'), for the next reset")
+            return true
         } catch {
             logger.warning("no ready copy of the pristine template is being made (\(error)); the next reset clones the template")
+            return false
         }
     }
 

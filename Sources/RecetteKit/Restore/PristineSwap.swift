@@ -145,6 +145,8 @@ public struct PristineSwap: Sendable {
         public var note: String?
         /// The template's ready copy was renamed into place (no copy made while waiting).
         public var fromSpare: Bool
+        /// The next ready copy is there or being made in the background.
+        public var nextSpare: Bool
     }
 
     /// `prepare` is today's prepare settings: a template made with others is refused, and so is
@@ -194,8 +196,9 @@ public struct PristineSwap: Sendable {
                 return (try await swap.run(claim, startedAt: startedAt), sessions)
             }
             let seconds = (clock.now - start).seconds
-            if server.keepsSpare { await spare.start(on: server, session: claim.session, logger: logger) }
-            return Outcome(previousDatabase: previous, endedSessions: sessions, seconds: seconds, bytes: bytes, note: note, fromSpare: fromSpare)
+            let nextSpare = server.keepsSpare ? await spare.start(on: server, session: claim.session, logger: logger) : false
+            return Outcome(previousDatabase: previous, endedSessions: sessions, seconds: seconds, bytes: bytes, note: note,
+                           fromSpare: fromSpare, nextSpare: nextSpare)
         } catch {
             // Nothing to drop once the rename happened: the incoming name is gone by then.
             let claim = claim

@@ -48,7 +48,7 @@ public struct PristineReset: Sendable {
         let how = outcome.fromSpare ? "the ready copy of '\(template.name)' (\(size)) renamed into place" : "\(size) cloned from '\(template.name)'"
         var lines = ["'\(database)' is the pristine copy again (\(how) in \(String(format: "%.1f", outcome.seconds)) s"
                      + (outcome.endedSessions > 0 ? ", \(outcome.endedSessions) session(s) ended" : "") + ")"]
-        if server.keepsSpare { lines.append("the next ready copy is being made in the background ('\(template.names.spare)', RECETTE_PRISTINE_SPARE=false goes without)") }
+        if outcome.nextSpare { lines.append("the next ready copy is being made in the background ('\(template.names.spare)', RECETTE_PRISTINE_SPARE=false goes without)") }
         if let note = outcome.note { lines.append(note) }
         if let previous = outcome.previousDatabase { lines.append("previous database kept as '\(previous)' (dropped by the next run, or now with --drop-previous)") }
         let location = try server.displayURL(database: database)
