@@ -114,14 +114,18 @@ unfinished = client.get_tasks({"indexUids": ["sdk"], "statuses": ["enqueued", "p
 assert unfinished.results == []
 ok("GET /tasks?indexUids&statuses&limit")
 
-# Cancelation of what an index has queued, the task being processed included.
-queued = [index.add_documents_ndjson(ndjson(range(1000 + 10 * n, 1010 + 10 * n)), primary_key="_meilisearch_id") for n in range(3)]
+# Cancelation of what an index has queued, the task being processed included. Each task takes
+# the stand-in 200 ms: on a loaded machine the first ones may finish before the cancelation
+# arrives (seen in CI: 2 of 3 canceled), so five are queued and those already done are counted.
+queued = [index.add_documents_ndjson(ndjson(range(1000 + 10 * n, 1010 + 10 * n)), primary_key="_meilisearch_id") for n in range(5)]
 cancel = wait(client.cancel_tasks({"indexUids": ["sdk"], "statuses": ["enqueued", "processing"]}))
-assert cancel.type == "taskCancelation" and cancel.details["canceledTasks"] == 3, cancel.details
+done_before = [info for info in queued if client.get_task(info.task_uid).status == "succeeded"]
+assert cancel.type == "taskCancelation", cancel.details
+assert cancel.details["canceledTasks"] == len(queued) - len(done_before) >= 1, (cancel.details, len(done_before))
 for info in queued:
-    canceled = client.get_task(info.task_uid)
-    assert canceled.status == "canceled" and canceled.canceled_by == cancel.uid, canceled
-assert index.get_stats().number_of_documents == 198
+    task = client.get_task(info.task_uid)
+    assert task.status == "succeeded" or (task.status == "canceled" and task.canceled_by == cancel.uid), task
+assert index.get_stats().number_of_documents == 198 + 10 * len(done_before)
 ok("POST /tasks/cancel?indexUids&statuses")
 
 # Swap: one task, filed under both indexes.
