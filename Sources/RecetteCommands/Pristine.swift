@@ -56,7 +56,7 @@ struct Pristine: AsyncParsableCommand {
                 case .absent: context.output.write("ready copy: none (the next reset clones the template, then makes one)")
                 case .beingMade: context.output.write("ready copy: \(spare.name), being made in the background")
                 case .ready(let bytes): context.output.write("ready copy: \(spare.name), \(ByteCountFormatter.string(fromByteCount: bytes, countStyle: .binary)) (the next reset renames it into place)")
-                case .unusable(let recettes): context.output.write("ready copy: \(spare.name) \(recettes ? "is older than the template: the next reset replaces it" : "is not a copy of the template (it accepts connections, or its size differs): never used")")
+                case .unusable(let recettes): context.output.write("ready copy: \(spare.name) \(recettes ? "is older than the template: the next reset replaces it" : "is not recette's (it accepts connections, or has no CONNECTION LIMIT 0): never used")")
                 }
             }
         }

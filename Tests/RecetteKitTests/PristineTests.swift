@@ -124,6 +124,8 @@ import Testing
         let reset = try await resetToPristine(database, environment: spareOn)
         #expect(reset.fromSpare, "the reset renamed the ready copy into place")
         #expect(reset.nextSpare, "the reset started the next ready copy")
+        #expect(try admin.query("SELECT datconnlimit, datallowconn FROM pg_database WHERE datname = $1", [database]).rows.first == ["-1", "t"],
+                "the copy renamed into place takes connections, without the ready copy's limit")
         #expect(try fingerprint(database, on: url) == restored, "every table holds exactly the restored rows again")
         guard case .ready = try await spareSettled(database) else { Issue.record("no next ready copy after the reset"); return }
 
@@ -163,8 +165,8 @@ import Testing
         let left = try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1", [database]).column("datname").compactMap { $0 }
         #expect(left == [database], "\(left)")
 
-        // A database of that name that is not a copy of the template is never used or dropped,
-        // even closed to connections like a ready copy (its size is not the template's).
+        // A database of that name that is not recette's is never used or dropped, even closed to
+        // connections like a ready copy (it lacks the connection-limit mark).
         try admin.execute("CREATE DATABASE pristine_spare__recette_spare")
         try connect("pristine_spare__recette_spare", on: url).execute("CREATE TABLE theirs (id int); INSERT INTO theirs VALUES (1)")
         try admin.execute("ALTER DATABASE pristine_spare__recette_spare WITH ALLOW_CONNECTIONS false")

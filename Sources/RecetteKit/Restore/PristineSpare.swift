@@ -12,9 +12,11 @@ import RecetteWorld
 /// It accepts no connections, so nobody can change it, and it is always a copy of the template
 /// of today: the template is never replaced or dropped without the spare going first (and a
 /// copy still being made is cancelled), and a spare older than its template (a lower oid) is
-/// not used. It carries no marker (the one statement that makes it cannot also comment it):
-/// a database by its name is taken for recette's only when it accepts no connections and has
-/// exactly the template's size, as a file copy of it has; any other is left alone. The copy
+/// not used. The one statement that makes it cannot also comment it: its mark is in the
+/// statement, `ALLOW_CONNECTIONS false CONNECTION LIMIT 0` (the limit is given back to -1 when
+/// it is renamed into place). A database by its name without both is not recette's and is
+/// left alone. (A first version compared its size with the template's: under CI load the two
+/// differed minutes after an exact file copy, so size is no mark.) The copy
 /// is made by one `CREATE DATABASE` sent to the server and left to run there
 /// (`PristineServer.startInBackground`): it outlives recette, and a stopped server or a
 /// cancelled statement leaves no half copy (PostgreSQL removes it).
@@ -24,6 +26,10 @@ public struct PristineSpare: Sendable {
     public init(names: DerivedDatabaseNames) { self.names = names }
 
     public var name: String { names.spare }
+
+    /// The ready copy's mark: no database recette did not make has both this limit and no
+    /// connections allowed, under this name.
+    static let connectionLimitMark = 0
 
     /// Whether the spare is kept: `RECETTE_PRISTINE_SPARE` (auto: where the server holds
     /// throwaway copies, recette's own cluster and the compose db service, not a url target).
@@ -43,8 +49,9 @@ public struct PristineSpare: Sendable {
         case beingMade(pid: String)
         case ready(bytes: Int64)
         /// A database by that name recette cannot use. `recettes`: a copy of an older template
-        /// (a lower oid, the same size), dropped when a new one is made; otherwise not recette's
-        /// (it accepts connections, or its size is not the template's), never used or dropped.
+        /// (a lower oid), dropped when a new one is made; otherwise not recette's (it accepts
+        /// connections, or lacks the connection-limit mark, or there is no template), never
+        /// used or dropped.
         case unusable(recettes: Bool)
     }
 
@@ -52,14 +59,14 @@ public struct PristineSpare: Sendable {
     /// still being made is found in `pg_stat_activity`.
     func creation(on session: SQLSession) async throws -> String {
         let template = try PristineTemplate(database: names.base)
-        return "CREATE DATABASE \(PostgresConnection.quoteIdentifier(name)) \(try await template.templateClause(template.name, on: session)) ALLOW_CONNECTIONS false"
+        return "CREATE DATABASE \(PostgresConnection.quoteIdentifier(name)) \(try await template.templateClause(template.name, on: session)) ALLOW_CONNECTIONS false CONNECTION LIMIT \(Self.connectionLimitMark)"
     }
 
     public func state(on session: SQLSession) async throws -> State {
         let literal = PostgresConnection.quoteLiteral
         let row = try await session.query("""
-            SELECT (SELECT pid::text FROM pg_stat_activity WHERE query = \(literal(try await creation(on: session))) AND pid <> pg_backend_pid() LIMIT 1),
-                   (SELECT CASE WHEN s.datallowconn OR t.oid IS NULL OR pg_database_size(s.oid) <> pg_database_size(t.oid) THEN 'other'
+            SELECT (SELECT pid::text FROM pg_stat_activity WHERE query = \(literal(try await creation(on: session))) AND state = 'active' AND pid <> pg_backend_pid() LIMIT 1),
+                   (SELECT CASE WHEN s.datallowconn OR s.datconnlimit <> \(Self.connectionLimitMark) OR t.oid IS NULL THEN 'other'
                                 WHEN s.oid::bigint < t.oid::bigint THEN 'old' ELSE pg_database_size(s.oid)::text END
                     FROM pg_database s LEFT JOIN pg_database t ON t.datname = \(literal(names.pristine)) WHERE s.datname = \(literal(name)))
             """).first ?? []
@@ -83,7 +90,7 @@ public struct PristineSpare: Sendable {
             switch try await state(on: session) {
             case .ready, .beingMade: return true
             case .unusable(recettes: false):
-                logger.warning("'\(name)' on \(server.serverDescription) is not a copy of the pristine template (it accepts connections, or its size differs): left alone, and the next reset clones the template; drop or rename it to have a ready copy again")
+                logger.warning("'\(name)' on \(server.serverDescription) is not recette's ready copy (it accepts connections, or has no CONNECTION LIMIT 0): left alone, and the next reset clones the template; drop or rename it to have a ready copy again")
                 return false
             case .unusable(recettes: true):
                 try await drop(on: session)
@@ -115,7 +122,7 @@ public struct PristineSpare: Sendable {
         let quoted = PostgresConnection.quoteIdentifier
         try await session.statements(["DROP DATABASE IF EXISTS \(quoted(incoming)) WITH (FORCE)",
                                       "ALTER DATABASE \(quoted(name)) RENAME TO \(quoted(incoming))",
-                                      "ALTER DATABASE \(quoted(incoming)) WITH ALLOW_CONNECTIONS true",
+                                      "ALTER DATABASE \(quoted(incoming)) WITH ALLOW_CONNECTIONS true CONNECTION LIMIT -1",
                                       "COMMENT ON DATABASE \(quoted(incoming)) IS \(PostgresConnection.quoteLiteral(marker))"])
         return true
     }
