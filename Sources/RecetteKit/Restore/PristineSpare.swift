@@ -55,17 +55,20 @@ public struct PristineSpare: Sendable {
         case unusable(recettes: Bool)
     }
 
-    /// The statement that makes the spare, the same text every time: it is also how a copy
-    /// still being made is found in `pg_stat_activity`.
+    /// How the statement that makes the spare begins: also how a copy still being made is
+    /// found in `pg_stat_activity`, without asking the server's version for the rest.
+    var creationPrefix: String { "CREATE DATABASE \(PostgresConnection.quoteIdentifier(name)) " }
+
+    /// The statement that makes the spare.
     func creation(on session: SQLSession) async throws -> String {
         let template = try PristineTemplate(database: names.base)
-        return "CREATE DATABASE \(PostgresConnection.quoteIdentifier(name)) \(try await template.templateClause(template.name, on: session)) ALLOW_CONNECTIONS false CONNECTION LIMIT \(Self.connectionLimitMark)"
+        return creationPrefix + "\(try await template.templateClause(template.name, on: session)) ALLOW_CONNECTIONS false CONNECTION LIMIT \(Self.connectionLimitMark)"
     }
 
     public func state(on session: SQLSession) async throws -> State {
         let literal = PostgresConnection.quoteLiteral
         let row = try await session.query("""
-            SELECT (SELECT pid::text FROM pg_stat_activity WHERE query = \(literal(try await creation(on: session))) AND state = 'active' AND pid <> pg_backend_pid() LIMIT 1),
+            SELECT (SELECT pid::text FROM pg_stat_activity WHERE starts_with(query, \(literal(creationPrefix))) AND state = 'active' AND pid <> pg_backend_pid() LIMIT 1),
                    (SELECT CASE WHEN s.datallowconn OR s.datconnlimit <> \(Self.connectionLimitMark) OR t.oid IS NULL THEN 'other'
                                 WHEN s.oid::bigint < t.oid::bigint THEN 'old' ELSE pg_database_size(s.oid)::text END
                     FROM pg_database s LEFT JOIN pg_database t ON t.datname = \(literal(names.pristine)) WHERE s.datname = \(literal(name)))

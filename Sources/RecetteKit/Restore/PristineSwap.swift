@@ -65,12 +65,11 @@ public struct LibpqPristineServer: PristineServer {
     public var keepsSpare: Bool
 
     /// `asksConfirmation` false: the server was confirmed already (a url target on another
-    /// machine, by its guard). `configuration`: where `RECETTE_PRISTINE_SPARE` is read (no
-    /// spare without it).
-    public init(_ destination: any RestoreDestination, asksConfirmation: Bool = true, configuration: Configuration?) throws {
+    /// machine, by its guard). `configuration`: where `RECETTE_PRISTINE_SPARE` is read.
+    public init(_ destination: any RestoreDestination, asksConfirmation: Bool = true, configuration: Configuration) throws {
         self.destination = destination
         self.asksConfirmation = asksConfirmation
-        keepsSpare = try configuration.map { try PristineSpare.isWanted($0, byDefault: destination.holdsThrowawayCopies) } ?? false
+        keepsSpare = try PristineSpare.isWanted(configuration, byDefault: destination.holdsThrowawayCopies)
     }
 
     public func startInBackground(_ statement: String) async throws {
