@@ -392,7 +392,7 @@ extension SampleRestoring {
             """)
         #expect(result.status == 1)
         #expect(result.standardError.contains("table 'no_such_table' is not in the backup; table 'up_users' has no column 'phone' in the backup; fix anonymize.rules"), "\(result.standardError)")
-        #expect(!result.standardError.contains("restoring into a new database"), "\(result.standardError)")
+        #expect(!result.standardError.contains("restoring into '"), "\(result.standardError)")
         #expect(try await column("SELECT count(*) FROM marker", in: database) == ["3"])
         #expect(try admin.query("SELECT datname FROM pg_database WHERE starts_with(datname, 'rules_wrong_')").rows.isEmpty, "no new database was made")
 

@@ -16,184 +16,167 @@ public struct RestoreOutcome: Sendable {
     public var previousDatabase: String?
 }
 
-/// Restores a backup into a database of a destination, losing nothing on the way:
-/// every check runs first, the dump goes into a fresh database, which takes the place of the
-/// old one by renaming only once complete. A bad archive, a failed or interrupted pg_restore
-/// leaves the previous database exactly as it was.
-public struct DatabaseRestore: Sendable {
-    public var context: RecetteContext
-    public var destination: any RestoreDestination
-    public var database: String
-    public var options: RestoreOptions
-    public var now: @Sendable () -> Date
+/// How a restored database takes its place on a target's server: the part of a restore that
+/// differs between targets. Two ways exist: a new database renamed into place (`SwapPlacement`,
+/// the local and url targets, reached by libpq) and the compose db service's volume reset with
+/// the dump restored into it (`ComposeVolumePlacement`).
+protocol RestorePlacement: Sendable {
+    /// What the placement holds from `open` to the end of the restore (a claim on a name…).
+    associatedtype Held: Sendable
+    /// What `open` shows for confirmation before it destroys something (the compose volume
+    /// reset's plan); `Void` where nothing is destroyed before the swap.
+    associatedtype Destruction
+    /// `local`, `url`, `compose`, for reports.
+    var targetName: String { get }
+    /// The database the restore replaces.
+    var database: String { get }
+    /// The engine's server: pg_restore, ANALYZE, the prepare phase, the counts.
+    var server: any RestoreServer { get }
+    /// Where the pristine template is looked for and kept.
+    var pristineServer: any PristineServer { get }
+    /// What a clone of the template saves, for the log: "restoring".
+    var work: String { get }
+    /// Makes the server reachable where that destroys nothing: before the template is read
+    /// (`readingTemplate`), or once the backup is verified.
+    func prepareServer(readingTemplate: Bool) async throws
+    /// The template's state, before the backup is verified; nil when there is none, or none
+    /// this placement can read without destroying something.
+    func templateState(_ pristine: PristineTemplate) async throws -> PristineTemplate.State?
+    /// The backup checked (by `BackupVerification`, against the pg_restore that will restore
+    /// it): nothing is touched yet.
+    func verify(_ archiveFile: URL, workDirectory: URL) async throws -> (dump: URL, toc: TableOfContents)
+    /// The database the dump goes into, made ready with its bulk-load settings, after
+    /// `confirm` where something is destroyed. What the server needs of the dump (its
+    /// extensions, its major version) and the kept tables are checked first.
+    func open(kept: KeptTables, toc: TableOfContents, options: RestoreOptions, startedAt: Date,
+              confirm: (Destruction) throws -> Void, timer: PhaseTimer) async throws -> OpenedRestore<Held>
+    /// After a failed or interrupted load: the settings put back and what the load left
+    /// cleaned up, then the error to throw (saying what became of the database).
+    func abandon(_ opened: OpenedRestore<Held>, error: any Error, archive: String) async -> any Error
+    /// The session the template is made on, and its ready copy started from.
+    func maintenance(_ opened: OpenedRestore<Held>) async throws -> SQLSession
+    /// The loaded database in its place, then the normal settings back. Returns the name the
+    /// replaced database is kept under, if it is.
+    func putInPlace(_ opened: OpenedRestore<Held>, startedAt: Date, timer: PhaseTimer) async throws -> String?
+    /// Ends what `open` holds, however the restore ended.
+    func close(_ opened: OpenedRestore<Held>)
+    /// The restored database, for people: no secret in it.
+    func displayURL() throws -> String
+}
 
-    public init(context: RecetteContext, destination: any RestoreDestination, database: String, options: RestoreOptions) {
+/// The database a restore loads into, as `RestorePlacement.open` made it.
+struct OpenedRestore<Held: Sendable>: Sendable {
+    /// The database pg_restore loads: the one replaced, or a new one renamed into place.
+    var database: String
+    /// Bulk-load settings applied (name, value), for the report.
+    var settings: [(String, String)]
+    /// Opens the database being replaced, for the kept tables (nil: none).
+    var previous: @Sendable () throws -> SQLSession?
+    var held: Held
+}
+
+/// Restores a backup into a target's database, losing nothing on the way: every check runs
+/// first, the target's placement destroys nothing before the backup is known good, and a bad
+/// archive or a failed pg_restore leaves what the placement promises (the previous database
+/// as it was, or a volume said to be partial). The sequence, and its phase names, are the same
+/// on every target.
+struct DatabaseRestore<Placement: RestorePlacement>: Sendable {
+    var context: RecetteContext
+    var placement: Placement
+    var options: RestoreOptions
+
+    init(context: RecetteContext, placement: Placement, options: RestoreOptions) {
         self.context = context
-        self.destination = destination
-        self.database = database
+        self.placement = placement
         self.options = options
-        self.now = context.now
     }
 
-    public func restore(archiveFile: URL) async throws -> RestoreOutcome {
+    func restore(archiveFile: URL, confirm: (Placement.Destruction) throws -> Void = { _ in }) async throws -> RestoreOutcome {
         let logger = context.logger
-        let runner = context.runner
-        let startedAt = now()
+        let startedAt = context.now()
         let timer = PhaseTimer()
         func timed<T>(_ phase: String, _ work: () async throws -> T) async throws -> T { try await timer.time(phase, work) }
+        let (database, target) = (placement.database, placement.targetName)
 
         // 1. Everything about the input is checked before the target is touched.
-        try destination.check(options)
         let pristine = try PristineTemplate(database: database)
-        let prepare = try PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring, target: destination.targetName)
-        let preparePhase = try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: destination.targetName)
+        let prepare = try PristineTemplate.prepareSettings(context.configuration, localWiring: options.localWiring, target: target)
+        let preparePhase = try PreparePhase(localWiring: options.localWiring, configuration: context.configuration, target: target)
         let checksum = options.pristine && FileManager.default.isReadableFile(atPath: archiveFile.path)
-            ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: runner) } : nil
-        var serverPrepared = false
+            ? try await timed("checksum") { try await PristineTemplate.checksum(of: archiveFile, runner: context.runner) } : nil
 
         // A backup the pristine template already holds, made with today's settings and flags,
         // is cloned from it: a file copy, no pg_restore, no index builds.
-        let pristineServer = try LibpqPristineServer(destination, configuration: context.configuration)
-        if let checksum, !options.fresh {
-            try await timed("prepare server") { try await destination.prepare() }
+        var serverPrepared = false
+        if checksum != nil, !options.fresh {
+            try await timed("prepare server") { try await placement.prepareServer(readingTemplate: true) }
             serverPrepared = true
-            if pristine.holds(try await pristine.state(on: try await pristineServer.maintenance()), checksum: checksum, prepare: prepare, options: options) {
-                logger.info("the pristine template '\(pristine.name)' holds this backup: cloning it instead of restoring (--fresh restores anyway)")
-                return try await PristineSwap(server: pristineServer, template: pristine, logger: logger)
-                    .restore(archiveFile: archiveFile, prepare: prepare, options: options, startedAt: startedAt, timer: timer, context: context)
-            }
+        }
+        if let checksum, !options.fresh,
+           pristine.holds(try await placement.templateState(pristine), checksum: checksum, prepare: prepare, options: options) {
+            logger.info("the pristine template '\(pristine.name)' holds this backup: cloning it instead of \(placement.work) (--fresh restores anyway)")
+            return try await PristineSwap(server: placement.pristineServer, template: pristine, logger: logger)
+                .restore(archiveFile: archiveFile, prepare: prepare, options: options, startedAt: startedAt, timer: timer, context: context)
         }
         logger.info("checking \(archiveFile.path)")
         let work = try WorkDirectory.create(in: context.stateDirectory)
         defer { work.remove() }
-        let workDirectory = work.url
-        let pgRestore = try context.postgresTools.require(.pgRestore)
-        let (dump, toc) = try await timed("verify") {
-            try await BackupVerification(context: context).verify(archiveFile, workDirectory: workDirectory)
-        }
+        let (dump, toc) = try await timed("verify") { try await placement.verify(archiveFile, workDirectory: work.url) }
         logger.info("dump: \(toc.entries.count) items, from PostgreSQL \(toc.sourceServerVersion ?? "?"), pg_dump \(toc.pgDumpVersion ?? "?")")
         try await preparePhase.checkRules(against: dump, context: context)
+        if !serverPrepared { try await timed("prepare server") { try await placement.prepareServer(readingTemplate: false) } }
 
-        if !serverPrepared { try await timed("prepare server") { try await destination.prepare() } }
-        let admin = try PostgresConnection(url: try destination.connectionString(database: destination.maintenanceDatabase))
-        try RestorePreflight(pgRestoreMajor: 0).checkExtensions(toc: toc, on: admin, serverDescription: destination.serverDescription)
-
-        // Kept tables come from the database being replaced, when there is one: checked now.
-        let hasPrevious = try !preparePhase.kept.tables.isEmpty
-            && !admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]).rows.isEmpty
-        let previousURL = hasPrevious ? try destination.connectionString(database: database) : nil
-        if let previousURL {
-            let previous = try PostgresConnection(url: previousURL)
-            if let warning = try await preparePhase.kept.check(toc: toc, previous: { try previous.query($0).rows }, database: database) {
-                logger.warning("\(warning)")
-            }
-        } else {
-            _ = try await preparePhase.kept.check(toc: toc, previous: nil, database: database)
-        }
-
-        // The names this run will create are claimed and checked against the catalog before
-        // anything is created or dropped.
-        let swap = try DatabaseSwap(maintenanceConnection: try destination.connectionString(database: destination.maintenanceDatabase),
-                                    database: database, keepsPrevious: destination.keepsPreviousDatabase, logger: logger)
-        let claim = try await swap.claim(serverDescription: destination.serverDescription, at: startedAt)
-        defer { claim.release() }
-
-        // Roles: with --keep-owners every owner the dump names must exist; SCALINGO_DB_USER is
-        // created for teams whose code expects that role, whatever the owners.
-        var roles = options.keepOwners ? toc.ownerRoles : []
-        if let user = context.configuration[.scalingoDBUser], !user.isEmpty { roles.insert(user) }
-        for role in roles.sorted() {
-            try createRoleIfMissing(role, admin: admin)
-        }
-
-        // 2. Restore into a new database.
-        let incoming = swap.incoming
-        try await swap.createIncoming(claim, serverDescription: destination.serverDescription)
-        let settings = destination.bulkLoadSettings
-        if !settings.isEmpty {
-            try await timed("bulk-load settings") { try await destination.applySettings(settings) }
-        }
-        logger.info("restoring into a new database with \(options.jobs) job(s)")
-        let server = LibpqRestoreServer(destination: destination, pgRestorePath: pgRestore, runner: runner)
+        // 2. Into the database the placement opens.
+        let opened = try await placement.open(kept: preparePhase.kept, toc: toc, options: options, startedAt: startedAt, confirm: confirm, timer: timer)
+        defer { placement.close(opened) }
+        logger.info("restoring into '\(opened.database)' on \(placement.server.serverDescription) with \(options.jobs) job(s)")
         let outcome: PgRestoreRun.Outcome
         let prepared: [PrepareAction]
         do {
-            // The copy is made local before anyone can use it: a failure here drops it and
-            // leaves the previous database as it was. The database being replaced is read for
-            // the kept tables before the swap renames it.
+            // The copy is made local before anyone can use it (staging's Meilisearch and
+            // webhooks cut); the database being replaced is read for the kept tables.
             (outcome, prepared) = try await RestoreFinish.load(
-                into: incoming, on: server, pgRestore: pgRestore, context: context, options: options, dump: dump, toc: toc,
-                workDirectory: workDirectory, preparePhase: preparePhase,
-                previous: { try previousURL.map { _ in try server.plainSession(database: database) } }, timer: timer)
+                into: opened.database, on: placement.server, pgRestore: try context.postgresTools.require(.pgRestore), context: context,
+                options: options, dump: dump, toc: toc, workDirectory: work.url, preparePhase: preparePhase, previous: opened.previous, timer: timer)
         } catch {
             // Runs even when the task was cancelled (Ctrl-C): a fresh task is not cancelled.
-            let destination = destination
-            await Task {
-                if !settings.isEmpty { try? await destination.resetSettings(settings.map(\.0)) }
-                try? await swap.dropIncoming(claim)
-            }.value
-            if let failure = error as? PrepareFailure {
-                throw RecetteFailure("\(failure); the existing '\(database)' database was left as it was (\(failure.skip))")
-            }
-            if let failure = error as? PgRestoreFailure {
-                throw RecetteFailure("pg_restore failed on '\(archiveFile.lastPathComponent)': \(failure); the existing '\(database)' database was left as it was")
-            }
-            throw error
+            let (placement, archive) = (placement, archiveFile.lastPathComponent)
+            throw await Task { await placement.abandon(opened, error: error, archive: archive) }.value
         }
 
-        // The template is taken before the swap, while nobody can be connected to the new
-        // database. A server that refuses it (rights, disk) costs the template, not the restore.
+        // The template is taken before the database is in place, while nobody can be
+        // connected to it and the bulk-load settings still apply (FILE_COPY's checkpoints skip
+        // fsync). A server that refuses it (rights, disk) costs the template, not the restore.
         var pristineUse: RestoreReport.PristineUse?
         if let checksum {
             let marker = PristineMarker(database: database, archive: archiveFile.lastPathComponent, checksum: checksum, prepare: prepare,
                                         restoreOptions: PristineTemplate.contentOptions(options), createdAt: startedAt)
-            pristineUse = await pristine.keep(from: incoming, marker: marker, on: claim.session, serverDescription: destination.serverDescription,
-                                              timer: timer, logger: logger)
+            pristineUse = await pristine.keep(from: opened.database, marker: marker, on: try await placement.maintenance(opened),
+                                              serverDescription: placement.server.serverDescription, timer: timer, logger: logger)
         }
 
-        // 3. Swap: the old copy goes aside only once the new one is complete. Settings go back
-        // to normal only afterwards: DROP DATABASE forces a checkpoint, which with fsync back on
-        // would sync every file of the new copy (2.2 s of a 17 s restore in the benchmark). The
-        // copy then reaches disk at the kernel's pace: a power cut in the next half minute means
-        // restoring again, as a crash during the restore would.
-        let previous: String?
-        do {
-            previous = try await timed("swap") { try await swap.run(claim, startedAt: startedAt) }
-        } catch {
-            if !settings.isEmpty { try? await destination.resetSettings(settings.map(\.0)) }
-            throw error
-        }
-        if !settings.isEmpty {
-            try await timed("normal settings") { try await destination.resetSettings(settings.map(\.0)) }
-        }
-
-        let counts = try await timed("count rows") { try await RestoreFinish.rowCounts(server, database: database) }
+        // 3. In place; then the counts.
+        let previous = try await placement.putInPlace(opened, startedAt: startedAt, timer: timer)
+        let counts = try await timed("count rows") { try await RestoreFinish.rowCounts(placement.server, database: database) }
         // After the counts, which read every row: the copy would compete with them for the disk.
-        if pristineUse != nil, pristineServer.keepsSpare {
-            await PristineSpare(names: pristine.names).start(on: pristineServer, session: claim.session, logger: logger)
+        if pristineUse != nil, placement.pristineServer.keepsSpare {
+            await PristineSpare(names: pristine.names).start(on: placement.pristineServer, session: try await placement.maintenance(opened), logger: logger)
         }
         let report = RestoreReport(
-            archive: archiveFile.lastPathComponent, target: destination.targetName, database: database, startedAt: startedAt, jobs: options.jobs,
-            settings: settings.map { "\($0.0)=\($0.1)" }, totalSeconds: now().timeIntervalSince(startedAt),
+            archive: archiveFile.lastPathComponent, target: target, database: database, startedAt: startedAt, jobs: options.jobs,
+            settings: opened.settings.map { "\($0.0)=\($0.1)" }, totalSeconds: context.now().timeIntervalSince(startedAt),
             phases: timer.phases, pgRestorePhases: outcome.phases,
             kinds: RestoreReport.kinds(from: outcome.items), errors: outcome.errors,
             foreignKeysAddedNotValid: outcome.foreignKeysAddedNotValid, rowCounts: counts, pristine: pristineUse,
             prepare: preparePhase.runs ? prepared : nil)
         let reportFile = try? report.write(stateDirectory: context.stateDirectory)
-        return RestoreOutcome(database: database, url: try destination.displayURL(database: database), tableOfContents: toc,
+        return RestoreOutcome(database: database, url: try placement.displayURL(), tableOfContents: toc,
                               rowCounts: counts, report: report, reportFile: reportFile, previousDatabase: previous)
     }
+}
 
-    /// NOLOGIN and not superuser: the role only owns objects.
-    private func createRoleIfMissing(_ role: String, admin: PostgresConnection) throws {
-        guard try admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]).rows.isEmpty else { return }
-        do {
-            try admin.execute("CREATE ROLE \(PostgresConnection.quoteIdentifier(role)) NOLOGIN NOSUPERUSER")
-            context.logger.info("created role '\(role)' (NOLOGIN) for the dump's objects")
-        } catch let error as PostgresError where error.sqlState == "42501" {
-            throw RecetteFailure("cannot create role '\(role)' on \(destination.serverDescription) (\(error.message)); restore without --keep-owners, or create the role first")
-        }
-    }
+extension RestorePlacement {
+    func close(_ opened: OpenedRestore<Held>) {}
 }
 
 /// The checks every target runs before anything is destroyed: the archive (gzip, tar, one

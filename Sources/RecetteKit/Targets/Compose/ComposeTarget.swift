@@ -23,7 +23,8 @@ public struct ComposeTarget: Target {
 
     public func restore(file: URL, options: RestoreOptions, confirmReset: (ComposeResetPlan) throws -> Void) async throws -> RestoreOutcome {
         let reset = try await ComposeDatabaseReset.configured(by: context)
-        return try await ComposeRestore(context: context, reset: reset, options: options).restore(archiveFile: file, confirm: confirmReset)
+        let placement = try await ComposeVolumePlacement(context: context, reset: reset)
+        return try await DatabaseRestore(context: context, placement: placement, options: options).restore(archiveFile: file, confirm: confirmReset)
     }
 
     public func resetDatabase(waitTimeout: Duration, confirm: (String, String) throws -> Void) async throws -> [String] {
