@@ -92,10 +92,14 @@ let package = Package(
         // fork-and-wait code that must stay async-signal-safe, hence C.
         .target(name: "CChildGuardian"),
         // Loopback HTTP stand-ins for the services that cannot run here (Scalingo first).
+        // Optimised even in a debug build: the tests' Meilisearch and Strapi stand-ins parse and
+        // write every document recette sends or reads, and unoptimised they were the largest
+        // CPU user of a test run (scripts/test.sh).
         .target(
             name: "StandIns",
             dependencies: ["RecetteKit", "RecetteWorld"],
-            path: "Tests/StandIns"
+            path: "Tests/StandIns",
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
         // The Scalingo stand-in as a process on 127.0.0.1, for scripts/bench-download.sh.
         .executableTarget(

@@ -4,6 +4,38 @@ import Testing
 @testable import RecetteWorld
 
 @Suite struct SearchUnitTests {
+    @Test func updateStampsAreInstantsInMillisecondsFromEitherSide() {
+        let instant: Int64 = 1_662_019_200_123  // 2022-09-01T08:00:00.123Z
+        for text in ["2022-09-01T08:00:00.123456+00:00", "2022-09-01T08:00:00.123Z", "2022-09-01 10:00:00.123+02:00",
+                     "2022-09-01T03:30:00.123-0430", "2022-09-01T06:00:00.1239-02", "2022-09-01T08:00:00.123"] {
+            #expect(UpdateStamp.milliseconds(text) == instant, "\(text)")
+        }
+        #expect(UpdateStamp.milliseconds("1969-12-31T23:59:59Z") == -1000)
+        #expect(UpdateStamp.milliseconds("2022-09-01T08:00:00.5Z") == 1_662_019_200_500)
+        for text in ["2022-13-01T00:00:00Z", "2022-09-01T08:00", "2022-09-01T08:00:00+0", "2022-09-01T08:00:00.Z", "2022-09-01T08:00:00Zx", "abc", ""] {
+            #expect(UpdateStamp.milliseconds(text) == nil, "\(text)")
+        }
+        #expect(!UpdateStamp.differ("2022-09-01T08:00:00.123456+00:00", "2022-09-01T08:00:00.123Z"))
+        #expect(UpdateStamp.differ("2022-09-01T08:00:00.124Z", "2022-09-01T08:00:00.123Z"))
+    }
+
+    /// The day arithmetic against Foundation's calendar, every 13th day from 1890 to 2110.
+    @Test func theDaysSince1970AreTheGregorianCalendars() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: "UTC"))
+        var date = try #require(calendar.date(from: DateComponents(year: 1890, month: 1, day: 1)))
+        let end = try #require(calendar.date(from: DateComponents(year: 2110, month: 1, day: 1)))
+        var checked = 0
+        while date < end {
+            let parts = calendar.dateComponents([.year, .month, .day], from: date)
+            let days = UpdateStamp.daysSince1970(year: Int64(parts.year!), month: Int64(parts.month!), day: Int64(parts.day!))
+            #expect(days * 86_400 == Int64(date.timeIntervalSince1970), "\(parts)")
+            date = date.addingTimeInterval(13 * 86_400)
+            checked += 1
+        }
+        #expect(checked > 6000)
+    }
+
     @Test func readsIndexDefinitionsFromRecetteYml() throws {
         let yaml = """
             search:
