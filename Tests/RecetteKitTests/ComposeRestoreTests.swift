@@ -109,10 +109,8 @@ struct ComposeRestoreTests {
     /// Ctrl-C while pg_restore copies rows inside the container: exit 130, pg_restore gone,
     /// the partial database reported, the server's own settings back.
     @Test func interruptingARestoreStopsPgRestoreAndReportsThePartialDatabase() async throws {
-        let context = try TestEnvironment.machineContext()
-        // A restore long enough to be caught mid-COPY.
-        let big = try await SampleBackupBuilder(context: context, offers: 250_000, housingAds: 0, appName: "interrupt-compose")
-            .build(into: TestEnvironment.clusterDirectory.appendingPathComponent("big-compose-\(UUID().uuidString.prefix(8))"))
+        // A restore long enough to be caught mid-COPY: the local interrupt tests' backup.
+        let big = try await RestoreInterruptTests.big.value
         let stack = ComposeTestStack()
         defer { stack.down() }
         try await stack.startedDatabase()
