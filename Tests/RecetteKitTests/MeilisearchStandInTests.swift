@@ -482,10 +482,10 @@ import FoundationNetworking
         let (standIn, client) = try Self.standIn()
         defer { standIn.stop() }
         let cases: [(String, String, String)] = [
-            ("application/json", #"[{"id":1},"#, "The `json` payload provided is malformed. `Couldn't serialize document value: EOF while parsing a list at line 1 column 10`."),
-            ("application/json", #"[{"id":1} {"id":2}]"#, "The `json` payload provided is malformed. `Couldn't serialize document value: expected `,` or `]` at line 1 column 11`."),
+            ("application/json", #"[{"id":1},"#, "The `json` payload provided is malformed. `Couldn't serialize document value: EOF while parsing a list`."),
+            ("application/json", #"[{"id":1} {"id":2}]"#, "The `json` payload provided is malformed. `Couldn't serialize document value: expected `,` or `]``."),
             ("application/json", #""hello""#, "The `json` payload provided is malformed. `Couldn't serialize document value: data are neither an object nor a list of objects`."),
-            ("application/x-ndjson", "{\"id\":1}\n{\"id\":2,}\n", "The `ndjson` payload provided is malformed. `Couldn't serialize document value: trailing comma at line 2 column 9`."),
+            ("application/x-ndjson", "{\"id\":1}\n{\"id\":2,}\n", "The `ndjson` payload provided is malformed. `Couldn't serialize document value: trailing comma`."),
         ]
         for (type, body, message) in cases {
             let reply = try await client.send("POST", "/indexes/m/documents", body: Data(body.utf8), contentType: type)

@@ -353,20 +353,9 @@ struct MeiliError: Error, Sendable {
     }
 
     static func malformed(_ format: String, _ error: StandInJSONError) -> MeiliError {
-        let detail: String
-        if error.line == 0 {
-            detail = error.reason
-        } else {
-            // Meilisearch shortens long serde messages in the middle.
-            var text = error.description
-            if text.count > 50 + 85 + 3 {
-                text = String(text.prefix(50)) + "..." + String(text.suffix(85))
-            }
-            detail = text
-        }
-        return MeiliError(
+        MeiliError(
             code: "malformed_payload",
-            message: "The `\(format)` payload provided is malformed. `Couldn't serialize document value: \(detail)`.")
+            message: "The `\(format)` payload provided is malformed. `Couldn't serialize document value: \(error.reason)`.")
     }
 
     /// How byte_unit prints a size with binary units in Meilisearch's 413 message: the largest

