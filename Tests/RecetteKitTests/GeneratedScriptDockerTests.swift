@@ -215,7 +215,15 @@ struct GeneratedScriptReindexDockerTests {
 
         // Ctrl-C while the batches arrive: exit 130, the live indexes as they were, the
         // unfinished index deleted, no claim left.
+        // The new index's batches are held until the signal is sent (≤ 60 s): the script cannot
+        // finish first, however loaded the machine.
         meilisearch.taskProcessingDelay = .milliseconds(40)
+        let signalSent = LockedValue(false)
+        meilisearch.beforeEachTask { type, index in
+            guard type == .documentAdditionOrUpdate, index?.hasPrefix(Self.uid + "_") == true else { return }
+            let deadline = Date().addingTimeInterval(60)
+            while !signalSent.get(), Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        }
         let interrupted = try Self.launch(script, environment: environment)
         var building = false
         for _ in 0..<1200 where !building {
@@ -223,7 +231,9 @@ struct GeneratedScriptReindexDockerTests {
             building = meilisearch.indexUIDs().contains { $0.hasPrefix(Self.uid + "_") }
         }
         #expect(building, "the script never created its new index")
+        #expect(interrupted.process.isRunning, "the script ended before the signal")
         kill(interrupted.process.processIdentifier, SIGINT)
+        signalSent.set(true)
         for _ in 0..<1200 where interrupted.process.isRunning { try await Task.sleep(for: .milliseconds(100)) }
         try #require(!interrupted.process.isRunning, "the interrupted script did not end")
         let interruptedErrors = String(decoding: interrupted.standardError.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -233,6 +243,7 @@ struct GeneratedScriptReindexDockerTests {
         #expect(meilisearch.indexUIDs() == ["annonce-de-logement", "offre-de-stage"], "the unfinished index is deleted")
         #expect(try FileManager.default.contentsOfDirectory(atPath: stack.directory.appendingPathComponent(".recette/search/claims").path) == [])
         meilisearch.taskProcessingDelay = .milliseconds(2)
+        meilisearch.beforeEachTask(nil)
 
         // A first build whose batch is too large for the server: no index at all is left.
         let small = try MeilisearchStandIn(payloadLimitBytes: 1_000_000)

@@ -190,8 +190,16 @@ struct SearchProject {
         try #require(try await project.recette(["reindex", "--index", "offre-de-stage"]).status == 0)
         let before = meilisearch.rawDocuments(in: "offre-de-stage")
         meilisearch.resetLog()
-        // Slow tasks: recette is sending documents or waiting on them when the signal comes.
+        // Slow tasks, and the new index's batches held until the signal is sent: recette is
+        // sending documents or waiting on them when it comes, however fast the stand-in and
+        // however loaded the machine (≤ 60 s).
         meilisearch.taskProcessingDelay = .milliseconds(500)
+        let signalSent = LockedValue(false)
+        meilisearch.beforeEachTask { type, index in
+            guard type == .documentAdditionOrUpdate, index?.hasPrefix("offre-de-stage_") == true else { return }
+            let deadline = Date().addingTimeInterval(60)
+            while !signalSent.get(), Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        }
         let process = Process()
         process.executableURL = TestEnvironment.binary
         process.arguments = ["reindex", "--index", "offre-de-stage", "--project-dir", project.directory.path, "--no-progress"]
@@ -200,14 +208,15 @@ struct SearchProject {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<200 where !meilisearch.indexUIDs().contains(where: { $0.hasPrefix("offre-de-stage_") }) || meilisearch.requestCount(.addOrReplaceDocuments) == 0 {
+        for _ in 0..<600 where !meilisearch.indexUIDs().contains(where: { $0.hasPrefix("offre-de-stage_") }) || meilisearch.requestCount(.addOrReplaceDocuments) == 0 {
             try await Task.sleep(for: .milliseconds(50))
         }
-        try await Task.sleep(for: .milliseconds(300))
         let clock = ContinuousClock()
         let signalled = clock.now
         #expect(meilisearch.requestCount(.addOrReplaceDocuments) > 0, "documents were on their way")
+        #expect(process.isRunning, "the rebuild ended before the signal")
         kill(process.processIdentifier, SIGINT)
+        signalSent.set(true)
         // Tasks stay slow: the cleanup cancels the batches queued for the new index instead of
         // waiting for them (1.8–3.6 s here on a quiet machine; 10 s seen under CI load).
         for _ in 0..<600 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
