@@ -107,12 +107,9 @@ struct DatabaseRestore<Placement: RestorePlacement>: Sendable {
 
         // A backup the pristine template already holds, made with today's settings and flags,
         // is cloned from it: a file copy, no pg_restore, no index builds.
-        var serverPrepared = false
-        if checksum != nil, !options.fresh {
-            try await timed("prepare server") { try await placement.prepareServer(readingTemplate: true) }
-            serverPrepared = true
-        }
-        if let checksum, !options.fresh,
+        let readsTemplate = checksum != nil && !options.fresh
+        if readsTemplate { try await timed("prepare server") { try await placement.prepareServer(readingTemplate: true) } }
+        if let checksum, readsTemplate,
            pristine.holds(try await placement.templateState(pristine), checksum: checksum, prepare: prepare, options: options) {
             logger.info("the pristine template '\(pristine.name)' holds this backup: cloning it instead of \(placement.work) (--fresh restores anyway)")
             return try await PristineSwap(server: placement.pristineServer, template: pristine, logger: logger)
@@ -124,7 +121,7 @@ struct DatabaseRestore<Placement: RestorePlacement>: Sendable {
         let (dump, toc) = try await timed("verify") { try await placement.verify(archiveFile, workDirectory: work.url) }
         logger.info("dump: \(toc.entries.count) items, from PostgreSQL \(toc.sourceServerVersion ?? "?"), pg_dump \(toc.pgDumpVersion ?? "?")")
         try await preparePhase.checkRules(against: dump, context: context)
-        if !serverPrepared { try await timed("prepare server") { try await placement.prepareServer(readingTemplate: false) } }
+        if !readsTemplate { try await timed("prepare server") { try await placement.prepareServer(readingTemplate: false) } }
 
         // 2. Into the database the placement opens.
         let opened = try await placement.open(kept: preparePhase.kept, toc: toc, options: options, startedAt: startedAt, confirm: confirm, timer: timer)

@@ -96,7 +96,11 @@ enum UpdateStamp {
         if skip(".") {
             let digits = bytes[position...].prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
             guard !digits.isEmpty else { return nil }
-            for (place, byte) in digits.prefix(3).enumerated() { millis += Int64(byte - UInt8(ascii: "0")) * [100, 10, 1][place] }
+            var scale: Int64 = 100
+            for byte in digits.prefix(3) {
+                millis += Int64(byte - UInt8(ascii: "0")) * scale
+                scale /= 10
+            }
             position += digits.count
         }
         if position < bytes.count, bytes[position] == UInt8(ascii: "Z") {
