@@ -46,6 +46,8 @@ struct ComposeRestoreTests {
         #expect(login.status == 200, "\(login)")
         // Loaded with the bulk-load settings, and back to the server's own afterwards.
         #expect(result.standardOutput.contains("bulk-load settings") && result.standardOutput.contains("normal settings"), "\(result.standardOutput)")
+        // The same phase names as the other targets: the template check starts the server first.
+        #expect(result.standardOutput.contains("prepare server"), "\(result.standardOutput)")
         #expect(try connection.query("SHOW fsync").scalar == "on")
         #expect(try connection.query("SELECT count(*) FROM pg_file_settings WHERE sourcefile LIKE '%postgresql.auto.conf'").scalar == "0")
         // --unlogged: every table of the dump was made UNLOGGED between its schema and its rows.

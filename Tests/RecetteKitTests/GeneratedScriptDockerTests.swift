@@ -219,11 +219,7 @@ struct GeneratedScriptReindexDockerTests {
         // finish first, however loaded the machine.
         meilisearch.taskProcessingDelay = .milliseconds(40)
         let signalSent = LockedValue(false)
-        meilisearch.beforeEachTask { type, index in
-            guard type == .documentAdditionOrUpdate, index?.hasPrefix(Self.uid + "_") == true else { return }
-            let deadline = Date().addingTimeInterval(60)
-            while !signalSent.get(), Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        }
+        meilisearch.holdBatches(of: Self.uid, until: signalSent)
         let interrupted = try Self.launch(script, environment: environment)
         var building = false
         for _ in 0..<1200 where !building {

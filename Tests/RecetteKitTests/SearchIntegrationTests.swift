@@ -195,11 +195,7 @@ struct SearchProject {
         // however loaded the machine (≤ 60 s).
         meilisearch.taskProcessingDelay = .milliseconds(500)
         let signalSent = LockedValue(false)
-        meilisearch.beforeEachTask { type, index in
-            guard type == .documentAdditionOrUpdate, index?.hasPrefix("offre-de-stage_") == true else { return }
-            let deadline = Date().addingTimeInterval(60)
-            while !signalSent.get(), Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        }
+        meilisearch.holdBatches(of: "offre-de-stage", until: signalSent)
         let process = Process()
         process.executableURL = TestEnvironment.binary
         process.arguments = ["reindex", "--index", "offre-de-stage", "--project-dir", project.directory.path, "--no-progress"]
@@ -376,6 +372,16 @@ struct SearchProject {
 struct Observation { var status: Int; var hits: Int; var rebuilding: Bool }
 
 extension MeilisearchStandIn {
+    /// Each batch into a rebuilt `<uid>_…` index waits (≤ 60 s) until `released` is set: a
+    /// rebuild cannot finish before the test has done what it must do during it (a Ctrl-C).
+    func holdBatches(of uid: String, until released: LockedValue<Bool>) {
+        beforeEachTask { type, index in
+            guard type == .documentAdditionOrUpdate, index?.hasPrefix(uid + "_") == true else { return }
+            let deadline = Date().addingTimeInterval(60)
+            while !released.get(), Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        }
+    }
+
     /// Each batch into a rebuilt `<uid>_…` index waits (≤ 30 s) for one more observation made
     /// during the rebuild, so the observations interleave with it however loaded the machine is.
     func interleaveBatches(of uid: String, with observations: LockedValue<[Observation]>) {
